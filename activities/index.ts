@@ -1,0 +1,19 @@
+/** Every activity the worker registers, built from injected dependencies. */
+import type { ActivityDeps } from './deps';
+import { withFailureMapping } from './failure';
+import { createManualActivities } from './manual';
+import { createNomadJobActivities } from './nomad-jobs';
+import { createNomadVolumeActivities } from './nomad-volumes';
+import { createSpaceRecordActivities } from './space-records';
+
+export function createActivities(deps: ActivityDeps) {
+  return withFailureMapping({
+    ...createSpaceRecordActivities(deps),
+    ...createNomadJobActivities(deps),
+    ...createNomadVolumeActivities(deps),
+    ...createManualActivities(deps),
+  });
+}
+
+export type KnotActivities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps';

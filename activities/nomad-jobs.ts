@@ -1,0 +1,126 @@
+/**
+ * Nomad job activities: register, wait until really running, deregister, wait until stopped.
+ * Check-then-act so a retry after a crash does no harm.
+ */
+import { Context, CancelledFailure } from '@temporalio/activity';
+import { ErrorType, KnotError } from '../core/errors';
+import { spaceAllocationStatus, allAllocationsTerminal } from '../nomad/health';
+import type { AllocListStub } from '../nomad/types';
+import { requireSpace, updateSpace } from '../store/spaces';
+import type { ActivityDeps } from './deps';
+import { nonRetryable } from './failure';
+import { KNOT_SPACE_META, renderSpace } from './render-space';
+
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // called outside an activity context (unit tests): nothing to report to
+  }
+}
+
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+async function pause(ms: number): Promise<void> {
+  const signal = cancellationSignal();
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new CancelledFailure('activity cancelled'));
+    }, { once: true });
+  });
+}
+
+export function createNomadJobActivities(deps: ActivityDeps) {
+  const poll = deps.pollIntervalMs ?? 100;
+
+  return {
+    /** Registers the space's job (meta knot_space_id). Refuses to overwrite a job another owner has. */
+    async registerSpaceJob(input: { spaceId: string; version: string }): Promise<{ jobId: string }> {
+      const rendered = await renderSpace(deps, input.spaceId, input.version);
+      const job = rendered.job;
+      if (!job || !rendered.jobId) throw nonRetryable(ErrorType.Validation, 'this template has no Nomad job');
+      const current = await deps.nomad.readJob(rendered.jobId);
+      const owner = current?.Meta?.[KNOT_SPACE_META];
+      if (current && !current.Stop && owner !== input.spaceId) {
+        throw nonRetryable(
+          ErrorType.Conflict,
+          owner ? `Nomad job '${rendered.jobId}' belongs to space ${owner}` : `Nomad job '${rendered.jobId}' exists and is not managed by knot`,
+          { jobId: rendered.jobId },
+        );
+      }
+      // remember the job before creating it, so compensation and cleanup can always find it
+      await updateSpace(deps.db, input.spaceId, { nomadJobId: rendered.jobId }, deps.clock());
+      await deps.nomad.registerJob(job);
+      return { jobId: rendered.jobId };
+    },
+
+    /**
+     * Waits until an allocation is running and healthy (CONTRACT.md's definition), heartbeating.
+     * Placement or allocation failure and the deadline are final: waiting longer will not help.
+     */
+    async waitForSpaceRunning(input: { jobId: string; deadline: number }): Promise<{ allocId: string }> {
+      for (;;) {
+        const job = await deps.nomad.readJob(input.jobId);
+        if (!job) throw nonRetryable(ErrorType.AllocationFailed, `Nomad job '${input.jobId}' disappeared while starting`);
+        const [allocs, evals] = await Promise.all([deps.nomad.jobAllocations(input.jobId), deps.nomad.jobEvaluations(input.jobId)]);
+        const status = spaceAllocationStatus(job, allocs, evals);
+        if (status.state === 'up') return { allocId: status.allocId };
+        if (status.state === 'failed') throw nonRetryable(ErrorType.AllocationFailed, `allocation ${status.allocId.slice(0, 8)} failed: ${status.reason}`, { allocId: status.allocId });
+        if (status.state === 'placement_failed') throw nonRetryable(ErrorType.PlacementFailed, `Nomad could not place the job: ${status.reason}`);
+        if (deps.clock() >= input.deadline) {
+          throw nonRetryable(ErrorType.StartTimeout, `the space did not become healthy before the start timeout (last state: ${status.reason})`);
+        }
+        heartbeat({ reason: status.reason });
+        await pause(poll);
+      }
+    },
+
+    /** Purges the job if it is this space's (or unknown). Returns the allocations to wait for. */
+    async deregisterSpaceJob(input: { spaceId: string; jobId: string | null }): Promise<{ allocIds: string[] }> {
+      const jobId = input.jobId ?? (await requireSpace(deps.db, input.spaceId)).nomadJobId;
+      if (!jobId) return { allocIds: [] };
+      const job = await deps.nomad.readJob(jobId);
+      const owner = job?.Meta?.[KNOT_SPACE_META];
+      if (job && owner && owner !== input.spaceId) {
+        // someone else's job now carries this id: never touch it
+        return { allocIds: [] };
+      }
+      const allocs = await deps.nomad.jobAllocations(jobId);
+      await deps.nomad.deregisterJob(jobId, { purge: true });
+      return { allocIds: allocs.filter((a) => a.ClientStatus !== 'complete' && a.ClientStatus !== 'failed' && a.ClientStatus !== 'lost').map((a) => a.ID) };
+    },
+
+    /** Waits until every listed allocation is terminal (or gone), heartbeating. */
+    async waitForAllocationsTerminal(input: { allocIds: string[]; deadline: number }): Promise<void> {
+      let pending = [...input.allocIds];
+      while (pending.length > 0) {
+        const states: AllocListStub[] = [];
+        const still: string[] = [];
+        for (const id of pending) {
+          const alloc = await deps.nomad.readAllocation(id);
+          if (alloc) {
+            states.push(alloc);
+            if (!allAllocationsTerminal([alloc])) still.push(id);
+          }
+        }
+        pending = still;
+        if (pending.length === 0) return;
+        if (deps.clock() >= input.deadline) {
+          throw new KnotError(ErrorType.NomadUnavailable, `allocations still running after deregistering: ${pending.join(', ')}`, { retryable: false });
+        }
+        heartbeat({ pending: pending.length });
+        await pause(poll);
+      }
+    },
+  };
+}
+
+export type NomadJobActivities = ReturnType<typeof createNomadJobActivities>;

@@ -1,0 +1,207 @@
+/** Store-side lifecycle activities: operations, phases, applied state. All idempotent. */
+import { Context } from '@temporalio/activity';
+import { ErrorType, KnotError } from '../core/errors';
+import { validateParameterValues, secretParameterNames, type ParameterDef } from '../core/parameters';
+import { decryptSecret, encryptSecret } from '../core/crypto';
+import { planVolumes } from '../core/volumes';
+import { parseDuration } from '../core/template';
+import { finishOperation, getOperation, markOperationRunning } from '../store/operations';
+import { getSpace, insertSpace, markSpaceDeleted, requireSpace, updateSpace, type Space, type SpacePhase } from '../store/spaces';
+import { listSpaceVolumes } from '../store/space-volumes';
+import { getTemplate } from '../store/templates';
+import type { CreateSpaceInput, SpaceSpecChange } from '../workflows/types';
+import type { ActivityDeps } from './deps';
+import { renderSpace, resolveSpaceVersion } from './render-space';
+
+export interface StartPlan {
+  kind: 'nomad' | 'manual';
+  templateName: string;
+  version: string;
+  hash: string;
+  jobId: string | null;
+  createVolumes: { id: string; type: 'csi' | 'host' }[];
+  keepVolumes: { id: string; type: 'csi' | 'host' }[];
+  removeVolumes: { id: string; type: 'csi' | 'host' }[];
+  startTimeoutMs: number;
+  agentUrl: string | null;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 5 * 60_000;
+
+function runIdOrEmpty(): string {
+  try {
+    return Context.current().info.workflowExecution?.runId ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Password values are stored encrypted; already-encrypted ones (from the API) pass through. */
+function protectSecrets(defs: ParameterDef[], values: Record<string, string | number | boolean>, key: string): Record<string, string | number | boolean> {
+  const out = { ...values };
+  for (const name of secretParameterNames(defs)) {
+    const v = out[name];
+    if (typeof v === 'string' && v !== '' && !v.startsWith('v1:')) out[name] = encryptSecret(v, key);
+  }
+  return out;
+}
+
+export function createSpaceRecordActivities(deps: ActivityDeps) {
+  const now = () => deps.clock();
+
+  return {
+    /** Marks the operation running and the space in its transitional phase; checks preconditions. */
+    async beginOperation(input: { operationId: string; spaceId: string; phase?: SpacePhase; requireStopped?: boolean }): Promise<{ phase: SpacePhase | null }> {
+      await markOperationRunning(deps.db, input.operationId, runIdOrEmpty(), now());
+      const space = await getSpace(deps.db, input.spaceId);
+      if (!space) return { phase: null };
+      if (space.deletedAt) throw new KnotError(ErrorType.NotFound, `space '${input.spaceId}' has been deleted`);
+      if (input.requireStopped && space.phase !== 'stopped' && space.phase !== 'failed' && space.phase !== 'deleting') {
+        throw new KnotError(ErrorType.SpaceNotStopped, `space '${space.name}' is ${space.phase}; stop it before deleting it`, { details: { phase: space.phase } });
+      }
+      const previous = space.phase;
+      const patch: Parameters<typeof updateSpace>[2] = { lastOperationId: input.operationId };
+      if (input.phase) {
+        patch.phase = input.phase;
+        patch.reason = '';
+        patch.message = '';
+      }
+      await updateSpace(deps.db, input.spaceId, patch, now());
+      return { phase: previous };
+    },
+
+    async finishOperation(input: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string }): Promise<void> {
+      await finishOperation(deps.db, input.operationId, { status: input.status, errorType: input.errorType ?? null, errorMessage: input.errorMessage ?? null }, now());
+    },
+
+    async setSpacePhase(input: { spaceId: string; phase: SpacePhase; reason?: string; message?: string; clearJob?: boolean }): Promise<void> {
+      const patch: Parameters<typeof updateSpace>[2] = { phase: input.phase, reason: input.reason ?? '', message: input.message ?? '' };
+      if (input.phase === 'stopped') patch.startedAt = null;
+      if (input.clearJob) patch.nomadJobId = null;
+      await updateSpace(deps.db, input.spaceId, patch, now());
+    },
+
+    /** Create: validate parameters, render and parse (no Nomad objects), persist the space stopped. */
+    async createSpaceRecord(input: CreateSpaceInput): Promise<{ spaceId: string }> {
+      const existing = await getSpace(deps.db, input.spaceId);
+      if (existing) return { spaceId: existing.id };
+      const template = await getTemplate(deps.db, input.templateId);
+      if (!template || template.deletedAt) throw new KnotError(ErrorType.NotFound, `template '${input.templateId}' not found`, { errors: [{ path: 'template', message: 'not found' }] });
+      const probe: Space = {
+        id: input.spaceId,
+        name: input.name,
+        ownerId: input.ownerId,
+        templateId: input.templateId,
+        templateRef: input.templateRef,
+        parameters: {},
+        shell: input.shell,
+        agentUrl: input.agentUrl,
+        phase: 'stopped',
+        reason: '',
+        message: '',
+        appliedVersion: null,
+        appliedHash: null,
+        nomadJobId: null,
+        lastOperationId: input.operationId,
+        startedAt: null,
+        createdAt: now(),
+        updatedAt: now(),
+        deletedAt: null,
+      };
+      const { version } = await resolveSpaceVersion(deps, probe);
+      const defs = (version.content.parameters ?? []) as ParameterDef[];
+      const values = validateParameterValues(defs, decryptForValidation(input.parameters, deps.settings.encryptKey));
+      probe.parameters = protectSecrets(defs, values, deps.settings.encryptKey);
+      if ((version.content.type ?? 'nomad') === 'manual' && !input.agentUrl) {
+        throw new KnotError(ErrorType.Validation, 'a manual space needs an agent URL', { errors: [{ path: 'agentUrl', message: 'required for manual templates' }] });
+      }
+      // Render and parse now so a space that can never start is refused at create time.
+      await renderSpace(deps, probe, version.version);
+      await insertSpace(
+        deps.db,
+        { id: probe.id, name: probe.name, ownerId: probe.ownerId, templateId: probe.templateId, templateRef: probe.templateRef, parameters: probe.parameters, shell: probe.shell, agentUrl: probe.agentUrl },
+        now(),
+      );
+      await updateSpace(deps.db, probe.id, { lastOperationId: input.operationId }, now());
+      return { spaceId: probe.id };
+    },
+
+    /** Update: validate and record a spec change. Nothing is applied to Nomad here. */
+    async applySpecChange(input: { spaceId: string; spec: SpaceSpecChange }): Promise<void> {
+      const space = await requireSpace(deps.db, input.spaceId);
+      const next: Space = { ...space };
+      if (input.spec.templateRef !== undefined) next.templateRef = input.spec.templateRef;
+      if (input.spec.shell !== undefined) next.shell = input.spec.shell;
+      if (input.spec.agentUrl !== undefined) next.agentUrl = input.spec.agentUrl;
+      const { version } = await resolveSpaceVersion(deps, next);
+      const defs = (version.content.parameters ?? []) as ParameterDef[];
+      const merged = { ...space.parameters, ...(input.spec.parameters ?? {}) };
+      // parameters the new version no longer declares are dropped rather than rejected
+      const declared = new Set(defs.map((d) => d.variable));
+      for (const k of Object.keys(merged)) if (!declared.has(k)) delete merged[k];
+      const values = validateParameterValues(defs, decryptForValidation(merged, deps.settings.encryptKey));
+      next.parameters = protectSecrets(defs, values, deps.settings.encryptKey);
+      await renderSpace(deps, next, version.version);
+      await updateSpace(deps.db, space.id, { templateRef: next.templateRef, shell: next.shell, agentUrl: next.agentUrl, parameters: next.parameters }, now());
+    },
+
+    /** Start, step 1: what to create, keep and remove; which job; the start timeout. */
+    async prepareStart(input: { spaceId: string }): Promise<StartPlan> {
+      const rendered = await renderSpace(deps, input.spaceId);
+      const content = rendered.version.content;
+      const existing = await listSpaceVolumes(deps.db, input.spaceId);
+      const plan = planVolumes(rendered.volumes, existing.map((v) => ({ id: v.volumeId, type: v.type })));
+      const kind = (content.type ?? 'nomad') === 'manual' ? 'manual' : 'nomad';
+      return {
+        kind,
+        templateName: rendered.template.name,
+        version: rendered.version.version,
+        hash: rendered.version.contentHash,
+        jobId: rendered.jobId,
+        createVolumes: plan.create.map((v) => ({ id: v.id, type: v.type })),
+        keepVolumes: plan.keep.map((v) => ({ id: v.id, type: v.type })),
+        removeVolumes: plan.remove.map((v) => ({ id: v.id, type: v.type })),
+        startTimeoutMs: (content.startTimeout ? parseDuration(content.startTimeout) : undefined) ?? DEFAULT_START_TIMEOUT_MS,
+        agentUrl: rendered.space.agentUrl,
+      };
+    },
+
+    async completeStart(input: { spaceId: string; version: string; hash: string; jobId: string | null }): Promise<void> {
+      const space = await requireSpace(deps.db, input.spaceId);
+      await updateSpace(
+        deps.db,
+        input.spaceId,
+        { phase: 'running', reason: '', message: '', appliedVersion: input.version, appliedHash: input.hash, nomadJobId: input.jobId, startedAt: space.phase === 'running' && space.startedAt ? space.startedAt : now() },
+        now(),
+      );
+    },
+
+    async markSpaceDeleted(input: { spaceId: string }): Promise<void> {
+      await markSpaceDeleted(deps.db, input.spaceId, now());
+    },
+
+    async spaceSnapshot(input: { spaceId: string }): Promise<{ phase: SpacePhase; nomadJobId: string | null; volumeIds: { id: string; type: 'csi' | 'host' }[]; agentUrl: string | null } | null> {
+      const space = await getSpace(deps.db, input.spaceId);
+      if (!space) return null;
+      const vols = await listSpaceVolumes(deps.db, input.spaceId);
+      return { phase: space.phase, nomadJobId: space.nomadJobId, volumeIds: vols.map((v) => ({ id: v.volumeId, type: v.type })), agentUrl: space.agentUrl };
+    },
+
+    async operationStatus(input: { operationId: string }): Promise<string | null> {
+      return (await getOperation(deps.db, input.operationId))?.status ?? null;
+    },
+  };
+}
+
+function decryptForValidation(values: Record<string, string | number | boolean>, key: string): Record<string, string | number | boolean> {
+  // encrypted password values are validated by shape only after decryption
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (typeof v === 'string' && v.startsWith('v1:')) {
+      out[k] = decryptSecret(v, key);
+    } else out[k] = v;
+  }
+  return out;
+}
+
+export type SpaceRecordActivities = ReturnType<typeof createSpaceRecordActivities>;

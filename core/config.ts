@@ -1,0 +1,269 @@
+/**
+ * knot.yml schema (seed 001 keys plus sqlite/temporal), `KNOT_*` environment overrides, validation.
+ *
+ * Pure: the caller reads the file and the environment and hands them in, so every rule here is
+ * unit-testable. A bad value fails with the key path and the reason, never a stack trace.
+ */
+import { z } from 'zod';
+import YAML from 'yaml';
+import { ErrorType, KnotError, type FieldError } from './errors';
+
+const bool = z.preprocess((v) => {
+  if (typeof v === 'string') {
+    const s = v.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(s)) return true;
+    if (['false', '0', 'no', 'off', ''].includes(s)) return false;
+  }
+  return v;
+}, z.boolean());
+
+/** YAML may hand us a number for a password or token; env always hands strings. */
+const str = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string());
+const int = (min: number, max: number) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(min).max(max));
+const port = int(1, 65535);
+const duration = z
+  .preprocess((v) => (typeof v === 'number' ? `${v}s` : v), z.string())
+  .refine((s) => /^\d+(ms|s|m|h)$/.test(s), { message: 'must be a duration such as 30s, 5m or 1h' });
+
+const listen = str.refine((s) => /^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/.test(s), {
+  message: 'must be host:port, e.g. 0.0.0.0:3000',
+});
+const url = str.refine((s) => /^https?:\/\/[^\s/]+/.test(s), { message: 'must be an http(s) URL' });
+
+const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const configSchema = z
+  .object({
+    log: z.object({ level: z.enum(logLevels).default('info') }).strict().default({ level: 'info' }),
+    server: z
+      .object({
+        listen: listen.default('127.0.0.1:3000'),
+        url: url.default('http://127.0.0.1:3000'),
+        wildcard_domain: str.default(''),
+        download_path: str.optional(),
+        /** base64 32-byte key from `knot genkey`; encrypts protected variables and password parameters. */
+        encrypt: str.default(''),
+        bootstrap_token: str.default(''),
+        data_dir: str.default('.data'),
+        agent_endpoint: str.default(''),
+        mysql: z
+          .object({
+            enabled: bool.default(false),
+            host: str.default('127.0.0.1'),
+            port: port.default(3306),
+            database: str.default('knot'),
+            user: str.default(''),
+            password: str.default(''),
+            connection_limit: int(1, 1000).default(10),
+          })
+          .strict()
+          .prefault({}),
+        sqlite: z
+          .object({ enabled: bool.default(true), path: str.default('') })
+          .strict()
+          .prefault({}),
+        redis: z
+          .object({
+            enabled: bool.default(false),
+            host: str.default('127.0.0.1:6379'),
+            password: str.default(''),
+            db: int(0, 255).default(0),
+            /** agent state lives this long without a report before it counts as disconnected */
+            agent_ttl: duration.default('5m'),
+          })
+          .strict()
+          .prefault({}),
+        badgerdb: z.unknown().optional(),
+        nomad: z
+          .object({
+            addr: str.default(''),
+            token: str.default(''),
+            region: str.default(''),
+            namespace: str.default('default'),
+            datacenter: str.default('dc1'),
+            timeout: duration.default('30s'),
+          })
+          .strict()
+          .prefault({}),
+        temporal: z
+          .object({
+            address: str.default(''),
+            namespace: str.default('default'),
+            task_queue: str.default('knot'),
+            ui_port: port.default(8233),
+          })
+          .strict()
+          .prefault({}),
+        schedules: z
+          .object({
+            enabled: bool.default(true),
+            auto_stop_interval: duration.default('1m'),
+            cleanup_interval: duration.default('15m'),
+            idle_timeout: duration.default('0s'),
+            deleted_retention: duration.default('168h'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type KnotConfig = z.infer<typeof configSchema>;
+
+/** Every leaf key as a dotted path, e.g. `server.mysql.host`, found by walking the schema. */
+export function configKeys(): string[] {
+  const keys: string[] = [];
+  const walk = (schema: z.ZodType, prefix: string) => {
+    const inner = unwrap(schema);
+    if (inner instanceof z.ZodObject) {
+      for (const [k, v] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+        walk(v, prefix ? `${prefix}.${k}` : k);
+      }
+    } else if (prefix !== 'server.badgerdb') {
+      keys.push(prefix);
+    }
+  };
+  walk(configSchema, '');
+  return keys;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  for (;;) {
+    if (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodPrefault) {
+      s = s.unwrap() as z.ZodType;
+    } else {
+      return s;
+    }
+  }
+}
+
+/** `server.mysql.host` → `KNOT_SERVER_MYSQL_HOST`. */
+export function envNameOf(key: string): string {
+  return `KNOT_${key.replace(/\./g, '_').toUpperCase()}`;
+}
+
+/** Short aliases documented in the README (the seed's and the issues' names). */
+const ENV_ALIASES: Record<string, string> = {
+  KNOT_BOOTSTRAP_TOKEN: 'server.bootstrap_token',
+  KNOT_LISTEN: 'server.listen',
+  KNOT_ENCRYPT: 'server.encrypt',
+};
+
+function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let cur = obj;
+  for (const p of parts.slice(0, -1)) {
+    const next = cur[p];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
+/**
+ * Parse and validate configuration. `yamlText` may be empty (embedded defaults); `env` overrides
+ * any key. Throws KnotError(config_invalid) naming every bad key.
+ */
+export function loadConfig(yamlText: string, env: Record<string, string | undefined> = {}, source = 'knot.yml'): KnotConfig {
+  let raw: unknown;
+  try {
+    raw = yamlText.trim() === '' ? {} : YAML.parse(yamlText);
+  } catch (e) {
+    throw new KnotError(ErrorType.Config, `${source}: not valid YAML: ${(e as Error).message}`);
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new KnotError(ErrorType.Config, `${source}: top level must be a mapping with 'log' and 'server'`);
+  }
+  const doc = structuredClone(raw) as Record<string, unknown>;
+
+  for (const key of configKeys()) {
+    const v = env[envNameOf(key)];
+    if (v !== undefined) setPath(doc, key, v);
+  }
+  for (const [name, key] of Object.entries(ENV_ALIASES)) {
+    const v = env[name];
+    if (v !== undefined) setPath(doc, key, v);
+  }
+
+  const server = doc.server as Record<string, unknown> | undefined;
+  const badger = server?.badgerdb as Record<string, unknown> | undefined;
+  if (badger && (badger.enabled === true || badger.enabled === 'true')) {
+    throw new KnotError(
+      ErrorType.Config,
+      `${source}: server.badgerdb: BadgerDB is not supported by this knot; use the embedded SQLite store instead ` +
+        `(server.sqlite.enabled: true, server.sqlite.path: ${String(badger.path ?? '/data/')}knot.db)`,
+      { errors: [{ path: 'server.badgerdb', message: 'not supported; use server.sqlite' }] },
+    );
+  }
+
+  const parsed = configSchema.safeParse(doc);
+  if (!parsed.success) {
+    const errors: FieldError[] = parsed.error.issues.map((i) => ({
+      path: i.path.map(String).join('.') || '(root)',
+      message: i.code === 'unrecognized_keys' ? `unknown key(s): ${i.keys.join(', ')}` : i.message,
+    }));
+    throw new KnotError(
+      ErrorType.Config,
+      `${source}: invalid configuration:\n` + errors.map((e) => `  ${e.path}: ${e.message}`).join('\n'),
+      { errors },
+    );
+  }
+  const cfg = parsed.data;
+  if (cfg.server.mysql.enabled) {
+    const missing: FieldError[] = [];
+    if (!cfg.server.mysql.user) missing.push({ path: 'server.mysql.user', message: 'required when mysql is enabled' });
+    if (!cfg.server.mysql.database) missing.push({ path: 'server.mysql.database', message: 'required when mysql is enabled' });
+    if (missing.length) {
+      throw new KnotError(
+        ErrorType.Config,
+        `${source}: invalid configuration:\n` + missing.map((e) => `  ${e.path}: ${e.message}`).join('\n'),
+        { errors: missing },
+      );
+    }
+    cfg.server.sqlite.enabled = false;
+  }
+  if (cfg.server.encrypt) {
+    const key = Buffer.from(cfg.server.encrypt, 'base64');
+    if (key.length !== 32) {
+      throw new KnotError(
+        ErrorType.Config,
+        `${source}: invalid configuration:\n  server.encrypt: must be a base64 32-byte key (run 'knot genkey')`,
+        { errors: [{ path: 'server.encrypt', message: "must be a base64 32-byte key (run 'knot genkey')" }] },
+      );
+    }
+  }
+  if (!cfg.server.sqlite.path) cfg.server.sqlite.path = `${cfg.server.data_dir.replace(/\/$/, '')}/knot.db`;
+  return cfg;
+}
+
+export function parseDurationMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(d);
+  if (!m) throw new KnotError(ErrorType.Validation, `not a duration: ${d}`);
+  const n = Number(m[1]);
+  const unit = m[2]!;
+  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+}
+
+/** Split `host:port` (IPv6 in brackets allowed). */
+export function splitHostPort(s: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]*)(?::(\d+))?$/.exec(s);
+  if (!m) return { host: s, port: defaultPort };
+  return { host: m[1] || '127.0.0.1', port: m[2] ? Number(m[2]) : defaultPort };
+}
+
+/** Config as it may be logged: secrets replaced. */
+export function redactConfig(cfg: KnotConfig): unknown {
+  const c = structuredClone(cfg);
+  const mask = (v: string) => (v ? '[redacted]' : '');
+  c.server.encrypt = mask(c.server.encrypt);
+  c.server.bootstrap_token = mask(c.server.bootstrap_token);
+  c.server.mysql.password = mask(c.server.mysql.password);
+  c.server.redis.password = mask(c.server.redis.password);
+  c.server.nomad.token = mask(c.server.nomad.token);
+  return c;
+}

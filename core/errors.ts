@@ -1,0 +1,154 @@
+/**
+ * Typed errors shared by activities, workflows and the API.
+ *
+ * The `type` strings are stable: they travel inside Temporal ApplicationFailures (as the failure
+ * type) and become the last segment of the problem+json `type` URI, so clients and operators can
+ * match on them. Never rename one; add a new one instead.
+ */
+
+export const ErrorType = {
+  Validation: 'validation',
+  NotFound: 'not_found',
+  Conflict: 'conflict',
+  OperationInProgress: 'operation_in_progress',
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  RateLimited: 'rate_limited',
+  PayloadTooLarge: 'payload_too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
+  Unavailable: 'unavailable',
+  Config: 'config_invalid',
+  TemplateRender: 'template_render',
+  TemplateParse: 'template_parse',
+  VolumeSpec: 'volume_spec_invalid',
+  ParameterInvalid: 'parameter_invalid',
+  EncryptionKeyMissing: 'encryption_key_missing',
+  NomadRequest: 'nomad_request',
+  NomadUnavailable: 'nomad_unavailable',
+  NomadVolumeInUse: 'nomad_volume_in_use',
+  PlacementFailed: 'placement_failed',
+  AllocationFailed: 'allocation_failed',
+  StartTimeout: 'start_timeout',
+  AgentUnreachable: 'agent_unreachable',
+  SpaceNotStopped: 'space_not_stopped',
+  Internal: 'internal',
+} as const;
+
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** One problem with one input field; `path` is a JSON-pointer-like dotted path (`parameters.size`). */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+const HTTP_STATUS: Record<ErrorTypeName, number> = {
+  validation: 400,
+  not_found: 404,
+  conflict: 409,
+  operation_in_progress: 409,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unavailable: 503,
+  config_invalid: 500,
+  template_render: 400,
+  template_parse: 400,
+  volume_spec_invalid: 400,
+  parameter_invalid: 400,
+  encryption_key_missing: 400,
+  nomad_request: 502,
+  nomad_unavailable: 503,
+  nomad_volume_in_use: 409,
+  placement_failed: 502,
+  allocation_failed: 502,
+  start_timeout: 504,
+  agent_unreachable: 502,
+  space_not_stopped: 409,
+  internal: 500,
+};
+
+const TITLES: Record<ErrorTypeName, string> = {
+  validation: 'Invalid request',
+  not_found: 'Not found',
+  conflict: 'Conflict',
+  operation_in_progress: 'Another operation is running on this space',
+  unauthorized: 'Authentication required',
+  forbidden: 'Forbidden',
+  rate_limited: 'Too many requests',
+  payload_too_large: 'Request body too large',
+  unsupported_media_type: 'Unsupported media type',
+  unavailable: 'Service unavailable',
+  config_invalid: 'Invalid configuration',
+  template_render: 'Template does not render',
+  template_parse: 'Template does not parse',
+  volume_spec_invalid: 'Invalid volume definition',
+  parameter_invalid: 'Invalid parameter value',
+  encryption_key_missing: 'Encryption key not configured',
+  nomad_request: 'Nomad rejected the request',
+  nomad_unavailable: 'Nomad unavailable',
+  nomad_volume_in_use: 'Volume in use',
+  placement_failed: 'Nomad could not place the space',
+  allocation_failed: 'The space failed to start',
+  start_timeout: 'The space did not start in time',
+  agent_unreachable: 'Agent unreachable',
+  space_not_stopped: 'Space is not stopped',
+  internal: 'Internal error',
+};
+
+export class KnotError extends Error {
+  readonly type: ErrorTypeName;
+  readonly errors: FieldError[];
+  /** Extra, JSON-serialisable facts for the API (e.g. the running operation id). */
+  readonly details: Record<string, unknown>;
+  /** Whether doing the same thing again may succeed (network blips, 5xx, volume in use). */
+  readonly retryable: boolean;
+
+  constructor(
+    type: ErrorTypeName,
+    message: string,
+    opts: { errors?: FieldError[]; details?: Record<string, unknown>; retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.name = 'KnotError';
+    this.type = type;
+    this.errors = opts.errors ?? [];
+    this.details = opts.details ?? {};
+    this.retryable = opts.retryable ?? false;
+  }
+
+  get status(): number {
+    return httpStatusOf(this.type);
+  }
+
+  get title(): string {
+    return TITLES[this.type];
+  }
+}
+
+export function httpStatusOf(type: string): number {
+  return (HTTP_STATUS as Record<string, number>)[type] ?? 500;
+}
+
+export function titleOf(type: string): string {
+  return (TITLES as Record<string, string>)[type] ?? 'Error';
+}
+
+export function isKnotError(e: unknown): e is KnotError {
+  return e instanceof KnotError;
+}
+
+export function validationError(errors: FieldError[], message?: string): KnotError {
+  const detail = message ?? errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+  return new KnotError(ErrorType.Validation, detail, { errors });
+}
+
+export function notFound(what: string, id: string): KnotError {
+  return new KnotError(ErrorType.NotFound, `${what} '${id}' not found`, { details: { resource: what, id } });
+}
+
+export function conflict(message: string, details: Record<string, unknown> = {}): KnotError {
+  return new KnotError(ErrorType.Conflict, message, { details });
+}

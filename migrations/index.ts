@@ -1,0 +1,20 @@
+/**
+ * The migration list, imported statically so the same source works from TypeScript (tests) and
+ * compiled JavaScript (dist) without knex scanning a folder for file extensions.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './001_initial';
+
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '001_initial': m001,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const m = MIGRATIONS[name];
+    if (!m) throw new Error(`unknown migration ${name}`);
+    return m;
+  },
+};

@@ -1,0 +1,327 @@
+import { promises as dns, type SrvRecord } from 'node:dns';
+import { NomadError } from './errors';
+import type {
+  Allocation,
+  AllocListStub,
+  CsiVolume,
+  CsiVolumeCreateResponse,
+  CsiVolumeListStub,
+  Evaluation,
+  HostVolume,
+  HostVolumeCreateResponse,
+  HostVolumeStub,
+  Job,
+  JobDeregisterResponse,
+  JobListStub,
+  JobRegisterResponse,
+  VolumeSpec,
+} from './types';
+import { csiVolumeRequestBody, hostVolumeRequestBody } from './volumes';
+
+export type FetchFn = typeof fetch;
+export type SrvResolver = (name: string) => Promise<SrvRecord[]>;
+
+export interface NomadClientOptions {
+  /** `http(s)://host:port`, or `srv+name` / `srv+https://name` to look the agent up with DNS SRV. */
+  addr: string;
+  token?: string;
+  region?: string;
+  namespace?: string;
+  /** Per call; a call that takes longer fails with a retryable NomadUnavailable. Default 30 s. */
+  timeoutMs?: number;
+  fetch?: FetchFn;
+  resolveSrv?: SrvResolver;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Request extends CallOptions {
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+}
+
+interface RawResponse {
+  status: number;
+  text: string;
+}
+
+/** Picks the SRV target Nomad clients would: lowest priority, then highest weight. */
+export function pickSrvRecord(records: SrvRecord[]): SrvRecord | undefined {
+  return [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight)[0];
+}
+
+/**
+ * Typed client for the Nomad HTTP API, following ../shared/nomad/CONTRACT.md. Every failure is a
+ * NomadError whose `retryable` says whether the same call may succeed later. Where the contract
+ * makes "already gone" a success (deregistering an unknown job, deleting an unknown volume) the
+ * methods treat it as done, so callers can be idempotent.
+ */
+export class NomadClient {
+  private readonly opts: NomadClientOptions;
+  private readonly fetchFn: FetchFn;
+  private baseUrl: Promise<string> | undefined;
+
+  constructor(opts: NomadClientOptions) {
+    this.opts = opts;
+    this.fetchFn = opts.fetch ?? fetch;
+  }
+
+  get namespace(): string {
+    return this.opts.namespace ?? 'default';
+  }
+
+  // ---- jobs ----
+
+  parseJob(hcl: string, opts: { canonicalize?: boolean; variables?: string } & CallOptions = {}): Promise<Job> {
+    return this.json<Job>('POST', '/v1/jobs/parse', {
+      ...opts,
+      body: { JobHCL: hcl, Canonicalize: opts.canonicalize ?? false, Variables: opts.variables ?? '' },
+    });
+  }
+
+  registerJob(
+    job: Job,
+    opts: { enforceIndex?: boolean; jobModifyIndex?: number } & CallOptions = {},
+  ): Promise<JobRegisterResponse> {
+    const body: Record<string, unknown> = { Job: job };
+    if (opts.enforceIndex) {
+      body.EnforceIndex = true;
+      body.JobModifyIndex = opts.jobModifyIndex ?? 0;
+    }
+    return this.json<JobRegisterResponse>('PUT', '/v1/jobs', { ...opts, body });
+  }
+
+  /** `null` when Nomad does not know the job (never registered, or purged). */
+  readJob(id: string, opts: CallOptions = {}): Promise<Job | null> {
+    return this.jsonOrNull<Job>('GET', `/v1/job/${encodeURIComponent(id)}`, opts);
+  }
+
+  /** Unknown job → `[]` (Nomad answers 200 with an empty list). */
+  jobAllocations(id: string, opts: CallOptions = {}): Promise<AllocListStub[]> {
+    return this.json<AllocListStub[]>('GET', `/v1/job/${encodeURIComponent(id)}/allocations`, opts);
+  }
+
+  /** Newest first, so `[0]` is the evaluation of the latest register/deregister. */
+  async jobEvaluations(id: string, opts: CallOptions = {}): Promise<Evaluation[]> {
+    const evals = (await this.jsonOrNull<Evaluation[]>('GET', `/v1/job/${encodeURIComponent(id)}/evaluations`, opts)) ?? [];
+    return evals.sort((a, b) => b.CreateIndex - a.CreateIndex);
+  }
+
+  readEvaluation(id: string, opts: CallOptions = {}): Promise<Evaluation | null> {
+    return this.jsonOrNull<Evaluation>('GET', `/v1/evaluation/${encodeURIComponent(id)}`, opts);
+  }
+
+  readAllocation(id: string, opts: CallOptions = {}): Promise<Allocation | null> {
+    return this.jsonOrNull<Allocation>('GET', `/v1/allocation/${encodeURIComponent(id)}`, opts);
+  }
+
+  /** An unknown job counts as done (Nomad answers 200 with `EvalID: ""`). */
+  deregisterJob(id: string, opts: { purge?: boolean } & CallOptions = {}): Promise<JobDeregisterResponse> {
+    return this.json<JobDeregisterResponse>('DELETE', `/v1/job/${encodeURIComponent(id)}`, {
+      ...opts,
+      query: { purge: String(opts.purge ?? false) },
+    });
+  }
+
+  /**
+   * `meta: true` asks for each stub's `Meta` (Nomad 1.5+); an older Nomad leaves it out, and then
+   * callers that need it must read each job.
+   */
+  async listJobs(opts: { prefix?: string; meta?: boolean } & CallOptions = {}): Promise<JobListStub[]> {
+    const stubs = await this.json<JobListStub[]>('GET', '/v1/jobs', {
+      ...opts,
+      query: { prefix: opts.prefix, meta: opts.meta ? 'true' : undefined },
+    });
+    return stubs ?? [];
+  }
+
+  // ---- CSI volumes ----
+
+  /** Creating an ID that exists updates it (Nomad's own behaviour). */
+  async createCsiVolume(spec: VolumeSpec, opts: CallOptions = {}): Promise<CsiVolume> {
+    const res = await this.json<CsiVolumeCreateResponse>('PUT', `/v1/volume/csi/${encodeURIComponent(spec.id)}/create`, {
+      ...opts,
+      body: csiVolumeRequestBody(spec, this.namespace),
+    });
+    const created = res.Volumes?.[0];
+    if (created) return created;
+    const read = await this.readCsiVolume(spec.id, opts);
+    if (!read) throw new NomadError(`PUT /v1/volume/csi/${spec.id}/create`, 200, 'volume missing after create');
+    return read;
+  }
+
+  /** Registers an existing storage volume without asking the plugin to create it. */
+  async registerCsiVolume(spec: VolumeSpec & { externalId?: string }, opts: CallOptions = {}): Promise<void> {
+    const body = csiVolumeRequestBody(spec, this.namespace);
+    const volume = body.Volumes[0];
+    if (volume && spec.externalId) volume.ExternalID = spec.externalId;
+    await this.raw('PUT', `/v1/volume/csi/${encodeURIComponent(spec.id)}`, { ...opts, body });
+  }
+
+  readCsiVolume(id: string, opts: CallOptions = {}): Promise<CsiVolume | null> {
+    return this.jsonOrNull<CsiVolume>('GET', `/v1/volume/csi/${encodeURIComponent(id)}`, opts);
+  }
+
+  async listCsiVolumes(opts: { prefix?: string } & CallOptions = {}): Promise<CsiVolumeListStub[]> {
+    const stubs = await this.json<CsiVolumeListStub[] | null>('GET', '/v1/volumes', {
+      ...opts,
+      query: { type: 'csi', prefix: opts.prefix },
+    });
+    return stubs ?? [];
+  }
+
+  /**
+   * Plugin delete + deregister. An unknown volume counts as done; `volume in use` (claims not yet
+   * released after a stop) is a retryable NomadVolumeInUse.
+   */
+  async deleteCsiVolume(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.ignoringGone(() => this.raw('DELETE', `/v1/volume/csi/${encodeURIComponent(id)}/delete`, opts));
+  }
+
+  /** Forgets the volume without deleting its storage. Unknown → done. */
+  async deregisterCsiVolume(id: string, opts: { force?: boolean } & CallOptions = {}): Promise<void> {
+    await this.ignoringGone(() =>
+      this.raw('DELETE', `/v1/volume/csi/${encodeURIComponent(id)}`, {
+        ...opts,
+        query: { force: opts.force ? 'true' : undefined },
+      }),
+    );
+  }
+
+  // ---- host volumes (Nomad 1.10+) ----
+
+  async createHostVolume(spec: VolumeSpec, opts: { existingId?: string } & CallOptions = {}): Promise<HostVolume> {
+    const res = await this.json<HostVolumeCreateResponse>('PUT', '/v1/volume/host/create', {
+      ...opts,
+      body: hostVolumeRequestBody(spec, this.namespace, opts.existingId),
+    });
+    return res.Volume;
+  }
+
+  async listHostVolumes(opts: { prefix?: string } & CallOptions = {}): Promise<HostVolumeStub[]> {
+    const stubs = await this.json<HostVolumeStub[] | null>('GET', '/v1/volumes', {
+      ...opts,
+      query: { type: 'host', prefix: opts.prefix },
+    });
+    return stubs ?? [];
+  }
+
+  readHostVolume(id: string, opts: CallOptions = {}): Promise<HostVolume | null> {
+    return this.jsonOrNull<HostVolume>('GET', `/v1/volume/host/${encodeURIComponent(id)}`, opts);
+  }
+
+  /** Unknown → done; in use by allocations → retryable NomadVolumeInUse. */
+  async deleteHostVolume(id: string, opts: { force?: boolean } & CallOptions = {}): Promise<void> {
+    await this.ignoringGone(() =>
+      this.raw('DELETE', `/v1/volume/host/${encodeURIComponent(id)}/delete`, {
+        ...opts,
+        query: { force: opts.force ? 'true' : undefined },
+      }),
+    );
+  }
+
+  // ---- transport ----
+
+  private async ignoringGone(call: () => Promise<RawResponse>): Promise<void> {
+    try {
+      await call();
+    } catch (e) {
+      if (e instanceof NomadError && e.nomadStatus !== 0 && /volume not found|no such volume/i.test(e.nomadMessage)) return;
+      throw e;
+    }
+  }
+
+  private async jsonOrNull<T>(method: string, path: string, req: Request): Promise<T | null> {
+    try {
+      return await this.json<T>(method, path, req);
+    } catch (e) {
+      if (e instanceof NomadError && e.nomadStatus === 404) return null;
+      throw e;
+    }
+  }
+
+  private async json<T>(method: string, path: string, req: Request): Promise<T> {
+    const res = await this.raw(method, path, req);
+    try {
+      return JSON.parse(res.text) as T;
+    } catch (e) {
+      throw new NomadError(`${method} ${path}`, res.status, `response is not JSON: ${res.text.slice(0, 200)}`, e);
+    }
+  }
+
+  private async raw(method: string, path: string, req: Request): Promise<RawResponse> {
+    const endpoint = `${method} ${path}`;
+    let base: string;
+    try {
+      base = await this.resolveBaseUrl();
+    } catch (e) {
+      this.baseUrl = undefined;
+      throw new NomadError(endpoint, 0, `cannot resolve ${this.opts.addr}: ${errorText(e)}`, e);
+    }
+    const url = new URL(path, base);
+    const query: Record<string, string | undefined> = {
+      namespace: this.opts.namespace,
+      region: this.opts.region,
+      ...req.query,
+    };
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
+
+    const headers: Record<string, string> = {};
+    if (this.opts.token) headers['X-Nomad-Token'] = this.opts.token;
+    if (req.body !== undefined) headers['Content-Type'] = 'application/json';
+
+    const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs ?? 30_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.fetchFn(url, {
+        method,
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal,
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (e) {
+      if (req.signal?.aborted) throw e;
+      // The agent may have moved (SRV): look it up again next time.
+      this.baseUrl = undefined;
+      const message = timeout.aborted ? `timed out after ${timeoutMs} ms` : errorText(e);
+      throw new NomadError(endpoint, 0, message, e);
+    }
+    if (status < 200 || status >= 300) throw new NomadError(endpoint, status, text.trim());
+    return { status, text };
+  }
+
+  private resolveBaseUrl(): Promise<string> {
+    this.baseUrl ??= this.lookUpBaseUrl();
+    return this.baseUrl;
+  }
+
+  private async lookUpBaseUrl(): Promise<string> {
+    const addr = this.opts.addr;
+    if (!addr.startsWith('srv+')) return addr.endsWith('/') ? addr : `${addr}/`;
+    const rest = addr.slice('srv+'.length);
+    const match = /^(https?):\/\/(.+)$/.exec(rest);
+    const scheme = match?.[1] ?? 'http';
+    const name = (match?.[2] ?? rest).replace(/\/+$/, '');
+    const resolve = this.opts.resolveSrv ?? ((n: string) => dns.resolveSrv(n));
+    const record = pickSrvRecord(await resolve(name));
+    if (!record) throw new Error(`no SRV records for ${name}`);
+    return `${scheme}://${record.name}:${record.port}/`;
+  }
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    return `${e.message}${cause}`;
+  }
+  return String(e);
+}

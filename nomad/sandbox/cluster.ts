@@ -1,0 +1,833 @@
+/**
+ * The sandbox's simulated cluster: one node, a scheduler that only checks volume feasibility,
+ * and timers that move allocations through pending → running → healthy. Nothing runs.
+ *
+ * Placement failures look the way they do on a real Nomad: the register eval completes with
+ * `FailedTGAllocs` (reasons under `ConstraintFiltered`, e.g. `missing CSI Volume <id>`), a second
+ * eval with Status `blocked` waits for capacity, the job stays `pending` with no allocations.
+ * Unlike Nomad (which unblocks on node/capacity events), the sandbox retries blocked evals whenever
+ * a volume is created or a claim is released.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  Allocation,
+  AllocationMetric,
+  AllocListStub,
+  CsiVolume,
+  CsiVolumeCapability,
+  CsiVolumeListStub,
+  Evaluation,
+  HostVolume,
+  HostVolumeStub,
+  Job,
+  JobListStub,
+  JobStatus,
+  TaskGroup,
+  TaskState,
+  UpdateStrategy,
+} from '../types';
+import type { FaultInjector } from './faults';
+
+/** An error the HTTP layer answers with `status` and the bare `message` as text/plain. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CsiPluginConfig {
+  id: string;
+  supportsCreate: boolean;
+}
+
+export interface ClusterOptions {
+  allocRunningDelayMs: number;
+  healthyDelayMs: number;
+  claimReleaseDelayMs: number;
+  /** From deregister to allocations `complete`. */
+  stopDelayMs: number;
+  plugins: CsiPluginConfig[];
+  hostVolumePlugins: string[];
+  faults: FaultInjector;
+}
+
+export const NODE_ID = '5b0f3d1e-0000-4000-8000-000000000001';
+const NODE_NAME = 'sandbox-node-1';
+const DEFAULT_CAPACITY = 1024 ** 3;
+
+const TERMINAL = new Set(['complete', 'failed', 'lost']);
+
+type Claim = { kind: 'csi'; key: string; mode: 'read' | 'write' } | { kind: 'host'; id: string };
+
+interface JobRecord {
+  job: Job;
+  /** The submitted spec without bookkeeping fields, to tell a changed job from a re-register. */
+  spec: string;
+}
+
+const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
+const nowNs = (): number => Date.now() * 1e6;
+const iso = (): string => new Date().toISOString();
+
+const DEFAULT_UPDATE: UpdateStrategy = {
+  Stagger: 30e9,
+  MaxParallel: 1,
+  HealthCheck: 'checks',
+  MinHealthyTime: 10e9,
+  HealthyDeadline: 300e9,
+  ProgressDeadline: 600e9,
+  Canary: 0,
+  AutoRevert: false,
+  AutoPromote: false,
+};
+
+const BOOKKEEPING = ['Status', 'StatusDescription', 'Version', 'SubmitTime', 'CreateIndex', 'ModifyIndex', 'JobModifyIndex', 'Stable'];
+
+function specOf(job: Job): string {
+  const copy: Record<string, unknown> = { ...job };
+  for (const k of BOOKKEEPING) delete copy[k];
+  return JSON.stringify(copy);
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+function emptyMetric(): AllocationMetric {
+  return {
+    NodesEvaluated: 1,
+    NodesFiltered: 1,
+    NodesInPool: 1,
+    NodesAvailable: { dc1: 1 },
+    ClassFiltered: null,
+    ConstraintFiltered: {},
+    NodesExhausted: 0,
+    ClassExhausted: null,
+    DimensionExhausted: null,
+    QuotaExhausted: null,
+    CoalescedFailures: 0,
+    AllocationTime: 12000,
+  };
+}
+
+function wantsWrite(readOnly: boolean, accessMode: string): boolean {
+  return !readOnly && !accessMode.includes('reader-only');
+}
+
+/** The defaults Nomad fills in on register (and on parse with Canonicalize=true), as far as knot cares. */
+export function canonicalizeJob(input: Job, namespace: string): Job {
+  const job = clone(input);
+  job.Namespace = job.Namespace || namespace;
+  job.Name = job.Name || job.ID;
+  job.Region = job.Region || 'global';
+  job.Type = job.Type || 'service';
+  job.Priority = job.Priority ?? 50;
+  job.Datacenters = job.Datacenters?.length ? job.Datacenters : ['*'];
+  job.NodePool = job.NodePool || 'default';
+  job.Stop = job.Stop ?? false;
+  if (!job.Update && job.Type === 'service') job.Update = { ...DEFAULT_UPDATE };
+  job.TaskGroups = (job.TaskGroups ?? []).map((tg) => ({ ...tg, Count: tg.Count ?? 1, Tasks: tg.Tasks ?? [] }));
+  return job;
+}
+
+export class SandboxCluster {
+  index = 1;
+  readonly jobs = new Map<string, JobRecord>();
+  readonly allocs = new Map<string, Allocation>();
+  readonly evals = new Map<string, Evaluation>();
+  readonly csiVolumes = new Map<string, CsiVolume>();
+  readonly hostVolumes = new Map<string, HostVolume>();
+  private readonly claims = new Map<string, Claim[]>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly watchers = new Set<() => void>();
+  private nextPort = 20000;
+
+  constructor(private readonly opts: ClusterOptions) {}
+
+  // ---- bookkeeping ----
+
+  private bump(): number {
+    this.index++;
+    for (const wake of [...this.watchers]) wake();
+    return this.index;
+  }
+
+  /** Resolves once the state index passes `afterIndex`, or after `ms` (blocking queries). */
+  waitForChange(afterIndex: number, ms: number): Promise<void> {
+    if (this.index > afterIndex) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        if (this.index <= afterIndex && timer) return;
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        this.watchers.delete(done);
+        resolve();
+      };
+      const timer: NodeJS.Timeout = setTimeout(() => {
+        this.timers.delete(timer);
+        this.watchers.delete(done);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+      this.watchers.add(done);
+    });
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  /** Stops every timer and wakes every blocking query. */
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const wake of [...this.watchers]) wake();
+    this.watchers.clear();
+  }
+
+  reset(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.jobs.clear();
+    this.allocs.clear();
+    this.evals.clear();
+    this.csiVolumes.clear();
+    this.hostVolumes.clear();
+    this.claims.clear();
+    this.bump();
+  }
+
+  // ---- jobs ----
+
+  register(
+    input: Job,
+    namespace: string,
+    enforce: { enforceIndex: boolean; jobModifyIndex: number },
+  ): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Warnings: string; Index: number } {
+    const job = canonicalizeJob(input, namespace);
+    const k = key(job.Namespace ?? namespace, job.ID);
+    const existing = this.jobs.get(k);
+    if (enforce.enforceIndex) {
+      const current = existing?.job.JobModifyIndex ?? 0;
+      const prefix = `Enforcing job modify index ${enforce.jobModifyIndex}`;
+      if (enforce.jobModifyIndex === 0 && existing) throw new ApiError(500, `${prefix}: job already exists`);
+      if (enforce.jobModifyIndex !== 0 && !existing) throw new ApiError(500, `${prefix}: job does not exist`);
+      if (enforce.jobModifyIndex !== 0 && current !== enforce.jobModifyIndex) {
+        throw new ApiError(500, `${prefix}: job exists with conflicting job modify index: ${current}`);
+      }
+    }
+    const spec = specOf(job);
+    const index = this.bump();
+    if (!existing || existing.spec !== spec) {
+      job.Version = existing ? (existing.job.Version ?? 0) + 1 : 0;
+      job.CreateIndex = existing?.job.CreateIndex ?? index;
+      job.JobModifyIndex = index;
+      job.SubmitTime = nowNs();
+      job.Stable = false;
+      this.jobs.set(k, { job, spec });
+    }
+    const record = this.jobs.get(k) as JobRecord;
+    record.job.ModifyIndex = index;
+    const ev = this.evaluate(record.job, 'job-register');
+    return { EvalID: ev.ID, EvalCreateIndex: ev.CreateIndex, JobModifyIndex: record.job.JobModifyIndex ?? index, Warnings: '', Index: index };
+  }
+
+  private jobAllocs(namespace: string, jobId: string): Allocation[] {
+    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === jobId);
+  }
+
+  private jobStatus(job: Job): JobStatus {
+    const allocs = this.jobAllocs(job.Namespace ?? 'default', job.ID).filter((a) => a.JobVersion <= (job.Version ?? 0));
+    if (allocs.some((a) => !TERMINAL.has(a.ClientStatus))) return 'running';
+    if (job.Stop) return 'dead';
+    const blocked = [...this.evals.values()].some((e) => e.Namespace === job.Namespace && e.JobID === job.ID && e.Status === 'blocked');
+    if (blocked || allocs.length === 0) return 'pending';
+    return 'dead';
+  }
+
+  readJob(namespace: string, id: string): Job {
+    const record = this.jobs.get(key(namespace, id));
+    if (!record) throw new ApiError(404, 'job not found');
+    const job = clone(record.job);
+    job.Status = this.jobStatus(record.job);
+    job.StatusDescription = '';
+    return job;
+  }
+
+  listJobs(namespace: string, prefix: string, withMeta: boolean): JobListStub[] {
+    return [...this.jobs.values()]
+      .map((r) => r.job)
+      .filter((j) => (namespace === '*' || j.Namespace === namespace) && j.ID.startsWith(prefix))
+      .sort((a, b) => a.ID.localeCompare(b.ID))
+      .map((j) => ({
+        ID: j.ID,
+        ParentID: '',
+        Name: j.Name ?? j.ID,
+        Namespace: j.Namespace ?? 'default',
+        Datacenters: j.Datacenters ?? null,
+        Type: j.Type ?? 'service',
+        Priority: j.Priority ?? 50,
+        Periodic: false,
+        ParameterizedJob: false,
+        Stop: j.Stop ?? false,
+        Status: this.jobStatus(j),
+        StatusDescription: '',
+        JobSummary: null,
+        CreateIndex: j.CreateIndex ?? 0,
+        ModifyIndex: j.ModifyIndex ?? 0,
+        JobModifyIndex: j.JobModifyIndex ?? 0,
+        SubmitTime: j.SubmitTime ?? 0,
+        ...(withMeta && j.Meta ? { Meta: { ...j.Meta } } : {}),
+      }));
+  }
+
+  deregister(namespace: string, id: string, purge: boolean): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Index: number } {
+    const k = key(namespace, id);
+    const record = this.jobs.get(k);
+    if (!record) return { EvalID: '', EvalCreateIndex: 0, JobModifyIndex: 0, Index: this.index };
+    const index = this.bump();
+    record.job.Stop = true;
+    record.job.JobModifyIndex = index;
+    record.job.ModifyIndex = index;
+    record.spec = specOf(record.job);
+    const ev = this.evaluate(record.job, 'job-deregister');
+    if (purge) this.jobs.delete(k);
+    return { EvalID: ev.ID, EvalCreateIndex: ev.CreateIndex, JobModifyIndex: index, Index: index };
+  }
+
+  jobAllocationStubs(namespace: string, id: string): AllocListStub[] {
+    return this.jobAllocs(namespace, id)
+      .sort((a, b) => b.CreateIndex - a.CreateIndex)
+      .map((a) => this.stub(a));
+  }
+
+  jobEvaluations(namespace: string, id: string): Evaluation[] {
+    return [...this.evals.values()]
+      .filter((e) => e.Namespace === namespace && e.JobID === id)
+      .sort((a, b) => b.CreateIndex - a.CreateIndex)
+      .map(clone);
+  }
+
+  readEvaluation(id: string): Evaluation {
+    const ev = this.evals.get(id);
+    if (!ev) throw new ApiError(404, 'eval not found');
+    return clone(ev);
+  }
+
+  readAllocation(id: string): Allocation {
+    const alloc = this.allocs.get(id);
+    if (!alloc) throw new ApiError(404, 'alloc not found');
+    return clone(alloc);
+  }
+
+  private stub(a: Allocation): AllocListStub {
+    const { Job: _job, AllocatedResources: _res, DeploymentID: _dep, AllocModifyIndex: _ami, ...stub } = clone(a);
+    return stub;
+  }
+
+  // ---- scheduling ----
+
+  private newEval(job: Job, triggeredBy: string, status: Evaluation['Status']): Evaluation {
+    const index = this.bump();
+    const ev: Evaluation = {
+      ID: randomUUID(),
+      Namespace: job.Namespace ?? 'default',
+      Priority: job.Priority ?? 50,
+      Type: job.Type ?? 'service',
+      TriggeredBy: triggeredBy,
+      JobID: job.ID,
+      JobModifyIndex: job.JobModifyIndex ?? index,
+      Status: status,
+      StatusDescription: status === 'blocked' ? 'created to place remaining allocations' : '',
+      BlockedEval: '',
+      PreviousEval: '',
+      FailedTGAllocs: null,
+      QueuedAllocations: null,
+      CreateIndex: index,
+      ModifyIndex: index,
+      CreateTime: nowNs(),
+      ModifyTime: nowNs(),
+    };
+    this.evals.set(ev.ID, ev);
+    return ev;
+  }
+
+  private evaluate(job: Job, triggeredBy: string): Evaluation {
+    const ev = this.newEval(job, triggeredBy, 'pending');
+    const namespace = job.Namespace ?? 'default';
+    // A newer register/deregister supersedes whatever was waiting for capacity.
+    for (const other of this.evals.values()) {
+      if (other.Namespace === namespace && other.JobID === job.ID && other.Status === 'blocked') {
+        other.Status = 'canceled';
+        other.StatusDescription = `evaluation "${ev.ID}" successful`;
+        other.ModifyIndex = ev.CreateIndex;
+      }
+    }
+    const live = this.jobAllocs(namespace, job.ID).filter((a) => a.DesiredStatus === 'run');
+    for (const a of live) if (job.Stop || a.JobVersion !== job.Version) this.stopAlloc(a, job.Stop ? 'alloc not needed due to job update' : 'alloc is being updated due to job update');
+
+    if (!job.Stop) {
+      const failed = this.placeMissing(job, ev.ID);
+      if (Object.keys(failed.metrics).length > 0) {
+        ev.FailedTGAllocs = failed.metrics;
+        ev.QueuedAllocations = failed.queued;
+        const blocked = this.newEval(job, 'queued-allocs', 'blocked');
+        blocked.PreviousEval = ev.ID;
+        ev.BlockedEval = blocked.ID;
+      }
+    }
+    ev.Status = 'complete';
+    ev.ModifyIndex = this.bump();
+    ev.ModifyTime = nowNs();
+    return ev;
+  }
+
+  /** Places what each group is missing; returns why the rest could not be placed. */
+  private placeMissing(job: Job, evalId: string): { metrics: Record<string, AllocationMetric>; queued: Record<string, number> } {
+    const namespace = job.Namespace ?? 'default';
+    const metrics: Record<string, AllocationMetric> = {};
+    const queued: Record<string, number> = {};
+    const live = this.jobAllocs(namespace, job.ID).filter((a) => a.DesiredStatus === 'run' && a.JobVersion === job.Version);
+    for (const tg of job.TaskGroups ?? []) {
+      const have = live.filter((a) => a.TaskGroup === tg.Name).length;
+      for (let i = have; i < (tg.Count ?? 1); i++) {
+        const check = this.feasibility(job, tg);
+        if ('reason' in check) {
+          const metric = metrics[tg.Name] ?? emptyMetric();
+          if (metric.ConstraintFiltered) metric.ConstraintFiltered[check.reason] = 1;
+          metrics[tg.Name] = metric;
+          queued[tg.Name] = (queued[tg.Name] ?? 0) + 1;
+          continue;
+        }
+        this.place(job, tg, i, evalId, check.claims);
+      }
+    }
+    return { metrics, queued };
+  }
+
+  private feasibility(job: Job, tg: TaskGroup): { claims: Claim[] } | { reason: string } {
+    const namespace = job.Namespace ?? 'default';
+    const claims: Claim[] = [];
+    for (const req of Object.values(tg.Volumes ?? {})) {
+      if (req.Type === 'csi') {
+        const k = key(namespace, req.Source);
+        const vol = this.csiVolumes.get(k);
+        if (!vol) return { reason: `missing CSI Volume ${req.Source}` };
+        const mode = wantsWrite(req.ReadOnly, req.AccessMode || vol.AccessMode) ? 'write' : 'read';
+        const accessMode = req.AccessMode || vol.AccessMode;
+        const holders = Object.keys(mode === 'write' ? vol.WriteAllocs : vol.ReadAllocs)
+          .map((id) => this.allocs.get(id))
+          .filter((a) => a && a.JobID !== job.ID);
+        const exclusive = mode === 'write' ? accessMode !== 'multi-node-multi-writer' : accessMode === 'single-node-reader-only';
+        if (exclusive && holders.length > 0) {
+          return { reason: `CSI volume ${req.Source} has exhausted its available ${mode === 'write' ? 'writer' : 'reader'} claims` };
+        }
+        claims.push({ kind: 'csi', key: k, mode });
+      } else if (req.Type === 'host') {
+        const vol = [...this.hostVolumes.values()].find((v) => v.Namespace === namespace && v.Name === req.Source && v.State === 'ready');
+        if (!vol) return { reason: 'missing compatible host volumes' };
+        claims.push({ kind: 'host', id: vol.ID });
+      }
+    }
+    return { claims };
+  }
+
+  private place(job: Job, tg: TaskGroup, i: number, evalId: string, claims: Claim[]): void {
+    const index = this.bump();
+    const ports = (tg.Networks ?? []).flatMap((n) => [
+      ...(n.ReservedPorts ?? []).map((p) => ({ Label: p.Label, Value: p.Value, To: p.To, HostIP: '127.0.0.1' })),
+      ...(n.DynamicPorts ?? []).map((p) => ({ Label: p.Label, Value: this.nextPort++, To: p.To || 0, HostIP: '127.0.0.1' })),
+    ]);
+    const taskStates: Record<string, TaskState> = {};
+    for (const t of tg.Tasks) {
+      taskStates[t.Name] = {
+        State: 'pending',
+        Failed: false,
+        Restarts: 0,
+        LastRestart: null,
+        StartedAt: null,
+        FinishedAt: null,
+        Events: [{ Type: 'Received', Time: nowNs(), DisplayMessage: 'Task received by client', FailsTask: false }],
+      };
+    }
+    const alloc: Allocation = {
+      ID: randomUUID(),
+      EvalID: evalId,
+      Name: `${job.ID}.${tg.Name}[${i}]`,
+      Namespace: job.Namespace ?? 'default',
+      NodeID: NODE_ID,
+      NodeName: NODE_NAME,
+      JobID: job.ID,
+      JobType: job.Type ?? 'service',
+      JobVersion: job.Version ?? 0,
+      TaskGroup: tg.Name,
+      DesiredStatus: 'run',
+      DesiredDescription: '',
+      ClientStatus: 'pending',
+      ClientDescription: 'No tasks have started',
+      TaskStates: taskStates,
+      DeploymentStatus: null,
+      FollowupEvalID: '',
+      CreateIndex: index,
+      ModifyIndex: index,
+      AllocModifyIndex: index,
+      CreateTime: nowNs(),
+      ModifyTime: nowNs(),
+      Job: clone(job),
+      DeploymentID: '',
+      AllocatedResources: {
+        Tasks: Object.fromEntries(
+          tg.Tasks.map((t) => [t.Name, { Cpu: { CpuShares: t.Resources?.CPU ?? 100 }, Memory: { MemoryMB: t.Resources?.MemoryMB ?? 300 } }]),
+        ),
+        Shared: { Ports: ports, Networks: [] },
+      },
+    };
+    this.allocs.set(alloc.ID, alloc);
+    this.claim(alloc.ID, claims);
+    const needsHealthy = Boolean(job.Update || tg.Update) || job.Type === 'service';
+    this.after(this.opts.allocRunningDelayMs, () => this.start(alloc, needsHealthy));
+  }
+
+  private touch(alloc: Allocation): void {
+    alloc.ModifyIndex = this.bump();
+    alloc.ModifyTime = nowNs();
+  }
+
+  private start(alloc: Allocation, needsHealthy: boolean): void {
+    if (alloc.DesiredStatus !== 'run' || alloc.ClientStatus !== 'pending') return;
+    const fate = this.opts.faults.allocationFate(alloc.JobID);
+    if (fate === 'pending') return;
+    for (const state of Object.values(alloc.TaskStates ?? {})) {
+      if (fate === 'fail') {
+        state.State = 'dead';
+        state.Failed = true;
+        state.FinishedAt = iso();
+        state.Events?.push(
+          { Type: 'Driver Failure', Time: nowNs(), DisplayMessage: 'Failed to pull `image`: simulated driver failure', DriverError: 'simulated driver failure', FailsTask: true },
+          { Type: 'Not Restarting', Time: nowNs(), DisplayMessage: 'Error was unrecoverable', FailsTask: true },
+        );
+      } else {
+        state.State = 'running';
+        state.StartedAt = iso();
+        state.Events?.push({ Type: 'Started', Time: nowNs(), DisplayMessage: 'Task started by client', FailsTask: false });
+      }
+    }
+    alloc.ClientStatus = fate === 'fail' ? 'failed' : 'running';
+    alloc.ClientDescription = fate === 'fail' ? 'Failed tasks' : 'Tasks are running';
+    this.touch(alloc);
+    if (fate === 'fail') {
+      this.releaseClaimsLater(alloc.ID);
+      return;
+    }
+    if (needsHealthy) {
+      this.after(this.opts.healthyDelayMs, () => {
+        if (alloc.DesiredStatus !== 'run' || alloc.ClientStatus !== 'running') return;
+        alloc.DeploymentStatus = { Healthy: true, Timestamp: iso(), Canary: false, ModifyIndex: this.index + 1 };
+        this.touch(alloc);
+      });
+    }
+  }
+
+  private stopAlloc(alloc: Allocation, why: string): void {
+    alloc.DesiredStatus = 'stop';
+    alloc.DesiredDescription = why;
+    this.touch(alloc);
+    this.after(this.opts.stopDelayMs, () => {
+      if (!TERMINAL.has(alloc.ClientStatus)) {
+        for (const state of Object.values(alloc.TaskStates ?? {})) {
+          state.State = 'dead';
+          state.FinishedAt = iso();
+          state.Events?.push({ Type: 'Killed', Time: nowNs(), DisplayMessage: 'Task successfully killed', FailsTask: false });
+        }
+        alloc.ClientStatus = 'complete';
+        alloc.ClientDescription = 'All tasks have completed';
+        this.touch(alloc);
+      }
+      this.releaseClaimsLater(alloc.ID);
+    });
+  }
+
+  // ---- claims ----
+
+  private claim(allocId: string, claims: Claim[]): void {
+    this.claims.set(allocId, claims);
+    for (const c of claims) {
+      if (c.kind !== 'csi') continue;
+      const vol = this.csiVolumes.get(c.key);
+      if (!vol) continue;
+      (c.mode === 'write' ? vol.WriteAllocs : vol.ReadAllocs)[allocId] = null;
+      vol.ModifyIndex = this.index;
+    }
+  }
+
+  /** Nomad releases CSI claims asynchronously (volume watcher + node unpublish) after the alloc stops. */
+  private releaseClaimsLater(allocId: string): void {
+    this.after(this.opts.claimReleaseDelayMs, () => {
+      const claims = this.claims.get(allocId) ?? [];
+      this.claims.delete(allocId);
+      for (const c of claims) {
+        if (c.kind !== 'csi') continue;
+        const vol = this.csiVolumes.get(c.key);
+        if (!vol) continue;
+        delete vol.WriteAllocs[allocId];
+        delete vol.ReadAllocs[allocId];
+        vol.ModifyIndex = this.bump();
+      }
+      this.retryBlocked();
+    });
+  }
+
+  private retryBlocked(): void {
+    for (const ev of [...this.evals.values()]) {
+      if (ev.Status !== 'blocked') continue;
+      const record = this.jobs.get(key(ev.Namespace, ev.JobID));
+      if (!record || record.job.Stop) continue;
+      const failed = this.placeMissing(record.job, ev.ID);
+      if (Object.keys(failed.metrics).length > 0) continue;
+      ev.Status = 'complete';
+      ev.StatusDescription = '';
+      ev.ModifyIndex = this.bump();
+      ev.ModifyTime = nowNs();
+    }
+  }
+
+  private hostVolumeUsers(id: string): string[] {
+    return [...this.claims.entries()]
+      .filter(([allocId, cs]) => cs.some((c) => c.kind === 'host' && c.id === id) && !TERMINAL.has(this.allocs.get(allocId)?.ClientStatus ?? 'complete'))
+      .map(([allocId]) => allocId);
+  }
+
+  // ---- CSI volumes ----
+
+  private csiPlugin(pluginId: string): CsiPluginConfig {
+    const plugin = this.opts.plugins.find((p) => p.id === pluginId);
+    if (!plugin) throw new ApiError(500, `no CSI plugin named: ${pluginId} could be found`);
+    return plugin;
+  }
+
+  private validateCsi(v: Record<string, unknown>): void {
+    const problems: string[] = [];
+    if (!v.ID) problems.push('missing volume id');
+    if (!v.PluginID) problems.push('missing plugin id');
+    if (!v.Namespace) problems.push('missing namespace');
+    const caps = v.RequestedCapabilities;
+    if (!Array.isArray(caps) || caps.length === 0) problems.push('must include at least one capability block');
+    if (problems.length) throw new ApiError(500, `validation: ${problems.join(', ')}`);
+  }
+
+  upsertCsiVolumes(volumes: Record<string, unknown>[], namespace: string, create: boolean): CsiVolume[] {
+    if (volumes.length === 0) throw new ApiError(400, 'must specify at least one volume');
+    const normalized = volumes.map((v): Record<string, unknown> & { Namespace: string } => ({ ...v, Namespace: (v.Namespace as string) || namespace }));
+    for (const v of normalized) {
+      this.validateCsi(v);
+      const plugin = this.csiPlugin(String(v.PluginID));
+      if (create && !plugin.supportsCreate) throw new ApiError(500, 'plugin does not support creating volumes');
+    }
+    const out: CsiVolume[] = [];
+    for (const v of normalized) {
+      const index = this.bump();
+      const k = key(v.Namespace, String(v.ID));
+      const existing = this.csiVolumes.get(k);
+      const caps = (v.RequestedCapabilities as CsiVolumeCapability[]).map((c) => ({ AccessMode: c.AccessMode, AttachmentMode: c.AttachmentMode }));
+      const min = Number(v.RequestedCapacityMin ?? 0);
+      const max = Number(v.RequestedCapacityMax ?? 0);
+      const vol: CsiVolume = {
+        ID: String(v.ID),
+        Name: String(v.Name ?? v.ID),
+        Namespace: v.Namespace,
+        ExternalID: String(v.ExternalID ?? existing?.ExternalID ?? `sandbox-${String(v.ID)}`),
+        PluginID: String(v.PluginID),
+        Provider: `${String(v.PluginID)}.csi.sandbox`,
+        ProviderVersion: '1.0.0',
+        Capacity: Math.max(existing?.Capacity ?? 0, min || max || DEFAULT_CAPACITY),
+        RequestedCapacityMin: min,
+        RequestedCapacityMax: max,
+        RequestedCapabilities: caps,
+        AccessMode: existing?.AccessMode ?? '',
+        AttachmentMode: existing?.AttachmentMode ?? '',
+        MountOptions: (v.MountOptions as CsiVolume['MountOptions']) ?? null,
+        Secrets: null,
+        Parameters: (v.Parameters as Record<string, string>) ?? null,
+        Context: (v.Context as Record<string, string>) ?? null,
+        ReadAllocs: existing?.ReadAllocs ?? {},
+        WriteAllocs: existing?.WriteAllocs ?? {},
+        Allocations: [],
+        Schedulable: true,
+        ControllerRequired: true,
+        ControllersHealthy: 1,
+        ControllersExpected: 1,
+        NodesHealthy: 1,
+        NodesExpected: 1,
+        ResourceExhausted: null,
+        CreateIndex: existing?.CreateIndex ?? index,
+        ModifyIndex: index,
+      };
+      this.csiVolumes.set(k, vol);
+      out.push(this.csiView(vol));
+    }
+    this.retryBlocked();
+    return out;
+  }
+
+  private csiView(vol: CsiVolume): CsiVolume {
+    const view = clone(vol);
+    const ids = [...Object.keys(vol.WriteAllocs), ...Object.keys(vol.ReadAllocs)];
+    view.Allocations = ids.map((id) => this.allocs.get(id)).filter((a): a is Allocation => Boolean(a)).map((a) => this.stub(a));
+    view.Secrets = null;
+    return view;
+  }
+
+  readCsiVolume(namespace: string, id: string): CsiVolume {
+    const vol = this.csiVolumes.get(key(namespace, id));
+    if (!vol) throw new ApiError(404, 'volume not found');
+    return this.csiView(vol);
+  }
+
+  listCsiVolumes(namespace: string, prefix: string): CsiVolumeListStub[] {
+    return [...this.csiVolumes.values()]
+      .filter((v) => (namespace === '*' || v.Namespace === namespace) && v.ID.startsWith(prefix))
+      .sort((a, b) => a.ID.localeCompare(b.ID))
+      .map((v) => ({
+        ID: v.ID,
+        Namespace: v.Namespace,
+        Name: v.Name,
+        ExternalID: v.ExternalID,
+        AccessMode: v.AccessMode,
+        AttachmentMode: v.AttachmentMode,
+        CurrentReaders: Object.keys(v.ReadAllocs).length,
+        CurrentWriters: Object.keys(v.WriteAllocs).length,
+        Schedulable: v.Schedulable,
+        PluginID: v.PluginID,
+        Provider: v.Provider,
+        ControllerRequired: v.ControllerRequired,
+        ControllersHealthy: v.ControllersHealthy,
+        ControllersExpected: v.ControllersExpected,
+        NodesHealthy: v.NodesHealthy,
+        NodesExpected: v.NodesExpected,
+        ResourceExhausted: v.ResourceExhausted,
+        CreateIndex: v.CreateIndex,
+        ModifyIndex: v.ModifyIndex,
+      }));
+  }
+
+  /** `delete` = plugin delete + deregister; both refuse a claimed volume unless forced (deregister only). */
+  removeCsiVolume(namespace: string, id: string, opts: { force: boolean; pluginDelete: boolean }): void {
+    const k = key(namespace, id);
+    const vol = this.csiVolumes.get(k);
+    if (!vol) throw new ApiError(500, `volume not found: ${id}`);
+    const claimed = Object.keys(vol.WriteAllocs).length + Object.keys(vol.ReadAllocs).length > 0;
+    if (claimed && (opts.pluginDelete || !opts.force)) throw new ApiError(500, `volume in use: ${id}`);
+    if (opts.pluginDelete && !this.csiPlugin(vol.PluginID).supportsCreate) {
+      throw new ApiError(500, 'plugin does not support deleting volumes');
+    }
+    this.csiVolumes.delete(k);
+    this.bump();
+  }
+
+  // ---- host volumes ----
+
+  upsertHostVolume(v: Record<string, unknown>, namespace: string): HostVolume {
+    const problems: string[] = [];
+    if (!v.Name) problems.push('missing name');
+    if (problems.length) throw new ApiError(500, `validation: ${problems.join(', ')}`);
+    const pluginId = String(v.PluginID ?? '');
+    if (pluginId && !this.opts.hostVolumePlugins.includes(pluginId)) {
+      throw new ApiError(500, `could not place volume "${String(v.Name)}": no node meets constraints: missing host volume plugin "${pluginId}"`);
+    }
+    const id = v.ID ? String(v.ID) : undefined;
+    const existing = id ? this.hostVolumes.get(id) : undefined;
+    if (id && !existing) throw new ApiError(500, `no such volume: ${id}`);
+    const index = this.bump();
+    const min = Number(v.RequestedCapacityMinBytes ?? 0);
+    const max = Number(v.RequestedCapacityMaxBytes ?? 0);
+    const volId = existing?.ID ?? randomUUID();
+    const vol: HostVolume = {
+      ID: volId,
+      Name: String(v.Name),
+      Namespace: String(v.Namespace || namespace),
+      NodePool: String(v.NodePool || 'default'),
+      NodeID: NODE_ID,
+      PluginID: pluginId,
+      HostPath: `/opt/nomad/data/host_volumes/${volId}`,
+      RequestedCapacityMinBytes: min,
+      RequestedCapacityMaxBytes: max,
+      RequestedCapabilities: (v.RequestedCapabilities as CsiVolumeCapability[]) ?? null,
+      Parameters: (v.Parameters as Record<string, string>) ?? null,
+      // The built-in `mkdir` plugin is synchronous, so the volume is ready at once.
+      State: 'ready',
+      CapacityBytes: Math.max(existing?.CapacityBytes ?? 0, min || max),
+      Allocations: [],
+      CreateIndex: existing?.CreateIndex ?? index,
+      ModifyIndex: index,
+    };
+    this.hostVolumes.set(vol.ID, vol);
+    this.retryBlocked();
+    return this.hostView(vol);
+  }
+
+  private hostView(vol: HostVolume): HostVolume {
+    const view = clone(vol);
+    view.Allocations = this.hostVolumeUsers(vol.ID)
+      .map((id) => this.allocs.get(id))
+      .filter((a): a is Allocation => Boolean(a))
+      .map((a) => this.stub(a));
+    return view;
+  }
+
+  readHostVolume(id: string): HostVolume {
+    const vol = this.hostVolumes.get(id);
+    if (!vol) throw new ApiError(404, 'volume not found');
+    return this.hostView(vol);
+  }
+
+  listHostVolumes(namespace: string, prefix: string): HostVolumeStub[] {
+    return [...this.hostVolumes.values()]
+      .filter((v) => (namespace === '*' || v.Namespace === namespace) && (v.ID.startsWith(prefix) || v.Name.startsWith(prefix)))
+      .sort((a, b) => a.Name.localeCompare(b.Name))
+      .map((v) => ({
+        ID: v.ID,
+        Name: v.Name,
+        Namespace: v.Namespace,
+        PluginID: v.PluginID,
+        NodePool: v.NodePool,
+        NodeID: v.NodeID,
+        State: v.State,
+        CapacityBytes: v.CapacityBytes,
+        CreateIndex: v.CreateIndex,
+        ModifyIndex: v.ModifyIndex,
+      }));
+  }
+
+  deleteHostVolume(id: string, force: boolean): number {
+    if (!this.hostVolumes.has(id)) throw new ApiError(500, `no such volume: ${id}`);
+    const users = this.hostVolumeUsers(id);
+    if (users.length > 0 && !force) throw new ApiError(500, `volume ${id} in use by allocations: [${users.join(', ')}]`);
+    this.hostVolumes.delete(id);
+    return this.bump();
+  }
+
+  snapshot(): {
+    index: number;
+    jobs: Job[];
+    allocations: AllocListStub[];
+    evaluations: Evaluation[];
+    csiVolumes: CsiVolume[];
+    hostVolumes: HostVolume[];
+  } {
+    return {
+      index: this.index,
+      jobs: [...this.jobs.values()].map((r) => this.readJob(r.job.Namespace ?? 'default', r.job.ID)),
+      allocations: [...this.allocs.values()].map((a) => this.stub(a)),
+      evaluations: [...this.evals.values()].map(clone),
+      csiVolumes: [...this.csiVolumes.values()].map((v) => this.csiView(v)),
+      hostVolumes: [...this.hostVolumes.values()].map((v) => this.hostView(v)),
+    };
+  }
+}

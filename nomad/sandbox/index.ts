@@ -1,0 +1,4 @@
+export { startSandbox, type Sandbox, type SandboxOptions, type SandboxState } from './server';
+export type { Faults, FaultRule } from './faults';
+export type { CsiPluginConfig } from './cluster';
+export { runSandboxFromCli, type SandboxCliOptions } from './main';

@@ -1,0 +1,3 @@
+/** Wall-clock source, injectable so sweeps and expiry are testable. */
+export type Clock = () => number;
+export const systemClock: Clock = () => Date.now();

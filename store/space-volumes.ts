@@ -1,0 +1,75 @@
+/**
+ * Which Nomad volumes belong to which space, and which operation created them. A row is written
+ * before the volume is created in Nomad, so a crash between the two can never leak a volume that
+ * no compensation knows about.
+ */
+import type { Db } from './db';
+
+export interface SpaceVolume {
+  spaceId: string;
+  volumeId: string;
+  type: 'csi' | 'host';
+  /** Nomad's id for host volumes (Nomad assigns it); equals volumeId for CSI */
+  nomadId: string | null;
+  createdByOperation: string | null;
+  createdAt: number;
+}
+
+function fromRow(r: Record<string, unknown>): SpaceVolume {
+  return {
+    spaceId: r.space_id as string,
+    volumeId: r.volume_id as string,
+    type: r.type as 'csi' | 'host',
+    nomadId: (r.nomad_id as string | null) ?? null,
+    createdByOperation: (r.created_by_operation as string | null) ?? null,
+    createdAt: Number(r.created_at),
+  };
+}
+
+export async function listSpaceVolumes(db: Db, spaceId: string): Promise<SpaceVolume[]> {
+  const rows = await db('space_volumes').where({ space_id: spaceId }).orderBy('volume_id');
+  return rows.map(fromRow);
+}
+
+export async function getSpaceVolume(db: Db, spaceId: string, volumeId: string): Promise<SpaceVolume | null> {
+  const r = await db('space_volumes').where({ space_id: spaceId, volume_id: volumeId }).first();
+  return r ? fromRow(r) : null;
+}
+
+/** Which live space (if any) owns a volume id; knot's volume ids are global in a Nomad namespace. */
+export async function volumeOwner(db: Db, volumeId: string): Promise<string | null> {
+  const r = await db('space_volumes').where({ volume_id: volumeId }).first('space_id');
+  return r ? (r.space_id as string) : null;
+}
+
+export async function recordSpaceVolume(db: Db, v: Omit<SpaceVolume, 'createdAt'>, now: number): Promise<void> {
+  const existing = await getSpaceVolume(db, v.spaceId, v.volumeId);
+  if (existing) {
+    if (v.nomadId && existing.nomadId !== v.nomadId) {
+      await db('space_volumes').where({ space_id: v.spaceId, volume_id: v.volumeId }).update({ nomad_id: v.nomadId });
+    }
+    return;
+  }
+  await db('space_volumes').insert({
+    space_id: v.spaceId,
+    volume_id: v.volumeId,
+    type: v.type,
+    nomad_id: v.nomadId,
+    created_by_operation: v.createdByOperation,
+    created_at: now,
+  });
+}
+
+export async function forgetSpaceVolume(db: Db, spaceId: string, volumeId: string): Promise<void> {
+  await db('space_volumes').where({ space_id: spaceId, volume_id: volumeId }).delete();
+}
+
+export async function allOwnedVolumeIds(db: Db): Promise<Set<string>> {
+  const rows = await db('space_volumes').select('volume_id', 'nomad_id');
+  const ids = new Set<string>();
+  for (const r of rows) {
+    ids.add(r.volume_id as string);
+    if (r.nomad_id) ids.add(r.nomad_id as string);
+  }
+  return ids;
+}

@@ -1,0 +1,197 @@
+/**
+ * How the API (and schedules) ask for a lifecycle change: record the operation, start the workflow
+ * under the space's workflow id, and turn Temporal's answers into knot's typed errors. The API never
+ * changes a space any other way.
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type TypedSearchAttributes } from '@temporalio/common';
+import { ErrorType, KnotError } from '../core/errors';
+import type { Db } from '../store/db';
+import { activeOperation, deleteOperation, getOperation, insertOperation, type Operation, type OperationType } from '../store/operations';
+import type { Space } from '../store/spaces';
+import { getSpace } from '../store/spaces';
+import type { CreateSpaceInput, LifecycleInput, SpaceSpecChange } from '../workflows/types';
+import { SearchAttributes, spaceWorkflowId } from './names';
+
+export const WORKFLOW_BY_OPERATION: Record<OperationType, string> = {
+  create: 'createSpaceWorkflow',
+  start: 'startSpaceWorkflow',
+  stop: 'stopSpaceWorkflow',
+  update: 'updateSpaceWorkflow',
+  restart: 'restartSpaceWorkflow',
+  delete: 'deleteSpaceWorkflow',
+};
+
+export interface OperationRequest {
+  spaceId: string;
+  type: Exclude<OperationType, 'create'>;
+  requestedBy: string;
+  /** username for the KnotUser search attribute */
+  ownerName: string;
+  templateName: string;
+  reason?: string;
+  spec?: SpaceSpecChange;
+}
+
+export interface LifecycleClientOptions {
+  taskQueue: string;
+  /** an operation still pending/running after this long is failed by the cleanup sweep */
+  operationDeadlineMs?: number;
+  newId: () => string;
+  now?: () => number;
+}
+
+/** Temporal failure chain → KnotError with the innermost ApplicationFailure's type and message. */
+export function knotErrorFromFailure(e: unknown): KnotError {
+  let cur: unknown = e;
+  let app: ApplicationFailure | null = null;
+  for (let i = 0; i < 10 && cur; i++) {
+    if (cur instanceof ApplicationFailure) app = cur;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  if (app) {
+    const details = (app.details?.[0] ?? {}) as { errors?: KnotError['errors']; details?: Record<string, unknown> };
+    return new KnotError((app.type ?? ErrorType.Internal) as KnotError['type'], app.message, {
+      errors: details.errors ?? [],
+      details: details.details ?? {},
+    });
+  }
+  return new KnotError(ErrorType.Internal, (e as Error).message ?? String(e));
+}
+
+export class LifecycleClient {
+  private readonly now: () => number;
+  private readonly deadlineMs: number;
+
+  constructor(
+    private readonly client: Client,
+    private readonly db: Db,
+    private readonly opts: LifecycleClientOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.deadlineMs = opts.operationDeadlineMs ?? 60 * 60_000;
+  }
+
+  private searchAttributes(spaceId: string, user: string, op: OperationType, template: string): TypedSearchAttributes | Parameters<Client['workflow']['start']>[1]['typedSearchAttributes'] {
+    return [
+      { key: SearchAttributes.spaceId, value: spaceId },
+      { key: SearchAttributes.user, value: user },
+      { key: SearchAttributes.operation, value: op },
+      { key: SearchAttributes.template, value: template },
+    ];
+  }
+
+  /** The running operation of a space, from the store (it is written before the workflow starts). */
+  async runningOperation(spaceId: string): Promise<Operation | null> {
+    return activeOperation(this.db, spaceId);
+  }
+
+  private async refuse(spaceId: string, ownOperationId: string): Promise<never> {
+    const running = await activeOperation(this.db, spaceId);
+    const other = running && running.id !== ownOperationId ? running : null;
+    throw new KnotError(
+      ErrorType.OperationInProgress,
+      other ? `operation ${other.id} (${other.type}) is running on this space; retry when it has finished` : 'another operation is running on this space',
+      { details: other ? { operationId: other.id, operationType: other.type, operation: `/api/v1/operations/${other.id}` } : {} },
+    );
+  }
+
+  /**
+   * Temporal refuses to reuse a workflow id within `history.workflowIdReuseMinimalInterval` (1 s by
+   * default) of the previous run, with the same "already started" error as a running workflow. When
+   * the previous run is in fact closed, wait it out instead of reporting a conflict.
+   */
+  private async startReusingId<T>(workflowId: string, ownOperationId: string, start: () => Promise<T>): Promise<T> {
+    const deadline = this.now() + 5_000;
+    let delay = 100;
+    for (;;) {
+      try {
+        return await start();
+      } catch (e) {
+        if (!(e instanceof WorkflowExecutionAlreadyStartedError) || this.now() > deadline) throw e;
+        // The operation row is the truth: a workflow whose operation is recorded as finished is
+        // only closing (or the id is inside the reuse interval); a recorded running one is a conflict.
+        const spaceId = workflowId.replace(/^space-/, '');
+        if (await activeOperation(this.db, spaceId, ownOperationId)) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
+  }
+
+  /** Records the operation and starts its workflow; 409-style error when one is already running. */
+  async startOperation(req: OperationRequest): Promise<Operation> {
+    const running = await activeOperation(this.db, req.spaceId);
+    if (running) await this.refuse(req.spaceId, '');
+    const operationId = this.opts.newId();
+    const workflowId = spaceWorkflowId(req.spaceId);
+    const op = await insertOperation(
+      this.db,
+      { id: operationId, spaceId: req.spaceId, type: req.type, requestedBy: req.requestedBy, reason: req.reason, workflowId, deadlineAt: this.now() + this.deadlineMs },
+      this.now(),
+    );
+    const input: LifecycleInput = {
+      spaceId: req.spaceId,
+      operationId,
+      type: req.type,
+      requestedBy: req.requestedBy,
+      ...(req.reason ? { reason: req.reason } : {}),
+      ...(req.spec ? { spec: req.spec } : {}),
+    };
+    try {
+      await this.startReusingId(workflowId, operationId, () =>
+        this.client.workflow.start(WORKFLOW_BY_OPERATION[req.type], {
+          taskQueue: this.opts.taskQueue,
+          workflowId,
+          args: [input],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+          memo: { operationId, type: req.type },
+          typedSearchAttributes: this.searchAttributes(req.spaceId, req.ownerName, req.type, req.templateName),
+        }),
+      );
+    } catch (e) {
+      await deleteOperation(this.db, operationId);
+      if (e instanceof WorkflowExecutionAlreadyStartedError) await this.refuse(req.spaceId, operationId);
+      throw new KnotError(ErrorType.Unavailable, `could not start the ${req.type} workflow: ${(e as Error).message}`, { cause: e });
+    }
+    return op;
+  }
+
+  /** Create runs to completion (it only validates and persists) so the API can answer 201. */
+  async createSpace(input: Omit<CreateSpaceInput, 'operationId'>, ownerName: string, templateName: string): Promise<{ space: Space; operation: Operation }> {
+    const operationId = this.opts.newId();
+    const workflowId = spaceWorkflowId(input.spaceId);
+    await insertOperation(
+      this.db,
+      { id: operationId, spaceId: input.spaceId, type: 'create', requestedBy: input.requestedBy, workflowId, deadlineAt: this.now() + this.deadlineMs },
+      this.now(),
+    );
+    try {
+      const handle = await this.startReusingId(workflowId, operationId, () =>
+        this.client.workflow.start(WORKFLOW_BY_OPERATION.create, {
+          taskQueue: this.opts.taskQueue,
+          workflowId,
+          args: [{ ...input, operationId } satisfies CreateSpaceInput],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+          memo: { operationId, type: 'create' },
+          typedSearchAttributes: this.searchAttributes(input.spaceId, ownerName, 'create', templateName),
+        }),
+      );
+      await handle.result();
+    } catch (e) {
+      if (e instanceof WorkflowFailedError) throw knotErrorFromFailure(e);
+      await deleteOperation(this.db, operationId);
+      throw new KnotError(ErrorType.Unavailable, `could not run the create workflow: ${(e as Error).message}`, { cause: e });
+    }
+    const space = await getSpace(this.db, input.spaceId);
+    const operation = await getOperation(this.db, operationId);
+    if (!space || !operation) throw new KnotError(ErrorType.Internal, 'create workflow finished but the space is missing');
+    return { space, operation };
+  }
+}

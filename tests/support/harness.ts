@@ -1,0 +1,157 @@
+/**
+ * A whole knot backend for tests, every part real: a migrated database (SQLite or MariaDB), the
+ * Nomad sandbox over HTTP, a worker on the shared Temporal dev server (own task queue), and the
+ * LifecycleClient the API uses.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../nomad/sandbox';
+import { NomadClient } from '../../nomad/client';
+import { createKnotWorker } from '../../worker/worker';
+import { LifecycleClient } from '../../temporal/lifecycle-client';
+import type { ActivityDeps, ServerSettings } from '../../activities/deps';
+import { newId } from '../../core/names';
+import { contentHash } from '../../core/versions';
+import { templateContentSchema, type TemplateContentInput, type TemplateContent } from '../../core/template';
+import { insertTemplate, addTemplateVersion, getTemplateByName } from '../../store/templates';
+import { getOperation, type Operation } from '../../store/operations';
+import { getSpace, type Space } from '../../store/spaces';
+import { createTestDb, type DbKind, type TestDb } from './db';
+import type { Db } from '../../store/db';
+
+export const EXAMPLES = path.resolve(__dirname, '../../examples/templates');
+export const seedJob = () => readFileSync(path.join(EXAMPLES, 'debian/job.nomad.hcl'), 'utf8');
+export const seedVolumes = () => readFileSync(path.join(EXAMPLES, 'debian/volumes.yaml'), 'utf8');
+
+export const testSettings: ServerSettings = {
+  url: 'http://127.0.0.1:3000',
+  wildcardDomain: '*.knot.test',
+  agentEndpoint: '127.0.0.1:3010',
+  encryptKey: Buffer.alloc(32, 7).toString('base64'),
+  nomadDatacenter: 'dc1',
+  nomadRegion: 'global',
+  nomadNamespace: 'default',
+};
+
+export interface Harness {
+  kind: DbKind;
+  db: Db;
+  testDb: TestDb;
+  sandbox: Sandbox;
+  nomad: NomadClient;
+  client: Client;
+  lifecycle: LifecycleClient;
+  taskQueue: string;
+  worker: Worker | null;
+  deps: ActivityDeps;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  sandbox?: SandboxOptions;
+  startWorker?: boolean;
+}
+
+let runtimeInstalled = false;
+/** Worker logs at ERROR only: expected retries (volume in use, injected 500s) would drown the output. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
+export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Promise<Harness> {
+  quietRuntime();
+  const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS;
+  const bundle = process.env.KNOT_TEST_WORKFLOW_BUNDLE;
+  if (!address || !bundle) throw new Error('integration tests need the global setup (run with `npm test`)');
+  const testDb = await createTestDb(kind);
+  const sandbox = await startSandbox({ port: 0, allocRunningDelayMs: 60, healthyDelayMs: 40, claimReleaseDelayMs: 150, ...opts.sandbox });
+  const nomad = new NomadClient({ addr: sandbox.url, timeoutMs: 3000 });
+  const taskQueue = `test-${randomBytes(5).toString('hex')}`;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const lifecycle = new LifecycleClient(client, testDb.db, { taskQueue, newId: () => newId(Date.now()) });
+  const deps: ActivityDeps = { db: testDb.db, nomad, settings: testSettings, logger: pino({ level: 'silent' }), clock: Date.now, pollIntervalMs: 20 };
+
+  let workerConn: NativeConnection | null = null;
+  let running: Promise<void> | null = null;
+  const h: Harness = {
+    kind,
+    db: testDb.db,
+    testDb,
+    sandbox,
+    nomad,
+    client,
+    lifecycle,
+    taskQueue,
+    worker: null,
+    deps,
+    async startWorker() {
+      workerConn ??= await NativeConnection.connect({ address });
+      h.worker = await createKnotWorker({ connection: workerConn, namespace: 'default', taskQueue, deps, workflowBundlePath: bundle });
+      running = h.worker.run();
+    },
+    async stopWorker() {
+      if (h.worker && h.worker.getState() === 'RUNNING') h.worker.shutdown();
+      await running;
+      h.worker = null;
+      running = null;
+    },
+    async close() {
+      await h.stopWorker();
+      await workerConn?.close();
+      await connection.close();
+      await sandbox.close();
+      await testDb.cleanup();
+    },
+  };
+  if (opts.startWorker !== false) await h.startWorker();
+  return h;
+}
+
+let userCounter = 0;
+export async function seedUser(db: Db, username = `user${++userCounter}`, role: 'admin' | 'user' = 'user'): Promise<{ id: string; username: string }> {
+  const id = newId(Date.now());
+  const now = Date.now();
+  await db('users').insert({ id, username, email: `${username}@example.com`, timezone: 'Europe/Berlin', role, active: true, created_at: now, updated_at: now });
+  return { id, username };
+}
+
+/** Stores a template version directly (the API path is tested separately). */
+export async function seedTemplate(db: Db, input: TemplateContentInput, version = '1.0.0'): Promise<{ id: string; version: string; hash: string; content: TemplateContent }> {
+  const content = templateContentSchema.parse(input);
+  const hash = contentHash(content as unknown as Record<string, unknown>);
+  const existing = await getTemplateByName(db, content.name);
+  const meta = { name: content.name, displayName: content.displayName ?? '', description: content.description ?? '', type: content.type, groups: content.groups ?? [] };
+  if (existing) {
+    await addTemplateVersion(db, existing.id, existing.latestVersion, meta, { versionId: newId(Date.now()), version, contentHash: hash, content, createdBy: null }, Date.now());
+    return { id: existing.id, version, hash, content };
+  }
+  const id = newId(Date.now());
+  await insertTemplate(db, id, meta, { versionId: newId(Date.now()), version, contentHash: hash, content, createdBy: null }, Date.now());
+  return { id, version, hash, content };
+}
+
+/** Polls the store until the operation is terminal (the condition, not a fixed sleep). */
+export async function waitForOperation(db: Db, operationId: string, timeoutMs = 60_000): Promise<Operation> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const op = await getOperation(db, operationId);
+    if (op && ['succeeded', 'failed', 'cancelled'].includes(op.status)) return op;
+    if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${op?.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function spaceOf(db: Db, id: string): Promise<Space> {
+  const s = await getSpace(db, id);
+  if (!s) throw new Error(`space ${id} missing`);
+  return s;
+}

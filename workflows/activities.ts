@@ -1,0 +1,59 @@
+/**
+ * Activity proxies, grouped by timeout and retry needs and declared once. Activities are imported
+ * as types only: workflow code stays deterministic.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { KnotActivities } from '../activities';
+
+/** Errors that repeating cannot fix; everything else is retried within the budget. */
+const NON_RETRYABLE = [
+  'validation',
+  'not_found',
+  'conflict',
+  'template_render',
+  'template_parse',
+  'volume_spec_invalid',
+  'parameter_invalid',
+  'encryption_key_missing',
+  'nomad_request',
+  'space_not_stopped',
+  'placement_failed',
+  'allocation_failed',
+  'start_timeout',
+];
+
+/** Store bookkeeping: quick, retried until the database answers. */
+export const store = proxyActivities<KnotActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Forward steps against Nomad: a bounded budget, after which the saga compensates. */
+export const nomad = proxyActivities<KnotActivities>({
+  startToCloseTimeout: '45s',
+  scheduleToCloseTimeout: '3m',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Compensation and teardown: must eventually succeed, so retried for a long time. */
+export const cleanup = proxyActivities<KnotActivities>({
+  startToCloseTimeout: '45s',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['conflict'] },
+});
+
+/** Deleting volumes while claims drain (`volume in use` is retryable), within a bound. */
+export const volumeDelete = proxyActivities<KnotActivities>({
+  startToCloseTimeout: '45s',
+  scheduleToCloseTimeout: '10m',
+  retry: { initialInterval: '250ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: ['conflict', 'nomad_request'] },
+});
+
+/** Long waits with heartbeats: a dead worker is noticed within the heartbeat timeout and the wait resumes elsewhere. */
+export function waits(startToCloseMs: number) {
+  return proxyActivities<KnotActivities>({
+    startToCloseTimeout: startToCloseMs,
+    heartbeatTimeout: '15s',
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+}

@@ -1,0 +1,2 @@
+/** Every workflow the worker registers (this file is the bundle entry point). */
+export * from './lifecycle';

@@ -1,0 +1,239 @@
+/**
+ * Space lifecycle workflows. One workflow id per space (`space-<id>`), so only one operation runs
+ * on a space at a time. Each reads top to bottom as the business process; irreversible steps
+ * (deleting volumes the template dropped) come last, after the space is up.
+ */
+import { ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation } from '@temporalio/workflow';
+import type { CreateSpaceInput, LifecycleInput, LifecycleResult, OperationProgress } from './types';
+import { cleanup, nomad, store, volumeDelete, waits } from './activities';
+import { summarizeFailure, type FailureSummary } from './failures';
+import { Saga } from './saga';
+
+export const progressQuery = defineQuery<OperationProgress>('progress');
+
+const STOP_WAIT_MS = 5 * 60_000;
+
+class Progress {
+  step = 'queued';
+  constructor(private readonly input: { operationId: string; type: LifecycleInput['type'] }) {
+    setHandler(progressQuery, () => ({ operationId: this.input.operationId, type: this.input.type, step: this.step }));
+  }
+}
+
+/** Starts the space: volumes, job, wait until healthy; compensates on failure. */
+async function runStart(input: LifecycleInput, progress: Progress): Promise<{ warnings: string[] }> {
+  progress.step = 'planning';
+  const plan = await store.prepareStart({ spaceId: input.spaceId });
+
+  if (plan.kind === 'manual') {
+    progress.step = 'contacting agent';
+    if (!plan.agentUrl) throw new Error('manual space without agent URL');
+    await nomad.pingAgent({ agentUrl: plan.agentUrl });
+    await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: null });
+    return { warnings: [] };
+  }
+
+  const saga = new Saga();
+  try {
+    for (const v of plan.createVolumes) {
+      progress.step = `creating volume ${v.id}`;
+      // registered first: a crash after Nomad created the volume must still be compensated
+      saga.add(`delete volume ${v.id}`, () =>
+        cleanup.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, onlyIfCreatedBy: input.operationId }),
+      );
+      await nomad.createSpaceVolume({ spaceId: input.spaceId, operationId: input.operationId, version: plan.version, volumeId: v.id });
+    }
+    progress.step = 'registering job';
+    saga.add('deregister job', async () => {
+      const { allocIds } = await cleanup.deregisterSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId });
+      await waits(STOP_WAIT_MS + 60_000).waitForAllocationsTerminal({ allocIds, deadline: Date.now() + STOP_WAIT_MS });
+    });
+    const { jobId } = await nomad.registerSpaceJob({ spaceId: input.spaceId, version: plan.version });
+    progress.step = 'waiting for the allocation to be healthy';
+    await waits(plan.startTimeoutMs + 60_000).waitForSpaceRunning({ jobId, deadline: Date.now() + plan.startTimeoutMs });
+  } catch (e) {
+    progress.step = 'compensating';
+    const failedSteps = await saga.compensate();
+    if (failedSteps.length > 0) {
+      throw new CompensationIncomplete(summarizeFailure(e), failedSteps);
+    }
+    throw e;
+  }
+
+  progress.step = 'recording';
+  await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: plan.jobId });
+
+  const warnings: string[] = [];
+  for (const v of plan.removeVolumes) {
+    progress.step = `deleting removed volume ${v.id}`;
+    try {
+      await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id });
+    } catch (e) {
+      warnings.push(`volume ${v.id} was removed from the template but could not be deleted yet: ${summarizeFailure(e).message}`);
+    }
+  }
+  return { warnings };
+}
+
+class CompensationIncomplete extends Error {
+  constructor(
+    readonly original: FailureSummary,
+    readonly steps: string[],
+  ) {
+    super(`${original.message}; compensation incomplete: ${steps.join(', ')}`);
+    this.name = 'CompensationIncomplete';
+  }
+}
+
+/** Purges the job and waits for its allocations to stop; volumes stay. */
+async function runStop(input: LifecycleInput, progress: Progress): Promise<void> {
+  progress.step = 'deregistering job';
+  const { allocIds } = await cleanup.deregisterSpaceJob({ spaceId: input.spaceId, jobId: null });
+  progress.step = 'waiting for allocations to stop';
+  await waits(STOP_WAIT_MS + 60_000).waitForAllocationsTerminal({ allocIds, deadline: Date.now() + STOP_WAIT_MS });
+  await store.setSpacePhase({ spaceId: input.spaceId, phase: 'stopped', clearJob: true });
+}
+
+/**
+ * What a failed run leaves behind: `phase` null keeps the space's phase (the run failed before it
+ * changed anything), otherwise the phase to record with the reason.
+ */
+interface FailurePolicy {
+  phase: 'stopped' | 'failed' | 'running' | null;
+  reason: string;
+}
+
+/**
+ * Runs an operation's body; whatever ends it (a failure, a cancellation at any point) is recorded
+ * on the operation and the space in a non-cancellable scope, then the workflow fails with the
+ * original failure so operators see it in the Temporal UI.
+ */
+async function runOperation(input: LifecycleInput, policy: FailurePolicy, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
+  try {
+    return await body();
+  } catch (e) {
+    const incomplete = e instanceof CompensationIncomplete ? e : null;
+    const summary = incomplete ? incomplete.original : summarizeFailure(e);
+    const message = incomplete ? incomplete.message : summary.message;
+    await CancellationScope.nonCancellable(async () => {
+      if (incomplete) {
+        await store.setSpacePhase({ spaceId: input.spaceId, phase: 'failed', reason: 'CompensationIncomplete', message });
+      } else if (policy.phase) {
+        await store.setSpacePhase({ spaceId: input.spaceId, phase: policy.phase, reason: `${policy.reason}:${summary.type}`, message });
+      }
+      await store.finishOperation({ operationId: input.operationId, status: summary.cancelled ? 'cancelled' : 'failed', errorType: summary.type, errorMessage: message });
+    });
+    throw asWorkflowFailure(e, summary);
+  }
+}
+
+/** Only Temporal failures fail a workflow; anything else would fail the task and retry forever. */
+function asWorkflowFailure(e: unknown, summary: FailureSummary): unknown {
+  if (isCancellation(e)) return e;
+  if (e instanceof CompensationIncomplete) {
+    return ApplicationFailure.create({ type: 'compensation_incomplete', message: e.message, nonRetryable: true });
+  }
+  if (e instanceof ApplicationFailure || (e as { failure?: unknown })?.constructor?.name?.endsWith('Failure')) return e;
+  return ApplicationFailure.create({ type: summary.type, message: summary.message, nonRetryable: true });
+}
+
+async function succeed(input: LifecycleInput, phase: string, warnings: string[] = []): Promise<LifecycleResult> {
+  if (warnings.length > 0) {
+    await store.setSpacePhase({ spaceId: input.spaceId, phase: 'running', reason: 'VolumeCleanupPending', message: warnings.join('; ') });
+  }
+  await store.finishOperation({ operationId: input.operationId, status: 'succeeded' });
+  return { spaceId: input.spaceId, operationId: input.operationId, phase };
+}
+
+export async function createSpaceWorkflow(input: CreateSpaceInput): Promise<LifecycleResult> {
+  const progress = new Progress({ operationId: input.operationId, type: 'create' });
+  const asLifecycle: LifecycleInput = { spaceId: input.spaceId, operationId: input.operationId, type: 'create', requestedBy: input.requestedBy };
+  return runOperation(asLifecycle, { phase: null, reason: 'CreateFailed' }, async () => {
+    progress.step = 'validating';
+    await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    await store.createSpaceRecord(input);
+    return succeed(asLifecycle, 'stopped');
+  });
+}
+
+export async function startSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
+  const progress = new Progress(input);
+  const policy: FailurePolicy = { phase: null, reason: 'StartFailed' };
+  return runOperation(input, policy, async () => {
+    const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    if (phase === 'running') return succeed(input, 'running');
+    policy.phase = 'stopped';
+    await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
+    const { warnings } = await runStart(input, progress);
+    return succeed(input, 'running', warnings);
+  });
+}
+
+export async function stopSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
+  const progress = new Progress(input);
+  return runOperation(input, { phase: 'failed', reason: 'StopFailed' }, async () => {
+    await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'stopping' });
+    await runStop(input, progress);
+    return succeed(input, 'stopped');
+  });
+}
+
+/** Applies a spec or template change; a running space is stopped and started again. */
+export async function updateSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
+  const progress = new Progress(input);
+  const policy: FailurePolicy = { phase: null, reason: 'UpdateRejected' };
+  return runOperation(input, policy, async () => {
+    const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    if (input.spec) {
+      progress.step = 'applying spec';
+      await store.applySpecChange({ spaceId: input.spaceId, spec: input.spec });
+    }
+    if (phase !== 'running') return succeed(input, phase ?? 'stopped');
+    return restartRunning(input, progress, policy);
+  });
+}
+
+export async function restartSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
+  const progress = new Progress(input);
+  const policy: FailurePolicy = { phase: null, reason: 'StartFailed' };
+  return runOperation(input, policy, async () => {
+    const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    if (phase === 'running') return restartRunning(input, progress, policy);
+    policy.phase = 'stopped';
+    await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
+    const { warnings } = await runStart(input, progress);
+    return succeed(input, 'running', warnings);
+  });
+}
+
+async function restartRunning(input: LifecycleInput, progress: Progress, policy: FailurePolicy): Promise<LifecycleResult> {
+  policy.phase = 'failed';
+  policy.reason = 'StopFailed';
+  await store.setSpacePhase({ spaceId: input.spaceId, phase: 'stopping' });
+  await runStop(input, progress);
+  policy.phase = 'stopped';
+  policy.reason = 'StartFailed';
+  await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
+  const { warnings } = await runStart(input, progress);
+  return succeed(input, 'running', warnings);
+}
+
+/** Only a stopped space: no job may remain, every volume and its data is removed, the name is freed. */
+export async function deleteSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
+  const progress = new Progress(input);
+  const policy: FailurePolicy = { phase: null, reason: 'DeleteFailed' };
+  return runOperation(input, policy, async () => {
+    await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
+    policy.phase = 'stopped';
+    await runStop(input, progress);
+    await store.setSpacePhase({ spaceId: input.spaceId, phase: 'deleting' });
+    const snapshot = await store.spaceSnapshot({ spaceId: input.spaceId });
+    for (const v of snapshot?.volumeIds ?? []) {
+      progress.step = `deleting volume ${v.id}`;
+      await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id });
+    }
+    progress.step = 'forgetting the space';
+    await store.markSpaceDeleted({ spaceId: input.spaceId });
+    return succeed(input, 'deleted');
+  });
+}
