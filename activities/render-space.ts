@@ -8,7 +8,7 @@ import { KnotError, ErrorType, notFound } from '../core/errors';
 import { renderTemplate, type RenderContext } from '../core/render';
 import { parseVolumeDefinitions, type VolumeSpec } from '../core/volumes';
 import { resolveTemplateRef } from '../core/versions';
-import { decryptSecret } from '../core/crypto';
+import { decryptSecret, variableAad } from '../core/crypto';
 import type { TemplateContent } from '../core/template';
 import { requireSpace, type Space } from '../store/spaces';
 import { getTemplate, getTemplateVersion, listTemplateVersions, type TemplateRecord, type TemplateVersionRecord } from '../store/templates';
@@ -56,7 +56,7 @@ export async function buildRenderContext(deps: ActivityDeps, space: Space, templ
   if (!owner) throw notFound('user', space.ownerId);
   const vars: Record<string, string> = {};
   for (const v of await listVariables(deps.db)) {
-    vars[v.name] = v.protected ? decryptSecret(v.value, deps.settings.encryptKey) : v.value;
+    vars[v.name] = v.protected ? decryptSecret(v.value, deps.settings.encryptKey, variableAad(v.id)) : v.value;
   }
   const param: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(space.parameters)) {

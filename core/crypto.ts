@@ -118,3 +118,8 @@ export function deriveAgentToken(secret: string | undefined | null, spaceId: str
 export function verifyAgentToken(secret: string | undefined | null, spaceId: string, token: string): boolean {
   return constantTimeEqual(deriveAgentToken(secret, spaceId), token);
 }
+
+/** The associated data that binds a protected variable's ciphertext to its row. */
+export function variableAad(id: string): string {
+  return `variable:${id}`;
+}

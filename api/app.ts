@@ -1,0 +1,114 @@
+/**
+ * The Express app: security headers, request ids, access logs without secrets, raw bodies (parsed
+ * per route so malformed JSON names its position), the routes, and problem+json for everything
+ * else (404 unknown route, 405 known path with another method).
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { ErrorType, KnotError } from '../core/errors';
+import { newId as coreNewId } from '../core/names';
+import type { AppDeps, Services } from './context';
+import { MAX_BODY_BYTES } from './json-body';
+import { buildOpenApi } from './openapi';
+import { AuthFailureLimiter } from './rate-limit';
+import { PROBLEM_BASE, problemOf, sendProblem } from './problem';
+import { definePublicRoute, mount, pathMatcher, replyWithError, type RouteDef } from './route';
+import { API_ROUTES } from './routes';
+import { z } from 'zod';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A client's X-Request-Id when it is sane, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export function servicesOf(deps: AppDeps): Services {
+  const now = deps.clock ?? Date.now;
+  return {
+    db: deps.db,
+    config: deps.config,
+    logger: deps.logger,
+    lifecycle: deps.lifecycle,
+    nomad: deps.nomad,
+    health: deps.health,
+    now,
+    newId: deps.newId ?? (() => coreNewId(now())),
+    limiter: new AuthFailureLimiter({ maxFailures: deps.authFailures?.max ?? 20, windowMs: deps.authFailures?.windowMs ?? 60_000, now }),
+  };
+}
+
+const openApiRoute = (routes: () => readonly RouteDef[]) =>
+  definePublicRoute({
+    method: 'get',
+    path: '/api/v1/openapi.json',
+    tag: 'meta',
+    summary: 'This OpenAPI 3.1 document',
+    responses: { 200: { description: 'the document', schema: z.record(z.string(), z.unknown()) } },
+    async handler() {
+      return { status: 200, body: buildOpenApi(routes(), { version: '1' }) };
+    },
+  });
+
+export function allRoutes(): readonly RouteDef[] {
+  const routes: RouteDef[] = [];
+  routes.push(openApiRoute(() => routes), ...API_ROUTES);
+  return routes;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const svc = servicesOf(deps);
+  const routes = allRoutes();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req: IncomingMessage, res: ServerResponse) => {
+        const id = requestIdOf(req);
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // only what is needed: never headers (Authorization) and never bodies
+      serializers: {
+        req: (req: { id?: unknown; method?: string; url?: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+  app.use(helmet());
+  app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
+
+  for (const r of routes) {
+    const [method, path, handler] = mount(r, svc);
+    app[method](path, handler);
+  }
+
+  const matchers = routes.map((r) => ({ re: pathMatcher(r.path), method: r.method.toUpperCase() }));
+  app.use((req: Request, res: Response) => {
+    const allowed = [...new Set(matchers.filter((m) => m.re.test(req.path)).map((m) => m.method))];
+    if (allowed.length > 0) {
+      if (allowed.includes('GET')) allowed.push('HEAD');
+      res.setHeader('Allow', allowed.join(', '));
+      // core/errors has no 405 type: the problem is built here with its own stable type
+      const problem = problemOf(new KnotError(ErrorType.Validation, `method ${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { details: { allowed } }), req);
+      sendProblem(res, { ...problem, type: `${PROBLEM_BASE}method_not_allowed`, title: 'Method not allowed', status: 405 });
+      return;
+    }
+    replyWithError(req, res, svc, new KnotError(ErrorType.NotFound, `no route ${req.method} ${req.path}`));
+  });
+  // body-parser errors (413, bad encodings) and anything else that escaped a handler
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return;
+    replyWithError(req, res, svc, err);
+  });
+  return app;
+}

@@ -1,0 +1,122 @@
+/**
+ * Bearer-token authentication, role checks and the first-start bootstrap of the admin user.
+ * Tokens are looked up by their sha256; a wrong, expired or revoked token and an inactive user are
+ * all the same 401 to the caller (the reason goes to the log), and count against the client IP.
+ */
+import type { Request } from 'express';
+import type { Logger } from 'pino';
+import type { KnotConfig } from '../core/config';
+import { generateToken, hashToken } from '../core/crypto';
+import { ErrorType, KnotError } from '../core/errors';
+import { newId } from '../core/names';
+import type { Db } from '../store/db';
+import { groupNamesOfUser } from '../store/groups';
+import { findUsableTokenByHash, insertToken, touchToken } from '../store/tokens';
+import { countUsers, getUser, insertUser } from '../store/users';
+import type { Actor, Services } from './context';
+
+/** Characters of a token kept in clear so users can tell their tokens apart (`knot_AbCd…`). */
+export const TOKEN_PREFIX_LENGTH = 9;
+
+export function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+function unauthorized(detail: string): KnotError {
+  return new KnotError(ErrorType.Unauthorized, detail);
+}
+
+export function rateLimited(retryAfter: number): KnotError {
+  return new KnotError(ErrorType.RateLimited, `too many failed authentication attempts from this address; retry in ${retryAfter} s`, {
+    details: { retryAfter },
+  });
+}
+
+/** The bearer token of a request, or null when there is no Authorization header. */
+export function bearerToken(req: Request): string | null {
+  const header = req.headers.authorization;
+  if (header === undefined) return null;
+  const m = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]{1,512})[ \t]*$/i.exec(header);
+  return m?.[1] ?? '';
+}
+
+/** Authenticates a request; throws 401 or 429. */
+export async function authenticate(req: Request, svc: Services): Promise<Actor> {
+  const ip = clientIp(req);
+  const token = bearerToken(req);
+  if (token === null) throw unauthorized('missing Authorization: Bearer <token> header');
+  const wait = svc.limiter.retryAfterSeconds(ip);
+  if (wait > 0) throw rateLimited(wait);
+  const fail = (reason: string): never => {
+    svc.limiter.recordFailure(ip);
+    svc.logger.warn({ ip, reason }, 'authentication failed');
+    throw unauthorized('the token is not valid (unknown, expired or revoked)');
+  };
+  if (token === '') return fail('malformed Authorization header');
+  const now = svc.now();
+  const row = await findUsableTokenByHash(svc.db, hashToken(token), now);
+  if (!row) return fail('unknown, expired or revoked token');
+  const user = await getUser(svc.db, row.userId);
+  if (!user || !user.active) return fail('user is inactive');
+  await touchToken(svc.db, row.id, now);
+  const groups = await groupNamesOfUser(svc.db, user.id);
+  return { user, tokenId: row.id, groups, isAdmin: user.role === 'admin' };
+}
+
+export function requireAdmin(actor: Actor): void {
+  if (!actor.isAdmin) throw new KnotError(ErrorType.Forbidden, 'this action needs the admin role');
+}
+
+/** Creates a token for a user and returns the secret (shown once) with the stored row. */
+export async function issueToken(
+  db: Db,
+  opts: { id: string; userId: string; name: string; expiresAt: number | null; secret?: string },
+  now: number,
+) {
+  const secret = opts.secret ?? generateToken();
+  const token = await insertToken(
+    db,
+    { id: opts.id, userId: opts.userId, name: opts.name, tokenHash: hashToken(secret), prefix: secret.slice(0, TOKEN_PREFIX_LENGTH), expiresAt: opts.expiresAt },
+    now,
+  );
+  return { secret, token };
+}
+
+export interface BootstrapResult {
+  /** false when users already existed: nothing was done */
+  created: boolean;
+  username?: string;
+  /** the generated token, set only when it was generated here: print it ONCE */
+  generatedToken?: string;
+}
+
+/**
+ * First start: when there is no user at all, create `admin` (role admin) with a token — the
+ * configured `server.bootstrap_token` (KNOT_BOOTSTRAP_TOKEN) when set, else a generated one that
+ * is returned so the CLI can print it once. Later starts do nothing (the bootstrap token is not a
+ * permanent back door: it only ever becomes the first admin's token).
+ */
+export async function bootstrapAdmin(db: Db, config: KnotConfig, logger: Logger, now: () => number = Date.now): Promise<BootstrapResult> {
+  if ((await countUsers(db)) > 0) return { created: false };
+  const configured = config.server.bootstrap_token.trim();
+  if (configured !== '' && configured.length < 16) {
+    throw new KnotError(ErrorType.Config, 'server.bootstrap_token must be at least 16 characters', {
+      errors: [{ path: 'server.bootstrap_token', message: 'must be at least 16 characters' }],
+    });
+  }
+  const t = now();
+  const userId = newId(t);
+  const secret = configured || generateToken();
+  try {
+    await db.transaction(async (trx) => {
+      await insertUser(trx, { id: userId, username: 'admin', email: '', timezone: 'UTC', role: 'admin', active: true }, t);
+      await issueToken(trx, { id: newId(t), userId, name: 'bootstrap', expiresAt: null, secret }, t);
+    });
+  } catch (e) {
+    // another server process bootstrapped at the same moment: that is fine
+    if (e instanceof KnotError && e.type === ErrorType.Conflict) return { created: false };
+    throw e;
+  }
+  logger.info({ username: 'admin', tokenSource: configured ? 'server.bootstrap_token' : 'generated' }, 'bootstrapped the admin user');
+  return configured ? { created: true, username: 'admin' } : { created: true, username: 'admin', generatedToken: secret };
+}

@@ -1,0 +1,62 @@
+/** What the API is built from (injected, so tests run it against real stores and real Temporal). */
+import type { Logger } from 'pino';
+import type { KnotConfig } from '../core/config';
+import type { Db } from '../store/db';
+import type { Operation } from '../store/operations';
+import type { Space } from '../store/spaces';
+import type { User } from '../store/users';
+import type { OperationRequest } from '../temporal/lifecycle-client';
+import type { CreateSpaceInput } from '../workflows/types';
+import type { AuthFailureLimiter } from './rate-limit';
+
+/** The part of temporal/lifecycle-client's LifecycleClient the API uses. */
+export interface LifecyclePort {
+  startOperation(req: OperationRequest): Promise<Operation>;
+  createSpace(input: Omit<CreateSpaceInput, 'operationId'>, ownerName: string, templateName: string): Promise<{ space: Space; operation: Operation }>;
+}
+
+/** Nomad's `/v1/jobs/parse`: resolves for a job that parses, throws (NomadError) for one that doesn't. */
+export interface JobParser {
+  parseJob(hcl: string): Promise<unknown>;
+}
+
+export interface HealthChecks {
+  /** name → check; a check that throws, answers false or takes too long counts as down */
+  checks: Record<string, () => Promise<boolean>>;
+  timeoutMs?: number;
+}
+
+export interface AppDeps {
+  db: Db;
+  config: KnotConfig;
+  logger: Logger;
+  lifecycle: LifecyclePort;
+  nomad: JobParser;
+  health: HealthChecks;
+  clock?: () => number;
+  newId?: () => string;
+  /** failed authentications per IP before 429; default 20 per minute */
+  authFailures?: { max: number; windowMs: number };
+}
+
+/** Resolved dependencies every handler sees. */
+export interface Services {
+  db: Db;
+  config: KnotConfig;
+  logger: Logger;
+  lifecycle: LifecyclePort;
+  nomad: JobParser;
+  health: HealthChecks;
+  now: () => number;
+  newId: () => string;
+  limiter: AuthFailureLimiter;
+}
+
+/** The authenticated caller. */
+export interface Actor {
+  user: User;
+  tokenId: string;
+  /** names of the groups the user belongs to */
+  groups: string[];
+  isAdmin: boolean;
+}

@@ -1,0 +1,275 @@
+/**
+ * One route = one declaration: method, path, who may call it, the zod schemas of its body and
+ * query, its responses and its audit action. The same declarations mount the Express handlers and
+ * generate the OpenAPI document, so the two can't drift apart.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { ErrorType, KnotError } from '../core/errors';
+import type { AuditOutcome } from '../store/audit';
+import { insertAudit } from '../store/audit';
+import { authenticate, requireAdmin } from './auth';
+import type { Actor, Services } from './context';
+import { parseJsonBody } from './json-body';
+import { problemOf, sendProblem, toKnotError } from './problem';
+import { parseOrThrow } from './validate';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type AuthLevel = 'none' | 'user' | 'admin';
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  contentType?: string;
+}
+
+export interface ResponseDoc {
+  description: string;
+  schema?: z.ZodType;
+}
+
+/** Mutable audit facts a handler fills in as it learns them (e.g. the resolved space id). */
+export interface AuditScope {
+  resourceId: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface RouteContext<B, Q> {
+  req: Request;
+  res: Response;
+  svc: Services;
+  actor: Actor;
+  params: Record<string, string>;
+  body: B;
+  contentType: string | null;
+  query: Q;
+  audit: AuditScope;
+}
+
+export interface PublicRouteContext<Q> {
+  req: Request;
+  res: Response;
+  svc: Services;
+  query: Q;
+}
+
+interface RouteDocs {
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  tag: string;
+  description?: string;
+  responses: Record<number, ResponseDoc>;
+}
+
+export interface RouteSpec<B, Q> extends RouteDocs {
+  auth: 'user' | 'admin';
+  /** content type → schema; absent = the route takes no body */
+  body?: Record<string, z.ZodType<B>>;
+  bodyRequired?: boolean;
+  query?: z.ZodType<Q>;
+  audit?: { action: string; resourceType: string; resourceIdParam?: string };
+  handler: (ctx: RouteContext<B, Q>) => Promise<Reply>;
+}
+
+export interface PublicRouteSpec<Q> extends RouteDocs {
+  query?: z.ZodType<Q>;
+  handler: (ctx: PublicRouteContext<Q>) => Promise<Reply>;
+}
+
+/** A declared route with its types erased: what the app mounts and the OpenAPI generator reads. */
+export interface RouteDef extends RouteDocs {
+  auth: AuthLevel;
+  body?: Record<string, z.ZodType>;
+  bodyRequired: boolean;
+  query?: z.ZodType;
+  audit?: { action: string; resourceType: string };
+  handle(req: Request, res: Response, svc: Services): Promise<void>;
+}
+
+/** Express path `/a/:id/b` → OpenAPI `/a/{id}/b`. */
+export function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+}
+
+export function pathParams(path: string): string[] {
+  return [...path.matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] ?? '');
+}
+
+/** Regex matching concrete paths of a route path (for 405 detection). */
+export function pathMatcher(path: string): RegExp {
+  const src = path
+    .split(/(:[A-Za-z_][A-Za-z0-9_]*)/)
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${src}/?$`);
+}
+
+function mediaType(req: Request): { type: string | null; charset: string | null } {
+  const header = req.headers['content-type'];
+  if (!header) return { type: null, charset: null };
+  const [type = '', ...params] = header.split(';');
+  const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='));
+  return { type: type.trim().toLowerCase(), charset: charset ? charset.slice('charset='.length).replace(/"/g, '') : null };
+}
+
+function hasBody(req: Request): boolean {
+  return Buffer.isBuffer(req.body) && req.body.length > 0;
+}
+
+/** Reads, decodes and validates the body of a request for a route. */
+function readBody(req: Request, route: { body?: Record<string, z.ZodType>; bodyRequired: boolean }): { body: unknown; contentType: string | null } {
+  const { type, charset } = mediaType(req);
+  if (!route.body) {
+    if (hasBody(req)) throw new KnotError(ErrorType.Validation, 'this endpoint takes no request body', { errors: [{ path: '(body)', message: 'not allowed' }] });
+    return { body: undefined, contentType: null };
+  }
+  const accepted = Object.keys(route.body);
+  if (!hasBody(req)) {
+    if (route.bodyRequired) {
+      if (type !== null && !accepted.includes(type)) throw unsupported(type, accepted);
+      throw new KnotError(ErrorType.Validation, `a request body (${accepted.join(' or ')}) is required`, { errors: [{ path: '(body)', message: 'is required' }] });
+    }
+    const schema = route.body[accepted[0] ?? 'application/json'];
+    return { body: schema ? parseOrThrow(schema, {}, 'request body') : {}, contentType: null };
+  }
+  if (type === null || !accepted.includes(type)) throw unsupported(type, accepted);
+  if (charset !== null && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new KnotError(ErrorType.UnsupportedMediaType, `charset '${charset}' is not supported; send UTF-8`);
+  }
+  const parsed = parseJsonBody(req.body as Buffer);
+  return { body: parseOrThrow(route.body[type]!, parsed, 'request body'), contentType: type };
+}
+
+function unsupported(type: string | null, accepted: string[]): KnotError {
+  return new KnotError(ErrorType.UnsupportedMediaType, `Content-Type ${type ?? '(none)'} is not supported here; send ${accepted.join(' or ')}`, {
+    details: { accepted },
+  });
+}
+
+function readQuery(req: Request, schema: z.ZodType | undefined): unknown {
+  const q = req.query as Record<string, unknown>;
+  if (!schema) {
+    const keys = Object.keys(q);
+    if (keys.length) {
+      throw new KnotError(ErrorType.Validation, `unknown query parameter(s): ${keys.join(', ')}`, { errors: keys.map((k) => ({ path: `query.${k}`, message: 'unknown query parameter' })) });
+    }
+    return {};
+  }
+  return parseOrThrow(schema, q, 'query', 'query');
+}
+
+function send(res: Response, reply: Reply): void {
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  res.status(reply.status);
+  if (reply.body === undefined) {
+    res.end();
+    return;
+  }
+  res.type(reply.contentType ?? 'application/json').send(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
+}
+
+/** Sends an error as problem+json, logging unexpected ones with their stack. */
+export function replyWithError(req: Request, res: Response, svc: Pick<Services, 'logger'>, e: unknown): KnotError {
+  const { error, unexpected } = toKnotError(e);
+  if (unexpected) svc.logger.error({ err: e, requestId: (req as { id?: unknown }).id }, 'request failed');
+  const headers: Record<string, string> = {};
+  const retryAfter = error.details.retryAfter;
+  if (typeof retryAfter === 'number') headers['Retry-After'] = String(retryAfter);
+  else if (error.status === 503) headers['Retry-After'] = '5';
+  sendProblem(res, problemOf(error, req), headers);
+  return error;
+}
+
+function outcomeOf(status: number): AuditOutcome {
+  if (status < 400) return 'ok';
+  return status >= 500 ? 'failed' : 'refused';
+}
+
+async function writeAudit(svc: Services, actor: Actor, action: string, resourceType: string, scope: AuditScope, status: number, error?: KnotError): Promise<void> {
+  try {
+    await insertAudit(svc.db, {
+      at: svc.now(),
+      actorId: actor.user.id,
+      actor: actor.user.username,
+      action,
+      resourceType,
+      resourceId: scope.resourceId,
+      outcome: outcomeOf(status),
+      detail: { ...scope.detail, status, ...(error ? { error: error.type, message: error.message.slice(0, 500) } : {}) },
+    });
+  } catch (e) {
+    // the answer matters more than its audit row; an outage is logged and the request answered
+    svc.logger.error({ err: e, action, resourceType }, 'could not write the audit log');
+  }
+}
+
+export function defineRoute<B = undefined, Q = Record<string, never>>(spec: RouteSpec<B, Q>): RouteDef {
+  const def: RouteDef = {
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    tag: spec.tag,
+    ...(spec.description ? { description: spec.description } : {}),
+    responses: spec.responses,
+    auth: spec.auth,
+    ...(spec.body ? { body: spec.body as Record<string, z.ZodType> } : {}),
+    bodyRequired: spec.bodyRequired ?? spec.body !== undefined,
+    ...(spec.query ? { query: spec.query as z.ZodType } : {}),
+    ...(spec.audit ? { audit: { action: spec.audit.action, resourceType: spec.audit.resourceType } } : {}),
+    async handle(req, res, svc) {
+      let actor: Actor | null = null;
+      const params = { ...(req.params as Record<string, string>) };
+      const idParam = spec.audit?.resourceIdParam ?? pathParams(spec.path)[0];
+      const audit: AuditScope = { resourceId: idParam ? (params[idParam] ?? null) : null, detail: {} };
+      try {
+        actor = await authenticate(req, svc);
+        if (spec.auth === 'admin') requireAdmin(actor);
+        const query = readQuery(req, spec.query) as Q;
+        const { body, contentType } = readBody(req, def);
+        const reply = await spec.handler({ req, res, svc, actor, params, body: body as B, contentType, query, audit });
+        if (spec.audit) await writeAudit(svc, actor, spec.audit.action, spec.audit.resourceType, audit, reply.status);
+        send(res, reply);
+      } catch (e) {
+        if (res.headersSent) {
+          svc.logger.error({ err: e }, 'error after the response was sent');
+          return;
+        }
+        const { error } = toKnotError(e);
+        if (actor && (spec.audit || error.type === ErrorType.Forbidden)) {
+          await writeAudit(svc, actor, spec.audit?.action ?? `${spec.method} ${spec.path}`, spec.audit?.resourceType ?? spec.tag, audit, error.status, error);
+        }
+        replyWithError(req, res, svc, e);
+      }
+    },
+  };
+  return def;
+}
+
+export function definePublicRoute<Q = Record<string, never>>(spec: PublicRouteSpec<Q>): RouteDef {
+  return {
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    tag: spec.tag,
+    ...(spec.description ? { description: spec.description } : {}),
+    responses: spec.responses,
+    auth: 'none',
+    bodyRequired: false,
+    ...(spec.query ? { query: spec.query as z.ZodType } : {}),
+    async handle(req, res, svc) {
+      try {
+        const query = readQuery(req, spec.query) as Q;
+        readBody(req, { bodyRequired: false });
+        send(res, await spec.handler({ req, res, svc, query }));
+      } catch (e) {
+        if (!res.headersSent) replyWithError(req, res, svc, e);
+      }
+    },
+  };
+}
+
+export function mount(def: RouteDef, svc: Services): [HttpMethod, string, RequestHandler] {
+  return [def.method, def.path, (req, res) => def.handle(req, res, svc)];
+}

@@ -1,0 +1,25 @@
+/** Every route of the API, in mounting order (fixed paths before parameterised siblings). */
+import type { RouteDef } from '../route';
+import { auditRoutes } from './audit';
+import { groupRoutes } from './groups';
+import { healthRoutes } from './health';
+import { operationRoutes } from './operations';
+import { spaceRoutes } from './spaces';
+import { templateRoutes } from './templates';
+import { tokenRoutes } from './tokens';
+import { userRoutes } from './users';
+import { variableRoutes } from './variables';
+import { whoamiRoutes } from './whoami';
+
+export const API_ROUTES: readonly RouteDef[] = [
+  ...healthRoutes,
+  ...whoamiRoutes,
+  ...userRoutes,
+  ...groupRoutes,
+  ...tokenRoutes,
+  ...templateRoutes,
+  ...variableRoutes,
+  ...spaceRoutes,
+  ...operationRoutes,
+  ...auditRoutes,
+];

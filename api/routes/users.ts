@@ -1,0 +1,157 @@
+/** Admin CRUD for users (plus: anyone may read themselves). Deactivating revokes every token. */
+import { ErrorType, KnotError } from '../../core/errors';
+import { getGroupsByNames, groupNamesOfUser, updateGroup } from '../../store/groups';
+import { revokeTokensOfUser } from '../../store/tokens';
+import { countActiveAdmins, countSpacesOwnedBy, deleteUser, getUser, insertUser, listUsers, updateUser, type User } from '../../store/users';
+import { issueToken } from '../auth';
+import type { Services } from '../context';
+import { requireUser } from '../lookup';
+import { defineRoute, type RouteDef } from '../route';
+import { AUTH_PROBLEMS, noContent, problems } from '../schemas/common';
+import { createTokenBody, createdTokenView } from '../schemas/tokens';
+import { createUserBody, updateUserBody, userList, userView } from '../schemas/users';
+import { tokenJson, userJson } from '../views';
+
+const BASE = '/api/v1/users';
+
+async function view(svc: Services, u: User) {
+  return userJson(u, await groupNamesOfUser(svc.db, u.id));
+}
+
+/** The last active admin can't be demoted, deactivated or deleted: nobody could administer knot. */
+async function guardLastAdmin(svc: Services, u: User, what: string): Promise<void> {
+  if (u.role === 'admin' && u.active && (await countActiveAdmins(svc.db)) <= 1) {
+    throw new KnotError(ErrorType.Conflict, `cannot ${what} the last active admin`, { details: { user: u.username } });
+  }
+}
+
+export const userRoutes: RouteDef[] = [
+  defineRoute({
+    method: 'get',
+    path: BASE,
+    tag: 'users',
+    summary: 'List users',
+    auth: 'admin',
+    responses: { 200: { description: 'all users', schema: userList }, ...problems(403, ...AUTH_PROBLEMS) },
+    async handler({ svc }) {
+      const users = await listUsers(svc.db);
+      return { status: 200, body: { items: await Promise.all(users.map((u) => view(svc, u))) } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: BASE,
+    tag: 'users',
+    summary: 'Create a user',
+    auth: 'admin',
+    body: { 'application/json': createUserBody },
+    audit: { action: 'user.create', resourceType: 'user' },
+    responses: { 201: { description: 'created', schema: userView }, ...problems(400, 403, 409, 413, 415, ...AUTH_PROBLEMS) },
+    async handler({ svc, body, audit }) {
+      audit.resourceId = body.username;
+      const groups = body.groups ?? [];
+      const found = await getGroupsByNames(svc.db, groups);
+      const missing = groups.map((g, i) => ({ g, i })).filter(({ g }) => !found.some((f) => f.name === g));
+      if (missing.length) {
+        throw new KnotError(ErrorType.Validation, `unknown group(s): ${missing.map((m) => m.g).join(', ')}`, {
+          errors: missing.map(({ g, i }) => ({ path: `groups[${i}]`, message: `unknown group '${g}'` })),
+        });
+      }
+      const now = svc.now();
+      const id = svc.newId();
+      const user = await svc.db.transaction(async (trx) => {
+        const u = await insertUser(trx, { id, username: body.username, email: body.email, timezone: body.timezone, role: body.role, active: body.active }, now);
+        for (const g of found) await updateGroup(trx, g.id, { memberIds: [...new Set([...g.memberIds, id])] }, now);
+        return u;
+      });
+      audit.resourceId = user.id;
+      return { status: 201, body: await view(svc, user), headers: { Location: `${BASE}/${user.id}` } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: `${BASE}/:id`,
+    tag: 'users',
+    summary: 'One user (by id or username); users may read themselves',
+    auth: 'user',
+    responses: { 200: { description: 'the user', schema: userView }, ...problems(404, ...AUTH_PROBLEMS) },
+    async handler({ svc, actor, params }) {
+      const u = await requireUser(svc.db, params.id ?? '');
+      if (!actor.isAdmin && u.id !== actor.user.id) throw new KnotError(ErrorType.NotFound, `user '${params.id}' not found`);
+      return { status: 200, body: await view(svc, u) };
+    },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: `${BASE}/:id`,
+    tag: 'users',
+    summary: 'Change email, timezone, role or active; deactivating revokes the user\'s tokens',
+    auth: 'admin',
+    body: { 'application/json': updateUserBody },
+    audit: { action: 'user.update', resourceType: 'user' },
+    responses: { 200: { description: 'updated', schema: userView }, ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
+    async handler({ svc, params, body, audit }) {
+      const u = await requireUser(svc.db, params.id ?? '');
+      audit.resourceId = u.id;
+      audit.detail = { changed: Object.keys(body) };
+      if (body.active === false) await guardLastAdmin(svc, u, 'deactivate');
+      if (body.role === 'user') await guardLastAdmin(svc, u, 'demote');
+      const now = svc.now();
+      await svc.db.transaction(async (trx) => {
+        await updateUser(trx, u.id, body, now);
+        if (body.active === false) await revokeTokensOfUser(trx, u.id, now);
+      });
+      return { status: 200, body: await view(svc, (await getUser(svc.db, u.id))!) };
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: `${BASE}/:id`,
+    tag: 'users',
+    summary: 'Delete a user who owns no spaces (deactivate users with history instead)',
+    auth: 'admin',
+    audit: { action: 'user.delete', resourceType: 'user' },
+    responses: { 204: noContent, ...problems(403, 404, 409, ...AUTH_PROBLEMS) },
+    async handler({ svc, actor, params, audit }) {
+      const u = await requireUser(svc.db, params.id ?? '');
+      audit.resourceId = u.id;
+      if (u.id === actor.user.id) throw new KnotError(ErrorType.Conflict, 'you cannot delete yourself');
+      await guardLastAdmin(svc, u, 'delete');
+      const spaces = await countSpacesOwnedBy(svc.db, u.id, true);
+      if (spaces > 0) {
+        throw new KnotError(ErrorType.Conflict, `user '${u.username}' owns ${spaces} space(s) (live or retained); delete them or deactivate the user instead`, {
+          details: { spaces },
+        });
+      }
+      await deleteUser(svc.db, u.id);
+      return { status: 204 };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: `${BASE}/:id/tokens`,
+    tag: 'tokens',
+    summary: 'Issue a token for a user (admin); the secret is shown once',
+    auth: 'admin',
+    body: { 'application/json': createTokenBody },
+    audit: { action: 'token.create', resourceType: 'user' },
+    responses: { 201: { description: 'created; `token` is the secret', schema: createdTokenView }, ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
+    async handler({ svc, params, body, audit }) {
+      const u = await requireUser(svc.db, params.id ?? '');
+      audit.resourceId = u.id;
+      if (!u.active) throw new KnotError(ErrorType.Conflict, `user '${u.username}' is inactive`);
+      const expiresAt = expiryOf(body.expiresAt, svc.now());
+      const { secret, token } = await issueToken(svc.db, { id: svc.newId(), userId: u.id, name: body.name, expiresAt }, svc.now());
+      return { status: 201, body: { ...tokenJson(token), token: secret }, headers: { 'Cache-Control': 'no-store' } };
+    },
+  }),
+];
+
+/** An ISO expiry → ms; one in the past is a 400 (a token that never works is a mistake). */
+export function expiryOf(expiresAt: string | undefined, now: number): number | null {
+  if (expiresAt === undefined) return null;
+  const ms = Date.parse(expiresAt);
+  if (!(ms > now)) throw new KnotError(ErrorType.Validation, 'expiresAt must be in the future', { errors: [{ path: 'expiresAt', message: 'must be in the future' }] });
+  return ms;
+}
+

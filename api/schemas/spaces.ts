@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { NAME_PATTERNS } from '../../core/names';
+import { OPERATION_STATUSES, OPERATION_TYPES } from '../../store/operations';
+import { SPACE_PHASES } from '../../store/spaces';
+import { isoTime, limitParam, nullableIsoTime } from './common';
+
+export const SHELLS = ['bash', 'zsh', 'fish', 'sh'] as const;
+
+const parameterValues = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).describe('parameter values by variable name');
+const agentUrl = z
+  .string()
+  .max(512)
+  .regex(/^(srv\+)?https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s):// URL or srv+http(s):// name')
+  .describe('manual spaces: where the agent runs');
+const templateVersion = z.string().max(32).describe('latest (default), an exact version 1.2.3 or a pattern 1.2.x / 1.x.x');
+
+export const createSpaceBody = z
+  .strictObject({
+    name: z.string().regex(NAME_PATTERNS.space, 'must be 1-63 lowercase letters, digits or -, starting and ending with a letter or digit'),
+    template: z.string().min(1).max(64),
+    templateVersion: templateVersion.optional(),
+    shell: z.enum(SHELLS).default('bash'),
+    parameters: parameterValues.optional(),
+    agentUrl: agentUrl.nullable().optional(),
+    owner: z.string().max(64).optional().describe('admins only: create the space for this username'),
+  })
+  .meta({ id: 'CreateSpace' });
+
+export const updateSpaceBody = z
+  .strictObject({
+    templateVersion: templateVersion.optional(),
+    parameters: parameterValues.optional(),
+    shell: z.enum(SHELLS).optional(),
+    agentUrl: agentUrl.nullable().optional(),
+  })
+  .meta({ id: 'UpdateSpace' });
+
+export const actionBody = z.strictObject({ reason: z.string().max(255).optional() }).meta({ id: 'OperationRequest' });
+
+export const listSpacesQuery = z.strictObject({
+  owner: z.string().max(64).optional(),
+  template: z.string().max(64).optional(),
+  phase: z.enum(SPACE_PHASES).optional(),
+  limit: limitParam,
+  cursor: z.string().max(512).optional(),
+});
+
+export const getSpaceQuery = z.strictObject({ owner: z.string().max(64).optional() });
+
+export const operationView = z
+  .object({
+    id: z.string(),
+    spaceId: z.string(),
+    type: z.enum(OPERATION_TYPES),
+    status: z.enum(OPERATION_STATUSES),
+    reason: z.string(),
+    requestedBy: z.string(),
+    error: z.object({ type: z.string(), message: z.string() }).nullable(),
+    workflowId: z.string(),
+    runId: z.string().nullable(),
+    createdAt: isoTime,
+    startedAt: nullableIsoTime,
+    finishedAt: nullableIsoTime,
+    href: z.string(),
+  })
+  .meta({ id: 'Operation' });
+
+export const operationList = z.object({ items: z.array(operationView) }).meta({ id: 'OperationList' });
+export const operationAccepted = z.object({ operation: operationView }).meta({ id: 'OperationAccepted' });
+
+export const spaceView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    owner: z.string(),
+    ownerId: z.string(),
+    template: z.string(),
+    templateId: z.string(),
+    templateVersion: z.string().describe('the version reference the space follows'),
+    shell: z.string(),
+    agentUrl: z.string().nullable(),
+    parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).describe('password parameters are null: never returned'),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    status: z.object({
+      phase: z.enum(SPACE_PHASES),
+      reason: z.string(),
+      message: z.string(),
+      updateAvailable: z.boolean(),
+      appliedVersion: z.string().nullable(),
+      volumes: z.array(z.object({ id: z.string(), type: z.string(), nomadId: z.string().nullable() })),
+      nomadJobId: z.string().nullable(),
+      startedAt: nullableIsoTime,
+      lastOperation: z.object({ id: z.string(), type: z.string(), status: z.string(), href: z.string() }).nullable(),
+    }),
+  })
+  .meta({ id: 'Space' });
+
+export const spaceList = z.object({ items: z.array(spaceView), nextCursor: z.string().nullable() }).meta({ id: 'SpaceList' });

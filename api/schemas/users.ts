@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { NAME_PATTERNS } from '../../core/names';
+import { USER_ROLES } from '../../store/users';
+import { isoTime } from './common';
+
+/** An IANA time zone name, checked against what this Node knows (Intl). */
+export const timezoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an IANA time zone such as Europe/London or UTC' },
+  );
+
+export const usernameSchema = z.string().regex(NAME_PATTERNS.user, 'must be 1-32 lowercase letters, digits, _ or -, starting with a letter');
+const emailSchema = z.union([z.literal(''), z.email().max(255)]);
+
+export const createUserBody = z
+  .strictObject({
+    username: usernameSchema,
+    email: emailSchema.default(''),
+    timezone: timezoneSchema.default('UTC'),
+    role: z.enum(USER_ROLES).default('user'),
+    active: z.boolean().default(true),
+    groups: z.array(z.string()).max(100).optional().describe('group names to join'),
+  })
+  .meta({ id: 'CreateUser' });
+
+export const updateUserBody = z
+  .strictObject({
+    email: emailSchema.optional(),
+    timezone: timezoneSchema.optional(),
+    role: z.enum(USER_ROLES).optional(),
+    active: z.boolean().optional(),
+  })
+  .meta({ id: 'UpdateUser' });
+
+export const userView = z
+  .object({
+    id: z.string(),
+    username: z.string(),
+    email: z.string(),
+    timezone: z.string(),
+    role: z.enum(USER_ROLES),
+    active: z.boolean(),
+    groups: z.array(z.string()),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .meta({ id: 'User' });
+
+export const userList = z.object({ items: z.array(userView) }).meta({ id: 'UserList' });
+
+export const whoamiView = z
+  .object({ user: userView, tokenId: z.string(), isAdmin: z.boolean() })
+  .meta({ id: 'Whoami' });
+
+export const userWithTokenView = userView.extend({ token: z.string().optional().describe('shown once: the new user\'s first API token (when requested)') });

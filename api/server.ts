@@ -1,0 +1,28 @@
+/** Starts the app on a port (0 = ephemeral) and closes it cleanly. */
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app';
+import type { AppDeps } from './context';
+
+export interface ApiServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(deps: AppDeps, listen: { host?: string; port?: number } = {}): Promise<ApiServer> {
+  const app = createApp(deps);
+  const host = listen.host ?? '127.0.0.1';
+  const server = await new Promise<import('node:http').Server>((resolve, reject) => {
+    const s = app.listen(listen.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,103 @@
+/** Finding spaces the caller may see, and rendering them with their computed status. */
+import { ErrorType, KnotError, notFound } from '../core/errors';
+import { isId } from '../core/names';
+import type { ParameterDef } from '../core/parameters';
+import { isUpdateAvailable, resolveTemplateRef, specHash } from '../core/versions';
+import { getOperation, type Operation } from '../store/operations';
+import { listSpaceVolumes } from '../store/space-volumes';
+import { getSpace, getSpaceByName, type Space } from '../store/spaces';
+import { getTemplate, listTemplateVersions, type TemplateRecord, type TemplateVersionRecord } from '../store/templates';
+import { getUsersByIds } from '../store/users';
+import type { Actor, Services } from './context';
+import { findUser } from './lookup';
+import { spaceJson } from './views';
+
+export interface TemplateFacts {
+  template: TemplateRecord;
+  versions: TemplateVersionRecord<{ parameters?: ParameterDef[] } & Record<string, unknown>>[];
+}
+
+export async function templateFacts(svc: Services, templateId: string): Promise<TemplateFacts | null> {
+  const template = await getTemplate(svc.db, templateId);
+  if (!template) return null;
+  return { template, versions: await listTemplateVersions(svc.db, templateId) };
+}
+
+/** The version a ref resolves to now (null when none matches or the ref is malformed). */
+export function resolvedVersion(facts: TemplateFacts, ref: string) {
+  let v: string | null;
+  try {
+    v = resolveTemplateRef(
+      facts.versions.map((x) => x.version),
+      ref,
+    );
+  } catch {
+    return null;
+  }
+  return facts.versions.find((x) => x.version === v) ?? null;
+}
+
+/**
+ * Whether the space runs something other than what its ref resolves to now. The applied hash may
+ * be the version's content hash or its spec hash (which ignores metadata); either one matching
+ * means "up to date".
+ */
+export function updateAvailableFor(space: Space, facts: TemplateFacts | null): boolean {
+  if (!facts || !space.appliedHash) return false;
+  const target = resolvedVersion(facts, space.templateRef);
+  if (!target) return false;
+  if (space.appliedHash === target.contentHash || space.appliedHash === specHash(target.content)) return false;
+  return isUpdateAvailable(space.appliedHash, target.contentHash);
+}
+
+export function visibleTo(actor: Actor, space: Space): boolean {
+  return !space.deletedAt && (actor.isAdmin || space.ownerId === actor.user.id);
+}
+
+/** A space by id, or by name scoped to the caller (admins: `?owner=`). Others' and deleted → 404. */
+export async function findVisibleSpace(svc: Services, actor: Actor, idOrName: string, ownerName?: string): Promise<Space> {
+  if (isId(idOrName)) {
+    const s = await getSpace(svc.db, idOrName);
+    if (s && visibleTo(actor, s)) return s;
+  }
+  let ownerId = actor.user.id;
+  if (ownerName !== undefined && ownerName !== actor.user.username) {
+    if (!actor.isAdmin) throw notFound('space', idOrName);
+    const owner = await findUser(svc.db, ownerName);
+    if (!owner) throw notFound('space', idOrName);
+    ownerId = owner.id;
+  }
+  const s = await getSpaceByName(svc.db, ownerId, idOrName);
+  if (!s || !visibleTo(actor, s)) throw notFound('space', idOrName);
+  return s;
+}
+
+/** Space JSON for many spaces, loading owners, templates and operations once each. */
+export async function spaceViews(svc: Services, spaces: Space[]) {
+  const owners = new Map((await getUsersByIds(svc.db, [...new Set(spaces.map((s) => s.ownerId))])).map((u) => [u.id, u.username]));
+  const facts = new Map<string, TemplateFacts | null>();
+  for (const id of new Set(spaces.map((s) => s.templateId))) facts.set(id, await templateFacts(svc, id));
+  return Promise.all(
+    spaces.map(async (s) => {
+      const f = facts.get(s.templateId) ?? null;
+      const applied = f?.versions.find((v) => v.version === s.appliedVersion);
+      const target = f ? resolvedVersion(f, s.templateRef) : null;
+      const defs = [...(target?.content.parameters ?? []), ...(applied?.content.parameters ?? [])];
+      const lastOperation: Operation | null = s.lastOperationId ? await getOperation(svc.db, s.lastOperationId) : null;
+      return spaceJson(s, {
+        ownerName: owners.get(s.ownerId) ?? s.ownerId,
+        templateName: f?.template.name ?? s.templateId,
+        parameterDefs: defs,
+        updateAvailable: updateAvailableFor(s, f),
+        volumes: await listSpaceVolumes(svc.db, s.id),
+        lastOperation,
+      });
+    }),
+  );
+}
+
+export async function spaceView(svc: Services, space: Space) {
+  const [view] = await spaceViews(svc, [space]);
+  if (!view) throw new KnotError(ErrorType.Internal, 'space view missing');
+  return view;
+}

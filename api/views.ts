@@ -1,0 +1,157 @@
+/** Store records → the flat JSON the API returns (ISO-8601 times, secrets masked). */
+import type { z } from 'zod';
+import type { ParameterDef } from '../core/parameters';
+import { secretParameterNames } from '../core/parameters';
+import type { AuditEntry } from '../store/audit';
+import type { Group } from '../store/groups';
+import type { Operation } from '../store/operations';
+import type { SpaceVolume } from '../store/space-volumes';
+import type { Space } from '../store/spaces';
+import type { TemplateRecord, TemplateVersionRecord } from '../store/templates';
+import type { ApiToken } from '../store/tokens';
+import type { User } from '../store/users';
+import type { TemplateVariable } from '../store/variables';
+import { iso } from './schemas/common';
+import type { auditView } from './schemas/audit';
+import type { groupView } from './schemas/groups';
+import type { operationView, spaceView } from './schemas/spaces';
+import type { templateView, versionSummary } from './schemas/templates';
+import type { tokenView } from './schemas/tokens';
+import type { userView } from './schemas/users';
+import type { variableView } from './schemas/variables';
+
+export const API_BASE = '/api/v1';
+
+export function userJson(u: User, groups: string[]): z.infer<typeof userView> {
+  return { id: u.id, username: u.username, email: u.email, timezone: u.timezone, role: u.role, active: u.active, groups, createdAt: iso(u.createdAt), updatedAt: iso(u.updatedAt) };
+}
+
+export function groupJson(g: Group, usernameOf: (id: string) => string | undefined): z.infer<typeof groupView> {
+  return {
+    id: g.id,
+    name: g.name,
+    description: g.description,
+    members: g.memberIds.map((id) => usernameOf(id) ?? id).sort(),
+    createdAt: iso(g.createdAt),
+    updatedAt: iso(g.updatedAt),
+  };
+}
+
+export function tokenJson(t: ApiToken): z.infer<typeof tokenView> {
+  return { id: t.id, name: t.name, prefix: t.prefix, expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt), lastUsedAt: iso(t.lastUsedAt), createdAt: iso(t.createdAt) };
+}
+
+export function variableJson(v: TemplateVariable): z.infer<typeof variableView> {
+  return { id: v.id, name: v.name, value: v.protected ? null : v.value, protected: v.protected, createdAt: iso(v.createdAt), updatedAt: iso(v.updatedAt) };
+}
+
+export function versionSummaryJson(v: TemplateVersionRecord): z.infer<typeof versionSummary> {
+  return { version: v.version, contentHash: v.contentHash, createdAt: iso(v.createdAt), createdBy: v.createdBy };
+}
+
+/** The stored content of a version, as far as the view needs it. */
+export interface StoredTemplateContent {
+  displayName?: string;
+  description?: string;
+  type?: 'nomad' | 'manual';
+  job?: string;
+  volumes?: string;
+  groups?: string[];
+  parameters?: ParameterDef[];
+  maxUptime?: string;
+  schedule?: z.infer<typeof templateView>['schedule'];
+  idleTimeout?: string;
+  startTimeout?: string;
+}
+
+export function templateJson(t: TemplateRecord, latest: TemplateVersionRecord<StoredTemplateContent>, versions: TemplateVersionRecord[]): z.infer<typeof templateView> {
+  const c = latest.content;
+  return {
+    id: t.id,
+    name: t.name,
+    displayName: t.displayName,
+    description: t.description,
+    type: t.type,
+    ...(c.job !== undefined ? { job: c.job } : {}),
+    ...(c.volumes !== undefined ? { volumes: c.volumes } : {}),
+    groups: t.groups,
+    parameters: c.parameters ?? [],
+    ...(c.maxUptime !== undefined ? { maxUptime: c.maxUptime } : {}),
+    ...(c.schedule !== undefined ? { schedule: c.schedule } : {}),
+    ...(c.idleTimeout !== undefined ? { idleTimeout: c.idleTimeout } : {}),
+    startTimeout: c.startTimeout ?? '5m',
+    version: t.latestVersion,
+    contentHash: t.latestHash,
+    versions: versions.map(versionSummaryJson),
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+  };
+}
+
+export function operationJson(o: Operation): z.infer<typeof operationView> {
+  return {
+    id: o.id,
+    spaceId: o.spaceId,
+    type: o.type,
+    status: o.status,
+    reason: o.reason,
+    requestedBy: o.requestedBy,
+    error: o.errorType || o.errorMessage ? { type: o.errorType ?? 'internal', message: o.errorMessage ?? '' } : null,
+    workflowId: o.workflowId,
+    runId: o.runId,
+    createdAt: iso(o.createdAt),
+    startedAt: iso(o.startedAt),
+    finishedAt: iso(o.finishedAt),
+    href: `${API_BASE}/operations/${o.id}`,
+  };
+}
+
+export function auditJson(a: AuditEntry): z.infer<typeof auditView> {
+  return { id: a.id, at: iso(a.at), actor: a.actor, actorId: a.actorId, action: a.action, resourceType: a.resourceType, resourceId: a.resourceId, outcome: a.outcome, detail: a.detail };
+}
+
+export interface SpaceViewFacts {
+  ownerName: string;
+  templateName: string;
+  /** the template's parameter definitions of the version the space follows (to mask passwords) */
+  parameterDefs: readonly ParameterDef[];
+  updateAvailable: boolean;
+  volumes: SpaceVolume[];
+  lastOperation: Operation | null;
+}
+
+export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView> {
+  const secret = new Set(secretParameterNames(f.parameterDefs));
+  const parameters: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(s.parameters)) {
+    // a stored `v1:` value is ciphertext whatever the definitions say now
+    parameters[k] = secret.has(k) || (typeof v === 'string' && v.startsWith('v1:')) ? null : v;
+  }
+  return {
+    id: s.id,
+    name: s.name,
+    owner: f.ownerName,
+    ownerId: s.ownerId,
+    template: f.templateName,
+    templateId: s.templateId,
+    templateVersion: s.templateRef || 'latest',
+    shell: s.shell,
+    agentUrl: s.agentUrl,
+    parameters,
+    createdAt: iso(s.createdAt),
+    updatedAt: iso(s.updatedAt),
+    status: {
+      phase: s.phase,
+      reason: s.reason,
+      message: s.message,
+      updateAvailable: f.updateAvailable,
+      appliedVersion: s.appliedVersion,
+      volumes: f.volumes.map((v) => ({ id: v.volumeId, type: v.type, nomadId: v.nomadId })),
+      nomadJobId: s.nomadJobId,
+      startedAt: iso(s.startedAt),
+      lastOperation: f.lastOperation
+        ? { id: f.lastOperation.id, type: f.lastOperation.type, status: f.lastOperation.status, href: `${API_BASE}/operations/${f.lastOperation.id}` }
+        : null,
+    },
+  };
+}

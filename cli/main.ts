@@ -1,0 +1,140 @@
+/** The `knot` command. */
+import { Command } from 'commander';
+import { generateKey } from '../core/crypto';
+import { newId } from '../core/names';
+import { migrateDown } from '../store/db';
+import { loadConfigOrExit } from './config-file';
+import { loggerFor, runUntilSignal, startApi, startDev, startWorker } from './processes';
+import { nomadServerJob } from './scaffold';
+import { openStore } from './services';
+
+const program = new Command();
+program.name('knot').description('Developer environments on Nomad, every lifecycle change a durable Temporal workflow').option('-c, --config <file>', 'knot.yml (default: $KNOT_CONFIG or ./knot.yml)');
+
+function fail(e: unknown): never {
+  process.stderr.write(`knot: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+
+function requireAddresses(cfg: ReturnType<typeof loadConfigOrExit>): { temporalAddress: string; nomadAddr: string } {
+  const missing = [
+    !cfg.server.temporal.address && 'server.temporal.address (KNOT_SERVER_TEMPORAL_ADDRESS)',
+    !cfg.server.nomad.addr && 'server.nomad.addr (KNOT_SERVER_NOMAD_ADDR)',
+  ].filter(Boolean);
+  if (missing.length) fail(new Error(`missing configuration: ${missing.join(', ')}; 'knot dev' starts both for you`));
+  return { temporalAddress: cfg.server.temporal.address, nomadAddr: cfg.server.nomad.addr };
+}
+
+program
+  .command('dev')
+  .description('run the Temporal dev server, the Nomad sandbox, the worker and the API together (embedded defaults)')
+  .option('--temporal-port <port>', 'Temporal frontend port', '7233')
+  .option('--nomad-port <port>', 'Nomad sandbox port', '4646')
+  .action(async (opts: { temporalPort: string; nomadPort: string }) => {
+    const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
+    const logger = loggerFor(cfg);
+    try {
+      const running = await startDev(cfg, logger, { temporalPort: Number(opts.temporalPort), nomadPort: Number(opts.nomadPort) });
+      process.stdout.write(running.banner);
+      runUntilSignal(running, logger);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command('server')
+  .description('run the API server')
+  .action(async () => {
+    const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
+    const logger = loggerFor(cfg);
+    try {
+      const running = await startApi(cfg, logger, requireAddresses(cfg));
+      if (running.bootstrap.generatedToken) process.stdout.write(`Admin token (shown once, keep it): ${running.bootstrap.generatedToken}\n`);
+      runUntilSignal(running, logger);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command('worker')
+  .description('run the Temporal worker (lifecycle workflows and activities, schedules)')
+  .action(async () => {
+    const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
+    const logger = loggerFor(cfg);
+    try {
+      runUntilSignal(await startWorker(cfg, logger, requireAddresses(cfg)), logger);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command('sandbox')
+  .description('run only the Nomad sandbox (a simulated Nomad HTTP API: no workloads run)')
+  .option('--host <host>', 'listen address', '127.0.0.1')
+  .option('--port <port>', 'port', '4646')
+  .option('--latency-ms <ms>', 'added latency per call', '0')
+  .option('--alloc-running-ms <ms>', 'allocation pending → running delay', '300')
+  .action(async (opts: { host: string; port: string; latencyMs: string; allocRunningMs: string }) => {
+    const { runSandboxFromCli } = await import('../nomad/sandbox');
+    await runSandboxFromCli({ host: opts.host, port: Number(opts.port), allocRunningDelayMs: Number(opts.allocRunningMs), faults: { latencyMs: Number(opts.latencyMs) } }).catch(fail);
+  });
+
+program
+  .command('migrate')
+  .description('apply the store migrations (done automatically at start), or roll them back')
+  .option('--down', 'roll back every migration (drops all tables)')
+  .action(async (opts: { down?: boolean }) => {
+    const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
+    const logger = loggerFor(cfg);
+    try {
+      const db = await openStore(cfg, logger);
+      if (opts.down) await migrateDown(db);
+      await db.destroy();
+      process.stdout.write(opts.down ? 'migrations rolled back\n' : 'store is up to date\n');
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command('genkey')
+  .description('print a new encryption key for server.encrypt')
+  .action(() => {
+    process.stdout.write(`${generateKey()}\n`);
+  });
+
+program
+  .command('scaffold')
+  .description('print example deployment files')
+  .option('--nomad', 'a Nomad job deploying the knot server and worker')
+  .action((opts: { nomad?: boolean }) => {
+    if (!opts.nomad) fail(new Error('choose what to scaffold: --nomad'));
+    process.stdout.write(nomadServerJob());
+  });
+
+const admin = program.command('admin').description('administration straight against the store');
+admin
+  .command('token')
+  .description('issue a new API token for a user (printed once)')
+  .requiredOption('--user <username>', 'the user')
+  .option('--name <name>', 'token name', 'cli')
+  .action(async (opts: { user: string; name: string }) => {
+    const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
+    const logger = loggerFor(cfg);
+    try {
+      const db = await openStore(cfg, logger);
+      const { issueToken } = await import('../api/auth');
+      const user = await db('users').where({ username: opts.user }).first();
+      if (!user) fail(new Error(`no user named '${opts.user}'`));
+      const { secret } = await issueToken(db, { id: newId(Date.now()), userId: user.id as string, name: opts.name, expiresAt: null }, Date.now());
+      await db.destroy();
+      process.stdout.write(`${secret}\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,199 @@
+/**
+ * The long-running processes: `knot server` (API), `knot worker`, and `knot dev` (Temporal dev
+ * server + Nomad sandbox + worker + API in one, on embedded defaults). Each returns a `stop()` that
+ * shuts its parts down in reverse order; `runUntilSignal` wires Ctrl-C to it.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type Redis from 'ioredis';
+import type { Client } from '@temporalio/client';
+import type { KnotConfig } from '../core/config';
+import { splitHostPort } from '../core/config';
+import { newId } from '../core/names';
+import { createLogger } from '../core/logger';
+import { startApiServer, type ApiServer } from '../api/server';
+import { bootstrapAdmin, type BootstrapResult } from '../api/auth';
+import { connectClient, connectWorker, temporalReachable } from '../temporal/client';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { LifecycleClient } from '../temporal/lifecycle-client';
+import { createKnotWorker, installRuntime } from '../worker/worker';
+import { startSandbox, type Sandbox } from '../nomad/sandbox';
+import { systemClock } from '../store/clock';
+import type { Db } from '../store/db';
+import { healthChecks, openNomad, openRedis, openStore, serverSettings } from './services';
+
+export interface Running {
+  stop(): Promise<void>;
+}
+
+type Stopper = { name: string; stop: () => Promise<unknown> };
+
+/** Stops everything started so far, newest first, logging but not throwing. */
+async function stopAll(stoppers: Stopper[], logger: Logger): Promise<void> {
+  for (const s of [...stoppers].reverse()) {
+    try {
+      await s.stop();
+    } catch (e) {
+      logger.warn({ err: e, part: s.name }, 'error while stopping');
+    }
+  }
+}
+
+interface Parts {
+  db: Db;
+  redis: Redis | null;
+  client: Client;
+  stoppers: Stopper[];
+}
+
+async function openCommon(cfg: KnotConfig, logger: Logger, temporalAddress: string): Promise<Parts> {
+  const stoppers: Stopper[] = [];
+  try {
+    const db = await openStore(cfg, logger);
+    stoppers.push({ name: 'store', stop: () => db.destroy() });
+    const redis = await openRedis(cfg);
+    if (redis) stoppers.push({ name: 'redis', stop: () => redis.quit() });
+    const client = await connectClient({ address: temporalAddress, namespace: cfg.server.temporal.namespace });
+    stoppers.push({ name: 'temporal client', stop: () => client.connection.close() });
+    return { db, redis, client, stoppers };
+  } catch (e) {
+    await stopAll(stoppers, logger);
+    throw e;
+  }
+}
+
+export async function startApi(cfg: KnotConfig, logger: Logger, opts: { temporalAddress: string; nomadAddr: string }): Promise<Running & { url: string; bootstrap: BootstrapResult }> {
+  const parts = await openCommon(cfg, logger, opts.temporalAddress);
+  const { db, redis, client, stoppers } = parts;
+  try {
+    const bootstrap = await bootstrapAdmin(db, cfg, logger);
+    const lifecycle = new LifecycleClient(client, db, { taskQueue: cfg.server.temporal.task_queue, newId: () => newId(Date.now()) });
+    const { host, port } = splitHostPort(cfg.server.listen, 3000);
+    const api: ApiServer = await startApiServer(
+      { db, config: cfg, logger, lifecycle, nomad: openNomad(cfg, opts.nomadAddr), health: { checks: healthChecks(db, () => temporalReachable(client), redis) } },
+      { host, port },
+    );
+    stoppers.push({ name: 'api', stop: () => api.close() });
+    logger.info({ url: api.url }, 'API listening');
+    return { url: api.url, bootstrap, stop: () => stopAll(stoppers, logger) };
+  } catch (e) {
+    await stopAll(stoppers, logger);
+    throw e;
+  }
+}
+
+export async function startWorker(cfg: KnotConfig, logger: Logger, opts: { temporalAddress: string; nomadAddr: string }): Promise<Running> {
+  installRuntime(logger);
+  const stoppers: Stopper[] = [];
+  try {
+    const db = await openStore(cfg, logger);
+    stoppers.push({ name: 'store', stop: () => db.destroy() });
+    const connection = await connectWorker({ address: opts.temporalAddress, namespace: cfg.server.temporal.namespace });
+    stoppers.push({ name: 'worker connection', stop: () => connection.close() });
+    const worker = await createKnotWorker({
+      connection,
+      namespace: cfg.server.temporal.namespace,
+      taskQueue: cfg.server.temporal.task_queue,
+      deps: { db, nomad: openNomad(cfg, opts.nomadAddr), settings: serverSettings(cfg), logger: logger.child({ part: 'activities' }), clock: systemClock },
+      workflowBundlePath: process.env.KNOT_WORKFLOW_BUNDLE,
+    });
+    const running = worker.run();
+    stoppers.push({
+      name: 'worker',
+      stop: async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      },
+    });
+    running.catch((e: unknown) => logger.error({ err: e }, 'worker stopped with an error'));
+    logger.info({ taskQueue: cfg.server.temporal.task_queue }, 'worker polling');
+    return { stop: () => stopAll(stoppers, logger) };
+  } catch (e) {
+    await stopAll(stoppers, logger);
+    throw e;
+  }
+}
+
+export interface DevOptions {
+  temporalPort?: number;
+  nomadPort?: number;
+}
+
+/** Everything on embedded defaults: dev server (DB file under data_dir), sandbox, worker, API. */
+export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions = {}): Promise<Running & { banner: string }> {
+  const stoppers: Stopper[] = [];
+  try {
+    mkdirSync(cfg.server.data_dir, { recursive: true });
+    let temporalAddress = cfg.server.temporal.address;
+    let uiUrl: string | null = null;
+    if (!temporalAddress) {
+      const dev: DevServer = await startDevServer({
+        port: opts.temporalPort ?? 7233,
+        uiPort: cfg.server.temporal.ui_port,
+        namespace: cfg.server.temporal.namespace,
+        dbFilename: path.resolve(cfg.server.data_dir, 'temporal.db'),
+        log: (m) => logger.info(m),
+      });
+      stoppers.push({ name: 'temporal dev server', stop: () => dev.stop() });
+      temporalAddress = dev.address;
+      uiUrl = dev.uiUrl;
+      logger.info({ address: temporalAddress, ui: uiUrl }, 'Temporal dev server ready');
+    }
+    let nomadAddr = cfg.server.nomad.addr;
+    if (!nomadAddr) {
+      const sandbox: Sandbox = await startSandbox({ port: opts.nomadPort ?? 4646, logger: logger.child({ part: 'nomad-sandbox' }) });
+      stoppers.push({ name: 'nomad sandbox', stop: () => sandbox.close() });
+      nomadAddr = sandbox.url;
+    }
+    const worker = await startWorker(cfg, logger.child({ part: 'worker' }), { temporalAddress, nomadAddr });
+    stoppers.push({ name: 'worker', stop: () => worker.stop() });
+    const api = await startApi(cfg, logger.child({ part: 'api' }), { temporalAddress, nomadAddr });
+    stoppers.push({ name: 'api', stop: () => api.stop() });
+
+    const auth = api.bootstrap.generatedToken
+      ? `Admin token (shown once, keep it): ${api.bootstrap.generatedToken}`
+      : api.bootstrap.created
+        ? 'Admin token: the value of KNOT_BOOTSTRAP_TOKEN / server.bootstrap_token'
+        : `Admin token: the one printed at first start (or issue a new one: knot admin token --user admin)`;
+    const banner = [
+      '',
+      'knot is running (embedded defaults)',
+      `  API           ${api.url}   (health: ${api.url}/health, OpenAPI: ${api.url}/api/v1/openapi.json)`,
+      `  Temporal UI   ${uiUrl ?? `external cluster at ${temporalAddress}`}`,
+      `  Nomad         ${cfg.server.nomad.addr ? nomadAddr : `${nomadAddr}  (sandbox: simulated Nomad API, no workloads run)`}`,
+      `  Store         ${cfg.server.mysql.enabled ? `MySQL ${cfg.server.mysql.host}` : `SQLite ${cfg.server.sqlite.path}`}`,
+      `  ${auth}`,
+      `  Try: curl -H "Authorization: Bearer <token>" ${api.url}/api/v1/whoami`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n');
+    return { banner, stop: () => stopAll(stoppers, logger) };
+  } catch (e) {
+    await stopAll(stoppers, logger);
+    throw e;
+  }
+}
+
+/** Runs until SIGINT/SIGTERM, then stops cleanly; a second signal exits at once. */
+export function runUntilSignal(running: Running, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger.info({ signal: sig }, 'shutting down');
+    running
+      .stop()
+      .then(() => process.exit(0))
+      .catch((e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+export function loggerFor(cfg: KnotConfig, name = 'knot'): Logger {
+  return createLogger(cfg.log.level, name);
+}

@@ -1,0 +1,235 @@
+/**
+ * A real API for tests: a fresh migrated store (SQLite or MariaDB), the Nomad sandbox for job
+ * parsing, the real LifecycleClient on the integration run's Temporal dev server (no worker: tests
+ * here only exercise paths that refuse before a workflow runs), and an HTTP server on an ephemeral
+ * port, called with Node's fetch.
+ */
+import pino from 'pino';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type KnotConfig } from '../../../core/config';
+import { newId } from '../../../core/names';
+import { bootstrapAdmin, issueToken } from '../../../api/auth';
+import { startApiServer, type ApiServer } from '../../../api/server';
+import type { AppDeps, LifecyclePort } from '../../../api/context';
+import { NomadClient } from '../../../nomad/client';
+import { startSandbox, type Sandbox } from '../../../nomad/sandbox';
+import { LifecycleClient } from '../../../temporal/lifecycle-client';
+import { insertUser, type User } from '../../../store/users';
+import { createTestDb, type DbKind, type TestDb } from '../../support/db';
+import type { Db } from '../../../store/db';
+
+export const ENCRYPT_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export interface Harness {
+  url: string;
+  db: Db;
+  config: KnotConfig;
+  adminToken: string;
+  lifecycle: LifecyclePort;
+  /** creates a user (role user unless said) and a token for them */
+  user(username: string, role?: 'admin' | 'user'): Promise<{ user: User; token: string }>;
+  call(method: string, path: string, opts?: { token?: string | null; body?: unknown; raw?: string | Buffer; contentType?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+export interface HarnessOptions {
+  config?: Partial<Record<string, string>>;
+  authFailures?: { max: number; windowMs: number };
+  lifecycle?: LifecyclePort;
+  health?: AppDeps['health'];
+  clock?: () => number;
+  /** run on an existing backend (tests/support/harness: store, sandbox, worker) instead of a fresh one */
+  backend?: { db: Db; sandboxUrl: string; lifecycle: LifecyclePort };
+}
+
+let temporalClient: Client | null = null;
+async function temporal(): Promise<Client> {
+  if (!temporalClient) {
+    const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS;
+    if (!address) throw new Error('KNOT_TEST_TEMPORAL_ADDRESS is not set (integration globalSetup starts Temporal)');
+    temporalClient = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
+  }
+  return temporalClient;
+}
+
+export async function closeTemporal(): Promise<void> {
+  await temporalClient?.connection.close();
+  temporalClient = null;
+}
+
+export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Promise<Harness> {
+  const testDb: TestDb = opts.backend ? { db: opts.backend.db, target: { client: 'sqlite', filename: '' }, cleanup: async () => undefined } : await createTestDb(kind);
+  const sandbox: Sandbox | null = opts.backend ? null : await startSandbox({ port: 0 });
+  const sandboxUrl = opts.backend?.sandboxUrl ?? sandbox!.url;
+  const config = loadConfig('', { KNOT_ENCRYPT: ENCRYPT_KEY, KNOT_BOOTSTRAP_TOKEN: 'knot_test_bootstrap_admin_token_0001', ...opts.config });
+  const logger = pino({ level: 'silent' });
+  const boot = await bootstrapAdmin(testDb.db, config, logger);
+  const adminToken = boot.generatedToken ?? config.server.bootstrap_token;
+  const lifecycle =
+    opts.lifecycle ?? opts.backend?.lifecycle ?? new LifecycleClient(await temporal(), testDb.db, { taskQueue: `api-test-${newId(Date.now())}`, newId: () => newId(Date.now()) });
+  const nomad = new NomadClient({ addr: sandboxUrl });
+  const server: ApiServer = await startApiServer({
+    db: testDb.db,
+    config,
+    logger,
+    lifecycle,
+    nomad: { parseJob: (hcl) => nomad.parseJob(hcl) },
+    health: opts.health ?? { checks: { store: async () => true } },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.authFailures ? { authFailures: opts.authFailures } : {}),
+  });
+  const call: Harness['call'] = async (method, path, o = {}) => {
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    const token = o.token === undefined ? adminToken : o.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let body: string | Buffer | undefined;
+    if (o.raw !== undefined) body = o.raw;
+    else if (o.body !== undefined) body = JSON.stringify(o.body);
+    if (body !== undefined) headers['content-type'] = o.contentType ?? 'application/json';
+    const res = await fetch(server.url + path, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}) });
+    const text = await res.text();
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      parsed = {};
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  };
+  return {
+    url: server.url,
+    db: testDb.db,
+    config,
+    adminToken,
+    lifecycle,
+    async user(username, role = 'user') {
+      const now = Date.now();
+      const user = await insertUser(testDb.db, { id: newId(now), username, email: `${username}@example.com`, timezone: 'UTC', role, active: true }, now);
+      const { secret } = await issueToken(testDb.db, { id: newId(now), userId: user.id, name: 'test', expiresAt: null }, now);
+      return { user, token: secret };
+    },
+    call,
+    async close() {
+      await server.close();
+      await sandbox?.close();
+      await testDb.cleanup();
+    },
+  };
+}
+
+/** Row counts of every table but the audit log (which records refusals on purpose). */
+export async function storeSnapshot(db: Db): Promise<Record<string, unknown>> {
+  const tables = ['users', 'groups', 'group_members', 'api_tokens', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations'];
+  const out: Record<string, unknown> = {};
+  for (const t of tables) {
+    const rows = await db(t).select('*');
+    // last_used_at moves on every authenticated call: not a change the request made
+    out[t] = rows.map((r: Record<string, unknown>) => JSON.stringify({ ...r, last_used_at: undefined })).sort();
+  }
+  return out;
+}
+
+/** The seed 000 template: job and volume definition verbatim. */
+export const SEED_JOB = `job "\${{.space.name}}-\${{.user.username}}" {
+  datacenters = ["dc1"]
+
+  update {
+    max_parallel = 1
+    min_healthy_time = "30s"
+    healthy_deadline = "1m"
+    auto_revert = false
+  }
+
+  group "debian" {
+    count = 1
+
+    network {
+      port "knot_port" {
+        to = 3000
+      }
+    }
+
+    volume "home_volume" {
+      type   = "csi"
+      source = "debian_\${{.space.id}}_home"
+      read_only = false
+      attachment_mode = "file-system"
+      access_mode     = "single-node-writer"
+    }
+
+    task "debian" {
+      driver = "docker"
+      config {
+        image = "ghcr.io/paularlott/knot-base-debian:bookworm"
+
+        ports = ["knot_port"]
+      }
+
+      env {
+        # Define environment variables for agent
+        KNOT_SERVER = "\${{ .server.url }}"
+        KNOT_SPACEID = "\${{ .space.id }}"
+        KNOT_SSH_PORT = "22"
+        KNOT_TCP_PORT = "80"
+        KNOT_HTTP_PORT = "80"
+        KNOT_CODE_SERVER_PORT = "8080"
+        KNOT_LOGLEVEL = "debug"
+        KNOT_USER = "\${{ .user.username }}"
+
+        TZ = "\${{ user.timezone }}"
+      }
+
+      volume_mount {
+        volume      = "home_volume"
+        destination = "/home"
+      }
+
+      resources {
+        cpu = 300
+        memory = 512
+      }
+
+      # Knot Agent Port
+      service {
+        name = "\${{ .space.id }}"
+        port = "knot_port"
+
+        check {
+          name     = "alive"
+          type     = "http"
+          path     = "/ping"
+          interval = "10s"
+          timeout  = "2s"
+        }
+      }
+    }
+  }
+}
+`;
+
+export const SEED_VOLUMES = `volumes:
+  - id: "debian_\${{.space.id}}_home"
+    name: "debian_\${{.space.id}}_home"
+    plugin_id: "hostpath"
+    capacity_min: 1G
+    capacity_max: 10G
+    mount_options:
+      fs_type: "ext4"
+      mount_flags:
+        - rw
+        - noatime
+    capabilities:
+      - access_mode: "single-node-writer"
+        attachment_mode: "file-system"
+`;
+
+export function seedTemplate(name = 'example', extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, description: 'seed 000 example', job: SEED_JOB, volumes: SEED_VOLUMES, ...extra };
+}

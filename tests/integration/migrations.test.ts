@@ -1,0 +1,39 @@
+import { migrateDown, migrateLatest } from '../../store/db';
+import { createTestDb, dbKinds } from '../support/db';
+
+const TABLES = ['users', 'groups', 'group_members', 'api_tokens', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations', 'audit_log', 'agent_state'];
+
+describe.each(dbKinds())('migrations on %s', (kind) => {
+  it('create every table, are idempotent, and roll back cleanly', async () => {
+    const t = await createTestDb(kind, false);
+    try {
+      const applied = await migrateLatest(t.db);
+      expect(applied.length).toBeGreaterThan(0);
+      for (const table of TABLES) expect(await t.db.schema.hasTable(table)).toBe(true);
+      expect(await migrateLatest(t.db)).toEqual([]);
+      await migrateDown(t.db);
+      for (const table of TABLES) expect(await t.db.schema.hasTable(table)).toBe(false);
+      await migrateLatest(t.db);
+      expect(await t.db.schema.hasTable('spaces')).toBe(true);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('enforces unique live names but frees them once deleted', async () => {
+    const t = await createTestDb(kind);
+    try {
+      const now = Date.now();
+      await t.db('users').insert({ id: 'u1', username: 'alice', email: '', timezone: 'UTC', role: 'user', active: true, created_at: now, updated_at: now });
+      await t.db('templates').insert({ id: 't1', name: 'x', active_name: 'x', display_name: '', description: '', type: 'nomad', groups_json: '[]', latest_version: '1.0.0', latest_hash: 'h', created_at: now, updated_at: now });
+      const space = (id: string, active: string | null) => ({ id, name: 'dev', owner_id: 'u1', active_name: active, template_id: 't1', template_ref: '', parameters_json: '{}', shell: 'bash', phase: 'stopped', reason: '', message: '', created_at: now, updated_at: now });
+      await t.db('spaces').insert(space('s1', 'dev'));
+      await expect(Promise.resolve(t.db('spaces').insert(space('s2', 'dev')))).rejects.toThrow(/UNIQUE|Duplicate/);
+      await t.db('spaces').where({ id: 's1' }).update({ active_name: null, deleted_at: now });
+      await t.db('spaces').insert(space('s3', 'dev'));
+      expect(Number((await t.db('spaces').count<{ n: number }[]>({ n: '*' }))[0]!.n)).toBe(2);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
