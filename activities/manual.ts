@@ -26,7 +26,8 @@ export function createManualActivities(deps: ActivityDeps) {
       } catch (e) {
         throw new KnotError(ErrorType.AgentUnreachable, `agent at ${base} did not answer: ${(e as Error).message}`, { retryable: true });
       }
-      if (!res.ok) throw new KnotError(ErrorType.AgentUnreachable, `agent at ${base} answered ${res.status} to /ping`, { retryable: true });
+      // 4xx: wrong URL or not a knot agent — waiting will not fix it; 5xx: the agent is still booting
+      if (!res.ok) throw new KnotError(ErrorType.AgentUnreachable, `agent at ${base} answered ${res.status} to /ping`, { retryable: res.status >= 500 });
     },
   };
 }

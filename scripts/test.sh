@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || { echo "run 'npm ci' first (see README)" >&2; exit 1; }
 npm run --silent lint
+# dist/ is what child-process tests (a worker killed with SIGKILL, `knot dev`) run
+npm run --silent build
 eval "$(bash scripts/services.sh start)"
 trap 'bash scripts/services.sh stop' EXIT
 npx jest --ci "$@"

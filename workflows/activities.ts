@@ -49,6 +49,13 @@ export const volumeDelete = proxyActivities<KnotActivities>({
   retry: { initialInterval: '250ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: ['conflict', 'nomad_request'] },
 });
 
+/** Manual spaces: the agent must answer /ping within this budget or the start fails. */
+export const agent = proxyActivities<KnotActivities>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '45s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 /** Long waits with heartbeats: a dead worker is noticed within the heartbeat timeout and the wait resumes elsewhere. */
 export function waits(startToCloseMs: number) {
   return proxyActivities<KnotActivities>({

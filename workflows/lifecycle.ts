@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { CreateSpaceInput, LifecycleInput, LifecycleResult, OperationProgress } from './types';
-import { cleanup, nomad, store, volumeDelete, waits } from './activities';
+import { agent, cleanup, nomad, store, volumeDelete, waits } from './activities';
 import { summarizeFailure, type FailureSummary } from './failures';
 import { Saga } from './saga';
 
@@ -28,7 +28,7 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<{ wa
   if (plan.kind === 'manual') {
     progress.step = 'contacting agent';
     if (!plan.agentUrl) throw new Error('manual space without agent URL');
-    await nomad.pingAgent({ agentUrl: plan.agentUrl });
+    await agent.pingAgent({ agentUrl: plan.agentUrl });
     await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: null });
     return { warnings: [] };
   }

@@ -1,0 +1,206 @@
+/**
+ * The Schedules and the sweeps they run, on the shared Temporal dev server with the Nomad sandbox,
+ * on SQLite and MariaDB. Each run uses its own schedule ids (and deletes them) so concurrent test
+ * files and runs never see each other's schedules.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { temporalSweepWorkflows } from '../../activities/sweeps';
+import { newId } from '../../core/names';
+import { listAudit } from '../../store/audit';
+import { getOperation, insertOperation, listOperations } from '../../store/operations';
+import { getSpace, insertSpace, markSpaceDeleted, updateSpace, type SpacePhase } from '../../store/spaces';
+import type { VolumeSpec } from '../../nomad/types';
+import { ensureSchedules, type ScheduleSettings } from '../../worker/schedules';
+import type { AutoStopSweepResult, CleanupSweepResult } from '../../workflows/sweeps';
+import { dbKinds } from '../support/db';
+import { seedJob, seedTemplate, seedUser, seedVolumes, spaceOf, startHarness, waitForOperation, type Harness } from '../support/harness';
+
+const MIN = 60_000;
+
+function foreignJobHcl(jobId: string, meta: Record<string, string> = {}): string {
+  const metaBlock = Object.keys(meta).length ? `meta {\n${Object.entries(meta).map(([k, v]) => `    ${k} = "${v}"`).join('\n')}\n  }` : '';
+  return `job "${jobId}" {
+  datacenters = ["dc1"]
+  ${metaBlock}
+  group "g" {
+    task "t" {
+      driver = "docker"
+      config {
+        image = "debian:bookworm"
+      }
+      resources {
+        cpu    = 100
+        memory = 128
+      }
+    }
+  }
+}`;
+}
+
+function csiSpec(id: string): VolumeSpec {
+  return { type: 'csi', id, name: id, pluginId: 'hostpath', capacityMin: 1e9, capabilities: [{ accessMode: 'single-node-writer', attachmentMode: 'file-system' }] };
+}
+
+/** Triggers a schedule now and waits for the sweep it started to finish. */
+async function triggerAndWait<T>(client: Client, scheduleId: string): Promise<T> {
+  const handle = client.schedule.getHandle(scheduleId);
+  const before = (await handle.describe()).info.recentActions.length;
+  await handle.trigger();
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const actions = (await handle.describe()).info.recentActions;
+    const latest = actions.length > before ? actions[actions.length - 1] : undefined;
+    if (latest) {
+      expect(latest.action.workflow.workflowId.startsWith(`${scheduleId}-sweep`)).toBe(true);
+      return client.workflow.getHandle(latest.action.workflow.workflowId, latest.action.workflow.firstExecutionRunId).result() as Promise<T>;
+    }
+    if (Date.now() > deadline) throw new Error(`schedule ${scheduleId} did not start a sweep`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.each(dbKinds())('sweeps on %s', (kind) => {
+  let h: Harness;
+  const suffix = randomBytes(4).toString('hex');
+  const ids = { autoStop: `test-auto-stop-${suffix}`, cleanup: `test-cleanup-${suffix}` };
+  let settings: ScheduleSettings;
+
+  beforeAll(async () => {
+    h = await startHarness(kind, { startWorker: false });
+    h.deps.lifecycle = h.lifecycle;
+    h.deps.workflows = temporalSweepWorkflows(h.client);
+    await h.startWorker();
+    // a day apart: the schedules only act when the tests trigger them
+    settings = { taskQueue: h.taskQueue, autoStopInterval: '24h', cleanupInterval: '24h', enabled: true, idleTimeout: '0s', deletedRetention: '168h', ids };
+  });
+  afterAll(async () => {
+    if (h) {
+      await ensureSchedules(h.client, { ...settings, enabled: false });
+      await h.close();
+    }
+  });
+
+  /** A space row as a finished start would leave it, without going through Nomad. */
+  async function storedSpace(ownerId: string, templateId: string, name: string, phase: SpacePhase, startedAt: number | null = null): Promise<string> {
+    const id = newId(Date.now());
+    await insertSpace(h.db, { id, name, ownerId, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, Date.now());
+    await updateSpace(h.db, id, { phase, startedAt, appliedVersion: '1.0.0' }, Date.now());
+    return id;
+  }
+
+  it('creates the schedules once and updates them in place', async () => {
+    expect(await ensureSchedules(h.client, { ...settings, autoStopInterval: '12h' })).toEqual({ autoStop: 'created', cleanup: 'created' });
+    expect(await ensureSchedules(h.client, settings)).toEqual({ autoStop: 'updated', cleanup: 'updated' });
+
+    const autoStop = await h.client.schedule.getHandle(ids.autoStop).describe();
+    expect(autoStop.spec.intervals?.[0]?.every).toBe(24 * 60 * MIN);
+    expect(autoStop.policies.overlap).toBe('SKIP');
+    expect(autoStop.action).toMatchObject({ type: 'startWorkflow', workflowType: 'autoStopSweepWorkflow', workflowId: `${ids.autoStop}-sweep`, taskQueue: h.taskQueue });
+    const cleanup = await h.client.schedule.getHandle(ids.cleanup).describe();
+    expect(cleanup.action).toMatchObject({ type: 'startWorkflow', workflowType: 'cleanupSweepWorkflow', workflowId: `${ids.cleanup}-sweep`, taskQueue: h.taskQueue });
+    expect(cleanup.action.type === 'startWorkflow' && cleanup.action.args).toEqual([{ deletedRetentionMs: 168 * 60 * MIN }]);
+  });
+
+  it('auto-stops a space past its max uptime, skips one with an operation running, leaves the rest', async () => {
+    const owner = await seedUser(h.db, `sweeper${kind}`);
+    const short = await seedTemplate(h.db, { name: 'short', job: seedJob(), volumes: seedVolumes(), maxUptime: '2m' });
+    const open = await seedTemplate(h.db, { name: 'open', job: seedJob(), volumes: seedVolumes() });
+
+    // a real space: created and started through its workflows, then made 3 minutes old
+    const spaceId = newId(Date.now());
+    await h.lifecycle.createSpace({ spaceId, name: 'due', ownerId: owner.id, templateId: short.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'short');
+    const started = await h.lifecycle.startOperation({ spaceId, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'short' });
+    expect((await waitForOperation(h.db, started.id)).status).toBe('succeeded');
+    const jobId = (await spaceOf(h.db, spaceId)).nomadJobId;
+    expect(h.sandbox.state().jobs.some((j) => j.ID === jobId)).toBe(true);
+    await updateSpace(h.db, spaceId, { startedAt: Date.now() - 3 * MIN }, Date.now());
+
+    const fresh = await storedSpace(owner.id, open.id, 'fresh', 'running', Date.now() - 60 * MIN);
+    const busy = await storedSpace(owner.id, short.id, 'busy', 'running', Date.now() - 10 * MIN);
+    await insertOperation(h.db, { id: newId(Date.now()), spaceId: busy, type: 'update', requestedBy: owner.id, workflowId: `space-${busy}`, deadlineAt: Date.now() + 60 * MIN }, Date.now());
+
+    const result = await triggerAndWait<AutoStopSweepResult>(h.client, ids.autoStop);
+    expect(result).toEqual({ scanned: 3, stopped: 1, skipped: 1, failed: 0 });
+
+    const stop = (await listOperations(h.db, spaceId)).find((o) => o.type === 'stop');
+    expect(stop).toMatchObject({ requestedBy: 'system', reason: 'auto-stop: max uptime 2m reached' });
+    expect((await waitForOperation(h.db, stop!.id)).status).toBe('succeeded');
+    expect((await spaceOf(h.db, spaceId)).phase).toBe('stopped');
+    expect(h.sandbox.state().jobs.some((j) => j.ID === jobId)).toBe(false);
+    expect((await spaceOf(h.db, fresh)).phase).toBe('running');
+    expect((await listOperations(h.db, fresh)).length).toBe(0);
+
+    const audit = await listAudit(h.db, { action: 'space.auto_stop', limit: 10 });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor: 'system', resourceType: 'space', resourceId: spaceId, outcome: 'ok', detail: { reason: 'auto-stop: max uptime 2m reached', operationId: stop!.id } });
+  });
+
+  it('cleans orphan jobs and volumes, fails stuck operations, forgets old deleted spaces; leaves foreign objects', async () => {
+    const owner = await seedUser(h.db, `cleaner${kind}`);
+    const tpl = await seedTemplate(h.db, { name: 'plain', job: seedJob(), volumes: seedVolumes() });
+
+    // behind knot's back: a job marked for a space the store never heard of, and foreign objects
+    const unknownSpace = newId(Date.now() - 60 * MIN);
+    await h.nomad.registerJob(await h.nomad.parseJob(foreignJobHcl('orphan-job', { knot_space_id: unknownSpace })));
+    await h.nomad.registerJob(await h.nomad.parseJob(foreignJobHcl('foreign-job', { team: 'data' })));
+    await h.nomad.createCsiVolume(csiSpec('foreign-data'));
+    // named after a knot user, not a space: an id the store knows is never taken for an orphan's
+    await h.nomad.createCsiVolume(csiSpec(`shared-${owner.id}`));
+
+    // a deleted space whose volume survived, and a stopped space whose job is still running
+    const deleted = await storedSpace(owner.id, tpl.id, 'gone', 'stopped');
+    await markSpaceDeleted(h.db, deleted, Date.now());
+    await h.nomad.createCsiVolume(csiSpec(`debian_${deleted}_home`));
+    const stopped = await storedSpace(owner.id, tpl.id, 'halted', 'stopped');
+    await h.nomad.registerJob(await h.nomad.parseJob(foreignJobHcl('halted-job', { knot_space_id: stopped })));
+    // a live space's recorded volume stays
+    const live = await storedSpace(owner.id, tpl.id, 'live', 'stopped');
+    await h.nomad.createCsiVolume(csiSpec(`debian_${live}_home`));
+    await h.db('space_volumes').insert({ space_id: live, volume_id: `debian_${live}_home`, type: 'csi', nomad_id: null, created_by_operation: null, created_at: Date.now() });
+
+    // an operation whose workflow never ran, past its deadline, holding its space in `starting`
+    const stuckSpace = await storedSpace(owner.id, tpl.id, 'stuck', 'starting');
+    const stuckOp = newId(Date.now());
+    await insertOperation(h.db, { id: stuckOp, spaceId: stuckSpace, type: 'start', requestedBy: owner.id, workflowId: `space-${stuckSpace}`, deadlineAt: Date.now() - MIN }, Date.now() - 61 * MIN);
+    await updateSpace(h.db, stuckSpace, { lastOperationId: stuckOp }, Date.now());
+
+    // deleted eight days ago: past the 7-day retention
+    const old = await storedSpace(owner.id, tpl.id, 'ancient', 'stopped');
+    await markSpaceDeleted(h.db, old, Date.now());
+    await h.db('spaces').where({ id: old }).update({ deleted_at: Date.now() - 8 * 24 * 60 * MIN });
+    await insertOperation(h.db, { id: newId(Date.now()), spaceId: old, type: 'delete', requestedBy: owner.id, workflowId: `space-${old}`, deadlineAt: null }, Date.now());
+    await h.db('agent_state').insert({ space_id: old, state_json: '{}', last_seen: 1, expires_at: 1 });
+
+    const result = await triggerAndWait<CleanupSweepResult>(h.client, ids.cleanup);
+    expect(result.errors).toEqual([]);
+    expect(result.jobs).toMatchObject({ purged: 1, failed: 0 });
+    expect(result.volumes).toMatchObject({ deleted: 1, failed: 0 });
+    expect(result.stuckOperations).toMatchObject({ markedFailed: 1 });
+    expect(result.deletedSpaces).toEqual({ purged: 1 });
+
+    const jobs = h.sandbox.state().jobs.map((j) => j.ID);
+    expect(jobs).not.toContain('orphan-job');
+    expect(jobs).toContain('foreign-job');
+    // just registered: left for a later sweep, so a start that has only just registered is not undone
+    expect(jobs).toContain('halted-job');
+    const volumes = h.sandbox.state().csiVolumes.map((v) => v.ID);
+    expect(volumes).not.toContain(`debian_${deleted}_home`);
+    expect(volumes).toContain('foreign-data');
+    expect(volumes).toContain(`debian_${live}_home`);
+    expect(volumes).toContain(`shared-${owner.id}`);
+
+    expect(await getOperation(h.db, stuckOp)).toMatchObject({ status: 'failed', errorType: 'operation_stuck' });
+    expect(await spaceOf(h.db, stuckSpace)).toMatchObject({ phase: 'failed', reason: 'OperationStuck' });
+    expect(await getSpace(h.db, old)).toBeNull();
+    expect(await listOperations(h.db, old)).toEqual([]);
+    expect(await h.db('agent_state').where({ space_id: old }).first()).toBeUndefined();
+    expect(await getSpace(h.db, deleted)).not.toBeNull();
+
+    // once past the grace period the stopped space's running job goes too
+    const again = await h.client.workflow.execute('cleanupSweepWorkflow', { taskQueue: h.taskQueue, workflowId: `test-cleanup-now-${suffix}-${kind}`, args: [{ jobGraceMs: 0 }] });
+    expect((again as CleanupSweepResult).jobs).toMatchObject({ purged: 1 });
+    expect(h.sandbox.state().jobs.map((j) => j.ID)).not.toContain('halted-job');
+    expect(h.sandbox.state().jobs.map((j) => j.ID)).toContain('foreign-job');
+  });
+});
