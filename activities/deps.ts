@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db';
 import type { NomadClient } from '../nomad/client';
 import type { Clock } from '../store/clock';
+import type { AgentStateStore } from '../store/agent-state';
+import type { SweepLifecycle, SweepWorkflows } from './sweeps';
 
 export interface ServerSettings {
   url: string;
@@ -25,4 +27,10 @@ export interface ActivityDeps {
   pollIntervalMs?: number;
   /** GET <agentUrl>/ping for manual spaces; injectable for tests */
   fetch?: typeof fetch;
+  /** the auto-stop sweep starts stops through this (the worker passes its LifecycleClient) */
+  lifecycle?: SweepLifecycle;
+  /** agent reports for the idle rule; the SQL table over `db` when not given */
+  agentState?: AgentStateStore;
+  /** lets the cleanup sweep ask Temporal whether a stuck operation's workflow still runs */
+  workflows?: SweepWorkflows;
 }

@@ -5,6 +5,7 @@ import { createManualActivities } from './manual';
 import { createNomadJobActivities } from './nomad-jobs';
 import { createNomadVolumeActivities } from './nomad-volumes';
 import { createSpaceRecordActivities } from './space-records';
+import { createSweepActivities } from './sweeps';
 
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNomadJobActivities(deps),
     ...createNomadVolumeActivities(deps),
     ...createManualActivities(deps),
+    ...createSweepActivities(deps),
   });
 }
 

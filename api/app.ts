@@ -17,6 +17,8 @@ import { AuthFailureLimiter } from './rate-limit';
 import { PROBLEM_BASE, problemOf, sendProblem } from './problem';
 import { definePublicRoute, mount, pathMatcher, replyWithError, type RouteDef } from './route';
 import { API_ROUTES } from './routes';
+import { createAgentRouter } from './agent-routes';
+import { createAgentStateStore } from '../store/agent-state';
 import { z } from 'zod';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,6 +38,7 @@ export function servicesOf(deps: AppDeps): Services {
     lifecycle: deps.lifecycle,
     nomad: deps.nomad,
     health: deps.health,
+    agentState: deps.agentState ?? createAgentStateStore(deps.config, deps.db, null, now),
     now,
     newId: deps.newId ?? (() => coreNewId(now())),
     limiter: new AuthFailureLimiter({ maxFailures: deps.authFailures?.max ?? 20, windowMs: deps.authFailures?.windowMs ?? 60_000, now }),
@@ -91,6 +94,9 @@ export function createApp(deps: AppDeps): Express {
     const [method, path, handler] = mount(r, svc);
     app[method](path, handler);
   }
+
+  // the agent inside a space reports with its own per-space token, not a user's
+  app.use(createAgentRouter({ db: svc.db, agentState: svc.agentState, config: svc.config, clock: svc.now }));
 
   const matchers = routes.map((r) => ({ re: pathMatcher(r.path), method: r.method.toUpperCase() }));
   app.use((req: Request, res: Response) => {

@@ -8,6 +8,7 @@ import type { User } from '../store/users';
 import type { OperationRequest } from '../temporal/lifecycle-client';
 import type { CreateSpaceInput } from '../workflows/types';
 import type { AuthFailureLimiter } from './rate-limit';
+import type { AgentStateStore } from '../store/agent-state';
 
 /** The part of temporal/lifecycle-client's LifecycleClient the API uses. */
 export interface LifecyclePort {
@@ -33,6 +34,8 @@ export interface AppDeps {
   lifecycle: LifecyclePort;
   nomad: JobParser;
   health: HealthChecks;
+  /** agent reports (Redis or SQL); SQL over `db` when not given */
+  agentState?: AgentStateStore;
   clock?: () => number;
   newId?: () => string;
   /** failed authentications per IP before 429; default 20 per minute */
@@ -47,6 +50,7 @@ export interface Services {
   lifecycle: LifecyclePort;
   nomad: JobParser;
   health: HealthChecks;
+  agentState: AgentStateStore;
   now: () => number;
   newId: () => string;
   limiter: AuthFailureLimiter;

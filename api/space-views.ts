@@ -1,4 +1,5 @@
 /** Finding spaces the caller may see, and rendering them with their computed status. */
+import { agentView } from './agent-routes';
 import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
 import type { ParameterDef } from '../core/parameters';
@@ -77,6 +78,7 @@ export async function spaceViews(svc: Services, spaces: Space[]) {
   const owners = new Map((await getUsersByIds(svc.db, [...new Set(spaces.map((s) => s.ownerId))])).map((u) => [u.id, u.username]));
   const facts = new Map<string, TemplateFacts | null>();
   for (const id of new Set(spaces.map((s) => s.templateId))) facts.set(id, await templateFacts(svc, id));
+  const agents = await svc.agentState.getMany(spaces.map((s) => s.id));
   return Promise.all(
     spaces.map(async (s) => {
       const f = facts.get(s.templateId) ?? null;
@@ -91,6 +93,7 @@ export async function spaceViews(svc: Services, spaces: Space[]) {
         updateAvailable: updateAvailableFor(s, f),
         volumes: await listSpaceVolumes(svc.db, s.id),
         lastOperation,
+        agent: agentView(agents.get(s.id) ?? null),
       });
     }),
   );

@@ -1,4 +1,5 @@
 /** Store records → the flat JSON the API returns (ISO-8601 times, secrets masked). */
+import type { AgentView } from './agent-routes';
 import type { z } from 'zod';
 import type { ParameterDef } from '../core/parameters';
 import { secretParameterNames } from '../core/parameters';
@@ -118,6 +119,7 @@ export interface SpaceViewFacts {
   updateAvailable: boolean;
   volumes: SpaceVolume[];
   lastOperation: Operation | null;
+  agent: AgentView;
 }
 
 export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView> {
@@ -152,6 +154,7 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
       lastOperation: f.lastOperation
         ? { id: f.lastOperation.id, type: f.lastOperation.type, status: f.lastOperation.status, href: `${API_BASE}/operations/${f.lastOperation.id}` }
         : null,
+      agent: f.agent,
     },
   };
 }

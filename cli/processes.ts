@@ -18,6 +18,9 @@ import { connectClient, connectWorker, temporalReachable } from '../temporal/cli
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { LifecycleClient } from '../temporal/lifecycle-client';
 import { createKnotWorker, installRuntime } from '../worker/worker';
+import { ensureSchedules } from '../worker/schedules';
+import { temporalSweepWorkflows } from '../activities/sweeps';
+import { createAgentStateStore } from '../store/agent-state';
 import { startSandbox, type Sandbox } from '../nomad/sandbox';
 import { systemClock } from '../store/clock';
 import type { Db } from '../store/db';
@@ -71,7 +74,15 @@ export async function startApi(cfg: KnotConfig, logger: Logger, opts: { temporal
     const lifecycle = new LifecycleClient(client, db, { taskQueue: cfg.server.temporal.task_queue, newId: () => newId(Date.now()) });
     const { host, port } = splitHostPort(cfg.server.listen, 3000);
     const api: ApiServer = await startApiServer(
-      { db, config: cfg, logger, lifecycle, nomad: openNomad(cfg, opts.nomadAddr), health: { checks: healthChecks(db, () => temporalReachable(client), redis) } },
+      {
+        db,
+        config: cfg,
+        logger,
+        lifecycle,
+        nomad: openNomad(cfg, opts.nomadAddr),
+        health: { checks: healthChecks(db, () => temporalReachable(client), redis) },
+        agentState: createAgentStateStore(cfg, db, redis),
+      },
       { host, port },
     );
     stoppers.push({ name: 'api', stop: () => api.close() });
@@ -87,15 +98,26 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: { tempo
   installRuntime(logger);
   const stoppers: Stopper[] = [];
   try {
-    const db = await openStore(cfg, logger);
-    stoppers.push({ name: 'store', stop: () => db.destroy() });
+    const parts = await openCommon(cfg, logger, opts.temporalAddress);
+    stoppers.push(...parts.stoppers);
+    const { db, redis, client } = parts;
     const connection = await connectWorker({ address: opts.temporalAddress, namespace: cfg.server.temporal.namespace });
     stoppers.push({ name: 'worker connection', stop: () => connection.close() });
+    const taskQueue = cfg.server.temporal.task_queue;
     const worker = await createKnotWorker({
       connection,
       namespace: cfg.server.temporal.namespace,
-      taskQueue: cfg.server.temporal.task_queue,
-      deps: { db, nomad: openNomad(cfg, opts.nomadAddr), settings: serverSettings(cfg), logger: logger.child({ part: 'activities' }), clock: systemClock },
+      taskQueue,
+      deps: {
+        db,
+        nomad: openNomad(cfg, opts.nomadAddr),
+        settings: serverSettings(cfg),
+        logger: logger.child({ part: 'activities' }),
+        clock: systemClock,
+        lifecycle: new LifecycleClient(client, db, { taskQueue, newId: () => newId(Date.now()) }),
+        workflows: temporalSweepWorkflows(client),
+        agentState: createAgentStateStore(cfg, db, redis),
+      },
       workflowBundlePath: process.env.KNOT_WORKFLOW_BUNDLE,
     });
     const running = worker.run();
@@ -107,7 +129,16 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: { tempo
       },
     });
     running.catch((e: unknown) => logger.error({ err: e }, 'worker stopped with an error'));
-    logger.info({ taskQueue: cfg.server.temporal.task_queue }, 'worker polling');
+    const s = cfg.server.schedules;
+    const schedules = await ensureSchedules(client, {
+      taskQueue,
+      enabled: s.enabled,
+      autoStopInterval: s.auto_stop_interval,
+      cleanupInterval: s.cleanup_interval,
+      idleTimeout: s.idle_timeout,
+      deletedRetention: s.deleted_retention,
+    });
+    logger.info({ taskQueue, schedules }, 'worker polling');
     return { stop: () => stopAll(stoppers, logger) };
   } catch (e) {
     await stopAll(stoppers, logger);

@@ -4,7 +4,7 @@
 # stop what it started. Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules ] || { echo "run 'npm ci' first (see README)" >&2; exit 1; }
+[ -d node_modules ] || { echo "run 'npm install' first (see README)" >&2; exit 1; }
 npm run --silent lint
 # dist/ is what child-process tests (a worker killed with SIGKILL, `knot dev`) run
 npm run --silent build

@@ -1,2 +1,3 @@
 /** Every workflow the worker registers (this file is the bundle entry point). */
 export * from './lifecycle';
+export * from './sweeps';

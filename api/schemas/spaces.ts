@@ -92,6 +92,12 @@ export const spaceView = z
       nomadJobId: z.string().nullable(),
       startedAt: nullableIsoTime,
       lastOperation: z.object({ id: z.string(), type: z.string(), status: z.string(), href: z.string() }).nullable(),
+      agent: z.object({
+        connected: z.boolean(),
+        lastSeen: z.string().nullable(),
+        lastActivity: z.string().nullable(),
+        services: z.object({ ssh: z.boolean().optional(), codeServer: z.boolean().optional(), terminal: z.boolean().optional(), ports: z.array(z.number().int()).optional() }),
+      }),
     }),
   })
   .meta({ id: 'Space' });

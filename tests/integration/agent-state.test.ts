@@ -110,6 +110,8 @@ describe('agent route over HTTP', () => {
   let otherSpaceId: string;
   let deletedSpaceId: string;
   let store: AgentStateStore;
+  let wrappedServer: Server;
+  let wrappedBase: string;
 
   beforeAll(async () => {
     testDb = await createTestDb('sqlite');
@@ -141,8 +143,6 @@ describe('agent route over HTTP', () => {
     await new Promise((r) => wrappedServer.once('listening', r));
     wrappedBase = `http://127.0.0.1:${(wrappedServer.address() as AddressInfo).port}`;
   });
-  let wrappedServer: Server;
-  let wrappedBase: string;
   afterAll(async () => {
     await new Promise((r) => server.close(r));
     await new Promise((r) => wrappedServer.close(r));

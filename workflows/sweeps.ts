@@ -1,0 +1,73 @@
+/**
+ * The sweeps Temporal Schedules start (`knot-auto-stop` every minute, `knot-cleanup` every 15
+ * minutes). Each run is one short workflow; the schedule's overlap policy SKIP keeps a slow run
+ * from piling up behind itself, and the next run retries whatever this one could not do, so the
+ * activities get a small retry budget rather than a long one.
+ */
+import { log, proxyActivities } from '@temporalio/workflow';
+import type { KnotActivities } from '../activities';
+import type {
+  AutoStopSweepInput,
+  AutoStopSweepResult,
+  OrphanJobsResult,
+  OrphanVolumesResult,
+  PurgeDeletedResult,
+  StuckOperationsResult,
+} from '../activities/sweeps';
+import { summarizeFailure } from './failures';
+
+/** Long page-by-page activities: a dead worker is noticed by the heartbeat and the retry resumes from the last page. */
+const sweep = proxyActivities<KnotActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
+});
+
+export type { AutoStopSweepInput, AutoStopSweepResult } from '../activities/sweeps';
+
+export async function autoStopSweepWorkflow(input: AutoStopSweepInput = {}): Promise<AutoStopSweepResult> {
+  return sweep.autoStopSweep(input);
+}
+
+export interface CleanupSweepInput {
+  /** deleted spaces are forgotten this long after deletion (`server.schedules.deleted_retention`) */
+  deletedRetentionMs?: number;
+  /** leave jobs and volumes of very recent objects for the next sweep */
+  jobGraceMs?: number;
+  volumeGraceMs?: number;
+}
+
+export interface CleanupSweepResult {
+  jobs: OrphanJobsResult | null;
+  volumes: OrphanVolumesResult | null;
+  stuckOperations: StuckOperationsResult | null;
+  deletedSpaces: PurgeDeletedResult | null;
+  /** parts that failed past their retries, with why; the other parts still ran */
+  errors: string[];
+}
+
+const DEFAULT_RETENTION_MS = 7 * 24 * 3600_000;
+
+/**
+ * Jobs first, then volumes: purging an orphan job releases its volume claims, so its volumes can
+ * go in the same sweep (or the next, while claims drain). Each part runs even when an earlier
+ * one failed (Nomad down does not keep stuck operations from being failed).
+ */
+export async function cleanupSweepWorkflow(input: CleanupSweepInput = {}): Promise<CleanupSweepResult> {
+  const result: CleanupSweepResult = { jobs: null, volumes: null, stuckOperations: null, deletedSpaces: null, errors: [] };
+  const part = async <T>(name: string, run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run();
+    } catch (e) {
+      const message = `${name}: ${summarizeFailure(e).message}`;
+      log.warn('cleanup part failed', { part: name, error: message });
+      result.errors.push(message);
+      return null;
+    }
+  };
+  result.jobs = await part('orphan jobs', () => sweep.cleanupOrphanJobs(input.jobGraceMs !== undefined ? { graceMs: input.jobGraceMs } : {}));
+  result.volumes = await part('orphan volumes', () => sweep.cleanupOrphanVolumes(input.volumeGraceMs !== undefined ? { graceMs: input.volumeGraceMs } : {}));
+  result.stuckOperations = await part('stuck operations', () => sweep.failStuckOperations({}));
+  result.deletedSpaces = await part('deleted spaces', () => sweep.purgeDeletedSpaces({ retentionMs: input.deletedRetentionMs ?? DEFAULT_RETENTION_MS }));
+  return result;
+}
