@@ -38,6 +38,9 @@ async function pause(ms: number): Promise<void> {
   });
 }
 
+/** Heartbeats must go out well within the 15 s heartbeat timeout. */
+const BLOCKING_WAIT_MS = 5_000;
+
 export function createNomadJobActivities(deps: ActivityDeps) {
   const poll = deps.pollIntervalMs ?? 100;
 
@@ -67,10 +70,18 @@ export function createNomadJobActivities(deps: ActivityDeps) {
      * Placement or allocation failure and the deadline are final: waiting longer will not help.
      */
     async waitForSpaceRunning(input: { jobId: string; deadline: number }): Promise<{ allocId: string }> {
+      const job = await deps.nomad.readJob(input.jobId);
+      if (!job) throw nonRetryable(ErrorType.AllocationFailed, `Nomad job '${input.jobId}' disappeared while starting`);
+      let index = 0;
       for (;;) {
-        const job = await deps.nomad.readJob(input.jobId);
-        if (!job) throw nonRetryable(ErrorType.AllocationFailed, `Nomad job '${input.jobId}' disappeared while starting`);
-        const [allocs, evals] = await Promise.all([deps.nomad.jobAllocations(input.jobId), deps.nomad.jobEvaluations(input.jobId)]);
+        // a blocking query answers the moment allocations change instead of on a polling tick
+        const remaining = Math.max(1, input.deadline - deps.clock());
+        const signal = cancellationSignal();
+        const watched = await deps.nomad.watchJobAllocations(input.jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), signal ? { signal } : {});
+        index = watched.index;
+        const allocs = watched.allocs;
+        // evaluations only explain why nothing was placed; skip the call while allocations exist
+        const evals = allocs.some((a) => a.DesiredStatus === 'run') ? [] : await deps.nomad.jobEvaluations(input.jobId);
         const status = spaceAllocationStatus(job, allocs, evals);
         if (status.state === 'up') return { allocId: status.allocId };
         if (status.state === 'failed') throw nonRetryable(ErrorType.AllocationFailed, `allocation ${status.allocId.slice(0, 8)} failed: ${status.reason}`, { allocId: status.allocId });
@@ -79,7 +90,8 @@ export function createNomadJobActivities(deps: ActivityDeps) {
           throw nonRetryable(ErrorType.StartTimeout, `the space did not become healthy before the start timeout (last state: ${status.reason})`);
         }
         heartbeat({ reason: status.reason });
-        await pause(poll);
+        // without an index (a Nomad that does not block) fall back to polling
+        if (index === 0) await pause(poll);
       }
     },
 

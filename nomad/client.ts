@@ -46,6 +46,8 @@ interface Request extends CallOptions {
 interface RawResponse {
   status: number;
   text: string;
+  /** X-Nomad-Index of a read; 0 when absent */
+  index: number;
 }
 
 /** Picks the SRV target Nomad clients would: lowest priority, then highest weight. */
@@ -102,6 +104,25 @@ export class NomadClient {
   /** Unknown job → `[]` (Nomad answers 200 with an empty list). */
   jobAllocations(id: string, opts: CallOptions = {}): Promise<AllocListStub[]> {
     return this.json<AllocListStub[]>('GET', `/v1/job/${encodeURIComponent(id)}/allocations`, opts);
+  }
+
+  /**
+   * Blocking query: answers as soon as Nomad's state moves past `index` (or after `waitMs`), with
+   * the allocations and the index to pass next time. `index` 0 answers at once.
+   */
+  async watchJobAllocations(id: string, index: number, waitMs: number, opts: CallOptions = {}): Promise<{ allocs: AllocListStub[]; index: number }> {
+    const path = `/v1/job/${encodeURIComponent(id)}/allocations`;
+    // Nomad adds up to wait/16 of jitter before answering
+    const res = await this.raw('GET', path, {
+      ...opts,
+      timeoutMs: (opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000) + waitMs + Math.ceil(waitMs / 16),
+      query: { index: String(index), wait: `${Math.max(1, Math.round(waitMs))}ms` },
+    });
+    try {
+      return { allocs: JSON.parse(res.text) as AllocListStub[], index: res.index };
+    } catch (e) {
+      throw new NomadError(`GET ${path}`, res.status, `response is not JSON: ${res.text.slice(0, 200)}`, e);
+    }
   }
 
   /** Newest first, so `[0]` is the evaluation of the latest register/deregister. */
@@ -279,6 +300,7 @@ export class NomadClient {
 
     let status: number;
     let text: string;
+    let indexHeader: string | null = null;
     try {
       const res = await this.fetchFn(url, {
         method,
@@ -287,6 +309,7 @@ export class NomadClient {
         signal,
       });
       status = res.status;
+      indexHeader = res.headers.get('x-nomad-index');
       text = await res.text();
     } catch (e) {
       if (req.signal?.aborted) throw e;
@@ -296,7 +319,7 @@ export class NomadClient {
       throw new NomadError(endpoint, 0, message, e);
     }
     if (status < 200 || status >= 300) throw new NomadError(endpoint, status, text.trim());
-    return { status, text };
+    return { status, text, index: Number(indexHeader ?? 0) || 0 };
   }
 
   private resolveBaseUrl(): Promise<string> {
