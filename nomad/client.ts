@@ -300,7 +300,7 @@ export class NomadClient {
 
     let status: number;
     let text: string;
-    let indexHeader: string | null = null;
+    let indexHeader: string | null;
     try {
       const res = await this.fetchFn(url, {
         method,
