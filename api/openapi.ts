@@ -37,6 +37,9 @@ class SchemaCollector {
     };
     for (const name of rename.values()) this.components[name] = rewrite(this.components[name]) as Json;
     const body = rewrite(raw) as Json;
+    // a named root comes back as a bare $ref into its own $defs: it is registered already, and
+    // registering the $ref again under the same name would replace the definition with itself
+    if (Object.keys(body).length === 1 && typeof body.$ref === 'string') return body;
     const id = z.globalRegistry.get(schema)?.id;
     if (typeof id === 'string') return { $ref: `#/components/schemas/${this.register(id, body, io)}` };
     return body;

@@ -6,6 +6,7 @@
 import { dbKinds } from '../support/db';
 import { seedJob, seedVolumes, startHarness as startBackend, type Harness as Backend } from '../support/harness';
 import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
+import { openApiConformance, type Conformance } from '../support/openapi-conformance';
 
 async function pollSpace(api: Api, token: string, id: string, until: (body: Record<string, unknown>, status: number) => boolean, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -25,9 +26,23 @@ const settledIn = (phase: string) => (b: Record<string, unknown>) =>
 describe.each(dbKinds())('seed scenario over HTTP on %s', (kind) => {
   let backend: Backend;
   let api: Api;
+  const violations: string[] = [];
+  let responses = 0;
   beforeAll(async () => {
     backend = await startBackend(kind);
-    api = await startApi(kind, { backend: { db: backend.db, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle }, config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey } });
+    const raw = await startApi(kind, { backend: { db: backend.db, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle }, config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey } });
+    const doc = await raw.call('GET', '/api/v1/openapi.json', { token: null });
+    const conformance: Conformance = openApiConformance(doc.body);
+    // every response of the scenario is checked against the served OpenAPI document
+    api = {
+      ...raw,
+      async call(method, path, opts) {
+        const res = await raw.call(method, path, opts);
+        responses++;
+        violations.push(...conformance.check(method, path, res.status, res.headers.get('content-type'), res.text ? res.body : undefined));
+        return res;
+      },
+    };
   });
   afterAll(async () => {
     await api?.close();
@@ -101,5 +116,7 @@ describe.each(dbKinds())('seed scenario over HTTP on %s', (kind) => {
     expect(state.csiVolumes.filter((v) => v.ID.includes(id))).toHaveLength(0);
     // the name is free again
     expect((await api.call('POST', '/api/v1/spaces', { token: alice, body: { name: 'mytest', template: 'example' } })).status).toBe(201);
+    expect(responses).toBeGreaterThan(20);
+    expect(violations).toEqual([]);
   });
 });
