@@ -5,6 +5,8 @@
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import type { RouteDef } from './route';
+import { problems } from './schemas/common';
 import type { KnotConfig } from '../core/config';
 import { verifyAgentToken } from '../core/crypto';
 import { ErrorType, KnotError, notFound } from '../core/errors';
@@ -120,3 +122,23 @@ export function agentView(state: AgentState | null): AgentView {
     services: state.services,
   };
 }
+
+/**
+ * The agent route as the OpenAPI document describes it. It is served by `createAgentRouter` (its own
+ * token scheme, not a user's), so this declaration is documentation only and is never mounted.
+ */
+export const agentStateRouteDoc: RouteDef = {
+  method: 'post',
+  path: '/api/v1/agents/:spaceId/state',
+  summary: "The space's agent reports its services and last user activity",
+  description:
+    "Authenticated with the space's agent token (`Authorization: Bearer <token>` or `X-Knot-Agent-Token`), derived from the server key and the space id, so one space's agent cannot report for another.",
+  tag: 'agents',
+  auth: 'none',
+  body: { 'application/json': agentReportSchema },
+  bodyRequired: true,
+  responses: { 204: { description: 'stored' }, ...problems(400, 401, 404, 413, 415, 503) },
+  handle: async () => {
+    throw new Error('documentation only: served by createAgentRouter');
+  },
+};

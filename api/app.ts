@@ -17,7 +17,7 @@ import { AuthFailureLimiter } from './rate-limit';
 import { PROBLEM_BASE, problemOf, sendProblem } from './problem';
 import { definePublicRoute, mount, pathMatcher, replyWithError, type RouteDef } from './route';
 import { API_ROUTES } from './routes';
-import { createAgentRouter } from './agent-routes';
+import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
 import { createAgentStateStore } from '../store/agent-state';
 import { z } from 'zod';
 
@@ -59,7 +59,7 @@ const openApiRoute = (routes: () => readonly RouteDef[]) =>
 
 export function allRoutes(): readonly RouteDef[] {
   const routes: RouteDef[] = [];
-  routes.push(openApiRoute(() => routes), ...API_ROUTES);
+  routes.push(openApiRoute(() => [...routes, agentStateRouteDoc]), ...API_ROUTES);
   return routes;
 }
 

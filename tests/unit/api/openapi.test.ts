@@ -27,6 +27,11 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('documents the main resources and the health check', () => {
+    const built = buildOpenApi([...allRoutes()], { version: '1' }) as { paths: Json };
+    expect(Object.keys(built.paths)).toEqual(expect.arrayContaining(['/api/v1/spaces/{id}', '/api/v1/templates/{name}', '/health']));
+  });
+
   it('has no component that is only a reference to itself or to another alias', () => {
     for (const [name, schema] of Object.entries(doc.components.schemas)) {
       const keys = Object.keys(schema);
