@@ -451,21 +451,5 @@ export interface HostVolumeCreateResponse {
   Index: number;
 }
 
-/**
- * A volume as knot's templates define it (the seeds' Volume-Definition YAML, parsed by core/).
- * Sizes are bytes.
- */
-export interface VolumeSpec {
-  type: 'csi' | 'host';
-  id: string;
-  name: string;
-  namespace?: string;
-  pluginId: string;
-  capacityMin?: number;
-  capacityMax?: number;
-  mountOptions?: { fsType?: string; mountFlags?: string[] };
-  capabilities: { accessMode: string; attachmentMode: string }[];
-  secrets?: Record<string, string>;
-  parameters?: Record<string, string>;
-  nodePool?: string;
-}
+/** A volume as knot's templates define it (the seeds' Volume-Definition YAML, parsed by core/). */
+export type { VolumeSpec } from '../core/volumes';

@@ -25,6 +25,19 @@ export interface TestDb {
   cleanup(): Promise<void>;
 }
 
+/** A server-level connection (no database selected) for creating and dropping test databases. */
+async function asMysqlAdmin(url: URL, run: (admin: ReturnType<typeof knexFactory>) => Promise<unknown>): Promise<void> {
+  const admin = knexFactory({
+    client: 'mysql2',
+    connection: { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+  });
+  try {
+    await run(admin);
+  } finally {
+    await admin.destroy();
+  }
+}
+
 export async function createTestDb(kind: DbKind, migrate = true): Promise<TestDb> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'knot-test-'));
@@ -42,12 +55,7 @@ export async function createTestDb(kind: DbKind, migrate = true): Promise<TestDb
   }
   const url = new URL(process.env.KNOT_TEST_MYSQL!);
   const database = `knot_test_${randomBytes(6).toString('hex')}`;
-  const admin = knexFactory({
-    client: 'mysql2',
-    connection: { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
-  });
-  await admin.raw(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  await admin.destroy();
+  await asMysqlAdmin(url, (admin) => admin.raw(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`));
   const target: DbTarget = {
     client: 'mysql',
     host: url.hostname,
@@ -63,12 +71,7 @@ export async function createTestDb(kind: DbKind, migrate = true): Promise<TestDb
     target,
     async cleanup() {
       await db.destroy();
-      const a = knexFactory({
-        client: 'mysql2',
-        connection: { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
-      });
-      await a.raw(`DROP DATABASE IF EXISTS \`${database}\``);
-      await a.destroy();
+      await asMysqlAdmin(url, (admin) => admin.raw(`DROP DATABASE IF EXISTS \`${database}\``));
     },
   };
 }

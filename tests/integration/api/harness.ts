@@ -16,6 +16,7 @@ import { startSandbox, type Sandbox } from '../../../nomad/sandbox';
 import { LifecycleClient } from '../../../temporal/lifecycle-client';
 import { insertUser, type User } from '../../../store/users';
 import { createTestDb, type DbKind, type TestDb } from '../../support/db';
+import { seedJob, seedVolumes } from '../../support/harness';
 import type { Db } from '../../../store/db';
 
 export const ENCRYPT_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -136,99 +137,9 @@ export async function storeSnapshot(db: Db): Promise<Record<string, unknown>> {
   return out;
 }
 
-/** The seed 000 template: job and volume definition verbatim. */
-export const SEED_JOB = `job "\${{.space.name}}-\${{.user.username}}" {
-  datacenters = ["dc1"]
-
-  update {
-    max_parallel = 1
-    min_healthy_time = "30s"
-    healthy_deadline = "1m"
-    auto_revert = false
-  }
-
-  group "debian" {
-    count = 1
-
-    network {
-      port "knot_port" {
-        to = 3000
-      }
-    }
-
-    volume "home_volume" {
-      type   = "csi"
-      source = "debian_\${{.space.id}}_home"
-      read_only = false
-      attachment_mode = "file-system"
-      access_mode     = "single-node-writer"
-    }
-
-    task "debian" {
-      driver = "docker"
-      config {
-        image = "ghcr.io/paularlott/knot-base-debian:bookworm"
-
-        ports = ["knot_port"]
-      }
-
-      env {
-        # Define environment variables for agent
-        KNOT_SERVER = "\${{ .server.url }}"
-        KNOT_SPACEID = "\${{ .space.id }}"
-        KNOT_SSH_PORT = "22"
-        KNOT_TCP_PORT = "80"
-        KNOT_HTTP_PORT = "80"
-        KNOT_CODE_SERVER_PORT = "8080"
-        KNOT_LOGLEVEL = "debug"
-        KNOT_USER = "\${{ .user.username }}"
-
-        TZ = "\${{ user.timezone }}"
-      }
-
-      volume_mount {
-        volume      = "home_volume"
-        destination = "/home"
-      }
-
-      resources {
-        cpu = 300
-        memory = 512
-      }
-
-      # Knot Agent Port
-      service {
-        name = "\${{ .space.id }}"
-        port = "knot_port"
-
-        check {
-          name     = "alive"
-          type     = "http"
-          path     = "/ping"
-          interval = "10s"
-          timeout  = "2s"
-        }
-      }
-    }
-  }
-}
-`;
-
-export const SEED_VOLUMES = `volumes:
-  - id: "debian_\${{.space.id}}_home"
-    name: "debian_\${{.space.id}}_home"
-    plugin_id: "hostpath"
-    capacity_min: 1G
-    capacity_max: 10G
-    mount_options:
-      fs_type: "ext4"
-      mount_flags:
-        - rw
-        - noatime
-    capabilities:
-      - access_mode: "single-node-writer"
-        attachment_mode: "file-system"
-`;
+/** The seed 000 template (job and volume definition verbatim), kept once in examples/templates/debian. */
+export const SEED_JOB = seedJob();
+export const SEED_VOLUMES = seedVolumes();
 
 export function seedTemplate(name = 'example', extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name, description: 'seed 000 example', job: SEED_JOB, volumes: SEED_VOLUMES, ...extra };
