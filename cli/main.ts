@@ -4,7 +4,7 @@ import { generateKey } from '../core/crypto';
 import { newId } from '../core/names';
 import { migrateDown } from '../store/db';
 import { loadConfigOrExit } from './config-file';
-import { loggerFor, runUntilSignal, startApi, startDev, startWorker } from './processes';
+import { loggerFor, resolveTemporalAddress, runUntilSignal, startApi, startDev, startWorker } from './processes';
 import { nomadServerJob } from './scaffold';
 import { openStore } from './services';
 
@@ -23,6 +23,11 @@ function requireAddresses(cfg: ReturnType<typeof loadConfigOrExit>): { temporalA
   ].filter(Boolean);
   if (missing.length) fail(new Error(`missing configuration: ${missing.join(', ')}; 'knot dev' starts both for you`));
   return { temporalAddress: cfg.server.temporal.address, nomadAddr: cfg.server.nomad.addr };
+}
+
+async function resolvedAddresses(cfg: ReturnType<typeof loadConfigOrExit>): Promise<{ temporalAddress: string; nomadAddr: string }> {
+  const a = requireAddresses(cfg);
+  return { ...a, temporalAddress: await resolveTemporalAddress(a.temporalAddress) };
 }
 
 program
@@ -49,7 +54,7 @@ program
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
     const logger = loggerFor(cfg);
     try {
-      const running = await startApi(cfg, logger, requireAddresses(cfg));
+      const running = await startApi(cfg, logger, await resolvedAddresses(cfg));
       if (running.bootstrap.generatedToken) process.stdout.write(`Admin token (shown once, keep it): ${running.bootstrap.generatedToken}\n`);
       runUntilSignal(running, logger);
     } catch (e) {
@@ -64,7 +69,7 @@ program
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
     const logger = loggerFor(cfg);
     try {
-      runUntilSignal(await startWorker(cfg, logger, requireAddresses(cfg)), logger);
+      runUntilSignal(await startWorker(cfg, logger, await resolvedAddresses(cfg)), logger);
     } catch (e) {
       fail(e);
     }

@@ -3,6 +3,7 @@
  * server + Nomad sandbox + worker + API in one, on embedded defaults). Each returns a `stop()` that
  * shuts its parts down in reverse order; `runUntilSignal` wires Ctrl-C to it.
  */
+import { resolveSrv } from 'node:dns/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import type Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
 import type { KnotConfig } from '../core/config';
 import { splitHostPort } from '../core/config';
+import { resolveHost } from '../core/srv';
 import { newId } from '../core/names';
 import { createLogger } from '../core/logger';
 import { startApiServer, type ApiServer } from '../api/server';
@@ -156,7 +158,7 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
   const stoppers: Stopper[] = [];
   try {
     mkdirSync(cfg.server.data_dir, { recursive: true });
-    let temporalAddress = cfg.server.temporal.address;
+    let temporalAddress = await resolveTemporalAddress(cfg.server.temporal.address);
     let uiUrl: string | null = null;
     if (!temporalAddress) {
       const dev: DevServer = await startDevServer({
@@ -204,6 +206,13 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
     await stopAll(stoppers, logger);
     throw e;
   }
+}
+
+/** `srv+name` Temporal addresses are looked up by DNS SRV like every other host. */
+export async function resolveTemporalAddress(address: string): Promise<string> {
+  if (!address.startsWith('srv+')) return address;
+  const { host, port } = await resolveHost(address, 7233, resolveSrv);
+  return `${host}:${port}`;
 }
 
 /** Runs until SIGINT/SIGTERM, then stops cleanly; a second signal exits at once. */

@@ -244,14 +244,15 @@ export const spaceRoutes: RouteDef[] = [
     method: 'delete',
     path: `${BASE}/:id`,
     tag: 'spaces',
-    summary: 'Delete a stopped space and its volumes → 202; 409 unless stopped',
+    summary: 'Delete a stopped (or failed) space and its volumes → 202; 409 while it runs',
     auth: 'user',
     audit: { action: 'space.delete', resourceType: 'space' },
     responses: { 202: { description: 'delete started', schema: operationAccepted }, ...problems(404, 409, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, audit }) {
       const space = await findVisibleSpace(svc, actor, params.id ?? '');
       audit.resourceId = space.id;
-      if (space.phase !== 'stopped') {
+      // a failed space may be deleted too: the delete workflow makes sure no job remains first
+      if (space.phase !== 'stopped' && space.phase !== 'failed') {
         throw new KnotError(ErrorType.SpaceNotStopped, `space '${space.name}' is ${space.phase}; stop it before deleting it`, { details: { phase: space.phase } });
       }
       const facts = await factsOf(svc, space);
