@@ -5,7 +5,6 @@
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorType, KnotError } from '../core/errors';
 import { spaceAllocationStatus, allAllocationsTerminal } from '../nomad/health';
-import type { AllocListStub } from '../nomad/types';
 import { requireSpace, updateSpace } from '../store/spaces';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
@@ -95,42 +94,36 @@ export function createNomadJobActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Purges the job if it is this space's (or unknown). Returns the allocations to wait for. */
-    async deregisterSpaceJob(input: { spaceId: string; jobId: string | null }): Promise<{ allocIds: string[] }> {
+    /**
+     * Purges the space's job (if it is this space's, or unknown) and waits, heartbeating, until the
+     * allocations that were live are terminal. One activity: a stop is one step, not two.
+     */
+    async stopSpaceJob(input: { spaceId: string; jobId: string | null; deadline: number }): Promise<{ stopped: number }> {
       const jobId = input.jobId ?? (await requireSpace(deps.db, input.spaceId)).nomadJobId;
-      if (!jobId) return { allocIds: [] };
+      if (!jobId) return { stopped: 0 };
       const job = await deps.nomad.readJob(jobId);
       const owner = job?.Meta?.[KNOT_SPACE_META];
-      if (job && owner && owner !== input.spaceId) {
-        // someone else's job now carries this id: never touch it
-        return { allocIds: [] };
-      }
-      const allocs = await deps.nomad.jobAllocations(jobId);
+      // someone else's job now carries this id: never touch it
+      if (job && owner && owner !== input.spaceId) return { stopped: 0 };
+      const before = await deps.nomad.jobAllocations(jobId);
+      const waitingFor = new Set(before.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
       await deps.nomad.deregisterJob(jobId, { purge: true });
-      return { allocIds: allocs.filter((a) => a.ClientStatus !== 'complete' && a.ClientStatus !== 'failed' && a.ClientStatus !== 'lost').map((a) => a.ID) };
-    },
-
-    /** Waits until every listed allocation is terminal (or gone), heartbeating. */
-    async waitForAllocationsTerminal(input: { allocIds: string[]; deadline: number }): Promise<void> {
-      let pending = [...input.allocIds];
-      while (pending.length > 0) {
-        const states: AllocListStub[] = [];
-        const still: string[] = [];
-        for (const id of pending) {
-          const alloc = await deps.nomad.readAllocation(id);
-          if (alloc) {
-            states.push(alloc);
-            if (!allAllocationsTerminal([alloc])) still.push(id);
-          }
+      let index = 0;
+      while (waitingFor.size > 0) {
+        const remaining = input.deadline - deps.clock();
+        if (remaining <= 0) {
+          throw new KnotError(ErrorType.NomadUnavailable, `allocations still running after deregistering: ${[...waitingFor].join(', ')}`, { retryable: false });
         }
-        pending = still;
-        if (pending.length === 0) return;
-        if (deps.clock() >= input.deadline) {
-          throw new KnotError(ErrorType.NomadUnavailable, `allocations still running after deregistering: ${pending.join(', ')}`, { retryable: false });
-        }
-        heartbeat({ pending: pending.length });
-        await pause(poll);
+        const signal = cancellationSignal();
+        const watched = await deps.nomad.watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), signal ? { signal } : {});
+        index = watched.index;
+        const live = new Set(watched.allocs.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
+        // an allocation Nomad no longer lists has been garbage-collected: terminal too
+        for (const id of [...waitingFor]) if (!live.has(id)) waitingFor.delete(id);
+        heartbeat({ pending: waitingFor.size });
+        if (index === 0 && waitingFor.size > 0) await pause(poll);
       }
+      return { stopped: before.length };
     },
   };
 }

@@ -51,7 +51,14 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
 
   return {
     /** Marks the operation running and the space in its transitional phase; checks preconditions. */
-    async beginOperation(input: { operationId: string; spaceId: string; phase?: SpacePhase; requireStopped?: boolean }): Promise<{ phase: SpacePhase | null }> {
+    async beginOperation(input: {
+      operationId: string;
+      spaceId: string;
+      phase?: SpacePhase;
+      /** leave the phase alone when the space is already in this one (start of a running space) */
+      unlessPhase?: SpacePhase;
+      requireStopped?: boolean;
+    }): Promise<{ phase: SpacePhase | null }> {
       await markOperationRunning(deps.db, input.operationId, runIdOrEmpty(), now());
       const space = await getSpace(deps.db, input.spaceId);
       if (!space) return { phase: null };
@@ -61,7 +68,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       }
       const previous = space.phase;
       const patch: Parameters<typeof updateSpace>[2] = { lastOperationId: input.operationId };
-      if (input.phase) {
+      if (input.phase && previous !== input.unlessPhase) {
         patch.phase = input.phase;
         patch.reason = '';
         patch.message = '';
@@ -166,7 +173,8 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       };
     },
 
-    async completeStart(input: { spaceId: string; version: string; hash: string; jobId: string | null }): Promise<void> {
+    /** Records the applied version; with `finishOperationId` the operation is done as well. */
+    async completeStart(input: { spaceId: string; version: string; hash: string; jobId: string | null; finishOperationId?: string }): Promise<void> {
       const space = await requireSpace(deps.db, input.spaceId);
       await updateSpace(
         deps.db,
@@ -174,10 +182,18 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
         { phase: 'running', reason: '', message: '', appliedVersion: input.version, appliedHash: input.hash, nomadJobId: input.jobId, startedAt: space.phase === 'running' && space.startedAt ? space.startedAt : now() },
         now(),
       );
+      if (input.finishOperationId) await finishOperation(deps.db, input.finishOperationId, { status: 'succeeded' }, now());
     },
 
-    async markSpaceDeleted(input: { spaceId: string }): Promise<void> {
+    /** The space is stopped (job gone, volumes kept); with `finishOperationId` the operation is done. */
+    async completeStop(input: { spaceId: string; finishOperationId?: string }): Promise<void> {
+      await updateSpace(deps.db, input.spaceId, { phase: 'stopped', reason: '', message: '', startedAt: null, nomadJobId: null }, now());
+      if (input.finishOperationId) await finishOperation(deps.db, input.finishOperationId, { status: 'succeeded' }, now());
+    },
+
+    async markSpaceDeleted(input: { spaceId: string; finishOperationId?: string }): Promise<void> {
       await markSpaceDeleted(deps.db, input.spaceId, now());
+      if (input.finishOperationId) await finishOperation(deps.db, input.finishOperationId, { status: 'succeeded' }, now());
     },
 
     async spaceSnapshot(input: { spaceId: string }): Promise<{ phase: SpacePhase; nomadJobId: string | null; volumeIds: { id: string; type: 'csi' | 'host' }[]; agentUrl: string | null } | null> {

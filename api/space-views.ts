@@ -4,8 +4,8 @@ import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
 import type { ParameterDef } from '../core/parameters';
 import { isUpdateAvailable, resolveTemplateRef, specHash } from '../core/versions';
-import { getOperation, type Operation } from '../store/operations';
-import { listSpaceVolumes } from '../store/space-volumes';
+import { getOperations, type Operation } from '../store/operations';
+import { listVolumesOfSpaces } from '../store/space-volumes';
 import { getSpace, getSpaceByName, type Space } from '../store/spaces';
 import { getTemplate, listTemplateVersions, type TemplateRecord, type TemplateVersionRecord } from '../store/templates';
 import { getUsersByIds } from '../store/users';
@@ -78,25 +78,29 @@ export async function spaceViews(svc: Services, spaces: Space[]) {
   const owners = new Map((await getUsersByIds(svc.db, [...new Set(spaces.map((s) => s.ownerId))])).map((u) => [u.id, u.username]));
   const facts = new Map<string, TemplateFacts | null>();
   for (const id of new Set(spaces.map((s) => s.templateId))) facts.set(id, await templateFacts(svc, id));
-  const agents = await svc.agentState.getMany(spaces.map((s) => s.id));
-  return Promise.all(
-    spaces.map(async (s) => {
-      const f = facts.get(s.templateId) ?? null;
-      const applied = f?.versions.find((v) => v.version === s.appliedVersion);
-      const target = f ? resolvedVersion(f, s.templateRef) : null;
-      const defs = [...(target?.content.parameters ?? []), ...(applied?.content.parameters ?? [])];
-      const lastOperation: Operation | null = s.lastOperationId ? await getOperation(svc.db, s.lastOperationId) : null;
-      return spaceJson(s, {
-        ownerName: owners.get(s.ownerId) ?? s.ownerId,
-        templateName: f?.template.name ?? s.templateId,
-        parameterDefs: defs,
-        updateAvailable: updateAvailableFor(s, f),
-        volumes: await listSpaceVolumes(svc.db, s.id),
-        lastOperation,
-        agent: agentView(agents.get(s.id) ?? null),
-      });
-    }),
-  );
+  // one query each for the whole page, not one per space
+  const ids = spaces.map((s) => s.id);
+  const [agents, volumes, operations] = await Promise.all([
+    svc.agentState.getMany(ids),
+    listVolumesOfSpaces(svc.db, ids),
+    getOperations(svc.db, spaces.map((s) => s.lastOperationId).filter((id): id is string => id !== null)),
+  ]);
+  return spaces.map((s) => {
+    const f = facts.get(s.templateId) ?? null;
+    const applied = f?.versions.find((v) => v.version === s.appliedVersion);
+    const target = f ? resolvedVersion(f, s.templateRef) : null;
+    const defs = [...(target?.content.parameters ?? []), ...(applied?.content.parameters ?? [])];
+    const lastOperation: Operation | null = s.lastOperationId ? (operations.get(s.lastOperationId) ?? null) : null;
+    return spaceJson(s, {
+      ownerName: owners.get(s.ownerId) ?? s.ownerId,
+      templateName: f?.template.name ?? s.templateId,
+      parameterDefs: defs,
+      updateAvailable: updateAvailableFor(s, f),
+      volumes: volumes.get(s.id) ?? [],
+      lastOperation,
+      agent: agentView(agents.get(s.id) ?? null),
+    });
+  });
 }
 
 export async function spaceView(svc: Services, space: Space) {

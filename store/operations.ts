@@ -73,6 +73,13 @@ export async function getOperation(db: Db, id: string): Promise<Operation | null
   return r ? fromRow(r) : null;
 }
 
+/** Many operations by id in one query (list views). */
+export async function getOperations(db: Db, ids: readonly string[]): Promise<Map<string, Operation>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db('operations').whereIn('id', [...ids]);
+  return new Map(rows.map((r: Record<string, unknown>) => [r.id as string, fromRow(r)]));
+}
+
 export async function deleteOperation(db: Db, id: string): Promise<void> {
   await db('operations').where({ id }).delete();
 }

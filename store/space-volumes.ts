@@ -31,6 +31,15 @@ export async function listSpaceVolumes(db: Db, spaceId: string): Promise<SpaceVo
   return rows.map(fromRow);
 }
 
+/** Volumes of many spaces in one query (list views), grouped by space. */
+export async function listVolumesOfSpaces(db: Db, spaceIds: readonly string[]): Promise<Map<string, SpaceVolume[]>> {
+  const out = new Map<string, SpaceVolume[]>();
+  if (spaceIds.length === 0) return out;
+  const rows = await db('space_volumes').whereIn('space_id', [...spaceIds]).orderBy(['space_id', 'volume_id']);
+  for (const r of rows.map(fromRow)) out.set(r.spaceId, [...(out.get(r.spaceId) ?? []), r]);
+  return out;
+}
+
 export async function getSpaceVolume(db: Db, spaceId: string, volumeId: string): Promise<SpaceVolume | null> {
   const r = await db('space_volumes').where({ space_id: spaceId, volume_id: volumeId }).first();
   return r ? fromRow(r) : null;

@@ -2,7 +2,7 @@
  * Activity proxies, grouped by timeout and retry needs and declared once. Activities are imported
  * as types only: workflow code stays deterministic.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { KnotActivities } from '../activities';
 
 /** Errors that repeating cannot fix; everything else is retried within the budget. */
@@ -22,9 +22,14 @@ const NON_RETRYABLE = [
   'start_timeout',
 ];
 
-/** Store bookkeeping: quick, retried until the database answers. */
-export const store = proxyActivities<KnotActivities>({
-  startToCloseTimeout: '15s',
+/**
+ * Store bookkeeping and rendering: quick, idempotent, retried until the database answers. Local
+ * activities run inside the workflow task, so they cost no extra round trip to the Temporal server
+ * (a start has five of them); after a crash they simply run again, which their check-then-act allows.
+ */
+export const store = proxyLocalActivities<KnotActivities>({
+  startToCloseTimeout: '40s',
+  localRetryThreshold: '10s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 

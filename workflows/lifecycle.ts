@@ -20,17 +20,23 @@ class Progress {
   }
 }
 
+interface StartOutcome {
+  warnings: string[];
+  /** the operation was finished together with the last record (nothing irreversible was left) */
+  finished: boolean;
+}
+
 /** Starts the space: volumes, job, wait until healthy; compensates on failure. */
-async function runStart(input: LifecycleInput, progress: Progress): Promise<{ warnings: string[] }> {
+async function runStart(input: LifecycleInput, progress: Progress): Promise<StartOutcome> {
   progress.step = 'planning';
   const plan = await store.prepareStart({ spaceId: input.spaceId });
 
   if (plan.kind === 'manual') {
     progress.step = 'contacting agent';
-    if (!plan.agentUrl) throw new Error('manual space without agent URL');
+    if (!plan.agentUrl) throw ApplicationFailure.create({ type: 'validation', message: 'a manual space needs an agent URL', nonRetryable: true });
     await agent.pingAgent({ agentUrl: plan.agentUrl });
-    await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: null });
-    return { warnings: [] };
+    await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: null, finishOperationId: input.operationId });
+    return { warnings: [], finished: true };
   }
 
   const saga = new Saga();
@@ -44,10 +50,7 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<{ wa
       await nomad.createSpaceVolume({ spaceId: input.spaceId, operationId: input.operationId, version: plan.version, volumeId: v.id });
     }
     progress.step = 'registering job';
-    saga.add('deregister job', async () => {
-      const { allocIds } = await cleanup.deregisterSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId });
-      await waits(STOP_WAIT_MS + 60_000).waitForAllocationsTerminal({ allocIds, deadline: Date.now() + STOP_WAIT_MS });
-    });
+    saga.add('stop job', () => waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId, deadline: Date.now() + STOP_WAIT_MS }));
     const { jobId } = await nomad.registerSpaceJob({ spaceId: input.spaceId, version: plan.version });
     progress.step = 'waiting for the allocation to be healthy';
     await waits(plan.startTimeoutMs + 60_000).waitForSpaceRunning({ jobId, deadline: Date.now() + plan.startTimeoutMs });
@@ -61,7 +64,10 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<{ wa
   }
 
   progress.step = 'recording';
-  await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: plan.jobId });
+  // nothing irreversible left: record and finish in one step
+  const finishNow = plan.removeVolumes.length === 0;
+  await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: plan.jobId, ...(finishNow ? { finishOperationId: input.operationId } : {}) });
+  if (finishNow) return { warnings: [], finished: true };
 
   const warnings: string[] = [];
   for (const v of plan.removeVolumes) {
@@ -72,7 +78,7 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<{ wa
       warnings.push(`volume ${v.id} was removed from the template but could not be deleted yet: ${summarizeFailure(e).message}`);
     }
   }
-  return { warnings };
+  return { warnings, finished: false };
 }
 
 class CompensationIncomplete extends Error {
@@ -86,12 +92,10 @@ class CompensationIncomplete extends Error {
 }
 
 /** Purges the job and waits for its allocations to stop; volumes stay. */
-async function runStop(input: LifecycleInput, progress: Progress): Promise<void> {
-  progress.step = 'deregistering job';
-  const { allocIds } = await cleanup.deregisterSpaceJob({ spaceId: input.spaceId, jobId: null });
-  progress.step = 'waiting for allocations to stop';
-  await waits(STOP_WAIT_MS + 60_000).waitForAllocationsTerminal({ allocIds, deadline: Date.now() + STOP_WAIT_MS });
-  await store.setSpacePhase({ spaceId: input.spaceId, phase: 'stopped', clearJob: true });
+async function runStop(input: LifecycleInput, progress: Progress, finish: boolean): Promise<void> {
+  progress.step = 'stopping the job';
+  await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS });
+  await store.completeStop({ spaceId: input.spaceId, ...(finish ? { finishOperationId: input.operationId } : {}) });
 }
 
 /**
@@ -137,11 +141,13 @@ function asWorkflowFailure(e: unknown, summary: FailureSummary): unknown {
   return ApplicationFailure.create({ type: summary.type, message: summary.message, nonRetryable: true });
 }
 
-async function succeed(input: LifecycleInput, phase: string, warnings: string[] = []): Promise<LifecycleResult> {
-  if (warnings.length > 0) {
-    await store.setSpacePhase({ spaceId: input.spaceId, phase: 'running', reason: 'VolumeCleanupPending', message: warnings.join('; ') });
+async function succeed(input: LifecycleInput, phase: string, outcome: StartOutcome = { warnings: [], finished: false }): Promise<LifecycleResult> {
+  if (!outcome.finished) {
+    if (outcome.warnings.length > 0) {
+      await store.setSpacePhase({ spaceId: input.spaceId, phase: 'running', reason: 'VolumeCleanupPending', message: outcome.warnings.join('; ') });
+    }
+    await store.finishOperation({ operationId: input.operationId, status: 'succeeded' });
   }
-  await store.finishOperation({ operationId: input.operationId, status: 'succeeded' });
   return { spaceId: input.spaceId, operationId: input.operationId, phase };
 }
 
@@ -160,12 +166,10 @@ export async function startSpaceWorkflow(input: LifecycleInput): Promise<Lifecyc
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: 'StartFailed' };
   return runOperation(input, policy, async () => {
-    const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'starting', unlessPhase: 'running' });
     if (phase === 'running') return succeed(input, 'running');
     policy.phase = 'stopped';
-    await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
-    const { warnings } = await runStart(input, progress);
-    return succeed(input, 'running', warnings);
+    return succeed(input, 'running', await runStart(input, progress));
   });
 }
 
@@ -173,8 +177,8 @@ export async function stopSpaceWorkflow(input: LifecycleInput): Promise<Lifecycl
   const progress = new Progress(input);
   return runOperation(input, { phase: 'failed', reason: 'StopFailed' }, async () => {
     await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'stopping' });
-    await runStop(input, progress);
-    return succeed(input, 'stopped');
+    await runStop(input, progress, true);
+    return { spaceId: input.spaceId, operationId: input.operationId, phase: 'stopped' };
   });
 }
 
@@ -201,8 +205,7 @@ export async function restartSpaceWorkflow(input: LifecycleInput): Promise<Lifec
     if (phase === 'running') return restartRunning(input, progress, policy);
     policy.phase = 'stopped';
     await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
-    const { warnings } = await runStart(input, progress);
-    return succeed(input, 'running', warnings);
+    return succeed(input, 'running', await runStart(input, progress));
   });
 }
 
@@ -210,12 +213,11 @@ async function restartRunning(input: LifecycleInput, progress: Progress, policy:
   policy.phase = 'failed';
   policy.reason = 'StopFailed';
   await store.setSpacePhase({ spaceId: input.spaceId, phase: 'stopping' });
-  await runStop(input, progress);
+  await runStop(input, progress, false);
   policy.phase = 'stopped';
   policy.reason = 'StartFailed';
   await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
-  const { warnings } = await runStart(input, progress);
-  return succeed(input, 'running', warnings);
+  return succeed(input, 'running', await runStart(input, progress));
 }
 
 /** Only a stopped space: no job may remain, every volume and its data is removed, the name is freed. */
@@ -225,15 +227,15 @@ export async function deleteSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
   return runOperation(input, policy, async () => {
     await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
     policy.phase = 'stopped';
-    await runStop(input, progress);
-    await store.setSpacePhase({ spaceId: input.spaceId, phase: 'deleting' });
+    progress.step = 'making sure no job remains';
+    await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS });
     const snapshot = await store.spaceSnapshot({ spaceId: input.spaceId });
     for (const v of snapshot?.volumeIds ?? []) {
       progress.step = `deleting volume ${v.id}`;
       await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id });
     }
     progress.step = 'forgetting the space';
-    await store.markSpaceDeleted({ spaceId: input.spaceId });
-    return succeed(input, 'deleted');
+    await store.markSpaceDeleted({ spaceId: input.spaceId, finishOperationId: input.operationId });
+    return { spaceId: input.spaceId, operationId: input.operationId, phase: 'deleted' };
   });
 }
