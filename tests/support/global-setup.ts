@@ -18,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
     server: {
       executable: { type: 'existing-path', path: temporal },
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: ['--log-level', 'error', '--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
     },
   });
   (globalThis as { __knotTemporalEnv?: TestWorkflowEnvironment }).__knotTemporalEnv = env;

@@ -1,0 +1,139 @@
+/**
+ * API: with BENCH_API_SPACES (10,000) spaces stored, GET /api/v1/spaces?limit=50 (first page, and
+ * walking pages by cursor) and GET /api/v1/spaces/:id — p50/p99 and requests/s from our own
+ * bounded-concurrency fetch loop on loopback, BENCH_API_SECONDS (10) each at BENCH_API_CONCURRENCY
+ * (16). Then POST /api/v1/spaces/:id/start on distinct stopped spaces until the first non-202 (or
+ * BENCH_API_STARTS, 2,000): accepted starts/s. Each accepted start records the operation and starts
+ * its workflow on Temporal; no worker runs in this benchmark (acceptance only), so the workflows
+ * wait in the task queue and do not load the machine.
+ */
+import { issueToken } from '../api/auth';
+import { newId } from '../core/names';
+import { startBackend, temporalDbFromEnv } from './backend';
+import { insertSpaces } from './bulk-spaces';
+import { runFor } from './concurrency';
+import { envInt } from './env';
+import { benchLine, loadContext, contextFields, note } from './report';
+import { seedTemplate, seedTemplateInput, seedUser } from './seed';
+import { round, summarize } from './stats';
+
+interface Scenario {
+  name: string;
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+export async function runApi(): Promise<string> {
+  const count = envInt('BENCH_API_SPACES', 10_000);
+  const seconds = envInt('BENCH_API_SECONDS', 10);
+  const concurrency = envInt('BENCH_API_CONCURRENCY', 16);
+  const maxStarts = envInt('BENCH_API_STARTS', 2000);
+  const before = loadContext();
+  const b = await startBackend({ api: true, worker: false, sandbox: { faults: { latencyMs: 0 } } });
+  try {
+    const user = await seedUser(b.db, 'bench');
+    const { secret } = await issueToken(b.db, { id: newId(Date.now()), userId: user.id, name: 'bench', expiresAt: null }, Date.now());
+    const tpl = await seedTemplate(b.db, seedTemplateInput('debian'));
+    const seeding = performance.now();
+    const ids = await insertSpaces(b.db, { count, ownerId: user.id, templateId: tpl.id, phase: () => 'stopped' });
+    note(`api: ${count} spaces stored in ${Math.round(performance.now() - seeding)} ms`);
+    const base = b.api!.url;
+    const headers = { authorization: `Bearer ${secret}` };
+
+    const timed = async (name: string, request: (i: number) => Promise<number>): Promise<Scenario> => {
+      const latencies: number[] = [];
+      let errors = 0;
+      const { calls, elapsedMs } = await runFor({ concurrency, durationMs: seconds * 1000 }, async (i) => {
+        const t0 = performance.now();
+        const status = await request(i).catch(() => 0);
+        latencies.push(performance.now() - t0);
+        if (status !== 200) errors++;
+      });
+      const s = summarize(latencies);
+      const scenario = { name, requests: calls, errors, rps: round(calls / (elapsedMs / 1000)), p50: round(s.p50), p99: round(s.p99) };
+      note(`api ${name}: ${calls} requests, ${errors} errors, ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms`);
+      return scenario;
+    };
+
+    // warm up (JIT, SQLite page cache)
+    await runFor({ concurrency: 4, durationMs: 1000 }, async () => {
+      await (await fetch(`${base}/api/v1/spaces?limit=50`, { headers })).arrayBuffer();
+    });
+
+    const first = await timed('list', async () => {
+      const res = await fetch(`${base}/api/v1/spaces?limit=50`, { headers });
+      await res.arrayBuffer();
+      return res.status;
+    });
+    // each lane walks the listing page by page, starting again at the end
+    const cursors = new Map<number, string | null>();
+    let lane = 0;
+    const pages = await timed('list_paged', async () => {
+      const me = lane++ % concurrency;
+      const cursor = cursors.get(me) ?? null;
+      const res = await fetch(`${base}/api/v1/spaces?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers });
+      const body = (await res.json()) as { nextCursor?: string | null };
+      cursors.set(me, body.nextCursor ?? null);
+      return res.status;
+    });
+    const get = await timed('get', async (i) => {
+      const id = ids[(i * 7919) % ids.length];
+      const res = await fetch(`${base}/api/v1/spaces/${id}`, { headers });
+      await res.arrayBuffer();
+      return res.status;
+    });
+
+    // starts: distinct stopped spaces, until the first refusal or error
+    let accepted = 0;
+    let firstRefusal = '';
+    const startLatencies: number[] = [];
+    const { elapsedMs } = await runFor({ concurrency, durationMs: 60_000, maxCalls: Math.min(maxStarts, ids.length) }, async (i) => {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/api/v1/spaces/${ids[i]}/start`, { method: 'POST', headers }).catch((e: unknown) => e as Error);
+      startLatencies.push(performance.now() - t0);
+      if (res instanceof Error) {
+        firstRefusal ||= `error: ${res.message}`;
+        return false;
+      }
+      const text = await res.text();
+      if (res.status !== 202) {
+        firstRefusal ||= `${res.status}: ${text.slice(0, 200)}`;
+        return false;
+      }
+      accepted++;
+      return true;
+    });
+    const starts = summarize(startLatencies);
+    note(`api start: ${accepted} accepted in ${Math.round(elapsedMs)} ms${firstRefusal ? `, first refusal ${firstRefusal}` : ', no refusal'}`);
+    const after = loadContext();
+    return benchLine('api', {
+      spaces: count,
+      concurrency,
+      seconds,
+      list_p50: first.p50,
+      list_p99: first.p99,
+      list_rps: first.rps,
+      list_errors: first.errors,
+      list_paged_p50: pages.p50,
+      list_paged_p99: pages.p99,
+      list_paged_rps: pages.rps,
+      list_paged_errors: pages.errors,
+      get_p50: get.p50,
+      get_p99: get.p99,
+      get_rps: get.rps,
+      get_errors: get.errors,
+      start_accepted: accepted,
+      start_accepted_per_s: round(accepted / (elapsedMs / 1000)),
+      start_p50: round(starts.p50),
+      start_p99: round(starts.p99),
+      start_refused: firstRefusal ? firstRefusal.slice(0, 80) : 'none',
+      start_worker: 'none(acceptance only)',
+      ...contextFields(temporalDbFromEnv(), before, after),
+    });
+  } finally {
+    await b.close();
+  }
+}

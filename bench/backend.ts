@@ -1,0 +1,204 @@
+/**
+ * An in-process knot backend for benchmarks, every part real: a Temporal dev server (the
+ * `temporal` CLI, file database in a temp dir, its own free port), the Nomad sandbox over HTTP with
+ * the given delays and latency, a migrated SQLite store in a temp file, one worker, the
+ * LifecycleClient, and optionally the API. The worker and the API run in this process.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { startDevServer, freePort, type DevServer } from '../temporal/dev-server';
+import { LifecycleClient } from '../temporal/lifecycle-client';
+import { createKnotWorker } from '../worker/worker';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../nomad/sandbox';
+import { NomadClient } from '../nomad/client';
+import { createDb, migrateLatest, type Db } from '../store/db';
+import { newId } from '../core/names';
+import { loadConfig } from '../core/config';
+import { startApiServer, type ApiServer } from '../api/server';
+import { bootstrapAdmin } from '../api/auth';
+import { temporalSweepWorkflows } from '../activities/sweeps';
+import type { ActivityDeps, ServerSettings } from '../activities/deps';
+import { note } from './report';
+
+export const BENCH_SETTINGS: ServerSettings = {
+  url: 'http://127.0.0.1:3000',
+  wildcardDomain: '*.knot.bench',
+  agentEndpoint: '127.0.0.1:3010',
+  encryptKey: Buffer.alloc(32, 7).toString('base64'),
+  nomadDatacenter: 'dc1',
+  nomadRegion: 'global',
+  nomadNamespace: 'default',
+};
+
+export const ADMIN_TOKEN = 'knot_bench_bootstrap_admin_token_0001';
+
+export interface BackendOptions {
+  sandbox?: SandboxOptions;
+  /** ActivityDeps.pollIntervalMs; undefined = the activities' default (100 ms, what `knot worker` uses) */
+  pollIntervalMs?: number;
+  /** start a worker (default true) */
+  worker?: boolean;
+  /** also serve the API on loopback */
+  api?: boolean;
+  maxConcurrentActivities?: number;
+  maxConcurrentWorkflowTasks?: number;
+  /** Temporal dev server persistence: a SQLite file like `knot dev` (default), or in memory */
+  temporalDb?: 'file' | 'memory';
+}
+
+/** BENCH_TEMPORAL_DB=memory runs the dev server without --db-filename. */
+export function temporalDbFromEnv(): 'file' | 'memory' {
+  return process.env.BENCH_TEMPORAL_DB === 'memory' ? 'memory' : 'file';
+}
+
+export interface Backend {
+  db: Db;
+  sandbox: Sandbox;
+  nomad: NomadClient;
+  devServer: DevServer;
+  client: Client;
+  lifecycle: LifecycleClient;
+  taskQueue: string;
+  deps: ActivityDeps;
+  worker: Worker | null;
+  api: ApiServer | null;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+/** The Rust core logs at ERROR only: expected retries (volume in use) would drown the output. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
+let bundlePath: Promise<string> | null = null;
+/** Bundles the compiled workflows once per process (dist/workflows), like the test global setup. */
+function workflowBundle(dir: string): Promise<string> {
+  bundlePath ??= (async () => {
+    const started = Date.now();
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => note(`bundle: ${m}`), log() {} },
+    });
+    const file = path.join(dir, 'workflow-bundle.js');
+    writeFileSync(file, code);
+    note(`workflow bundle built in ${Date.now() - started} ms`);
+    return file;
+  })();
+  return bundlePath;
+}
+
+const bundleDir = mkdtempSync(path.join(os.tmpdir(), 'knot-bench-bundle-'));
+process.on('exit', () => rmSync(bundleDir, { recursive: true, force: true }));
+
+export async function startBackend(opts: BackendOptions = {}): Promise<Backend> {
+  quietRuntime();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'knot-bench-'));
+  const closers: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        note(`close: ${(e as Error).message}`);
+      }
+    }
+  };
+  try {
+    const bundle = await workflowBundle(bundleDir);
+    const temporalDb = opts.temporalDb ?? temporalDbFromEnv();
+    const devServer = await startDevServer({ port: await freePort(), uiPort: null, ...(temporalDb === 'file' ? { dbFilename: path.join(dir, 'temporal.db') } : {}) });
+    closers.push(() => devServer.stop());
+    const sandbox = await startSandbox({ port: 0, ...opts.sandbox });
+    closers.push(() => sandbox.close());
+    const nomad = new NomadClient({ addr: sandbox.url, timeoutMs: 30_000 });
+    const db = createDb({ client: 'sqlite', filename: path.join(dir, 'knot.db') });
+    closers.push(() => db.destroy());
+    await migrateLatest(db);
+
+    const connection = await Connection.connect({ address: devServer.address });
+    closers.push(() => connection.close());
+    const client = new Client({ connection, namespace: 'default' });
+    const taskQueue = 'knot-bench';
+    const lifecycle = new LifecycleClient(client, db, { taskQueue, newId: () => newId(Date.now()) });
+    const deps: ActivityDeps = {
+      db,
+      nomad,
+      settings: BENCH_SETTINGS,
+      logger: pino({ level: 'silent' }),
+      clock: Date.now,
+      lifecycle,
+      workflows: temporalSweepWorkflows(client),
+      ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+    };
+
+    let worker: Worker | null = null;
+    if (opts.worker !== false) {
+      const workerConnection = await NativeConnection.connect({ address: devServer.address });
+      closers.push(() => workerConnection.close());
+      const w = await createKnotWorker({
+        connection: workerConnection,
+        namespace: 'default',
+        taskQueue,
+        deps,
+        workflowBundlePath: bundle,
+        ...(opts.maxConcurrentActivities ? { maxConcurrentActivities: opts.maxConcurrentActivities } : {}),
+        ...(opts.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTasks: opts.maxConcurrentWorkflowTasks } : {}),
+      });
+      const running = w.run();
+      running.catch((e: unknown) => note(`worker stopped: ${(e as Error).message}`));
+      closers.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running.catch(() => undefined);
+      });
+      worker = w;
+    }
+
+    const config = loadConfig('', { KNOT_ENCRYPT: BENCH_SETTINGS.encryptKey, KNOT_BOOTSTRAP_TOKEN: ADMIN_TOKEN, KNOT_LOG_LEVEL: 'silent' });
+    await bootstrapAdmin(db, config, pino({ level: 'silent' }));
+    let api: ApiServer | null = null;
+    if (opts.api) {
+      const server = await startApiServer(
+        {
+          db,
+          config,
+          logger: pino({ level: 'silent' }),
+          lifecycle,
+          nomad: { parseJob: (hcl) => nomad.parseJob(hcl) },
+          health: { checks: { store: async () => true } },
+          // the load generator is one client IP; failures are not expected, but never let it be throttled
+          authFailures: { max: 1_000_000, windowMs: 1000 },
+        },
+        { host: '127.0.0.1', port: 0 },
+      );
+      closers.push(() => server.close());
+      api = server;
+    }
+    return { db, sandbox, nomad, devServer, client, lifecycle, taskQueue, deps, worker, api, adminToken: ADMIN_TOKEN, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+/** CPU seconds (user+system) a process has used so far, from /proc/<pid>/stat; null off Linux. */
+export function processCpuSeconds(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    // fields after the `(comm)`: state is field 3, utime 14, stime 15 (1-based)
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    return (utime + stime) / 100; // USER_HZ: 100 on Linux
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * `npm run bench` / `node dist/bench/run.js [name...]`: runs the named benchmarks (all by default)
+ * one after the other; each prints one `BENCH <name> ...` summary line on stdout, progress on stderr.
+ */
+import { runApi } from './api';
+import { runOverhead } from './overhead';
+import { note } from './report';
+import { runSweeps } from './sweeps';
+import { runThroughput } from './throughput';
+
+const BENCHMARKS: Record<string, () => Promise<string>> = {
+  overhead: runOverhead,
+  throughput: runThroughput,
+  api: runApi,
+  sweeps: runSweeps,
+};
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2);
+  const names = asked.length > 0 ? asked : Object.keys(BENCHMARKS);
+  const unknown = names.filter((n) => !BENCHMARKS[n]);
+  if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+  let failed = 0;
+  for (const name of names) {
+    const started = Date.now();
+    try {
+      await BENCHMARKS[name]!();
+    } catch (e) {
+      failed++;
+      console.log(`BENCH ${name} error=${JSON.stringify((e as Error).message)}`);
+      note(`${name}: ${(e as Error).stack ?? String(e)}`);
+    }
+    note(`${name} took ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+void main();

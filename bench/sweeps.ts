@@ -1,0 +1,93 @@
+/**
+ * Sweeps: the auto-stop and cleanup sweep activities (activities/sweeps.ts) run directly from
+ * createActivities(deps), timed, with BENCH_SWEEP_SPACES (100,000) spaces stored:
+ * 60% running (1% of those past the template's maxUptime of 1h → the auto-stop sweep starts a stop
+ * workflow for each through the real LifecycleClient; no worker runs, so they are accepted only),
+ * 30% stopped, 10% deleted 30 days ago (purged by the cleanup sweep, retention 7 days), plus
+ * BENCH_SWEEP_STUCK (100) operations past their deadline whose workflows never existed.
+ * Nomad (the sandbox) holds no knot objects, so the orphan job/volume parts only list and compare.
+ */
+import { createActivities } from '../activities';
+import { newId } from '../core/names';
+import { insertOperation } from '../store/operations';
+import { startBackend, temporalDbFromEnv } from './backend';
+import { insertSpaces } from './bulk-spaces';
+import { envInt } from './env';
+import { benchLine, loadContext, contextFields, note } from './report';
+import { seedTemplate, seedTemplateInput, seedUser } from './seed';
+import { round } from './stats';
+
+async function timedMs<T>(run: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  const t0 = performance.now();
+  const result = await run();
+  return { ms: performance.now() - t0, result };
+}
+
+export async function runSweeps(): Promise<string> {
+  const count = envInt('BENCH_SWEEP_SPACES', 100_000);
+  const stuck = envInt('BENCH_SWEEP_STUCK', 100);
+  const before = loadContext();
+  const b = await startBackend({ worker: false, sandbox: { faults: { latencyMs: 0 } } });
+  try {
+    const user = await seedUser(b.db, 'bench');
+    const tpl = await seedTemplate(b.db, { ...seedTemplateInput('debian'), maxUptime: '1h' });
+    const now = Date.now();
+    const kind = (i: number): 'running' | 'due' | 'stopped' | 'deleted' => {
+      const r = i % 100;
+      if (r < 60) return r === 0 ? 'due' : 'running';
+      return r < 90 ? 'stopped' : 'deleted';
+    };
+    const seeding = performance.now();
+    const ids = await insertSpaces(b.db, {
+      count,
+      ownerId: user.id,
+      templateId: tpl.id,
+      appliedVersion: tpl.version,
+      phase: (i) => (kind(i) === 'stopped' ? 'stopped' : 'running'),
+      startedAt: (i) => (kind(i) === 'due' ? now - 2 * 3600_000 : kind(i) === 'running' ? now - 10 * 60_000 : null),
+      deletedAt: (i) => (kind(i) === 'deleted' ? now - 30 * 24 * 3600_000 : null),
+      batchSize: 2000,
+    });
+    for (let k = 0; k < stuck; k++) {
+      const spaceId = ids[k * 100 + 61] as string; // a stopped space
+      const id = newId(now - 7200_000);
+      await insertOperation(b.db, { id, spaceId, type: 'start', requestedBy: user.id, workflowId: `space-${spaceId}`, deadlineAt: now - 3600_000 }, now - 7200_000);
+    }
+    const due = ids.filter((_, i) => kind(i) === 'due').length;
+    const deleted = ids.filter((_, i) => kind(i) === 'deleted').length;
+    note(`sweeps: ${count} spaces (${due} due for auto-stop, ${deleted} deleted) and ${stuck} stuck operations stored in ${Math.round(performance.now() - seeding)} ms`);
+
+    const acts = createActivities(b.deps);
+    const autoStop = await timedMs(() => acts.autoStopSweep({}));
+    note(`auto-stop sweep: ${round(autoStop.ms)} ms ${JSON.stringify(autoStop.result)}`);
+    const jobs = await timedMs(() => acts.cleanupOrphanJobs({}));
+    const volumes = await timedMs(() => acts.cleanupOrphanVolumes({}));
+    const stuckOps = await timedMs(() => acts.failStuckOperations({}));
+    const purge = await timedMs(() => acts.purgeDeletedSpaces({ retentionMs: 7 * 24 * 3600_000 }));
+    const cleanupMs = jobs.ms + volumes.ms + stuckOps.ms + purge.ms;
+    note(`cleanup sweep: ${round(cleanupMs)} ms: jobs ${round(jobs.ms)} ${JSON.stringify(jobs.result)}, volumes ${round(volumes.ms)} ${JSON.stringify(volumes.result)}, stuck operations ${round(stuckOps.ms)} ${JSON.stringify(stuckOps.result)}, deleted spaces ${round(purge.ms)} ${JSON.stringify(purge.result)}`);
+    // a second auto-stop pass: nothing is due any more (stops were recorded), the pure scan cost
+    const rescan = await timedMs(() => acts.autoStopSweep({}));
+    note(`auto-stop sweep again: ${round(rescan.ms)} ms ${JSON.stringify(rescan.result)}`);
+    const after = loadContext();
+    return benchLine('sweeps', {
+      spaces: count,
+      auto_stop_ms: round(autoStop.ms),
+      auto_stop_scanned: autoStop.result.scanned,
+      auto_stop_stopped: autoStop.result.stopped,
+      auto_stop_failed: autoStop.result.failed,
+      auto_stop_rescan_ms: round(rescan.ms),
+      auto_stop_rescan_skipped: rescan.result.skipped,
+      cleanup_ms: round(cleanupMs),
+      cleanup_jobs_ms: round(jobs.ms),
+      cleanup_volumes_ms: round(volumes.ms),
+      cleanup_stuck_ms: round(stuckOps.ms),
+      cleanup_stuck_failed: stuckOps.result.markedFailed,
+      cleanup_purge_ms: round(purge.ms),
+      cleanup_purged: purge.result.purged,
+      ...contextFields(temporalDbFromEnv(), before, after),
+    });
+  } finally {
+    await b.close();
+  }
+}
