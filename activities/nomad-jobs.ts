@@ -37,6 +37,10 @@ async function pause(ms: number): Promise<void> {
   });
 }
 
+function startTimeout(lastState: string) {
+  return nonRetryable(ErrorType.StartTimeout, `the space did not become healthy before the start timeout (last state: ${lastState})`);
+}
+
 /** Heartbeats must go out well within the 15 s heartbeat timeout. */
 const BLOCKING_WAIT_MS = 5_000;
 
@@ -69,25 +73,37 @@ export function createNomadJobActivities(deps: ActivityDeps) {
      * Placement or allocation failure and the deadline are final: waiting longer will not help.
      */
     async waitForSpaceRunning(input: { jobId: string; deadline: number }): Promise<{ allocId: string }> {
-      const job = await deps.nomad.readJob(input.jobId);
+      let lastState = 'not yet evaluated';
+      // The deadline holds whatever Nomad does: a read that fails or hangs past it ends the wait
+      // with StartTimeout (non-retryable, so the start compensates) instead of a retry for ever.
+      const beforeDeadline = async <T>(read: () => Promise<T>): Promise<T> => {
+        if (deps.clock() >= input.deadline) throw startTimeout(lastState);
+        try {
+          return await read();
+        } catch (e) {
+          if (deps.clock() >= input.deadline) throw startTimeout(`${lastState}; last Nomad error: ${(e as Error).message}`);
+          throw e;
+        }
+      };
+      const job = await beforeDeadline(() => deps.nomad.readJob(input.jobId));
       if (!job) throw nonRetryable(ErrorType.AllocationFailed, `Nomad job '${input.jobId}' disappeared while starting`);
       let index = 0;
       for (;;) {
         // a blocking query answers the moment allocations change instead of on a polling tick
         const remaining = Math.max(1, input.deadline - deps.clock());
         const signal = cancellationSignal();
-        const watched = await deps.nomad.watchJobAllocations(input.jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), signal ? { signal } : {});
+        const watched = await beforeDeadline(() =>
+          deps.nomad.watchJobAllocations(input.jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { ...(signal ? { signal } : {}), timeoutMs: Math.min(remaining, 10_000) }),
+        );
         index = watched.index;
         const allocs = watched.allocs;
         // evaluations only explain why nothing was placed; skip the call while allocations exist
-        const evals = allocs.some((a) => a.DesiredStatus === 'run') ? [] : await deps.nomad.jobEvaluations(input.jobId);
+        const evals = allocs.some((a) => a.DesiredStatus === 'run') ? [] : await beforeDeadline(() => deps.nomad.jobEvaluations(input.jobId));
         const status = spaceAllocationStatus(job, allocs, evals);
         if (status.state === 'up') return { allocId: status.allocId };
         if (status.state === 'failed') throw nonRetryable(ErrorType.AllocationFailed, `allocation ${status.allocId.slice(0, 8)} failed: ${status.reason}`, { allocId: status.allocId });
         if (status.state === 'placement_failed') throw nonRetryable(ErrorType.PlacementFailed, `Nomad could not place the job: ${status.reason}`);
-        if (deps.clock() >= input.deadline) {
-          throw nonRetryable(ErrorType.StartTimeout, `the space did not become healthy before the start timeout (last state: ${status.reason})`);
-        }
+        lastState = status.reason;
         heartbeat({ reason: status.reason });
         // without an index (a Nomad that does not block) fall back to polling
         if (index === 0) await pause(poll);
@@ -115,7 +131,12 @@ export function createNomadJobActivities(deps: ActivityDeps) {
           throw new KnotError(ErrorType.NomadUnavailable, `allocations still running after deregistering: ${[...waitingFor].join(', ')}`, { retryable: false });
         }
         const signal = cancellationSignal();
-        const watched = await deps.nomad.watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), signal ? { signal } : {});
+        const watched = await deps.nomad
+          .watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { ...(signal ? { signal } : {}), timeoutMs: Math.min(remaining, 10_000) })
+          .catch((e: unknown) => {
+            if (deps.clock() >= input.deadline) throw new KnotError(ErrorType.NomadUnavailable, `allocations not confirmed stopped before the deadline: ${(e as Error).message}`, { retryable: false });
+            throw e;
+          });
         index = watched.index;
         const live = new Set(watched.allocs.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
         // an allocation Nomad no longer lists has been garbage-collected: terminal too

@@ -11,11 +11,14 @@ import {
 import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type TypedSearchAttributes } from '@temporalio/common';
 import { ErrorType, KnotError } from '../core/errors';
 import type { Db } from '../store/db';
-import { activeOperation, deleteOperation, getOperation, insertOperation, type Operation, type OperationType } from '../store/operations';
+import { activeOperation, deleteOperation, finishOperation, getOperation, insertOperation, type Operation, type OperationType } from '../store/operations';
 import type { Space } from '../store/spaces';
 import { getSpace } from '../store/spaces';
 import type { CreateSpaceInput, LifecycleInput, SpaceSpecChange } from '../workflows/types';
 import { SearchAttributes, spaceWorkflowId } from './names';
+
+/** How long a `pending` operation without a run may be in flight before it counts as never started. */
+const NEVER_STARTED_AFTER_MS = 5_000;
 
 export const WORKFLOW_BY_OPERATION: Record<OperationType, string> = {
   create: 'createSpaceWorkflow',
@@ -123,9 +126,43 @@ export class LifecycleClient {
     }
   }
 
+  /**
+   * A `pending` operation that never got a run and whose workflow Temporal does not know as running
+   * it was left by a start that failed half-way (the store failed while undoing it). It must not
+   * block the space: it is failed as `operation_not_started`.
+   */
+  private async neverStarted(op: Operation): Promise<boolean> {
+    if (op.status !== 'pending' || op.runId || this.now() - op.createdAt < NEVER_STARTED_AFTER_MS) return false;
+    try {
+      const d = await this.client.workflow.getHandle(op.workflowId).describe();
+      const memoOp = (d.memo as { operationId?: string } | undefined)?.operationId;
+      return !(d.status.name === 'RUNNING' && memoOp === op.id);
+    } catch (e) {
+      // unknown workflow id: nothing ever started; any other error: assume it runs (refuse, safely)
+      return (e as Error).name === 'WorkflowNotFoundError';
+    }
+  }
+
+  private async deleteOperationRow(id: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deleteOperation(this.db, id);
+        return;
+      } catch {
+        // left behind, the row is healed by neverStarted() on the next request
+        if (attempt >= 3) return;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
   /** Records the operation and starts its workflow; 409-style error when one is already running. */
   async startOperation(req: OperationRequest): Promise<Operation> {
-    const running = await activeOperation(this.db, req.spaceId);
+    let running = await activeOperation(this.db, req.spaceId);
+    if (running && (await this.neverStarted(running))) {
+      await finishOperation(this.db, running.id, { status: 'failed', errorType: 'operation_not_started', errorMessage: 'the workflow never started; superseded by a later request' }, this.now());
+      running = await activeOperation(this.db, req.spaceId);
+    }
     if (running) await this.refuse(req.spaceId, '');
     const operationId = this.opts.newId();
     const workflowId = spaceWorkflowId(req.spaceId);
@@ -155,7 +192,7 @@ export class LifecycleClient {
         }),
       );
     } catch (e) {
-      await deleteOperation(this.db, operationId);
+      await this.deleteOperationRow(operationId);
       if (e instanceof WorkflowExecutionAlreadyStartedError) await this.refuse(req.spaceId, operationId);
       throw new KnotError(ErrorType.Unavailable, `could not start the ${req.type} workflow: ${(e as Error).message}`, { cause: e });
     }
@@ -186,7 +223,7 @@ export class LifecycleClient {
       await handle.result();
     } catch (e) {
       if (e instanceof WorkflowFailedError) throw knotErrorFromFailure(e);
-      await deleteOperation(this.db, operationId);
+      await this.deleteOperationRow(operationId);
       throw new KnotError(ErrorType.Unavailable, `could not run the create workflow: ${(e as Error).message}`, { cause: e });
     }
     const space = await getSpace(this.db, input.spaceId);

@@ -61,10 +61,15 @@ export const agent = proxyActivities<KnotActivities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-/** Long waits with heartbeats: a dead worker is noticed within the heartbeat timeout and the wait resumes elsewhere. */
+/**
+ * Long waits with heartbeats: a dead worker is noticed within the heartbeat timeout and the wait
+ * resumes elsewhere. The activity enforces its own deadline; schedule-to-close bounds the retries
+ * around it, so a wait can never outlive its budget whatever Nomad does.
+ */
 export function waits(startToCloseMs: number) {
   return proxyActivities<KnotActivities>({
     startToCloseTimeout: startToCloseMs,
+    scheduleToCloseTimeout: startToCloseMs + 60_000,
     heartbeatTimeout: '15s',
     retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
   });

@@ -1,0 +1,125 @@
+/**
+ * What must hold after any storm of faults, checked against the store and the sandbox's state:
+ * - every operation is terminal (succeeded, failed, cancelled);
+ * - every live space's phase matches Nomad: running ⇔ its job exists and an allocation is up;
+ *   stopped ⇔ no job of the space exists; no space is left in a transitional phase;
+ * - no job and no volume without a live space (leaks);
+ * - every space_volumes row of a live space exists in the sandbox (nothing the space had is lost);
+ * - no duplicate volume (host volumes by name, space_volumes rows by volume id).
+ */
+import type { Db } from '../../store/db';
+import type { Sandbox } from '../../nomad/sandbox';
+import { spaceAllocationStatus } from '../../nomad/health';
+
+export interface InvariantReport {
+  operations: Record<string, number>;
+  spaces: Record<string, number>;
+  jobs: number;
+  volumes: number;
+  violations: string[];
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const SPACE_META = 'knot_space_id';
+
+export async function checkInvariants(db: Db, sandbox: Sandbox, opts: { spaceIds?: string[] } = {}): Promise<InvariantReport> {
+  const violations: string[] = [];
+  const scope = opts.spaceIds ? new Set(opts.spaceIds) : null;
+  const inScope = (id: string) => !scope || scope.has(id);
+
+  const ops = (await db('operations').select('id', 'space_id', 'type', 'status', 'error_type')) as { id: string; space_id: string; type: string; status: string; error_type: string | null }[];
+  const operations: Record<string, number> = {};
+  for (const op of ops.filter((o) => inScope(o.space_id))) {
+    operations[op.status] = (operations[op.status] ?? 0) + 1;
+    if (!TERMINAL.has(op.status)) violations.push(`operation ${op.id} (${op.type} of ${op.space_id}) is still ${op.status}`);
+  }
+
+  const spaceRows = (await db('spaces').select('id', 'name', 'phase', 'reason', 'nomad_job_id', 'deleted_at')) as {
+    id: string;
+    name: string;
+    phase: string;
+    reason: string;
+    nomad_job_id: string | null;
+    deleted_at: number | null;
+  }[];
+  const rows = spaceRows.filter((s) => inScope(s.id));
+  const live = new Map(rows.filter((s) => !s.deleted_at && s.phase !== 'deleted').map((s) => [s.id, s]));
+  const spaces: Record<string, number> = {};
+  for (const s of rows) {
+    const phase = s.deleted_at ? 'deleted' : s.phase;
+    spaces[phase] = (spaces[phase] ?? 0) + 1;
+  }
+
+  const state = sandbox.state();
+  const jobs = state.jobs.filter((j) => !j.Stop);
+  const jobsBySpace = new Map<string, typeof jobs>();
+  for (const j of jobs) {
+    const owner = j.Meta?.[SPACE_META];
+    if (!owner) {
+      if (!scope) violations.push(`job ${j.ID} has no ${SPACE_META}`);
+      continue;
+    }
+    if (!inScope(owner)) continue;
+    jobsBySpace.set(owner, [...(jobsBySpace.get(owner) ?? []), j]);
+    if (!live.has(owner)) violations.push(`job ${j.ID} leaked: its space ${owner} is ${spaceRows.find((s) => s.id === owner)?.phase ?? 'unknown'}`);
+  }
+
+  for (const s of live.values()) {
+    const own = jobsBySpace.get(s.id) ?? [];
+    if (own.length > 1) violations.push(`space ${s.name} has ${own.length} jobs`);
+    if (s.phase === 'running') {
+      const job = own[0];
+      if (!job) {
+        violations.push(`space ${s.name} is running but has no job`);
+        continue;
+      }
+      const status = spaceAllocationStatus(
+        job,
+        state.allocations.filter((a) => a.JobID === job.ID),
+        state.evaluations.filter((e) => e.JobID === job.ID),
+      );
+      if (status.state !== 'up') violations.push(`space ${s.name} is running but its job ${job.ID} is ${status.state}`);
+    } else if (s.phase === 'stopped') {
+      if (own.length > 0) violations.push(`space ${s.name} is stopped but job ${own[0]!.ID} exists`);
+    } else if (s.phase !== 'failed') {
+      violations.push(`space ${s.name} is left ${s.phase}`);
+    }
+  }
+
+  const volRows = (await db('space_volumes').select('space_id', 'volume_id', 'type', 'nomad_id')) as { space_id: string; volume_id: string; type: 'csi' | 'host'; nomad_id: string | null }[];
+  const seen = new Map<string, number>();
+  for (const v of volRows) seen.set(v.volume_id, (seen.get(v.volume_id) ?? 0) + 1);
+  for (const [id, n] of seen) if (n > 1) violations.push(`volume ${id} is recorded ${n} times`);
+  const csiIds = new Set(state.csiVolumes.map((v) => v.ID));
+  const hostByName = new Map<string, number>();
+  for (const v of state.hostVolumes) hostByName.set(v.Name, (hostByName.get(v.Name) ?? 0) + 1);
+  for (const [name, n] of hostByName) if (n > 1) violations.push(`host volume ${name} exists ${n} times`);
+
+  const owned = new Set<string>();
+  for (const v of volRows) {
+    if (!inScope(v.space_id)) continue;
+    owned.add(v.volume_id);
+    if (v.nomad_id) owned.add(v.nomad_id);
+    if (!live.has(v.space_id)) {
+      violations.push(`volume row ${v.volume_id} belongs to space ${v.space_id}, which is not live`);
+      continue;
+    }
+    const present = v.type === 'csi' ? csiIds.has(v.nomad_id ?? v.volume_id) : hostByName.has(v.volume_id);
+    if (!present) violations.push(`space ${live.get(v.space_id)!.name} lost its volume ${v.volume_id}`);
+  }
+  const allOwned = new Set(volRows.flatMap((v) => [v.volume_id, v.nomad_id ?? v.volume_id]));
+  for (const v of state.csiVolumes) {
+    if (!allOwned.has(v.ID) && (!scope || [...scope].some((id) => v.ID.includes(id)))) violations.push(`csi volume ${v.ID} leaked (no space owns it)`);
+  }
+  for (const v of state.hostVolumes) {
+    if (!allOwned.has(v.Name) && !allOwned.has(v.ID) && (!scope || [...scope].some((id) => v.Name.includes(id)))) violations.push(`host volume ${v.Name} leaked (no space owns it)`);
+  }
+
+  return { operations, spaces, jobs: jobs.length, volumes: state.csiVolumes.length + state.hostVolumes.length, violations };
+}
+
+export function summary(label: string, r: InvariantReport, extra: Record<string, unknown> = {}): string {
+  const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+  const more = Object.entries(extra).map(([k, v]) => ` ${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('');
+  return `[resilience] ${label}: operations{${fmt(r.operations)}} spaces{${fmt(r.spaces)}} jobs=${r.jobs} volumes=${r.volumes} violations=${r.violations.length}${more}`;
+}

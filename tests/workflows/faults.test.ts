@@ -1,0 +1,377 @@
+/**
+ * The lifecycle under faults (issue 5), on the real Temporal dev server with the Nomad sandbox over
+ * HTTP, on SQLite and on MariaDB: injected 500s, hung calls, non-retryable Nomad errors, and a
+ * worker process killed with SIGKILL mid-start. Every test ends with the same checks: no leaked
+ * job, no leaked or duplicated volume, volumes the space had before intact (same Nomad volume,
+ * same CreateIndex: not deleted and re-created, so its data survived), the right phase and reason.
+ *
+ * Nomad failing past the forward retry budget (3 minutes of retries in `nomad` activities) is not
+ * waited for here; a 4xx from Nomad takes the same compensation path without the wait (non-
+ * retryable), and the resilience suite (tests/resilience) covers long outages.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { newId } from '../../core/names';
+import { LifecycleClient } from '../../temporal/lifecycle-client';
+import type { Db } from '../../store/db';
+import { listSpaceVolumes } from '../../store/space-volumes';
+import { getOperation, type Operation } from '../../store/operations';
+import { dbKinds, type DbKind } from '../support/db';
+import { seedTemplate, seedUser, spaceOf, startHarness, testSettings, waitForOperation, type Harness } from '../support/harness';
+import { workerProcess, type WorkerProcess } from '../support/worker-process';
+import { checkInvariants, summary } from '../resilience/invariants';
+import { createSpace, homeAndData, homeOnly, jobNamed, jobWithData, loggedNomad, runOp, startOp, until, type CallLog } from '../resilience/support';
+
+const csiVolume = (h: Harness, id: string) => h.sandbox.state().csiVolumes.find((v) => v.ID === id);
+
+/** The end-of-test checks shared by every scenario. */
+async function expectConsistent(h: Harness, label: string, spaceIds: string[]) {
+  const report = await checkInvariants(h.db, h.sandbox, { spaceIds });
+  console.log(summary(`${h.kind} ${label}`, report));
+  expect(report.violations).toEqual([]);
+  return report;
+}
+
+/** A space that has run once, so it owns a home volume with "data"; returns the volume's identity. */
+async function spaceWithHome(h: Harness, owner: { id: string; username: string }, templateId: string, templateName: string, name: string) {
+  const space = await createSpace(h, owner, templateId, name, templateName);
+  expect((await runOp(h, space.id, 'start', owner, templateName)).status).toBe('succeeded');
+  expect((await runOp(h, space.id, 'stop', owner, templateName)).status).toBe('succeeded');
+  const home = csiVolume(h, `debian_${space.id}_home`);
+  expect(home).toBeDefined();
+  return { space, homeId: home!.ID, homeCreateIndex: home!.CreateIndex };
+}
+
+/** The space's pre-existing volume: its row is still there and so is the very same Nomad volume. */
+async function expectHomeIntact(h: Harness, spaceId: string, homeId: string, createIndex: number | null | undefined) {
+  const now = csiVolume(h, homeId);
+  expect(now).toBeDefined();
+  // same CreateIndex: the volume was never deleted and re-created, its data is there
+  expect(now!.CreateIndex).toBe(createIndex);
+  expect((await listSpaceVolumes(h.db, spaceId)).map((v) => v.volumeId)).toContain(homeId);
+}
+
+describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) => {
+  let h: Harness;
+  let log: CallLog;
+  beforeAll(async () => {
+    h = await startHarness(kind, { startWorker: false });
+    // a short per-call timeout so hung calls fail (retryably) within the test's time
+    const logged = loggedNomad(h.sandbox.url, 1500);
+    h.deps.nomad = logged.nomad;
+    log = logged.log;
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    h.sandbox.setFaults({});
+    await h.close();
+  });
+
+  it('starts and stops through 30% injected 500s on every Nomad endpoint', async () => {
+    const owner = await seedUser(h.db, `flaky${kind}`);
+    const tpl = await seedTemplate(h.db, { name: 'flaky', job: jobNamed('fl'), volumes: homeOnly() });
+    const { space: a, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'flaky', 'a');
+    const b = await createSpace(h, owner, tpl.id, 'b', 'flaky');
+    const c = await createSpace(h, owner, tpl.id, 'c', 'flaky');
+    const errorsBefore = log.calls.filter((x) => x.status === 500).length;
+    const t0 = Date.now();
+    h.sandbox.setFaults({ seed: 7, rules: [{ path: '^/v1/', errorRate: 0.3 }] });
+    try {
+      const starts = await Promise.all([a, b, c].map((s) => runOp(h, s.id, 'start', owner, 'flaky', 90_000)));
+      expect(starts.map((o) => o.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      const stops = await Promise.all([a, b].map((s) => runOp(h, s.id, 'stop', owner, 'flaky', 90_000)));
+      expect(stops.map((o) => o.status)).toEqual(['succeeded', 'succeeded']);
+      expect((await runOp(h, a.id, 'start', owner, 'flaky', 90_000)).status).toBe('succeeded');
+    } finally {
+      h.sandbox.setFaults({});
+    }
+    const injected = log.calls.filter((x) => x.status === 500).length - errorsBefore;
+    console.log(`[faults] ${kind} 30% 500s: ${injected} injected errors retried, ${Date.now() - t0} ms`);
+    expect(injected).toBeGreaterThan(0);
+    expect((await spaceOf(h.db, a.id)).phase).toBe('running');
+    expect((await spaceOf(h.db, b.id)).phase).toBe('stopped');
+    expect((await spaceOf(h.db, c.id)).phase).toBe('running');
+    await expectHomeIntact(h, a.id, homeId, homeCreateIndex);
+    for (const s of [a, b, c]) expect((await listSpaceVolumes(h.db, s.id)).map((v) => v.volumeId)).toEqual([`debian_${s.id}_home`]);
+    expect(h.sandbox.state().jobs.filter((j) => /^fl-/.test(j.ID)).map((j) => j.ID).sort()).toEqual(['fl-a', 'fl-c']);
+    await expectConsistent(h, '30% 500s', [a.id, b.id, c.id]);
+  });
+
+  it('times out a hung job registration, retries it and starts exactly one job', async () => {
+    const owner = await seedUser(h.db, `hang${kind}`);
+    const tpl = await seedTemplate(h.db, { name: 'hung', job: jobNamed('hg'), volumes: homeOnly() });
+    const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'hung', 'reg');
+    const before = log.count('PUT', /^\/v1\/jobs$/);
+    const abortedBefore = log.count('PUT', /^\/v1\/jobs$/, 'aborted');
+    h.sandbox.setFaults({ rules: [{ method: 'PUT', path: '^/v1/jobs$', hang: true }] });
+    const op = await startOp(h, space.id, 'start', owner, 'hung');
+    try {
+      // two registrations timed out (the first attempt and its retry): Nomad is "back" afterwards
+      await until('two timed-out registrations', () => log.count('PUT', /^\/v1\/jobs$/, 'aborted') - abortedBefore >= 2, 30_000);
+    } finally {
+      h.sandbox.setFaults({});
+    }
+    const done = await waitForOperation(h.db, op.id, 60_000);
+    expect(done.status).toBe('succeeded');
+    expect(log.count('PUT', /^\/v1\/jobs$/) - before).toBeGreaterThanOrEqual(3);
+    expect(h.sandbox.state().jobs.filter((j) => j.Meta?.knot_space_id === space.id).map((j) => j.ID)).toEqual(['hg-reg']);
+    expect((await spaceOf(h.db, space.id)).phase).toBe('running');
+    await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
+    await expectConsistent(h, 'hung register', [space.id]);
+  });
+
+  it('compensates fast when Nomad rejects the job (400, non-retryable): new volume deleted, old one intact', async () => {
+    const owner = await seedUser(h.db, `rej${kind}`);
+    const tpl = await seedTemplate(h.db, { name: 'rejected', job: jobNamed('rj'), volumes: homeOnly() });
+    const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'rejected', 'four');
+    // the template now adds a data volume; Nomad refuses the job
+    await seedTemplate(h.db, { name: 'rejected', job: jobWithData('rj'), volumes: homeAndData() }, '1.1.0');
+    h.sandbox.setFaults({ rules: [{ method: 'PUT', path: '^/v1/jobs$', errorRate: 1, errorStatus: 400, errorMessage: 'Job validation failed: 1 error occurred: group "debian" has an invalid resource' }] });
+    const t0 = Date.now();
+    let op: Operation;
+    try {
+      op = await runOp(h, space.id, 'start', owner, 'rejected', 30_000);
+    } finally {
+      h.sandbox.setFaults({});
+    }
+    const took = Date.now() - t0;
+    console.log(`[faults] ${kind} 400 on register: failed and compensated in ${took} ms`);
+    expect(took).toBeLessThan(20_000);
+    expect(op.status).toBe('failed');
+    expect(op.errorType).toBe('nomad_request');
+    expect(op.errorMessage).toMatch(/Job validation failed/);
+    const s = await spaceOf(h.db, space.id);
+    expect(s.phase).toBe('stopped');
+    expect(s.reason).toBe('StartFailed:nomad_request');
+    expect(h.sandbox.state().jobs.filter((j) => j.ID === 'rj-four')).toHaveLength(0);
+    expect(csiVolume(h, `debian_${space.id}_data`)).toBeUndefined();
+    await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
+    expect((await listSpaceVolumes(h.db, space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_home`]);
+    await expectConsistent(h, '400 on register', [space.id]);
+  });
+
+  /**
+   * Was a BUG (fixed in workflows/activities.ts `waits` + activities/nomad-jobs.ts
+   * waitForSpaceRunning): the wait honoured the start timeout only after a successful round of
+   * Nomad reads (readJob + watchJobAllocations). When they fail (hung or 5xx), each attempt throws a retryable error
+   * before reaching the deadline check, and `waits` has no schedule-to-close budget nor maximum
+   * attempts, so the start retries for ever: the space stays `starting`, the operation `running`,
+   * and nothing is compensated. Fix: give `waits()` `scheduleToCloseTimeout` (the wait's own
+   * budget, e.g. startToCloseMs) and/or check `deps.clock() >= input.deadline` at the top of the
+   * loop and when a Nomad read fails (throw the non-retryable StartTimeout there).
+   */
+  it('honours the start timeout while Nomad reads hang during the wait (compensates)', async () => {
+    const owner = await seedUser(h.db, `hw${kind}`);
+    const tpl = await seedTemplate(h.db, { name: 'hungwait', job: jobNamed('hw'), volumes: homeOnly(), startTimeout: '3s' });
+    const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'hungwait', 'wait');
+    await seedTemplate(h.db, { name: 'hungwait', job: jobWithData('hw'), volumes: homeAndData(), startTimeout: '3s' }, '1.1.0');
+    // the wait watches the job's allocations (a blocking query): that call hangs. Compensation
+    // reads the same path, so the hang is lifted as soon as the workflow starts compensating.
+    h.sandbox.setFaults({ rules: [{ method: 'GET', path: '^/v1/job/hw-wait/allocations$', hang: true }] });
+    const op = await startOp(h, space.id, 'start', owner, 'hungwait');
+    const handle = h.client.workflow.getHandle(`space-${space.id}`);
+    const hangsBefore = log.count('GET', /^\/v1\/job\/hw-wait\/allocations$/, 'aborted');
+    let done: Operation;
+    try {
+      const step = await until(
+        'the start to compensate or end',
+        async () => {
+          const o = await getOperation(h.db, op.id);
+          if (o && ['succeeded', 'failed', 'cancelled'].includes(o.status)) return 'ended';
+          const p = await handle.query<{ step: string }>('progress').catch(() => null);
+          return p?.step === 'compensating' ? 'compensating' : null;
+        },
+        30_000,
+        100,
+      ).catch(() => 'stuck');
+      console.log(`[faults] ${kind} hung wait: ${step} after ${log.count('GET', /^\/v1\/job\/hw-wait\/allocations$/, 'aborted') - hangsBefore} timed-out watches`);
+      h.sandbox.setFaults({});
+      if (step === 'stuck') throw new Error('the start is still waiting 30 s after its 3 s start timeout: the wait retries hung Nomad reads for ever');
+      done = await waitForOperation(h.db, op.id, 30_000);
+    } finally {
+      h.sandbox.setFaults({});
+      // should the wait ever hang again, end the workflow so it cannot leak into other tests
+      await handle.cancel().catch(() => undefined);
+      await waitForOperation(h.db, op.id, 30_000).catch(() => undefined);
+    }
+    expect(done.status).toBe('failed');
+    expect(done.errorType).toBe('start_timeout');
+    expect((await spaceOf(h.db, space.id)).reason).toBe('StartFailed:start_timeout');
+    expect(h.sandbox.state().jobs.filter((j) => j.ID === 'hw-wait')).toHaveLength(0);
+    expect(csiVolume(h, `debian_${space.id}_data`)).toBeUndefined();
+    await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
+    await expectConsistent(h, 'hung wait', [space.id]);
+  });
+  /**
+   * Was a BUG (fixed in temporal/lifecycle-client.ts): the operation row is
+   * inserted (`pending`) before the workflow is started; when the start fails, the catch deletes
+   * the row with `deleteOperation`. If the store fails at that moment (MariaDB restarting: the
+   * resilience suite's mariadb-restart scenario hit it), the delete throws, the row stays `pending`
+   * for ever, and every later operation on the space is refused with `operation_in_progress`
+   * naming an operation that never ran, until the cleanup sweep fails it after the 1 h deadline
+   * (and then marks the space `failed` although nothing is wrong with it).
+   * Fix: (1) in the catch, retry the delete (bounded) and, if it still fails, do not lose the
+   * original error; (2) more importantly make the refusal self-healing: when `activeOperation`
+   * returns a row still `pending` (never marked running: empty run_id) that is older than a few
+   * seconds, ask Temporal whether the space's workflow is running with that operation id (memo);
+   * if not, mark the row failed (`operation_not_started`) and go on; (3) the cleanup sweep can
+   * treat never-started `pending` rows older than a minute as stuck without waiting for the 1 h
+   * deadline, and must not mark the space failed for an operation that never ran.
+   */
+  it('a store failure while undoing a failed workflow start does not block the space', async () => {
+    const owner = await seedUser(h.db, `undo${kind}`);
+    const tpl = await seedTemplate(h.db, { name: 'undo', job: jobNamed('ud'), volumes: homeOnly() });
+    const space = await createSpace(h, owner, tpl.id, 'undo', 'undo');
+    // the store refuses deletes of operation rows (a connection lost at that moment) ...
+    let failDeletes = true;
+    const flakyDb = new Proxy(h.db, {
+      apply(target, thisArg, args: unknown[]) {
+        const qb = Reflect.apply(target, thisArg, args) as { delete: () => Promise<unknown> };
+        if (failDeletes && args[0] === 'operations') qb.delete = () => Promise.reject(new Error('Connection lost: The server closed the connection.'));
+        return qb;
+      },
+    }) as Db;
+    // ... while Temporal refuses the workflow start (here: an unknown namespace)
+    const broken = new LifecycleClient(new Client({ connection: h.client.connection, namespace: 'knot-no-such-namespace' }), flakyDb, { taskQueue: h.taskQueue, newId: () => newId(Date.now()) });
+    await expect(broken.startOperation({ spaceId: space.id, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'undo' })).rejects.toBeDefined();
+    failDeletes = false;
+    const orphan = await h.db('operations').where({ space_id: space.id, status: 'pending' }).first();
+    expect(orphan).toBeDefined();
+    // everything is healthy again and nothing runs on the space: once the orphan is old enough to
+    // be sure no request is still starting it, a start is accepted (the orphan is failed) and succeeds
+    const accepted = await until(
+      'a start to be accepted',
+      () => h.lifecycle.startOperation({ spaceId: space.id, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'undo' }).catch(() => null),
+      15_000,
+      250,
+    );
+    const op = await waitForOperation(h.db, accepted.id);
+    expect((await h.db('operations').where({ id: orphan.id }).first()).error_type).toBe('operation_not_started');
+    expect(op.status).toBe('succeeded');
+    expect((await spaceOf(h.db, space.id)).phase).toBe('running');
+    await expectConsistent(h, 'failed start undo', [space.id]);
+  });
+});
+
+/**
+ * A real `knot worker` child process SIGKILLed in the middle of a start. Allocations take a few
+ * seconds to run (allocRunningDelayMs) so the start is reliably mid-wait when the worker dies.
+ * The wait activity heartbeats every poll; its heartbeat timeout (15 s) makes Temporal retry it
+ * on the restarted worker.
+ *
+ * Note: the sandbox decides an allocation's fate once, when it is due to run; an allocation kept
+ * pending by `pendingAllocations` stays pending after the fault is cleared. So the "resume and
+ * succeed" variant uses the run delay, and the "compensation" variant keeps the allocation pending
+ * past a short start timeout.
+ */
+/** Until the workflow's activity `name` has started on a worker and heartbeated (so it is mid-wait). */
+async function waitActivityHeartbeating(h: Harness, spaceId: string, name: string): Promise<void> {
+  const handle = h.client.workflow.getHandle(`space-${spaceId}`);
+  await until(
+    `${name} heartbeating`,
+    async () => {
+      const { raw } = await handle.describe();
+      // state 2 = PENDING_ACTIVITY_STATE_STARTED
+      return (raw.pendingActivities ?? []).some((a) => a.activityType?.name === name && Number(a.state) === 2 && (a.heartbeatDetails?.payloads?.length ?? 0) > 0);
+    },
+    30_000,
+    50,
+  );
+}
+
+/** Waits for the operation; when it does not end, says where the workflow is stuck (and the worker's last output). */
+async function waitOrExplain(h: Harness, spaceId: string, operationId: string, worker: WorkerProcess, timeoutMs: number): Promise<Operation> {
+  try {
+    return await waitForOperation(h.db, operationId, timeoutMs);
+  } catch (e) {
+    const { raw } = await h.client.workflow.getHandle(`space-${spaceId}`).describe();
+    const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} state=${String(a.state)} attempt=${a.attempt} lastFailure=${a.lastFailure?.message ?? '-'}`);
+    console.log(`[faults] ${h.kind} stuck operation: pending activities: ${pending.join(' | ') || 'none'}; workflow task: ${JSON.stringify(raw.pendingWorkflowTask ?? null)}\nworker output:\n${worker.output().slice(-3000)}`);
+    throw e;
+  }
+}
+
+describe.each(dbKinds())('a worker process killed mid-start on %s', (kind: DbKind) => {
+  const RUN_DELAY_MS = 4000;
+  let h: Harness;
+  let worker: WorkerProcess;
+  beforeAll(async () => {
+    h = await startHarness(kind, { startWorker: false, sandbox: { allocRunningDelayMs: RUN_DELAY_MS } });
+    worker = workerProcess({
+      taskQueue: h.taskQueue,
+      temporalAddress: process.env.KNOT_TEST_TEMPORAL_ADDRESS!,
+      nomadAddr: h.sandbox.url,
+      db: h.testDb.target,
+      encryptKey: testSettings.encryptKey,
+      nomadTimeout: '3s',
+    });
+    await worker.start();
+  });
+  afterAll(async () => {
+    h?.sandbox.setFaults({});
+    await worker?.stop();
+    await h?.close();
+  });
+
+  const tag = () => randomBytes(2).toString('hex');
+
+  it('resumes the start on the restarted worker: running, one job, no duplicate volume', async () => {
+    const owner = await seedUser(h.db, `crash${kind}${tag()}`);
+    const tpl = await seedTemplate(h.db, { name: 'crash', job: jobNamed('cr'), volumes: homeOnly() });
+    const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'crash', 'resume');
+    await seedTemplate(h.db, { name: 'crash', job: jobWithData('cr'), volumes: homeAndData() }, '1.1.0');
+    const t0 = Date.now();
+    const op = await startOp(h, space.id, 'start', owner, 'crash');
+    // mid-wait: the job is registered, its allocation pending, the wait activity heartbeating
+    await waitActivityHeartbeating(h, space.id, 'waitForSpaceRunning');
+    expect(h.sandbox.state().allocations.some((a) => a.JobID === 'cr-resume' && a.ClientStatus === 'pending')).toBe(true);
+    await worker.kill();
+    const killedAt = Date.now() - t0;
+    await worker.start();
+    const done = await waitOrExplain(h, space.id, op.id, worker, 90_000);
+    console.log(`[faults] ${kind} SIGKILL mid-wait: killed at ${killedAt} ms, start ${done.status} after ${Date.now() - t0} ms`);
+    expect(done.status).toBe('succeeded');
+    // the wait was resumed only after the 15 s heartbeat timeout: it really was mid-activity
+    expect(Date.now() - t0).toBeGreaterThan(14_000);
+    const s = await spaceOf(h.db, space.id);
+    expect(s.phase).toBe('running');
+    expect(s.appliedVersion).toBe('1.1.0');
+    expect(h.sandbox.state().jobs.filter((j) => j.Meta?.knot_space_id === space.id).map((j) => j.ID)).toEqual(['cr-resume']);
+    expect(h.sandbox.state().csiVolumes.filter((v) => v.ID.includes(space.id)).map((v) => v.ID).sort()).toEqual([`debian_${space.id}_data`, `debian_${space.id}_home`]);
+    expect((await listSpaceVolumes(h.db, space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_data`, `debian_${space.id}_home`]);
+    await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
+    await expectConsistent(h, 'SIGKILL mid-start', [space.id]);
+  });
+
+  it('compensates on the restarted worker when the start timed out while it was dead', async () => {
+    const owner = await seedUser(h.db, `comp${kind}${tag()}`);
+    const tpl = await seedTemplate(h.db, { name: 'crashcomp', job: jobNamed('cc'), volumes: homeOnly() });
+    const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'crashcomp', 'comp');
+    await seedTemplate(h.db, { name: 'crashcomp', job: jobWithData('cc'), volumes: homeAndData(), startTimeout: '4s' }, '1.1.0');
+    h.sandbox.setFaults({ pendingAllocations: '^cc-comp$' });
+    const t0 = Date.now();
+    const op = await startOp(h, space.id, 'start', owner, 'crashcomp');
+    let done: Operation;
+    try {
+      await waitActivityHeartbeating(h, space.id, 'waitForSpaceRunning');
+      await worker.kill();
+      // restarted at once: the wait is retried only after its 15 s heartbeat timeout, long after
+      // the 4 s start timeout, so compensation is due when the new worker picks the start up
+      await worker.start();
+      done = await waitOrExplain(h, space.id, op.id, worker, 90_000);
+    } finally {
+      h.sandbox.setFaults({});
+    }
+    console.log(`[faults] ${kind} SIGKILL then compensation: ${done.status}/${done.errorType} after ${Date.now() - t0} ms`);
+    expect(done.status).toBe('failed');
+    expect(done.errorType).toBe('start_timeout');
+    const s = await spaceOf(h.db, space.id);
+    expect(s.phase).toBe('stopped');
+    expect(s.reason).toBe('StartFailed:start_timeout');
+    expect(h.sandbox.state().jobs.filter((j) => j.ID === 'cc-comp')).toHaveLength(0);
+    expect(csiVolume(h, `debian_${space.id}_data`)).toBeUndefined();
+    await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
+    expect((await listSpaceVolumes(h.db, space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_home`]);
+    await expectConsistent(h, 'SIGKILL then compensation', [space.id]);
+  });
+});
