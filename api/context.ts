@@ -42,14 +42,8 @@ export interface AppDeps {
   authFailures?: { max: number; windowMs: number };
 }
 
-/** Resolved dependencies every handler sees. */
-export interface Services {
-  db: Db;
-  config: KnotConfig;
-  logger: Logger;
-  lifecycle: LifecyclePort;
-  nomad: JobParser;
-  health: HealthChecks;
+/** Resolved dependencies every handler sees: the injected ones, with every default filled in. */
+export interface Services extends Pick<AppDeps, 'db' | 'config' | 'logger' | 'lifecycle' | 'nomad' | 'health'> {
   agentState: AgentStateStore;
   now: () => number;
   newId: () => string;
