@@ -3,7 +3,7 @@
  * says which operation created the volume, so compensation deletes exactly the volumes its own
  * run created and never a volume (or data) the space had before.
  */
-import { ErrorType, KnotError } from '../core/errors';
+import { ErrorType } from '../core/errors';
 import type { VolumeSpec } from '../core/volumes';
 import { forgetSpaceVolume, getSpaceVolume, recordSpaceVolume, volumeOwner } from '../store/space-volumes';
 import type { ActivityDeps } from './deps';
@@ -76,16 +76,7 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
       return { deleted: true };
     },
 
-    /** Volumes with live claims cannot be deleted yet; surfaced for a clear final message. */
-    async volumeStillPresent(input: { volumeId: string; type: 'csi' | 'host' }): Promise<boolean> {
-      if (input.type === 'csi') return (await deps.nomad.readCsiVolume(input.volumeId)) !== null;
-      return (await findHostVolumeId(deps, input.volumeId)) !== null;
-    },
   };
 }
 
 export type NomadVolumeActivities = ReturnType<typeof createNomadVolumeActivities>;
-
-export function isVolumeInUse(e: unknown): boolean {
-  return e instanceof KnotError && e.type === ErrorType.NomadVolumeInUse;
-}

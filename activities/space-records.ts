@@ -5,7 +5,7 @@ import { validateParameterValues, secretParameterNames, type ParameterDef } from
 import { decryptSecret, encryptSecret } from '../core/crypto';
 import { planVolumes } from '../core/volumes';
 import { parseDuration } from '../core/template';
-import { finishOperation, getOperation, markOperationRunning } from '../store/operations';
+import { finishOperation, markOperationRunning } from '../store/operations';
 import { getSpace, insertSpace, markSpaceDeleted, requireSpace, updateSpace, type Space, type SpacePhase } from '../store/spaces';
 import { listSpaceVolumes } from '../store/space-volumes';
 import { getTemplate } from '../store/templates';
@@ -81,10 +81,9 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       await finishOperation(deps.db, input.operationId, { status: input.status, errorType: input.errorType ?? null, errorMessage: input.errorMessage ?? null }, now());
     },
 
-    async setSpacePhase(input: { spaceId: string; phase: SpacePhase; reason?: string; message?: string; clearJob?: boolean }): Promise<void> {
+    async setSpacePhase(input: { spaceId: string; phase: SpacePhase; reason?: string; message?: string }): Promise<void> {
       const patch: Parameters<typeof updateSpace>[2] = { phase: input.phase, reason: input.reason ?? '', message: input.message ?? '' };
       if (input.phase === 'stopped') patch.startedAt = null;
-      if (input.clearJob) patch.nomadJobId = null;
       await updateSpace(deps.db, input.spaceId, patch, now());
     },
 
@@ -203,9 +202,6 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       return { phase: space.phase, nomadJobId: space.nomadJobId, volumeIds: vols.map((v) => ({ id: v.volumeId, type: v.type })), agentUrl: space.agentUrl };
     },
 
-    async operationStatus(input: { operationId: string }): Promise<string | null> {
-      return (await getOperation(deps.db, input.operationId))?.status ?? null;
-    },
   };
 }
 

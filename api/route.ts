@@ -205,14 +205,21 @@ async function writeAudit(svc: Services, actor: Actor, action: string, resourceT
   }
 }
 
-export function defineRoute<B = undefined, Q = Record<string, never>>(spec: RouteSpec<B, Q>): RouteDef {
-  const def: RouteDef = {
+/** The documentation part every route declaration shares (it feeds the OpenAPI document). */
+function routeDocs(spec: RouteDocs): RouteDocs {
+  return {
     method: spec.method,
     path: spec.path,
     summary: spec.summary,
     tag: spec.tag,
     ...(spec.description ? { description: spec.description } : {}),
     responses: spec.responses,
+  };
+}
+
+export function defineRoute<B = undefined, Q = Record<string, never>>(spec: RouteSpec<B, Q>): RouteDef {
+  const def: RouteDef = {
+    ...routeDocs(spec),
     auth: spec.auth,
     ...(spec.body ? { body: spec.body as Record<string, z.ZodType> } : {}),
     bodyRequired: spec.bodyRequired ?? spec.body !== undefined,
@@ -249,12 +256,7 @@ export function defineRoute<B = undefined, Q = Record<string, never>>(spec: Rout
 
 export function definePublicRoute<Q = Record<string, never>>(spec: PublicRouteSpec<Q>): RouteDef {
   return {
-    method: spec.method,
-    path: spec.path,
-    summary: spec.summary,
-    tag: spec.tag,
-    ...(spec.description ? { description: spec.description } : {}),
-    responses: spec.responses,
+    ...routeDocs(spec),
     auth: 'none',
     bodyRequired: false,
     ...(spec.query ? { query: spec.query as z.ZodType } : {}),
