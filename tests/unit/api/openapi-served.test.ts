@@ -2,17 +2,17 @@
 import pino from 'pino';
 import { createApp } from '../../../api/app';
 import { loadConfig } from '../../../core/config';
-import type { Db } from '../../../store/db';
+import { createTestDb } from '../../support/db';
 
 it('serves the agent route in the OpenAPI document', async () => {
+  const t = await createTestDb('sqlite');
   const app = createApp({
-    db: {} as Db,
+    db: t.db,
     config: loadConfig('', {}),
     logger: pino({ level: 'silent' }),
     lifecycle: { startOperation: () => Promise.reject(new Error('unused')), createSpace: () => Promise.reject(new Error('unused')) },
     nomad: { parseJob: async () => ({}) },
     health: { checks: {} },
-    agentState: { report: async () => undefined, get: async () => null, getMany: async () => new Map(), forget: async () => undefined, close: async () => undefined },
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -23,5 +23,6 @@ it('serves the agent route in the OpenAPI document', async () => {
     expect(Object.keys(doc.paths).length).toBeGreaterThan(25);
   } finally {
     server.close();
+    await t.cleanup();
   }
 });
