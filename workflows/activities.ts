@@ -2,7 +2,7 @@
  * Activity proxies, grouped by timeout and retry needs and declared once. Activities are imported
  * as types only: workflow code stays deterministic.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { KnotActivities } from '../activities';
 
 /** Errors that repeating cannot fix; everything else is retried within the budget. */
@@ -33,9 +33,14 @@ export const store = proxyLocalActivities<KnotActivities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-/** Forward steps against Nomad: a bounded budget, after which the saga compensates. */
+/**
+ * Forward steps against Nomad: a bounded budget, after which the saga compensates. On cancel the
+ * workflow waits for a step in flight to finish: compensating while Nomad is still creating the
+ * volume or registering the job would delete nothing and leak what the step creates afterwards.
+ */
 export const nomad = proxyActivities<KnotActivities>({
   startToCloseTimeout: '45s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   scheduleToCloseTimeout: '3m',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
 });

@@ -142,7 +142,9 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
     const owner = await seedUser(h.db, `conc${kind}`);
     const tpl = await seedTemplate(h.db, { name: 'slow', job: seedJob().replace('job "${{.space.name}}-${{.user.username}}"', 'job "slow-${{.space.name}}"'), volumes: seedVolumes() });
     const space = await createSpace(h, owner, tpl.id, 'busy');
-    h.sandbox.setFaults({ pendingAllocations: '^slow-busy$' });
+    // volume creation is slow, so the cancel below lands while Nomad is still creating it: the
+    // compensation must wait for that step to finish, or it deletes nothing and the volume leaks
+    h.sandbox.setFaults({ pendingAllocations: '^slow-busy$', rules: [{ method: 'PUT', path: '^/v1/volume/csi/[^/]+/create$', latencyMs: 600 }] });
     const first = await h.lifecycle.startOperation({ spaceId: space.id, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'slow' });
     await expect(
       h.lifecycle.startOperation({ spaceId: space.id, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'slow' }),
@@ -150,13 +152,26 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
     await expect(
       h.lifecycle.startOperation({ spaceId: space.id, type: 'stop', requestedBy: owner.id, ownerName: owner.username, templateName: 'slow' }),
     ).rejects.toMatchObject({ type: 'operation_in_progress' });
-    // cancel the stuck start: compensation must still run
-    await h.client.workflow.getHandle(first.workflowId).cancel();
+    // cancel while the volume is being created: compensation must still run, after that step
+    const handle = h.client.workflow.getHandle(first.workflowId);
+    for (let i = 0; i < 400; i++) {
+      const p = await handle.query<{ step: string }>('progress').catch(() => null);
+      if (p?.step.startsWith('creating volume')) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await handle.cancel();
     const done = await waitForOperation(h.db, first.id);
     h.sandbox.setFaults({});
     expect(done.status).toBe('cancelled');
     expect(h.sandbox.state().jobs.filter((j) => j.ID === 'slow-busy')).toHaveLength(0);
-    expect(h.sandbox.state().csiVolumes.filter((v) => v.ID.includes(space.id))).toHaveLength(0);
+    // a create still in flight when compensation ran would land later: watch past its latency
+    const leakDeadline = Date.now() + 1500;
+    let leaked = 0;
+    while (Date.now() < leakDeadline && leaked === 0) {
+      leaked = h.sandbox.state().csiVolumes.filter((v) => v.ID.includes(space.id)).length;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(leaked).toBe(0);
     expect((await spaceOf(h.db, space.id)).phase).toBe('stopped');
   });
 
