@@ -5,6 +5,7 @@
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorType, KnotError } from '../core/errors';
 import { spaceAllocationStatus, allAllocationsTerminal } from '../nomad/health';
+import { isNomadError, multierrorReasons } from '../nomad/errors';
 import { requireSpace, updateSpace } from '../store/spaces';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
@@ -41,6 +42,21 @@ function startTimeout(lastState: string) {
   return nonRetryable(ErrorType.StartTimeout, `the space did not become healthy before the start timeout (last state: ${lastState})`);
 }
 
+/**
+ * Nomad refuses an invalid job (memory below its minimum, an unknown namespace, ...) with a 500
+ * holding a multierror; the template is at fault, so the start fails at once naming Nomad's reason
+ * instead of retrying what can never succeed.
+ */
+function jobRejection(e: unknown, jobId: string): KnotError | null {
+  if (!isNomadError(e)) return null;
+  const reasons = multierrorReasons(e.nomadMessage);
+  if (!reasons) return null;
+  return new KnotError(ErrorType.JobRejected, `Nomad rejected job '${jobId}': ${reasons.join('; ')}`, {
+    errors: reasons.map((message) => ({ path: 'job', message })),
+    details: { jobId, nomadStatus: e.nomadStatus },
+  });
+}
+
 /** Heartbeats must go out well within the 15 s heartbeat timeout. */
 const BLOCKING_WAIT_MS = 5_000;
 
@@ -64,7 +80,11 @@ export function createNomadJobActivities(deps: ActivityDeps) {
       }
       // remember the job before creating it, so compensation and cleanup can always find it
       await updateSpace(deps.db, input.spaceId, { nomadJobId: rendered.jobId }, deps.clock());
-      await deps.nomad.registerJob(job);
+      try {
+        await deps.nomad.registerJob(job);
+      } catch (e) {
+        throw jobRejection(e, rendered.jobId) ?? e;
+      }
       return { jobId: rendered.jobId };
     },
 

@@ -3,14 +3,49 @@
  * says which operation created the volume, so compensation deletes exactly the volumes its own
  * run created and never a volume (or data) the space had before.
  */
-import { ErrorType } from '../core/errors';
+import { ErrorType, KnotError } from '../core/errors';
+import { volumeInUseReason } from '../nomad/volume-claims';
+import { getSpace } from '../store/spaces';
 import type { VolumeSpec } from '../core/volumes';
 import { forgetSpaceVolume, getSpaceVolume, recordSpaceVolume, volumeOwner } from '../store/space-volumes';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
 import { renderSpace } from './render-space';
 
-async function findHostVolumeId(deps: ActivityDeps, name: string): Promise<string | null> {
+/**
+ * Deletes a volume and its data, but only once nothing claims it and no allocation of `jobId` can
+ * still run (see nomad/volume-claims.ts for why Nomad's own `volume in use` cannot be relied on).
+ * A volume still in use fails with a retryable NomadVolumeInUse, so the caller's retry policy waits
+ * for the claims to drain. Already gone → false.
+ */
+export async function deleteVolumeIfUnclaimed(
+  deps: Pick<ActivityDeps, 'nomad'>,
+  volume: { type: 'csi' | 'host'; nomadId: string | null; name: string },
+  jobId: string | null,
+): Promise<boolean> {
+  const jobAllocs = jobId ? await deps.nomad.jobAllocations(jobId, { all: true }) : [];
+  if (volume.type === 'csi') {
+    const id = volume.nomadId ?? volume.name;
+    const current = await deps.nomad.readCsiVolume(id);
+    if (!current) return false;
+    refuseWhileInUse(id, volumeInUseReason(current, jobAllocs));
+    await deps.nomad.deleteCsiVolume(id);
+    return true;
+  }
+  const id = volume.nomadId ?? (await findHostVolumeId(deps, volume.name));
+  if (!id) return false;
+  const current = await deps.nomad.readHostVolume(id);
+  if (!current) return false;
+  refuseWhileInUse(volume.name, volumeInUseReason({ ReadAllocs: null, WriteAllocs: null, Allocations: current.Allocations ?? null }, jobAllocs));
+  await deps.nomad.deleteHostVolume(id);
+  return true;
+}
+
+function refuseWhileInUse(volumeId: string, reason: string | null): void {
+  if (reason) throw new KnotError(ErrorType.NomadVolumeInUse, `volume ${volumeId} is still in use (${reason}); not deleting it until it is released`, { retryable: true, details: { volumeId } });
+}
+
+async function findHostVolumeId(deps: Pick<ActivityDeps, 'nomad'>, name: string): Promise<string | null> {
   const list = await deps.nomad.listHostVolumes();
   return list.find((v) => v.Name === name)?.ID ?? null;
 }
@@ -59,23 +94,19 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
 
     /**
      * Deletes a space volume and its data. With `onlyIfCreatedBy`, only when that operation created
-     * it (compensation); otherwise unconditionally (template removed it, or the space is deleted).
-     * `volume in use` is retryable: claims drain after the allocation stops.
+     * it (compensation); otherwise whenever it is no longer in use (template removed it, or the
+     * space is deleted). While claims drain after the allocation stops the activity fails with a
+     * retryable NomadVolumeInUse and is tried again; it never asks Nomad to delete a claimed volume.
      */
     async deleteSpaceVolume(input: { spaceId: string; volumeId: string; onlyIfCreatedBy?: string }): Promise<{ deleted: boolean }> {
       const row = await getSpaceVolume(deps.db, input.spaceId, input.volumeId);
       if (!row) return { deleted: false };
       if (input.onlyIfCreatedBy && row.createdByOperation !== input.onlyIfCreatedBy) return { deleted: false };
-      if (row.type === 'csi') {
-        await deps.nomad.deleteCsiVolume(row.nomadId ?? row.volumeId);
-      } else {
-        const id = row.nomadId ?? (await findHostVolumeId(deps, row.volumeId));
-        if (id) await deps.nomad.deleteHostVolume(id);
-      }
+      const jobId = (await getSpace(deps.db, input.spaceId))?.nomadJobId ?? null;
+      const deleted = await deleteVolumeIfUnclaimed(deps, { type: row.type, nomadId: row.nomadId, name: row.volumeId }, jobId);
       await forgetSpaceVolume(deps.db, input.spaceId, input.volumeId);
-      return { deleted: true };
+      return { deleted };
     },
-
   };
 }
 

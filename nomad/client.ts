@@ -56,7 +56,7 @@ export function pickSrvRecord(records: SrvRecord[]): SrvRecord | undefined {
 }
 
 /**
- * Typed client for the Nomad HTTP API, following ../shared/nomad/CONTRACT.md. Every failure is a
+ * Typed client for the Nomad HTTP API, following the Nomad HTTP API contract (docs/nomad-contract.md). Every failure is a
  * NomadError whose `retryable` says whether the same call may succeed later. Where the contract
  * makes "already gone" a success (deregistering an unknown job, deleting an unknown volume) the
  * methods treat it as done, so callers can be idempotent.
@@ -101,9 +101,13 @@ export class NomadClient {
     return this.jsonOrNull<Job>('GET', `/v1/job/${encodeURIComponent(id)}`, opts);
   }
 
-  /** Unknown job → `[]` (Nomad answers 200 with an empty list). */
-  jobAllocations(id: string, opts: CallOptions = {}): Promise<AllocListStub[]> {
-    return this.json<AllocListStub[]>('GET', `/v1/job/${encodeURIComponent(id)}/allocations`, opts);
+  /**
+   * Unknown job → `[]` (Nomad answers 200 with an empty list). Once a purged job id is registered
+   * again Nomad lists only the new incarnation's allocations; `all` lists the older ones too, which
+   * is what a check for "anything of this job still running" needs.
+   */
+  jobAllocations(id: string, opts: { all?: boolean } & CallOptions = {}): Promise<AllocListStub[]> {
+    return this.json<AllocListStub[]>('GET', `/v1/job/${encodeURIComponent(id)}/allocations`, { ...opts, query: { all: opts.all ? 'true' : undefined } });
   }
 
   /**
@@ -131,11 +135,15 @@ export class NomadClient {
     return evals.sort((a, b) => b.CreateIndex - a.CreateIndex);
   }
 
-  readEvaluation(id: string, opts: CallOptions = {}): Promise<Evaluation | null> {
+  /** A non-UUID id cannot name an evaluation: null without asking (Nomad answers it with a 500). */
+  async readEvaluation(id: string, opts: CallOptions = {}): Promise<Evaluation | null> {
+    if (!isUuid(id)) return null;
     return this.jsonOrNull<Evaluation>('GET', `/v1/evaluation/${encodeURIComponent(id)}`, opts);
   }
 
-  readAllocation(id: string, opts: CallOptions = {}): Promise<Allocation | null> {
+  /** A non-UUID id cannot name an allocation: null without asking (Nomad answers it with a 500). */
+  async readAllocation(id: string, opts: CallOptions = {}): Promise<Allocation | null> {
+    if (!isUuid(id)) return null;
     return this.jsonOrNull<Allocation>('GET', `/v1/allocation/${encodeURIComponent(id)}`, opts);
   }
 
@@ -222,12 +230,14 @@ export class NomadClient {
     return res.Volume;
   }
 
+  /**
+   * Before 1.10 Nomad has no host volumes, and answers this list with 200 and an empty body: that
+   * is "no host volumes", not an error.
+   */
   async listHostVolumes(opts: { prefix?: string } & CallOptions = {}): Promise<HostVolumeStub[]> {
-    const stubs = await this.json<HostVolumeStub[] | null>('GET', '/v1/volumes', {
-      ...opts,
-      query: { type: 'host', prefix: opts.prefix },
-    });
-    return stubs ?? [];
+    const res = await this.raw('GET', '/v1/volumes', { ...opts, query: { type: 'host', prefix: opts.prefix } });
+    if (res.text.trim() === '') return [];
+    return this.parsed<HostVolumeStub[] | null>('GET /v1/volumes', res) ?? [];
   }
 
   readHostVolume(id: string, opts: CallOptions = {}): Promise<HostVolume | null> {
@@ -265,11 +275,14 @@ export class NomadClient {
   }
 
   private async json<T>(method: string, path: string, req: Request): Promise<T> {
-    const res = await this.raw(method, path, req);
+    return this.parsed<T>(`${method} ${path}`, await this.raw(method, path, req));
+  }
+
+  private parsed<T>(endpoint: string, res: RawResponse): T {
     try {
       return JSON.parse(res.text) as T;
     } catch (e) {
-      throw new NomadError(`${method} ${path}`, res.status, `response is not JSON: ${res.text.slice(0, 200)}`, e);
+      throw new NomadError(endpoint, res.status, `response is not JSON: ${res.text.slice(0, 200)}`, e);
     }
   }
 
@@ -318,7 +331,11 @@ export class NomadClient {
       const message = timeout.aborted ? `timed out after ${timeoutMs} ms` : errorText(e);
       throw new NomadError(endpoint, 0, message, e);
     }
-    if (status < 200 || status >= 300) throw new NomadError(endpoint, status, text.trim());
+    if (status < 200 || status >= 300) {
+      // Nomad before 1.10 has no host-volume routes: a bare 404 there would read as "not found"
+      const message = text.trim() || (status === 404 && path.startsWith('/v1/volume/host') ? HOST_VOLUMES_ABSENT : '');
+      throw new NomadError(endpoint, status, message);
+    }
     return { status, text, index: Number(indexHeader ?? 0) || 0 };
   }
 
@@ -339,6 +356,13 @@ export class NomadClient {
     if (!record) throw new Error(`no SRV records for ${name}`);
     return `${scheme}://${record.name}:${record.port}/`;
   }
+}
+
+const HOST_VOLUMES_ABSENT = 'this Nomad has no host-volume API (host volumes need Nomad 1.10 or later)';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function isUuid(id: string): boolean {
+  return UUID.test(id);
 }
 
 function errorText(e: unknown): string {

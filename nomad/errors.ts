@@ -39,7 +39,11 @@ const VOLUME_IN_USE = /volume in use|in use by allocations/i;
  * must re-read it and decide again rather than repeat the same stale write.
  */
 const REJECTED_500 = [
+  // go-multierror, how Nomad reports a job that fails validation or admission on register
+  /^\d+ errors? occurred:/,
   /^(rpc error: )?validation:/i,
+  /nonexistent namespace/i,
+  /UUID must be 36 characters/i,
   /no CSI plugin named/i,
   /plugin does not support creating volumes/i,
   /Failed to parse/i,
@@ -61,4 +65,17 @@ export function classifyNomadFailure(
   if (status >= 500) return { type: ErrorType.NomadUnavailable, retryable: true };
   // A 2xx/3xx the client could not use (e.g. a body that is not JSON): repeating gets the same.
   return { type: ErrorType.NomadRequest, retryable: false };
+}
+
+/**
+ * The reasons in a go-multierror text (`2 errors occurred:\n\t* a\n\t* b`), the form Nomad uses
+ * when it refuses a job on register; null when the text is not one.
+ */
+export function multierrorReasons(message: string): string[] | null {
+  if (!/^\d+ errors? occurred:/.test(message)) return null;
+  const reasons = message
+    .split('\n')
+    .map((line) => /^\s*\*\s+(.*)$/.exec(line)?.[1]?.trim())
+    .filter((r): r is string => Boolean(r));
+  return reasons.length > 0 ? reasons : null;
 }

@@ -17,11 +17,18 @@ export type SpaceAllocationStatus =
 
 const TERMINAL: ReadonlySet<ClientStatus> = new Set<ClientStatus>(['complete', 'failed', 'lost']);
 
-/** Service jobs get an update block by default, so their allocations must also turn healthy. */
-export function jobHasUpdateBlock(job: JobView): boolean {
-  if (job.Update) return true;
-  if ((job.TaskGroups ?? []).some((tg) => tg.Update)) return true;
-  return (job.Type ?? 'service') === 'service';
+/**
+ * Whether Nomad will run a deployment for the job, and so mark its allocations healthy. Only
+ * service jobs get deployments, and only for groups whose update strategy has `MaxParallel > 0`.
+ * Real Nomad answers a zero-valued `Update` block for every job, batch included, so a block's mere
+ * presence says nothing; an absent strategy (a parsed, not yet canonicalized job) means Nomad's
+ * default for service jobs (`max_parallel = 1`).
+ */
+export function jobUsesDeployments(job: JobView): boolean {
+  if ((job.Type || 'service') !== 'service') return false;
+  const groups = job.TaskGroups ?? [];
+  const strategies = groups.length > 0 ? groups.map((tg) => tg.Update ?? job.Update ?? null) : [job.Update ?? null];
+  return strategies.some((u) => u === null || u.MaxParallel === null || u.MaxParallel > 0);
 }
 
 function allTasksRunning(states: Record<string, TaskState> | null): boolean {
@@ -72,7 +79,7 @@ export function describeFailedPlacement(failed: Record<string, AllocationMetric>
  * allocation of a previous run cannot make a fresh start look failed.
  */
 export function spaceAllocationStatus(job: JobView, allocs: AllocView[], evals: Evaluation[] = []): SpaceAllocationStatus {
-  const needsHealthy = jobHasUpdateBlock(job);
+  const needsHealthy = jobUsesDeployments(job);
   const current = allocs.filter(
     (a) => job.Version === undefined || job.Version === null || a.JobVersion === undefined || a.JobVersion === job.Version,
   );

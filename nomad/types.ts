@@ -195,7 +195,10 @@ export interface JobListStub {
   ModifyIndex: number;
   JobModifyIndex: number;
   SubmitTime: number;
-  /** Only with `?meta=true` (Nomad 1.5+). */
+  /**
+   * Only with `?meta=true` (Nomad 1.5+), and even then left out for a job without meta (1.6):
+   * an absent key means "no meta" once any stub of the same list carries one.
+   */
   Meta?: Record<string, string>;
 }
 
@@ -309,11 +312,12 @@ export interface Evaluation {
   JobID: string;
   JobModifyIndex: number;
   Status: EvalStatus;
-  StatusDescription: string;
-  BlockedEval: string;
-  PreviousEval: string;
-  FailedTGAllocs: Record<string, AllocationMetric> | null;
-  QueuedAllocations: Record<string, number> | null;
+  /** real Nomad leaves empty fields out of evaluations */
+  StatusDescription?: string;
+  BlockedEval?: string;
+  PreviousEval?: string;
+  FailedTGAllocs?: Record<string, AllocationMetric> | null;
+  QueuedAllocations?: Record<string, number> | null;
   CreateIndex: number;
   ModifyIndex: number;
   CreateTime: number;
@@ -363,10 +367,13 @@ export interface CsiVolume {
   Secrets: Record<string, string> | null;
   Parameters: Record<string, string> | null;
   Context: Record<string, string> | null;
-  /** Keys are allocation ids; Nomad fills values with allocations, the sandbox with null. */
-  ReadAllocs: Record<string, Allocation | null>;
-  WriteAllocs: Record<string, Allocation | null>;
-  Allocations: AllocListStub[];
+  /**
+   * The claims: keys are allocation ids. Values are null on both real Nomad (1.6, after a claim)
+   * and the sandbox, so only the keys mean anything; a create response carries null maps.
+   */
+  ReadAllocs: Record<string, Allocation | null> | null;
+  WriteAllocs: Record<string, Allocation | null> | null;
+  Allocations: AllocListStub[] | null;
   Schedulable: boolean;
   ControllerRequired: boolean;
   ControllersHealthy: number;
@@ -401,8 +408,9 @@ export interface CsiVolumeListStub {
 }
 
 export interface CsiVolumeCreateResponse {
-  Volumes: CsiVolume[];
-  Warnings: string;
+  Volumes: CsiVolume[] | null;
+  /** real Nomad 1.6 leaves the key out */
+  Warnings?: string;
   Index: number;
 }
 

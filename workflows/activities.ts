@@ -12,6 +12,7 @@ const NON_RETRYABLE = [
   'conflict',
   'template_render',
   'template_parse',
+  'job_rejected',
   'volume_spec_invalid',
   'parameter_invalid',
   'encryption_key_missing',

@@ -26,6 +26,9 @@ import type {
   TaskState,
   UpdateStrategy,
 } from '../types';
+
+/** The sandbox always keeps claim maps (real Nomad may answer them as null). */
+type StoredCsiVolume = CsiVolume & { ReadAllocs: Record<string, null>; WriteAllocs: Record<string, null>; Allocations: CsiVolume['Allocations'] };
 import type { FaultInjector } from './faults';
 
 /** An error the HTTP layer answers with `status` and the bare `message` as text/plain. */
@@ -138,7 +141,7 @@ export class SandboxCluster {
   readonly jobs = new Map<string, JobRecord>();
   readonly allocs = new Map<string, Allocation>();
   readonly evals = new Map<string, Evaluation>();
-  readonly csiVolumes = new Map<string, CsiVolume>();
+  readonly csiVolumes = new Map<string, StoredCsiVolume>();
   readonly hostVolumes = new Map<string, HostVolume>();
   private readonly claims = new Map<string, Claim[]>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -638,7 +641,7 @@ export class SandboxCluster {
       const caps = (v.RequestedCapabilities as CsiVolumeCapability[]).map((c) => ({ AccessMode: c.AccessMode, AttachmentMode: c.AttachmentMode }));
       const min = Number(v.RequestedCapacityMin ?? 0);
       const max = Number(v.RequestedCapacityMax ?? 0);
-      const vol: CsiVolume = {
+      const vol: StoredCsiVolume = {
         ID: String(v.ID),
         Name: String(v.Name ?? v.ID),
         Namespace: v.Namespace,
@@ -676,7 +679,7 @@ export class SandboxCluster {
     return out;
   }
 
-  private csiView(vol: CsiVolume): CsiVolume {
+  private csiView(vol: StoredCsiVolume): CsiVolume {
     const view = clone(vol);
     const ids = [...Object.keys(vol.WriteAllocs), ...Object.keys(vol.ReadAllocs)];
     view.Allocations = ids.map((id) => this.allocs.get(id)).filter((a): a is Allocation => Boolean(a)).map((a) => this.stub(a));

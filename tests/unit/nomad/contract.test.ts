@@ -239,3 +239,46 @@ describe('host volumes', () => {
     expect(await raw('DELETE', `/v1/volume/host/${vol.ID}/delete`)).toMatchObject({ status: 500, text: `no such volume: ${vol.ID}` });
   });
 });
+
+/**
+ * A Nomad before 1.10 (the real 1.6.5 agent's answers, byte for byte): the host-volume list is 200
+ * with an empty body, every other host-volume route a 404 with an empty body, and a non-UUID
+ * allocation id a 500. Served by a bare HTTP server so the client's own transport is what is tested.
+ */
+describe('a Nomad without the host-volume API (before 1.10)', () => {
+  let server: import('node:http').Server;
+  let old: NomadClient;
+  const seen: string[] = [];
+  beforeAll(async () => {
+    const http = await import('node:http');
+    server = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url?.startsWith('/v1/volumes?') && req.url.includes('type=host')) return void res.writeHead(200).end();
+      if (req.url?.startsWith('/v1/volume/host')) return void res.writeHead(404).end();
+      if (req.url?.startsWith('/v1/allocation/')) return void res.writeHead(500).end('UUID must be 36 characters');
+      res.writeHead(404).end('not found');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    old = new NomadClient({ addr: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('lists no host volumes instead of failing on the empty body', async () => {
+    await expect(old.listHostVolumes()).resolves.toEqual([]);
+  });
+
+  it('a host-volume create fails as a final request error that says why', async () => {
+    const e = await failure(old.createHostVolume(csiVolume('unused', { type: 'host', name: 'cache', pluginId: 'mkdir' })));
+    expect(e).toMatchObject({ type: 'nomad_request', retryable: false, nomadStatus: 404 });
+    expect(e.nomadMessage).toMatch(/host volumes need Nomad 1\.10/);
+    await expect(old.readHostVolume('x')).resolves.toBeNull();
+  });
+
+  it('reads of non-UUID allocation and evaluation ids are "not found" without a request', async () => {
+    seen.length = 0;
+    await expect(old.readAllocation('not-a-uuid')).resolves.toBeNull();
+    await expect(old.readEvaluation('')).resolves.toBeNull();
+    expect(seen).toEqual([]);
+  });
+});

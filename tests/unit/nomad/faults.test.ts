@@ -1,5 +1,5 @@
 import { NomadClient } from '../../../nomad/client';
-import { classifyNomadFailure, NomadError } from '../../../nomad/errors';
+import { classifyNomadFailure, multierrorReasons, NomadError } from '../../../nomad/errors';
 import type { Sandbox } from '../../../nomad/sandbox';
 import { FaultInjector } from '../../../nomad/sandbox/faults';
 import { sandboxWithClient } from './helpers';
@@ -90,6 +90,22 @@ it.each<[number, string, string, boolean]>([
   [500, 'rpc error: volume in use: v1', 'nomad_volume_in_use', true],
   [500, 'volume abc in use by allocations: [a1]', 'nomad_volume_in_use', true],
   [0, 'ECONNREFUSED', 'nomad_unavailable', true],
+  // what a real 1.6.5 agent answers to an invalid job on register: final, not an outage
+  [500, '1 error occurred:\n\t* Task "t": minimum MemoryMB value is 10\n\n', 'nomad_request', false],
+  [500, '2 errors occurred:\n\t* Missing job datacenters\n\t* Missing job task groups\n\n', 'nomad_request', false],
+  [500, 'job "x" is in nonexistent namespace "nope"', 'nomad_request', false],
+  [500, 'UUID must be 36 characters', 'nomad_request', false],
 ])('classifies %d %j as %s (retryable %s)', (status, message, type, retryable) => {
   expect(classifyNomadFailure(status, message)).toEqual({ type, retryable });
+});
+
+describe('multierrorReasons', () => {
+  it.each<[string, string[] | null]>([
+    ['1 error occurred:\n\t* Task "t": minimum MemoryMB value is 10\n\n', ['Task "t": minimum MemoryMB value is 10']],
+    ['2 errors occurred:\n\t* Missing job datacenters\n\t* Task group web validation failed: 1 error occurred:\n\n', ['Missing job datacenters', 'Task group web validation failed: 1 error occurred:']],
+    ['No cluster leader', null],
+    ['1 error occurred:', null],
+  ])('%j → %j', (message, reasons) => {
+    expect(multierrorReasons(message)).toEqual(reasons);
+  });
 });

@@ -1,4 +1,5 @@
-import { allAllocationsTerminal, spaceAllocationStatus } from '../../../nomad/health';
+import { allAllocationsTerminal, jobUsesDeployments, spaceAllocationStatus } from '../../../nomad/health';
+import type { TaskGroup, UpdateStrategy } from '../../../nomad/types';
 import type { AllocListStub, Evaluation, Job, TaskState } from '../../../nomad/types';
 
 const running: TaskState = { State: 'running', Failed: false, Restarts: 0, StartedAt: 'now', FinishedAt: null, Events: [] };
@@ -78,5 +79,32 @@ describe('allAllocationsTerminal', () => {
     ['unknown is not terminal', ['unknown'], false],
   ])('%s → %s', (_name, statuses, expected) => {
     expect(allAllocationsTerminal(statuses.map((s) => alloc({ ClientStatus: s })))).toBe(expected);
+  });
+});
+
+describe('jobUsesDeployments: readiness follows what Nomad reports for each job type', () => {
+  // what a real 1.6.5 agent answers in GET /v1/job/:id for every job, batch included
+  const zeroUpdate: UpdateStrategy = { Stagger: 0, MaxParallel: 0, HealthCheck: '', MinHealthyTime: 0, HealthyDeadline: 0, ProgressDeadline: 0, Canary: 0, AutoRevert: false, AutoPromote: false };
+  const canonicalGroupUpdate: UpdateStrategy = { ...zeroUpdate, Stagger: 30e9, MaxParallel: 1, HealthCheck: 'checks', MinHealthyTime: 10e9, HealthyDeadline: 300e9, ProgressDeadline: 600e9 };
+  const group = (update: UpdateStrategy | null): TaskGroup => ({ Name: 'g', Count: 1, Tasks: [], Update: update });
+  it.each<[string, Job, boolean]>([
+    ['batch job with the zero-valued Update real Nomad returns', { ID: 'j', Type: 'batch', Update: zeroUpdate, TaskGroups: [group(null)] }, false],
+    ['sysbatch job', { ID: 'j', Type: 'sysbatch', Update: zeroUpdate, TaskGroups: [group(null)] }, false],
+    ['service job as real Nomad returns it (group strategy canonicalized)', { ID: 'j', Type: 'service', Update: zeroUpdate, TaskGroups: [group(canonicalGroupUpdate)] }, true],
+    ['service job with max_parallel = 0 (deployments disabled)', { ID: 'j', Type: 'service', Update: zeroUpdate, TaskGroups: [group({ ...canonicalGroupUpdate, MaxParallel: 0 })] }, false],
+    ['parsed service job without an update block (Nomad default applies)', { ID: 'j', Type: 'service', Update: null, TaskGroups: [group(null)] }, true],
+    ['job without a type is a service job', { ID: 'j', TaskGroups: [group(null)] }, true],
+  ])('%s → %s', (_, job, expected) => {
+    expect(jobUsesDeployments(job)).toBe(expected);
+  });
+
+  it('a batch allocation is up once its tasks run, without deployment health (it never gets one)', () => {
+    const job: Job = { ID: 'j', Type: 'batch', Version: 0, Update: zeroUpdate, TaskGroups: [group(null)] };
+    expect(spaceAllocationStatus(job, [alloc({ JobType: 'batch', DeploymentStatus: null })])).toEqual({ state: 'up', allocId: 'a1' });
+  });
+
+  it('a service allocation still waits for the deployment to mark it healthy', () => {
+    const job: Job = { ID: 'j', Type: 'service', Version: 0, Update: zeroUpdate, TaskGroups: [group(canonicalGroupUpdate)] };
+    expect(spaceAllocationStatus(job, [alloc({ DeploymentStatus: null })]).state).toBe('starting');
   });
 });

@@ -42,7 +42,7 @@ it('register → pending → running → healthy, claiming its volume', async ()
 
   const vol = await client.readCsiVolume('home-1');
   expect(Object.keys(vol?.WriteAllocs ?? {})).toEqual([alloc?.ID]);
-  expect(vol?.Allocations.map((a) => a.ID)).toEqual([alloc?.ID]);
+  expect(vol?.Allocations?.map((a) => a.ID)).toEqual([alloc?.ID]);
 });
 
 it('stop → delete volume is in use until claims are released, then succeeds', async () => {

@@ -1,0 +1,30 @@
+/**
+ * Whether a volume may be deleted now. Nomad 1.6 asks the CSI plugin to delete the storage
+ * *before* it checks for claims (CSIVolume.Delete), so a delete answered `volume in use` may
+ * already have destroyed the data; Nomad's docs leave the check to the caller. knot therefore
+ * deletes a volume only when nothing claims it and nothing of the space's job can still run.
+ */
+import type { AllocListStub, CsiVolume } from './types';
+
+const TERMINAL = new Set(['complete', 'failed', 'lost']);
+
+type ClaimView = Pick<CsiVolume, 'ReadAllocs' | 'WriteAllocs' | 'Allocations'>;
+type AllocView = Pick<AllocListStub, 'ID' | 'ClientStatus'>;
+
+/**
+ * Why the volume must not be deleted yet, or null when it may be. `jobAllocs` are the allocations
+ * of the job that mounts it (all incarnations); any of them not yet terminal may still claim it.
+ */
+export function volumeInUseReason(volume: ClaimView | null, jobAllocs: readonly AllocView[] = []): string | null {
+  const claims = [...Object.keys(volume?.WriteAllocs ?? {}), ...Object.keys(volume?.ReadAllocs ?? {})];
+  if (claims.length > 0) return `claimed by allocation${claims.length > 1 ? 's' : ''} ${claims.map(short).join(', ')}`;
+  const users = (volume?.Allocations ?? []).filter((a) => !TERMINAL.has(a.ClientStatus));
+  if (users.length > 0) return `used by running allocation${users.length > 1 ? 's' : ''} ${users.map((a) => short(a.ID)).join(', ')}`;
+  const live = jobAllocs.filter((a) => !TERMINAL.has(a.ClientStatus));
+  if (live.length > 0) return `the space's job still has allocation${live.length > 1 ? 's' : ''} ${live.map((a) => short(a.ID)).join(', ')} not terminal`;
+  return null;
+}
+
+function short(id: string): string {
+  return id.slice(0, 8);
+}

@@ -1,0 +1,21 @@
+import { volumeInUseReason } from '../../../nomad/volume-claims';
+
+const a = (ID: string, ClientStatus: string) => ({ ID, ClientStatus }) as { ID: string; ClientStatus: 'running' };
+
+describe('volumeInUseReason: a volume is deleted only when nothing can still use it', () => {
+  it.each<[string, Parameters<typeof volumeInUseReason>[0], Parameters<typeof volumeInUseReason>[1], RegExp | null]>([
+    ['no claims, no allocations', { ReadAllocs: {}, WriteAllocs: {}, Allocations: [] }, [], null],
+    ['null maps (a create response, real Nomad)', { ReadAllocs: null, WriteAllocs: null, Allocations: null }, [], null],
+    ['a write claim whose value is null (real 1.6 after a claim)', { ReadAllocs: {}, WriteAllocs: { 'aaaaaaaa-1': null }, Allocations: [] }, [], /claimed by allocation aaaaaaaa/],
+    ['a read claim', { ReadAllocs: { 'bbbbbbbb-1': null }, WriteAllocs: {}, Allocations: [] }, [], /claimed by allocation bbbbbbbb/],
+    ['claims released but an allocation using it still runs', { ReadAllocs: {}, WriteAllocs: {}, Allocations: [a('cccccccc-1', 'running')] as never }, [], /used by running allocation cccccccc/],
+    ['only terminal users', { ReadAllocs: {}, WriteAllocs: {}, Allocations: [a('d1', 'complete'), a('d2', 'failed'), a('d3', 'lost')] as never }, [], null],
+    ['the space job still has a pending allocation', { ReadAllocs: {}, WriteAllocs: {}, Allocations: [] }, [a('eeeeeeee-1', 'pending')] as never, /the space's job still has allocation eeeeeeee/],
+    ['the space job has only terminal allocations', { ReadAllocs: {}, WriteAllocs: {}, Allocations: [] }, [a('f1', 'complete')] as never, null],
+    ['the volume is gone', null, [], null],
+  ])('%s', (_, volume, jobAllocs, expected) => {
+    const reason = volumeInUseReason(volume, jobAllocs);
+    if (expected === null) expect(reason).toBeNull();
+    else expect(reason).toMatch(expected);
+  });
+});
