@@ -8,7 +8,8 @@ import { spaceAllocationStatus, allAllocationsTerminal } from '../nomad/health';
 import { requireSpace, updateSpace } from '../store/spaces';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
-import { KNOT_SPACE_META, renderSpace } from './render-space';
+import { KNOT_SPACE_META } from '../nomad/meta';
+import { renderSpace } from './render-space';
 
 function heartbeat(details?: unknown): void {
   try {

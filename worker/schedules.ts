@@ -7,7 +7,7 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import type { Workflow } from '@temporalio/common';
 import { parseDurationMs } from '../core/config';
 import { ScheduleIds } from '../temporal/names';
-import type { AutoStopSweepInput, CleanupSweepInput } from '../workflows/sweeps';
+import type { AutoStopSweepInput, CleanupSweepInput } from '../core/sweeps';
 
 export interface ScheduleSettings {
   taskQueue: string;

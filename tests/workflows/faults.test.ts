@@ -11,8 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
-import { newId } from '../../core/names';
-import { LifecycleClient } from '../../temporal/lifecycle-client';
+import { createLifecycleClient } from '../../temporal/lifecycle-client';
 import type { Db } from '../../store/db';
 import { listSpaceVolumes } from '../../store/space-volumes';
 import { getOperation, type Operation } from '../../store/operations';
@@ -232,7 +231,7 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
       },
     }) as Db;
     // ... while Temporal refuses the workflow start (here: an unknown namespace)
-    const broken = new LifecycleClient(new Client({ connection: h.client.connection, namespace: 'knot-no-such-namespace' }), flakyDb, { taskQueue: h.taskQueue, newId: () => newId(Date.now()) });
+    const broken = createLifecycleClient(new Client({ connection: h.client.connection, namespace: 'knot-no-such-namespace' }), flakyDb, { taskQueue: h.taskQueue });
     await expect(broken.startOperation({ spaceId: space.id, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'undo' })).rejects.toBeDefined();
     failDeletes = false;
     const orphan = await h.db('operations').where({ space_id: space.id, status: 'pending' }).first();
