@@ -21,6 +21,7 @@ import { insertTemplate, addTemplateVersion, getTemplateByName } from '../../sto
 import { getOperation, type Operation } from '../../store/operations';
 import { getSpace, type Space } from '../../store/spaces';
 import { createTestDb, type DbKind, type TestDb } from './db';
+import { until } from './wait';
 import type { Db } from '../../store/db';
 
 export const EXAMPLES = path.resolve(__dirname, '../../examples/templates');
@@ -140,13 +141,18 @@ export async function seedTemplate(db: Db, input: TemplateContentInput, version 
 
 /** Polls the store until the operation is terminal (the condition, not a fixed sleep). */
 export async function waitForOperation(db: Db, operationId: string, timeoutMs = 60_000): Promise<Operation> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const op = await getOperation(db, operationId);
-    if (op && ['succeeded', 'failed', 'cancelled'].includes(op.status)) return op;
-    if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${op?.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  let last: Operation | null = null;
+  return until(
+    `operation ${operationId} to finish`,
+    async () => {
+      last = await getOperation(db, operationId);
+      return last && ['succeeded', 'failed', 'cancelled'].includes(last.status) ? last : null;
+    },
+    timeoutMs,
+    25,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; still ${last?.status}`);
+  });
 }
 
 export async function spaceOf(db: Db, id: string): Promise<Space> {

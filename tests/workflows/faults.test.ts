@@ -10,6 +10,7 @@
  * retryable), and the resilience suite (tests/resilience) covers long outages.
  */
 import { randomBytes } from 'node:crypto';
+import { progressQuery } from '../../temporal/workflows';
 import { Client } from '@temporalio/client';
 import { createLifecycleClient } from '../../temporal/lifecycle-client';
 import type { Db } from '../../store/db';
@@ -177,7 +178,7 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
         async () => {
           const o = await getOperation(h.db, op.id);
           if (o && ['succeeded', 'failed', 'cancelled'].includes(o.status)) return 'ended';
-          const p = await handle.query<{ step: string }>('progress').catch(() => null);
+          const p = await handle.query(progressQuery).catch(() => null);
           return p?.step === 'compensating' ? 'compensating' : null;
         },
         30_000,
