@@ -75,18 +75,18 @@ describe('the error catalog', () => {
 
 describe('reading a failure chain', () => {
   class App extends Error {
-    constructor(message: string, readonly type: string, readonly nonRetryable: boolean, readonly details: unknown[] = [], readonly cause?: unknown) {
+    constructor(message: string, readonly type: string, readonly nonRetryable: boolean, readonly details: unknown[] = [], override readonly cause?: unknown) {
       super(message);
     }
   }
   class Timeout extends Error {
-    constructor(readonly timeoutType: string, readonly cause?: unknown) {
+    constructor(readonly timeoutType: string, override readonly cause?: unknown) {
       super('timeout');
     }
   }
   class Cancelled extends Error {}
   class Wrapper extends Error {
-    constructor(readonly cause: unknown) {
+    constructor(override readonly cause: unknown) {
       super('wrapped');
     }
   }
