@@ -4,7 +4,19 @@ import type { Db } from '../store/db';
 import type { NomadClient } from '../nomad/client';
 import type { Clock } from '../store/clock';
 import type { AgentStateStore } from '../store/agent-state';
-import type { SweepLifecycle, SweepWorkflows } from './sweeps';
+import type { OperationRequest } from '../core/lifecycle';
+import type { Operation } from '../store/operations';
+
+/** What the auto-stop sweep needs from the LifecycleClient. */
+export interface SweepLifecycle {
+  startOperation(req: OperationRequest): Promise<{ id: string }>;
+}
+
+/** What the cleanup sweep asks Temporal about a stuck operation (temporal/operation-workflow.ts). */
+export interface SweepWorkflows {
+  /** Whether the operation's workflow run is still open. */
+  isRunning(op: Pick<Operation, 'id' | 'workflowId' | 'runId'>): Promise<boolean>;
+}
 
 export interface ServerSettings {
   url: string;

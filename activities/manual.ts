@@ -1,6 +1,7 @@
 /** Manual spaces (seed 000): an agent the user runs elsewhere; start succeeds when it answers /ping. */
 import { resolveSrv } from 'node:dns/promises';
 import { ErrorType, KnotError } from '../core/errors';
+import { pickSrvTarget } from '../core/srv';
 import type { ActivityDeps } from './deps';
 
 /** `srv+http://name` → `http://host:port` by DNS SRV (lowest priority, highest weight). */
@@ -8,7 +9,7 @@ export async function resolveAgentUrl(url: string, lookup: typeof resolveSrv = r
   if (!url.startsWith('srv+')) return url;
   const inner = new URL(url.slice(4));
   const records = await lookup(inner.hostname);
-  const best = [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight)[0];
+  const best = pickSrvTarget(records);
   if (!best) throw new KnotError(ErrorType.AgentUnreachable, `no SRV record for ${inner.hostname}`, { retryable: true });
   inner.hostname = best.name;
   inner.port = String(best.port);

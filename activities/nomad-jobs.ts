@@ -9,7 +9,8 @@ import { isNomadError, multierrorReasons } from '../nomad/errors';
 import { requireSpace, updateSpace } from '../store/spaces';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
-import { KNOT_SPACE_META, renderSpace } from './render-space';
+import { KNOT_SPACE_META } from '../nomad/meta';
+import { renderSpace } from './render-space';
 
 function heartbeat(details?: unknown): void {
   try {

@@ -8,12 +8,14 @@ import { KnotError, ErrorType, notFound } from '../core/errors';
 import { renderTemplate, type RenderContext } from '../core/render';
 import { parseVolumeDefinitions, type VolumeSpec } from '../core/volumes';
 import { resolveTemplateRef } from '../core/versions';
-import { decryptSecret, variableAad } from '../core/crypto';
+import { decryptSecret, isEncrypted, variableAad } from '../core/crypto';
 import type { TemplateContent } from '../core/template';
 import { requireSpace, type Space } from '../store/spaces';
 import { getTemplate, getTemplateVersion, listTemplateVersions, type TemplateRecord, type TemplateVersionRecord } from '../store/templates';
 import { listVariables } from '../store/variables';
+import { KNOT_SPACE_META, KNOT_VERSION_META } from '../nomad/meta';
 import type { Job } from '../nomad/types';
+import { getUser } from '../store/users';
 import type { ActivityDeps } from './deps';
 
 export interface RenderedSpace {
@@ -26,10 +28,6 @@ export interface RenderedSpace {
   volumes: VolumeSpec[];
 }
 
-export const KNOT_SPACE_META = 'knot_space_id';
-export const KNOT_VERSION_META = 'knot_template_version';
-
-const isEncrypted = (v: unknown): v is string => typeof v === 'string' && v.startsWith('v1:');
 
 /** Picks the version the space's ref resolves to now (or the exact one given). */
 export async function resolveSpaceVersion(deps: ActivityDeps, space: Space, exactVersion?: string): Promise<{ template: TemplateRecord; version: TemplateVersionRecord<TemplateContent> }> {
@@ -52,7 +50,7 @@ export async function resolveSpaceVersion(deps: ActivityDeps, space: Space, exac
 }
 
 export async function buildRenderContext(deps: ActivityDeps, space: Space, template: TemplateRecord): Promise<RenderContext> {
-  const owner = await deps.db('users').where({ id: space.ownerId }).first();
+  const owner = await getUser(deps.db, space.ownerId);
   if (!owner) throw notFound('user', space.ownerId);
   const vars: Record<string, string> = {};
   for (const v of await listVariables(deps.db)) {
@@ -64,7 +62,7 @@ export async function buildRenderContext(deps: ActivityDeps, space: Space, templ
   }
   return {
     space: { id: space.id, name: space.name },
-    user: { id: owner.id as string, username: owner.username as string, email: (owner.email as string) ?? '', timezone: (owner.timezone as string) || 'UTC' },
+    user: { id: owner.id, username: owner.username, email: owner.email ?? '', timezone: owner.timezone || 'UTC' },
     server: { url: deps.settings.url, wildcard_domain: deps.settings.wildcardDomain, agent_endpoint: deps.settings.agentEndpoint },
     template: { id: template.id, name: template.name },
     nomad: { dc: deps.settings.nomadDatacenter, region: deps.settings.nomadRegion },

@@ -2,25 +2,23 @@
 import { Context } from '@temporalio/activity';
 import { ErrorType, KnotError } from '../core/errors';
 import { validateParameterValues, secretParameterNames, type ParameterDef } from '../core/parameters';
-import { decryptSecret, encryptSecret } from '../core/crypto';
+import { decryptSecret, encryptSecret, isEncrypted } from '../core/crypto';
 import { planVolumes } from '../core/volumes';
-import { parseDuration } from '../core/template';
+import { parseDuration } from '../core/duration';
 import { finishOperation, markOperationRunning } from '../store/operations';
 import { getSpace, insertSpace, markSpaceDeleted, requireSpace, updateSpace, type Space, type SpacePhase } from '../store/spaces';
 import { listSpaceVolumes } from '../store/space-volumes';
 import { getTemplate } from '../store/templates';
-import type { CreateSpaceInput, SpaceSpecChange } from '../workflows/types';
+import { checkAgentUrl, requireDeletable, type CreateSpaceInput, type SpaceSpecChange } from '../core/lifecycle';
 import type { ActivityDeps } from './deps';
 import { renderSpace, resolveSpaceVersion } from './render-space';
 
 export interface StartPlan {
   kind: 'nomad' | 'manual';
-  templateName: string;
   version: string;
   hash: string;
   jobId: string | null;
   createVolumes: { id: string; type: 'csi' | 'host' }[];
-  keepVolumes: { id: string; type: 'csi' | 'host' }[];
   removeVolumes: { id: string; type: 'csi' | 'host' }[];
   startTimeoutMs: number;
   agentUrl: string | null;
@@ -29,11 +27,7 @@ export interface StartPlan {
 const DEFAULT_START_TIMEOUT_MS = 5 * 60_000;
 
 function runIdOrEmpty(): string {
-  try {
-    return Context.current().info.workflowExecution?.runId ?? '';
-  } catch {
-    return '';
-  }
+  return Context.current().info.workflowExecution?.runId ?? '';
 }
 
 /** Password values are stored encrypted; already-encrypted ones (from the API) pass through. */
@@ -41,7 +35,7 @@ function protectSecrets(defs: ParameterDef[], values: Record<string, string | nu
   const out = { ...values };
   for (const name of secretParameterNames(defs)) {
     const v = out[name];
-    if (typeof v === 'string' && v !== '' && !v.startsWith('v1:')) out[name] = encryptSecret(v, key);
+    if (typeof v === 'string' && v !== '' && !isEncrypted(v)) out[name] = encryptSecret(v, key);
   }
   return out;
 }
@@ -63,9 +57,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       const space = await getSpace(deps.db, input.spaceId);
       if (!space) return { phase: null };
       if (space.deletedAt) throw new KnotError(ErrorType.NotFound, `space '${input.spaceId}' has been deleted`);
-      if (input.requireStopped && space.phase !== 'stopped' && space.phase !== 'failed' && space.phase !== 'deleting') {
-        throw new KnotError(ErrorType.SpaceNotStopped, `space '${space.name}' is ${space.phase}; stop it before deleting it`, { details: { phase: space.phase } });
-      }
+      if (input.requireStopped) requireDeletable(space);
       const previous = space.phase;
       const patch: Parameters<typeof updateSpace>[2] = { lastOperationId: input.operationId };
       if (input.phase && previous !== input.unlessPhase) {
@@ -118,9 +110,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       const defs = (version.content.parameters ?? []) as ParameterDef[];
       const values = validateParameterValues(defs, decryptForValidation(input.parameters, deps.settings.encryptKey));
       probe.parameters = protectSecrets(defs, values, deps.settings.encryptKey);
-      if ((version.content.type ?? 'nomad') === 'manual' && !input.agentUrl) {
-        throw new KnotError(ErrorType.Validation, 'a manual space needs an agent URL', { errors: [{ path: 'agentUrl', message: 'required for manual templates' }] });
-      }
+      checkAgentUrl(version.content.type ?? 'nomad', input.agentUrl);
       // Render and parse now so a space that can never start is refused at create time.
       await renderSpace(deps, probe, version.version);
       await insertSpace(
@@ -160,12 +150,10 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       const kind = (content.type ?? 'nomad') === 'manual' ? 'manual' : 'nomad';
       return {
         kind,
-        templateName: rendered.template.name,
         version: rendered.version.version,
         hash: rendered.version.contentHash,
         jobId: rendered.jobId,
         createVolumes: plan.create.map((v) => ({ id: v.id, type: v.type })),
-        keepVolumes: plan.keep.map((v) => ({ id: v.id, type: v.type })),
         removeVolumes: plan.remove.map((v) => ({ id: v.id, type: v.type })),
         startTimeoutMs: (content.startTimeout ? parseDuration(content.startTimeout) : undefined) ?? DEFAULT_START_TIMEOUT_MS,
         agentUrl: rendered.space.agentUrl,
@@ -195,13 +183,13 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       if (input.finishOperationId) await finishOperation(deps.db, input.finishOperationId, { status: 'succeeded' }, now());
     },
 
-    async spaceSnapshot(input: { spaceId: string }): Promise<{ phase: SpacePhase; nomadJobId: string | null; volumeIds: { id: string; type: 'csi' | 'host' }[]; agentUrl: string | null } | null> {
+    /** The volumes a space has now (delete removes every one). */
+    async spaceSnapshot(input: { spaceId: string }): Promise<{ volumeIds: { id: string; type: 'csi' | 'host' }[] } | null> {
       const space = await getSpace(deps.db, input.spaceId);
       if (!space) return null;
       const vols = await listSpaceVolumes(deps.db, input.spaceId);
-      return { phase: space.phase, nomadJobId: space.nomadJobId, volumeIds: vols.map((v) => ({ id: v.volumeId, type: v.type })), agentUrl: space.agentUrl };
+      return { volumeIds: vols.map((v) => ({ id: v.volumeId, type: v.type })) };
     },
-
   };
 }
 
@@ -209,9 +197,7 @@ function decryptForValidation(values: Record<string, string | number | boolean>,
   // encrypted password values are validated by shape only after decryption
   const out: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(values)) {
-    if (typeof v === 'string' && v.startsWith('v1:')) {
-      out[k] = decryptSecret(v, key);
-    } else out[k] = v;
+    out[k] = isEncrypted(v) ? decryptSecret(v, key) : v;
   }
   return out;
 }

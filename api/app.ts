@@ -14,7 +14,7 @@ import type { AppDeps, Services } from './context';
 import { MAX_BODY_BYTES } from './json-body';
 import { buildOpenApi } from './openapi';
 import { AuthFailureLimiter } from './rate-limit';
-import { PROBLEM_BASE, problemOf, sendProblem } from './problem';
+import { problemOf, sendProblem } from './problem';
 import { definePublicRoute, mount, pathMatcher, replyWithError, type RouteDef } from './route';
 import { API_ROUTES } from './routes';
 import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
@@ -104,9 +104,7 @@ export function createApp(deps: AppDeps): Express {
     if (allowed.length > 0) {
       if (allowed.includes('GET')) allowed.push('HEAD');
       res.setHeader('Allow', allowed.join(', '));
-      // core/errors has no 405 type: the problem is built here with its own stable type
-      const problem = problemOf(new KnotError(ErrorType.Validation, `method ${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { details: { allowed } }), req);
-      sendProblem(res, { ...problem, type: `${PROBLEM_BASE}method_not_allowed`, title: 'Method not allowed', status: 405 });
+      sendProblem(res, problemOf(new KnotError(ErrorType.MethodNotAllowed, `method ${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { details: { allowed } }), req));
       return;
     }
     replyWithError(req, res, svc, new KnotError(ErrorType.NotFound, `no route ${req.method} ${req.path}`));

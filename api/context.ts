@@ -6,7 +6,7 @@ import type { Operation } from '../store/operations';
 import type { Space } from '../store/spaces';
 import type { User } from '../store/users';
 import type { OperationRequest } from '../temporal/lifecycle-client';
-import type { CreateSpaceInput } from '../workflows/types';
+import type { CreateSpaceInput } from '../core/lifecycle';
 import type { AuthFailureLimiter } from './rate-limit';
 import type { AgentStateStore } from '../store/agent-state';
 

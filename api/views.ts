@@ -3,6 +3,7 @@ import type { AgentView } from './agent-routes';
 import type { z } from 'zod';
 import type { ParameterDef } from '../core/parameters';
 import { secretParameterNames } from '../core/parameters';
+import { isEncrypted } from '../core/crypto';
 import type { AuditEntry } from '../store/audit';
 import type { Group } from '../store/groups';
 import type { Operation } from '../store/operations';
@@ -127,7 +128,7 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
   const parameters: Record<string, string | number | boolean | null> = {};
   for (const [k, v] of Object.entries(s.parameters)) {
     // a stored `v1:` value is ciphertext whatever the definitions say now
-    parameters[k] = secret.has(k) || (typeof v === 'string' && v.startsWith('v1:')) ? null : v;
+    parameters[k] = secret.has(k) || isEncrypted(v) ? null : v;
   }
   return {
     id: s.id,

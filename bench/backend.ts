@@ -11,16 +11,15 @@ import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { startDevServer, freePort, type DevServer } from '../temporal/dev-server';
-import { LifecycleClient } from '../temporal/lifecycle-client';
-import { createKnotWorker } from '../worker/worker';
+import { createLifecycleClient, type LifecycleClient } from '../temporal/lifecycle-client';
+import { runKnotWorker } from '../worker/worker';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../nomad/sandbox';
 import { NomadClient } from '../nomad/client';
 import { createDb, migrateLatest, type Db } from '../store/db';
-import { newId } from '../core/names';
 import { loadConfig } from '../core/config';
 import { startApiServer, type ApiServer } from '../api/server';
 import { bootstrapAdmin } from '../api/auth';
-import { temporalSweepWorkflows } from '../activities/sweeps';
+import { temporalSweepWorkflows } from '../temporal/operation-workflow';
 import type { ActivityDeps, ServerSettings } from '../activities/deps';
 import { note } from './report';
 
@@ -127,7 +126,7 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
     closers.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = 'knot-bench';
-    const lifecycle = new LifecycleClient(client, db, { taskQueue, newId: () => newId(Date.now()) });
+    const lifecycle = createLifecycleClient(client, db, { taskQueue });
     const deps: ActivityDeps = {
       db,
       nomad,
@@ -143,7 +142,7 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
     if (opts.worker !== false) {
       const workerConnection = await NativeConnection.connect({ address: devServer.address });
       closers.push(() => workerConnection.close());
-      const w = await createKnotWorker({
+      const running = await runKnotWorker({
         connection: workerConnection,
         namespace: 'default',
         taskQueue,
@@ -151,14 +150,9 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
         workflowBundlePath: bundle,
         ...(opts.maxConcurrentActivities ? { maxConcurrentActivities: opts.maxConcurrentActivities } : {}),
         ...(opts.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTasks: opts.maxConcurrentWorkflowTasks } : {}),
-      });
-      const running = w.run();
-      running.catch((e: unknown) => note(`worker stopped: ${(e as Error).message}`));
-      closers.push(async () => {
-        if (w.getState() === 'RUNNING') w.shutdown();
-        await running.catch(() => undefined);
-      });
-      worker = w;
+      }, (e: unknown) => note(`worker stopped: ${(e as Error).message}`));
+      closers.push(running.stop);
+      worker = running.worker;
     }
 
     const config = loadConfig('', { KNOT_ENCRYPT: BENCH_SETTINGS.encryptKey, KNOT_BOOTSTRAP_TOKEN: ADMIN_TOKEN, KNOT_LOG_LEVEL: 'silent' });

@@ -14,7 +14,7 @@ import { parseVolumeDefinitions } from '../core/volumes';
 import { allAllocationsTerminal, spaceAllocationStatus } from '../nomad/health';
 import type { NomadClient } from '../nomad/client';
 import type { Job } from '../nomad/types';
-import { KNOT_SPACE_META, KNOT_VERSION_META } from '../activities/render-space';
+import { KNOT_SPACE_META, KNOT_VERSION_META } from '../nomad/meta';
 import { sleep } from './concurrency';
 
 export interface DirectSpace {

@@ -7,6 +7,7 @@
  * BENCH_SWEEP_STUCK (100) operations past their deadline whose workflows never existed.
  * Nomad (the sandbox) holds no knot objects, so the orphan job/volume parts only list and compare.
  */
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
 import { newId } from '../core/names';
 import { insertOperation } from '../store/operations';
@@ -58,16 +59,19 @@ export async function runSweeps(): Promise<string> {
     note(`sweeps: ${count} spaces (${due} due for auto-stop, ${deleted} deleted) and ${stuck} stuck operations stored in ${Math.round(performance.now() - seeding)} ms`);
 
     const acts = createActivities(b.deps);
-    const autoStop = await timedMs(() => acts.autoStopSweep({}));
+    // as the worker runs them: inside an activity context (heartbeats go to the mock)
+    const env = new MockActivityEnvironment();
+    const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) => (): Promise<R> => env.run(fn, ...args) as Promise<R>;
+    const autoStop = await timedMs(run(acts.autoStopSweep, {}));
     note(`auto-stop sweep: ${round(autoStop.ms)} ms ${JSON.stringify(autoStop.result)}`);
-    const jobs = await timedMs(() => acts.cleanupOrphanJobs({}));
-    const volumes = await timedMs(() => acts.cleanupOrphanVolumes({}));
-    const stuckOps = await timedMs(() => acts.failStuckOperations({}));
-    const purge = await timedMs(() => acts.purgeDeletedSpaces({ retentionMs: 7 * 24 * 3600_000 }));
+    const jobs = await timedMs(run(acts.cleanupOrphanJobs, {}));
+    const volumes = await timedMs(run(acts.cleanupOrphanVolumes, {}));
+    const stuckOps = await timedMs(run(acts.failStuckOperations, {}));
+    const purge = await timedMs(run(acts.purgeDeletedSpaces, { retentionMs: 7 * 24 * 3600_000 }));
     const cleanupMs = jobs.ms + volumes.ms + stuckOps.ms + purge.ms;
     note(`cleanup sweep: ${round(cleanupMs)} ms: jobs ${round(jobs.ms)} ${JSON.stringify(jobs.result)}, volumes ${round(volumes.ms)} ${JSON.stringify(volumes.result)}, stuck operations ${round(stuckOps.ms)} ${JSON.stringify(stuckOps.result)}, deleted spaces ${round(purge.ms)} ${JSON.stringify(purge.result)}`);
     // a second auto-stop pass: nothing is due any more (stops were recorded), the pure scan cost
-    const rescan = await timedMs(() => acts.autoStopSweep({}));
+    const rescan = await timedMs(run(acts.autoStopSweep, {}));
     note(`auto-stop sweep again: ${round(rescan.ms)} ms ${JSON.stringify(rescan.result)}`);
     const after = loadContext();
     return benchLine('sweeps', {

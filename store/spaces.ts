@@ -2,9 +2,13 @@
 import type { Db } from './db';
 import { toJson } from './db';
 import { ErrorType, KnotError, notFound } from '../core/errors';
+import { chunks } from '../core/batches';
+import { TRANSITIONAL_PHASES } from '../core/lifecycle';
+import type { SpaceFacts } from '../core/sweeps';
 
-export const SPACE_PHASES = ['stopped', 'starting', 'running', 'stopping', 'deleting', 'failed', 'deleted'] as const;
-export type SpacePhase = (typeof SPACE_PHASES)[number];
+import type { SpacePhase } from '../core/lifecycle';
+
+export { SPACE_PHASES, type SpacePhase } from '../core/lifecycle';
 
 export interface Space {
   id: string;
@@ -181,4 +185,77 @@ export async function markSpaceDeleted(db: Db, id: string, now: number): Promise
 export async function countSpacesUsingTemplate(db: Db, templateId: string): Promise<number> {
   const r = await db('spaces').where({ template_id: templateId }).whereNull('deleted_at').count<{ n: number }[]>({ n: '*' });
   return Number(r[0]?.n ?? 0);
+}
+
+// ---- sweeps: page through spaces by index, never every row ----
+
+/** A running space as the auto-stop sweep sees it. */
+export interface RunningSpace {
+  id: string;
+  ownerId: string;
+  templateId: string;
+  /** the applied template version; null when none was recorded */
+  version: string | null;
+  startedAt: number;
+}
+
+/** One page of running spaces keyed by (started_at, id) after `after` (index `spaces(phase, started_at)`). */
+export async function listRunningSpaces(db: Db, after: { startedAt: number; id: string } | null, limit: number): Promise<RunningSpace[]> {
+  const q = db('spaces').where('phase', 'running').whereNotNull('started_at');
+  if (after) q.where('started_at', '>=', after.startedAt).andWhere((w) => w.where('started_at', '>', after.startedAt).orWhere('id', '>', after.id));
+  const rows = await q.orderBy([{ column: 'started_at' }, { column: 'id' }]).limit(limit).select('id', 'owner_id', 'template_id', 'applied_version', 'started_at');
+  return rows.map((r: Row) => ({
+    id: r.id as string,
+    ownerId: r.owner_id as string,
+    templateId: r.template_id as string,
+    version: (r.applied_version as string | null) ?? null,
+    startedAt: Number(r.started_at),
+  }));
+}
+
+/** Phase, deletion and job of each of these spaces that exists (orphan-job sweep). */
+export async function getSpaceFacts(db: Db, spaceIds: readonly string[]): Promise<Map<string, SpaceFacts>> {
+  const facts = new Map<string, SpaceFacts>();
+  for (const ids of chunks([...new Set(spaceIds)])) {
+    const rows = await db('spaces').whereIn('id', ids).select('id', 'phase', 'deleted_at', 'nomad_job_id');
+    for (const r of rows) facts.set(r.id as string, { phase: r.phase as SpacePhase, deleted: r.deleted_at != null, nomadJobId: (r.nomad_job_id as string | null) ?? null });
+  }
+  return facts;
+}
+
+/** Of these ids, the live spaces and the deleted ones (not yet purged). */
+export async function spaceIdsByDeletion(db: Db, ids: readonly string[]): Promise<{ live: Set<string>; deleted: Set<string> }> {
+  const live = new Set<string>();
+  const deleted = new Set<string>();
+  for (const part of chunks([...new Set(ids)])) {
+    for (const r of await db('spaces').whereIn('id', part).select('id', 'deleted_at')) (r.deleted_at == null ? live : deleted).add(r.id as string);
+  }
+  return { live, deleted };
+}
+
+/**
+ * A space left in a transitional phase by this (dead) operation becomes `failed` with the reason;
+ * a space a later operation has since taken over is left alone.
+ */
+export async function failSpaceLeftByOperation(db: Db, spaceId: string, operationId: string, reason: string, message: string, now: number): Promise<void> {
+  await db('spaces')
+    .where({ id: spaceId, last_operation_id: operationId })
+    .whereIn('phase', [...TRANSITIONAL_PHASES])
+    .update({ phase: 'failed', reason, message, updated_at: now });
+}
+
+/** Up to `limit` ids of spaces deleted before `before`, oldest first. */
+export async function listSpacesDeletedBefore(db: Db, before: number, limit: number): Promise<string[]> {
+  const rows = await db('spaces').whereNotNull('deleted_at').where('deleted_at', '<', before).orderBy('deleted_at').limit(limit).select('id');
+  return rows.map((r: Row) => r.id as string);
+}
+
+/** Forgets deleted spaces for good: their volume rows, operations, agent state, the space rows. */
+export async function purgeDeletedSpaces(db: Db, ids: readonly string[]): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('space_volumes').whereIn('space_id', ids).delete();
+    await trx('operations').whereIn('space_id', ids).delete();
+    await trx('agent_state').whereIn('space_id', ids).delete();
+    await trx('spaces').whereIn('id', ids).whereNotNull('deleted_at').delete();
+  });
 }

@@ -4,7 +4,8 @@
  * version it applied.
  */
 import type { Db } from './db';
-import { toJson } from './db';
+import { existingIds, toJson } from './db';
+import { chunks } from '../core/batches';
 import { isUniqueViolation } from './spaces';
 import { conflict } from '../core/errors';
 
@@ -180,4 +181,30 @@ export async function addTemplateVersion<C>(
 
 export async function markTemplateDeleted(db: Db, id: string, now: number): Promise<void> {
   await db('templates').where({ id }).update({ active_name: null, deleted_at: now, updated_at: now });
+}
+
+/** Of these ids, the ones that are templates (orphan-volume sweep). */
+export async function existingTemplateIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  return existingIds(db, 'templates', ids);
+}
+
+/** Many templates by id, deleted ones included, in chunked queries. */
+export async function getTemplatesByIds(db: Db, ids: readonly string[]): Promise<TemplateRecord[]> {
+  const out: TemplateRecord[] = [];
+  for (const part of chunks([...new Set(ids)])) out.push(...(await db('templates').whereIn('id', part)).map(templateFromRow));
+  return out;
+}
+
+/** The content of each (template, version) pair that exists, keyed `<templateId>@<version>`. */
+export async function getTemplateVersionContents(db: Db, pairs: readonly (readonly [templateId: string, version: string])[]): Promise<Map<string, Record<string, unknown>>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const part of chunks(pairs, 100)) {
+    const rows = await db('template_versions')
+      .where((w) => {
+        for (const [t, v] of part) w.orWhere((p) => p.where('template_id', t).andWhere('version', v));
+      })
+      .select('template_id', 'version', 'content_json');
+    for (const r of rows) out.set(`${r.template_id as string}@${r.version as string}`, toJson(r.content_json, {}));
+  }
+  return out;
 }

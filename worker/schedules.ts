@@ -7,7 +7,8 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import type { Workflow } from '@temporalio/common';
 import { parseDurationMs } from '../core/config';
 import { ScheduleIds } from '../temporal/names';
-import type { AutoStopSweepInput, CleanupSweepInput } from '../workflows/sweeps';
+import { SWEEP_WORKFLOWS } from '../temporal/workflows';
+import type { AutoStopSweepInput, CleanupSweepInput } from '../core/sweeps';
 
 export interface ScheduleSettings {
   taskQueue: string;
@@ -48,13 +49,13 @@ function definitions(s: ScheduleSettings): Definition[] {
       scheduleId: ids.autoStop,
       note: "knot: stops spaces past their template's max uptime, outside its schedule, or idle",
       spec: { intervals: [{ every: ms(s.autoStopInterval) }] },
-      action: { type: 'startWorkflow', workflowType: 'autoStopSweepWorkflow', workflowId: `${ids.autoStop}-sweep`, taskQueue: s.taskQueue, args: [autoStopInput] },
+      action: { type: 'startWorkflow', workflowType: SWEEP_WORKFLOWS.autoStop, workflowId: `${ids.autoStop}-sweep`, taskQueue: s.taskQueue, args: [autoStopInput] },
     },
     {
       scheduleId: ids.cleanup,
       note: 'knot: purges orphan Nomad jobs and volumes, fails stuck operations, forgets deleted spaces past retention',
       spec: { intervals: [{ every: ms(s.cleanupInterval) }] },
-      action: { type: 'startWorkflow', workflowType: 'cleanupSweepWorkflow', workflowId: `${ids.cleanup}-sweep`, taskQueue: s.taskQueue, args: [cleanupInput] },
+      action: { type: 'startWorkflow', workflowType: SWEEP_WORKFLOWS.cleanup, workflowId: `${ids.cleanup}-sweep`, taskQueue: s.taskQueue, args: [cleanupInput] },
     },
   ];
 }

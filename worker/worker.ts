@@ -61,3 +61,23 @@ export async function createKnotWorker(setup: WorkerSetup): Promise<Worker> {
     ...(setup.identity ? { identity: setup.identity } : {}),
   });
 }
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Shuts the worker down (if still running) and waits until it has stopped. */
+  stop(): Promise<void>;
+}
+
+/** Creates the worker and runs it; a run that ends with an error is reported to `onError`. */
+export async function runKnotWorker(setup: WorkerSetup, onError: (e: unknown) => void = () => undefined): Promise<RunningWorker> {
+  const worker = await createKnotWorker(setup);
+  const running = worker.run();
+  running.catch(onError);
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+    },
+  };
+}

@@ -4,24 +4,10 @@
  */
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { KnotActivities } from '../activities';
+import { ErrorType, NON_RETRYABLE_TYPES } from '../core/errors';
 
-/** Errors that repeating cannot fix; everything else is retried within the budget. */
-const NON_RETRYABLE = [
-  'validation',
-  'not_found',
-  'conflict',
-  'template_render',
-  'template_parse',
-  'job_rejected',
-  'volume_spec_invalid',
-  'parameter_invalid',
-  'encryption_key_missing',
-  'nomad_request',
-  'space_not_stopped',
-  'placement_failed',
-  'allocation_failed',
-  'start_timeout',
-];
+/** Errors that repeating cannot fix (core/errors.ts decides); everything else is retried within the budget. */
+const NON_RETRYABLE = [...NON_RETRYABLE_TYPES];
 
 /**
  * Store bookkeeping and rendering: quick, idempotent, retried until the database answers. Local
@@ -50,14 +36,14 @@ export const nomad = proxyActivities<KnotActivities>({
 export const cleanup = proxyActivities<KnotActivities>({
   startToCloseTimeout: '45s',
   scheduleToCloseTimeout: '1h',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['conflict'] },
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [ErrorType.Conflict] },
 });
 
 /** Deleting volumes while claims drain (`volume in use` is retryable), within a bound. */
 export const volumeDelete = proxyActivities<KnotActivities>({
   startToCloseTimeout: '45s',
   scheduleToCloseTimeout: '10m',
-  retry: { initialInterval: '250ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: ['conflict', 'nomad_request'] },
+  retry: { initialInterval: '250ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: [ErrorType.Conflict, ErrorType.NomadRequest] },
 });
 
 /** Manual spaces: the agent must answer /ping within this budget or the start fails. */

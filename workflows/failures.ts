@@ -1,32 +1,24 @@
 /** Reading Temporal failure chains inside workflow code (deterministic, no I/O). */
 import { ApplicationFailure, CancelledFailure, TimeoutFailure, isCancellation } from '@temporalio/workflow';
+import { CANCELLED_MESSAGE, readFailureChain, summarizeChain, type FailureSummary } from '../core/failure-chain';
 
-export interface FailureSummary {
-  type: string;
-  message: string;
-  cancelled: boolean;
-}
+export type { FailureSummary } from '../core/failure-chain';
+
+const temporalKinds = {
+  isApplication: (x: unknown): x is ApplicationFailure => x instanceof ApplicationFailure,
+  isTimeout: (x: unknown): x is TimeoutFailure => x instanceof TimeoutFailure,
+  isCancelled: (x: unknown) => x instanceof CancelledFailure,
+};
 
 /** The innermost ApplicationFailure's type and message, or a description of the timeout/cancel. */
 export function summarizeFailure(e: unknown): FailureSummary {
-  if (isCancellation(e)) return { type: 'cancelled', message: 'the operation was cancelled', cancelled: true };
-  let cur: unknown = e;
-  let app: ApplicationFailure | null = null;
-  let timeout: TimeoutFailure | null = null;
-  for (let i = 0; i < 10 && cur; i++) {
-    if (cur instanceof ApplicationFailure) app = cur;
-    if (cur instanceof TimeoutFailure) timeout = cur;
-    if (cur instanceof CancelledFailure) return { type: 'cancelled', message: 'the operation was cancelled', cancelled: true };
-    cur = (cur as { cause?: unknown }).cause;
+  const chain = readFailureChain(e, temporalKinds);
+  if (isCancellation(e)) chain.cancelled = true;
+  const summary = summarizeChain(chain, (e as Error)?.message ?? String(e));
+  if (summary.cancelled) return { ...summary, message: CANCELLED_MESSAGE };
+  // a Nomad error the retries could not get past says so: the operator looks at Nomad, not the template
+  if (chain.application && summary.retriesExhausted && summary.type.startsWith('nomad')) {
+    return { ...summary, message: `Nomad kept failing past the retry budget: ${summary.message}` };
   }
-  if (app) {
-    const retriesExhausted = timeout !== null || app.nonRetryable === false;
-    return {
-      type: app.type ?? 'internal',
-      message: retriesExhausted && app.type?.startsWith('nomad') ? `Nomad kept failing past the retry budget: ${app.message}` : app.message,
-      cancelled: false,
-    };
-  }
-  if (timeout) return { type: 'nomad_unavailable', message: `a step timed out (${timeout.timeoutType}) past its retry budget`, cancelled: false };
-  return { type: 'internal', message: (e as Error)?.message ?? String(e), cancelled: false };
+  return summary;
 }

@@ -4,12 +4,14 @@
  * (deleting volumes the template dropped) come last, after the space is up.
  */
 import { ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation } from '@temporalio/workflow';
-import type { CreateSpaceInput, LifecycleInput, LifecycleResult, OperationProgress } from './types';
+import { ErrorType } from '../core/errors';
+import { FailureReason, PROGRESS_QUERY, agentUrlProblem, failureReason, type CreateSpaceInput, type FailureReasonName, type LifecycleInput, type LifecycleResult, type OperationProgress } from '../core/lifecycle';
 import { agent, cleanup, nomad, store, volumeDelete, waits } from './activities';
 import { summarizeFailure, type FailureSummary } from './failures';
 import { Saga } from './saga';
 
-export const progressQuery = defineQuery<OperationProgress>('progress');
+/** What step the operation is at; clients query it through temporal/workflows.ts `progressQuery`. */
+export const progressQuery = defineQuery<OperationProgress, [], typeof PROGRESS_QUERY>(PROGRESS_QUERY);
 
 const STOP_WAIT_MS = 5 * 60_000;
 
@@ -33,7 +35,8 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<Star
 
   if (plan.kind === 'manual') {
     progress.step = 'contacting agent';
-    if (!plan.agentUrl) throw ApplicationFailure.create({ type: 'validation', message: 'a manual space needs an agent URL', nonRetryable: true });
+    const problem = agentUrlProblem('manual', plan.agentUrl);
+    if (problem || !plan.agentUrl) throw ApplicationFailure.create({ type: ErrorType.Validation, message: `agentUrl ${problem}`, nonRetryable: true });
     await agent.pingAgent({ agentUrl: plan.agentUrl });
     await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: null, finishOperationId: input.operationId });
     return { warnings: [], finished: true };
@@ -87,7 +90,7 @@ class CompensationIncomplete extends Error {
     readonly steps: string[],
   ) {
     super(`${original.message}; compensation incomplete: ${steps.join(', ')}`);
-    this.name = 'CompensationIncomplete';
+    this.name = FailureReason.CompensationIncomplete;
   }
 }
 
@@ -104,7 +107,7 @@ async function runStop(input: LifecycleInput, progress: Progress, finish: boolea
  */
 interface FailurePolicy {
   phase: 'stopped' | 'failed' | 'running' | null;
-  reason: string;
+  reason: FailureReasonName;
 }
 
 /**
@@ -121,9 +124,9 @@ async function runOperation(input: LifecycleInput, policy: FailurePolicy, body: 
     const message = incomplete ? incomplete.message : summary.message;
     await CancellationScope.nonCancellable(async () => {
       if (incomplete) {
-        await store.setSpacePhase({ spaceId: input.spaceId, phase: 'failed', reason: 'CompensationIncomplete', message });
+        await store.setSpacePhase({ spaceId: input.spaceId, phase: 'failed', reason: FailureReason.CompensationIncomplete, message });
       } else if (policy.phase) {
-        await store.setSpacePhase({ spaceId: input.spaceId, phase: policy.phase, reason: `${policy.reason}:${summary.type}`, message });
+        await store.setSpacePhase({ spaceId: input.spaceId, phase: policy.phase, reason: failureReason(policy.reason, summary.type), message });
       }
       await store.finishOperation({ operationId: input.operationId, status: summary.cancelled ? 'cancelled' : 'failed', errorType: summary.type, errorMessage: message });
     });
@@ -135,7 +138,7 @@ async function runOperation(input: LifecycleInput, policy: FailurePolicy, body: 
 function asWorkflowFailure(e: unknown, summary: FailureSummary): unknown {
   if (isCancellation(e)) return e;
   if (e instanceof CompensationIncomplete) {
-    return ApplicationFailure.create({ type: 'compensation_incomplete', message: e.message, nonRetryable: true });
+    return ApplicationFailure.create({ type: ErrorType.CompensationIncomplete, message: e.message, nonRetryable: true });
   }
   if (e instanceof ApplicationFailure || (e as { failure?: unknown })?.constructor?.name?.endsWith('Failure')) return e;
   return ApplicationFailure.create({ type: summary.type, message: summary.message, nonRetryable: true });
@@ -144,7 +147,7 @@ function asWorkflowFailure(e: unknown, summary: FailureSummary): unknown {
 async function succeed(input: LifecycleInput, phase: string, outcome: StartOutcome = { warnings: [], finished: false }): Promise<LifecycleResult> {
   if (!outcome.finished) {
     if (outcome.warnings.length > 0) {
-      await store.setSpacePhase({ spaceId: input.spaceId, phase: 'running', reason: 'VolumeCleanupPending', message: outcome.warnings.join('; ') });
+      await store.setSpacePhase({ spaceId: input.spaceId, phase: 'running', reason: FailureReason.VolumeCleanupPending, message: outcome.warnings.join('; ') });
     }
     await store.finishOperation({ operationId: input.operationId, status: 'succeeded' });
   }
@@ -154,7 +157,7 @@ async function succeed(input: LifecycleInput, phase: string, outcome: StartOutco
 export async function createSpaceWorkflow(input: CreateSpaceInput): Promise<LifecycleResult> {
   const progress = new Progress({ operationId: input.operationId, type: 'create' });
   const asLifecycle: LifecycleInput = { spaceId: input.spaceId, operationId: input.operationId, type: 'create', requestedBy: input.requestedBy };
-  return runOperation(asLifecycle, { phase: null, reason: 'CreateFailed' }, async () => {
+  return runOperation(asLifecycle, { phase: null, reason: FailureReason.CreateFailed }, async () => {
     progress.step = 'validating';
     await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
     await store.createSpaceRecord(input);
@@ -164,7 +167,7 @@ export async function createSpaceWorkflow(input: CreateSpaceInput): Promise<Life
 
 export async function startSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const progress = new Progress(input);
-  const policy: FailurePolicy = { phase: null, reason: 'StartFailed' };
+  const policy: FailurePolicy = { phase: null, reason: FailureReason.StartFailed };
   return runOperation(input, policy, async () => {
     const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'starting', unlessPhase: 'running' });
     if (phase === 'running') return succeed(input, 'running');
@@ -175,7 +178,7 @@ export async function startSpaceWorkflow(input: LifecycleInput): Promise<Lifecyc
 
 export async function stopSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const progress = new Progress(input);
-  return runOperation(input, { phase: 'failed', reason: 'StopFailed' }, async () => {
+  return runOperation(input, { phase: 'failed', reason: FailureReason.StopFailed }, async () => {
     await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'stopping' });
     await runStop(input, progress, true);
     return { spaceId: input.spaceId, operationId: input.operationId, phase: 'stopped' };
@@ -185,7 +188,7 @@ export async function stopSpaceWorkflow(input: LifecycleInput): Promise<Lifecycl
 /** Applies a spec or template change; a running space is stopped and started again. */
 export async function updateSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const progress = new Progress(input);
-  const policy: FailurePolicy = { phase: null, reason: 'UpdateRejected' };
+  const policy: FailurePolicy = { phase: null, reason: FailureReason.UpdateRejected };
   return runOperation(input, policy, async () => {
     const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
     if (input.spec) {
@@ -199,7 +202,7 @@ export async function updateSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
 
 export async function restartSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const progress = new Progress(input);
-  const policy: FailurePolicy = { phase: null, reason: 'StartFailed' };
+  const policy: FailurePolicy = { phase: null, reason: FailureReason.StartFailed };
   return runOperation(input, policy, async () => {
     const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
     if (phase === 'running') return restartRunning(input, progress, policy);
@@ -211,11 +214,11 @@ export async function restartSpaceWorkflow(input: LifecycleInput): Promise<Lifec
 
 async function restartRunning(input: LifecycleInput, progress: Progress, policy: FailurePolicy): Promise<LifecycleResult> {
   policy.phase = 'failed';
-  policy.reason = 'StopFailed';
+  policy.reason = FailureReason.StopFailed;
   await store.setSpacePhase({ spaceId: input.spaceId, phase: 'stopping' });
   await runStop(input, progress, false);
   policy.phase = 'stopped';
-  policy.reason = 'StartFailed';
+  policy.reason = FailureReason.StartFailed;
   await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
   return succeed(input, 'running', await runStart(input, progress));
 }
@@ -223,7 +226,7 @@ async function restartRunning(input: LifecycleInput, progress: Progress, policy:
 /** Only a stopped space: no job may remain, every volume and its data is removed, the name is freed. */
 export async function deleteSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const progress = new Progress(input);
-  const policy: FailurePolicy = { phase: null, reason: 'DeleteFailed' };
+  const policy: FailurePolicy = { phase: null, reason: FailureReason.DeleteFailed };
   return runOperation(input, policy, async () => {
     await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
     policy.phase = 'stopped';

@@ -11,10 +11,6 @@ export class Saga {
     this.steps.push({ name, run });
   }
 
-  get size(): number {
-    return this.steps.length;
-  }
-
   /** Runs every compensation, newest first; one failing does not stop the others. */
   async compensate(): Promise<string[]> {
     const failed: string[] = [];

@@ -9,11 +9,9 @@ import type { KnotActivities } from '../activities';
 import type {
   AutoStopSweepInput,
   AutoStopSweepResult,
-  OrphanJobsResult,
-  OrphanVolumesResult,
-  PurgeDeletedResult,
-  StuckOperationsResult,
-} from '../activities/sweeps';
+  CleanupSweepInput,
+  CleanupSweepResult,
+} from '../core/sweeps';
 import { summarizeFailure } from './failures';
 
 /** Long page-by-page activities: a dead worker is noticed by the heartbeat and the retry resumes from the last page. */
@@ -23,27 +21,10 @@ const sweep = proxyActivities<KnotActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
 });
 
-export type { AutoStopSweepInput, AutoStopSweepResult } from '../activities/sweeps';
+export type { AutoStopSweepInput, AutoStopSweepResult, CleanupSweepInput, CleanupSweepResult } from '../core/sweeps';
 
 export async function autoStopSweepWorkflow(input: AutoStopSweepInput = {}): Promise<AutoStopSweepResult> {
   return sweep.autoStopSweep(input);
-}
-
-export interface CleanupSweepInput {
-  /** deleted spaces are forgotten this long after deletion (`server.schedules.deleted_retention`) */
-  deletedRetentionMs?: number;
-  /** leave jobs and volumes of very recent objects for the next sweep */
-  jobGraceMs?: number;
-  volumeGraceMs?: number;
-}
-
-export interface CleanupSweepResult {
-  jobs: OrphanJobsResult | null;
-  volumes: OrphanVolumesResult | null;
-  stuckOperations: StuckOperationsResult | null;
-  deletedSpaces: PurgeDeletedResult | null;
-  /** parts that failed past their retries, with why; the other parts still ran */
-  errors: string[];
 }
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600_000;

@@ -13,7 +13,7 @@ import { listOperations } from '../../store/operations';
 import { getSpaceByName, listSpaces, type Space } from '../../store/spaces';
 import { getTemplateByName } from '../../store/templates';
 import type { User } from '../../store/users';
-import type { SpaceSpecChange } from '../../workflows/types';
+import { checkAgentUrl, requireDeletable, type SpaceSpecChange } from '../../core/lifecycle';
 import type { Actor, Services } from '../context';
 import { findUser, templateAllows } from '../lookup';
 import { defineRoute, type RouteDef } from '../route';
@@ -112,8 +112,7 @@ export const spaceRoutes: RouteDef[] = [
       const version = requireResolved(facts, ref);
       const parameters = checkParameters(svc, version.content.parameters ?? [], body.parameters, false);
       const agentUrl = body.agentUrl ?? null;
-      if (t.type === 'manual' && !agentUrl) throw fieldError('agentUrl', 'is required for manual templates');
-      if (t.type !== 'manual' && agentUrl) throw fieldError('agentUrl', 'is only for manual templates');
+      checkAgentUrl(t.type, agentUrl);
       if (await getSpaceByName(svc.db, owner.id, body.name)) {
         throw new KnotError(ErrorType.Conflict, `a space named '${body.name}' already exists`, { errors: [{ path: 'name', message: 'already in use' }] });
       }
@@ -198,7 +197,7 @@ export const spaceRoutes: RouteDef[] = [
       if (body.parameters !== undefined) spec.parameters = checkParameters(svc, version.content.parameters ?? [], body.parameters, true);
       if (body.shell !== undefined) spec.shell = body.shell;
       if (body.agentUrl !== undefined) {
-        if (facts.template.type !== 'manual' && body.agentUrl) throw fieldError('agentUrl', 'is only for manual templates');
+        checkAgentUrl(facts.template.type, body.agentUrl);
         spec.agentUrl = body.agentUrl;
       }
       audit.detail = { changed: Object.keys(spec) };
@@ -251,10 +250,7 @@ export const spaceRoutes: RouteDef[] = [
     async handler({ svc, actor, params, audit }) {
       const space = await findVisibleSpace(svc, actor, params.id ?? '');
       audit.resourceId = space.id;
-      // a failed space may be deleted too: the delete workflow makes sure no job remains first
-      if (space.phase !== 'stopped' && space.phase !== 'failed') {
-        throw new KnotError(ErrorType.SpaceNotStopped, `space '${space.name}' is ${space.phase}; stop it before deleting it`, { details: { phase: space.phase } });
-      }
+      requireDeletable(space);
       const facts = await factsOf(svc, space);
       const op = await svc.lifecycle.startOperation({
         spaceId: space.id,

@@ -10,17 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../temporal/dev-server';
 
+import { until as waitUntil } from '../support/wait';
+
 const ROOT = path.resolve(__dirname, '../..');
 
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** the probe's own failures (connection refused while starting) count as not yet */
+const until = <T>(what: string, probe: () => Promise<T | null>, timeoutMs: number) => waitUntil(what, probe, timeoutMs, 100);
 
 it('knot dev starts every part, answers /health, and stops cleanly on SIGINT', async () => {
   expect(existsSync(path.join(ROOT, 'dist/cli/main.js'))).toBe(true);

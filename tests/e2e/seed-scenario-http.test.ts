@@ -7,15 +7,21 @@ import { dbKinds } from '../support/db';
 import { seedJob, seedVolumes, startHarness as startBackend, type Harness as Backend } from '../support/harness';
 import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
 import { openApiConformance, type Conformance } from '../support/openapi-conformance';
+import { until as waitUntil } from '../support/wait';
 
 async function pollSpace(api: Api, token: string, id: string, until: (body: Record<string, unknown>, status: number) => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await api.call('GET', `/api/v1/spaces/${id}`, { token });
-    if (until(res.body, res.status)) return res;
-    if (Date.now() > deadline) throw new Error(`space ${id} did not reach the expected state: ${res.status} ${res.text}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  let last: Awaited<ReturnType<Api['call']>> | null = null;
+  return waitUntil(
+    `space ${id} to reach the expected state`,
+    async () => {
+      last = await api.call('GET', `/api/v1/spaces/${id}`, { token });
+      return until(last.body, last.status) ? last : null;
+    },
+    timeoutMs,
+    25,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${last?.status} ${last?.text}`);
+  });
 }
 
 const phaseOf = (b: Record<string, unknown>) => (b.status as { phase?: string } | undefined)?.phase;

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { newId } from '../../core/names';
 import { NomadClient } from '../../nomad/client';
-import { LifecycleClient } from '../../temporal/lifecycle-client';
-import { cleanupSweepWorkflow } from '../../workflows/sweeps';
+import { createLifecycleClient } from '../../temporal/lifecycle-client';
+import { SWEEP_WORKFLOWS, type KnotWorkflows } from '../../temporal/workflows';
 import { createTestDb, type TestDb } from '../support/db';
 import { EXAMPLES } from '../support/harness';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
@@ -48,7 +48,7 @@ beforeAll(async () => {
   worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: nomadAgent.url, db: db.target, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s' });
   await worker.start();
   temporal = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-  const lifecycle = new LifecycleClient(temporal, db.db, { taskQueue, newId: () => newId(Date.now()) });
+  const lifecycle = createLifecycleClient(temporal, db.db, { taskQueue });
   // job parsing and validation at template save go to the real agent too
   api = await startApi('sqlite', { backend: { db: db.db, sandboxUrl: nomadAgent.url, lifecycle }, config: { KNOT_ENCRYPT: ENCRYPT_KEY } });
   username = `u${newId(Date.now()).slice(-8)}`;
@@ -279,7 +279,7 @@ describe('crash recovery and cleanup on a real Nomad agent', () => {
     const foreign = `backup_${newId(Date.now()).toLowerCase()}_data`;
     await nomad.createCsiVolume({ type: 'csi', id: foreign, name: foreign, pluginId: 'hostpath', capacityMin: 1e6, capacityMax: 1e9, capabilities: [{ accessMode: 'single-node-writer', attachmentMode: 'file-system' }] });
     try {
-      const result = await temporal.workflow.execute(cleanupSweepWorkflow, {
+      const result = await temporal.workflow.execute<KnotWorkflows['cleanupSweepWorkflow']>(SWEEP_WORKFLOWS.cleanup, {
         taskQueue,
         workflowId: `cleanup-${newId(Date.now())}`,
         args: [{ jobGraceMs: 0, volumeGraceMs: 0 }],

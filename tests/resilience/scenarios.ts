@@ -250,6 +250,9 @@ export function defineResilienceSuite(mode: Mode): void {
         }
         const s = await settle(h, d.opIds, p.settleMs);
         await finish(h, `${kind} worker-kill`, d, { kills: killer.count(), driveMs: d.ms, settleMs: s.ms, unsettled: s.pending.length });
+        // the scenario proves something only if the worker really was killed (and came back)
+        expect(killer.count()).toBeGreaterThan(0);
+        expect(worker.starts).toBeGreaterThan(killer.count());
       } finally {
         await worker.stop();
         await h.close();
@@ -291,6 +294,9 @@ export function defineResilienceSuite(mode: Mode): void {
         const errors = logged.log.calls.filter((c) => c.status === 500).length;
         const aborted = logged.log.calls.filter((c) => c.status === 'aborted').length;
         await finish(h, `${kind} nomad-faults`, d, { faultPhases: phase, injected500s: errors, timedOutCalls: aborted, driveMs: d.ms, settleMs: s.ms, unsettled: s.pending.length });
+        // Nomad really misbehaved during the run
+        expect(phase).toBeGreaterThan(0);
+        expect(errors).toBeGreaterThan(0);
       } finally {
         h.sandbox.setFaults({});
         await h.close();
@@ -340,6 +346,8 @@ export function defineResilienceSuite(mode: Mode): void {
         if (!worker.alive) await worker.start();
         const s = await settle(h, d.opIds, p.settleMs);
         await finish(h, `${kind} temporal-restart`, d, { restarts, serverDownMs: downMs, workerStarts: worker.starts, driveMs: d.ms, settleMs: s.ms, unsettled: s.pending.length });
+        // the server really went down and came back mid-run
+        expect(restarts).toBeGreaterThan(0);
       } finally {
         process.env.KNOT_TEST_TEMPORAL_ADDRESS = shared;
         await worker?.stop();

@@ -56,16 +56,7 @@ export async function runOp(h: Harness, spaceId: string, type: OpType, owner: { 
   return waitForOperation(h.db, op.id, timeoutMs);
 }
 
-/** Polls a condition (bounded in time); returns its last truthy value. */
-export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until } from '../support/wait';
 
 export interface CallLog {
   calls: { method: string; path: string; status: number | 'aborted' | 'error' }[];

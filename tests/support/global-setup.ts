@@ -7,13 +7,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { loadConfig } from '../../core/config';
 import { ensureTemporalBinary } from '../../temporal/binary';
 import { ALL_SEARCH_ATTRIBUTES } from '../../temporal/names';
 
 export default async function globalSetup(): Promise<void> {
   const root = path.resolve(__dirname, '../..');
-  const temporal = await ensureTemporalBinary('temporal', (m) => console.log(`[setup] ${m}`));
-  await ensureTemporalBinary('temporal-test-server', (m) => console.log(`[setup] ${m}`));
+  const tools = loadConfig('', process.env).server.tools_dir;
+  const temporal = await ensureTemporalBinary('temporal', (m) => console.log(`[setup] ${m}`), tools);
+  await ensureTemporalBinary('temporal-test-server', (m) => console.log(`[setup] ${m}`), tools);
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporal },

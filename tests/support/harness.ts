@@ -11,8 +11,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../nomad/sandbox';
 import { NomadClient } from '../../nomad/client';
-import { createKnotWorker } from '../../worker/worker';
-import { LifecycleClient } from '../../temporal/lifecycle-client';
+import { runKnotWorker, type RunningWorker } from '../../worker/worker';
+import { createLifecycleClient, type LifecycleClient } from '../../temporal/lifecycle-client';
 import type { ActivityDeps, ServerSettings } from '../../activities/deps';
 import { newId } from '../../core/names';
 import { contentHash } from '../../core/versions';
@@ -21,6 +21,7 @@ import { insertTemplate, addTemplateVersion, getTemplateByName } from '../../sto
 import { getOperation, type Operation } from '../../store/operations';
 import { getSpace, type Space } from '../../store/spaces';
 import { createTestDb, type DbKind, type TestDb } from './db';
+import { until } from './wait';
 import type { Db } from '../../store/db';
 
 export const EXAMPLES = path.resolve(__dirname, '../../examples/templates');
@@ -77,11 +78,11 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
   const taskQueue = `test-${randomBytes(5).toString('hex')}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const lifecycle = new LifecycleClient(client, testDb.db, { taskQueue, newId: () => newId(Date.now()) });
+  const lifecycle = createLifecycleClient(client, testDb.db, { taskQueue });
   const deps: ActivityDeps = { db: testDb.db, nomad, settings: testSettings, logger: pino({ level: 'silent' }), clock: Date.now, pollIntervalMs: 20 };
 
   let workerConn: NativeConnection | null = null;
-  let running: Promise<void> | null = null;
+  let running: RunningWorker | null = null;
   const h: Harness = {
     kind,
     db: testDb.db,
@@ -95,12 +96,11 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
     deps,
     async startWorker() {
       workerConn ??= await NativeConnection.connect({ address });
-      h.worker = await createKnotWorker({ connection: workerConn, namespace: 'default', taskQueue, deps, workflowBundlePath: bundle });
-      running = h.worker.run();
+      running = await runKnotWorker({ connection: workerConn, namespace: 'default', taskQueue, deps, workflowBundlePath: bundle });
+      h.worker = running.worker;
     },
     async stopWorker() {
-      if (h.worker && h.worker.getState() === 'RUNNING') h.worker.shutdown();
-      await running;
+      await running?.stop();
       h.worker = null;
       running = null;
     },
@@ -141,13 +141,18 @@ export async function seedTemplate(db: Db, input: TemplateContentInput, version 
 
 /** Polls the store until the operation is terminal (the condition, not a fixed sleep). */
 export async function waitForOperation(db: Db, operationId: string, timeoutMs = 60_000): Promise<Operation> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const op = await getOperation(db, operationId);
-    if (op && ['succeeded', 'failed', 'cancelled'].includes(op.status)) return op;
-    if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${op?.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  let last: Operation | null = null;
+  return until(
+    `operation ${operationId} to finish`,
+    async () => {
+      last = await getOperation(db, operationId);
+      return last && ['succeeded', 'failed', 'cancelled'].includes(last.status) ? last : null;
+    },
+    timeoutMs,
+    25,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; still ${last?.status}`);
+  });
 }
 
 export async function spaceOf(db: Db, id: string): Promise<Space> {

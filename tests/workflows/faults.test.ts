@@ -10,9 +10,9 @@
  * retryable), and the resilience suite (tests/resilience) covers long outages.
  */
 import { randomBytes } from 'node:crypto';
+import { progressQuery } from '../../temporal/workflows';
 import { Client } from '@temporalio/client';
-import { newId } from '../../core/names';
-import { LifecycleClient } from '../../temporal/lifecycle-client';
+import { createLifecycleClient } from '../../temporal/lifecycle-client';
 import type { Db } from '../../store/db';
 import { listSpaceVolumes } from '../../store/space-volumes';
 import { getOperation, type Operation } from '../../store/operations';
@@ -178,7 +178,7 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
         async () => {
           const o = await getOperation(h.db, op.id);
           if (o && ['succeeded', 'failed', 'cancelled'].includes(o.status)) return 'ended';
-          const p = await handle.query<{ step: string }>('progress').catch(() => null);
+          const p = await handle.query(progressQuery).catch(() => null);
           return p?.step === 'compensating' ? 'compensating' : null;
         },
         30_000,
@@ -232,7 +232,7 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
       },
     }) as Db;
     // ... while Temporal refuses the workflow start (here: an unknown namespace)
-    const broken = new LifecycleClient(new Client({ connection: h.client.connection, namespace: 'knot-no-such-namespace' }), flakyDb, { taskQueue: h.taskQueue, newId: () => newId(Date.now()) });
+    const broken = createLifecycleClient(new Client({ connection: h.client.connection, namespace: 'knot-no-such-namespace' }), flakyDb, { taskQueue: h.taskQueue });
     await expect(broken.startOperation({ spaceId: space.id, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'undo' })).rejects.toBeDefined();
     failDeletes = false;
     const orphan = await h.db('operations').where({ space_id: space.id, status: 'pending' }).first();

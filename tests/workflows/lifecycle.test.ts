@@ -3,6 +3,8 @@
  * sandbox over HTTP, on SQLite and on MariaDB.
  */
 import { newId } from '../../core/names';
+import { progressQuery, type KnotWorkflows } from '../../temporal/workflows';
+import { until } from '../support/wait';
 import { listSpaceVolumes } from '../../store/space-volumes';
 import { getSpaceByName } from '../../store/spaces';
 import { dbKinds } from '../support/db';
@@ -153,12 +155,13 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
       h.lifecycle.startOperation({ spaceId: space.id, type: 'stop', requestedBy: owner.id, ownerName: owner.username, templateName: 'slow' }),
     ).rejects.toMatchObject({ type: 'operation_in_progress' });
     // cancel while the volume is being created: compensation must still run, after that step
-    const handle = h.client.workflow.getHandle(first.workflowId);
-    for (let i = 0; i < 400; i++) {
-      const p = await handle.query<{ step: string }>('progress').catch(() => null);
-      if (p?.step.startsWith('creating volume')) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const handle = h.client.workflow.getHandle<KnotWorkflows['startSpaceWorkflow']>(first.workflowId);
+    const seen = await until('the start to reach its volume step', async () => {
+      const p = await handle.query(progressQuery);
+      return p.step.startsWith('creating volume') ? p : null;
+    }, 10_000, 10);
+    // the cancel below must land during the step, or the test proves nothing about it
+    expect(seen).toMatchObject({ operationId: first.id, type: 'start', step: expect.stringMatching(/^creating volume /) });
     await handle.cancel();
     const done = await waitForOperation(h.db, first.id);
     h.sandbox.setFaults({});

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { temporalSweepWorkflows } from '../../activities/sweeps';
+import { temporalSweepWorkflows } from '../../temporal/operation-workflow';
 import { newId } from '../../core/names';
 import { listAudit } from '../../store/audit';
 import { getOperation, insertOperation, listOperations } from '../../store/operations';

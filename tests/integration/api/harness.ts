@@ -13,7 +13,7 @@ import { startApiServer, type ApiServer } from '../../../api/server';
 import type { AppDeps, LifecyclePort } from '../../../api/context';
 import { NomadClient } from '../../../nomad/client';
 import { startSandbox, type Sandbox } from '../../../nomad/sandbox';
-import { LifecycleClient } from '../../../temporal/lifecycle-client';
+import { createLifecycleClient } from '../../../temporal/lifecycle-client';
 import { insertUser, type User } from '../../../store/users';
 import { createTestDb, type DbKind, type TestDb } from '../../support/db';
 import { seedJob, seedVolumes } from '../../support/harness';
@@ -74,7 +74,7 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
   const boot = await bootstrapAdmin(testDb.db, config, logger);
   const adminToken = boot.generatedToken ?? config.server.bootstrap_token;
   const lifecycle =
-    opts.lifecycle ?? opts.backend?.lifecycle ?? new LifecycleClient(await temporal(), testDb.db, { taskQueue: `api-test-${newId(Date.now())}`, newId: () => newId(Date.now()) });
+    opts.lifecycle ?? opts.backend?.lifecycle ?? createLifecycleClient(await temporal(), testDb.db, { taskQueue: `api-test-${newId(Date.now())}` });
   const nomad = new NomadClient({ addr: sandboxUrl });
   const server: ApiServer = await startApiServer({
     db: testDb.db,

@@ -19,16 +19,7 @@ export async function sandboxWithClient(
   return { sandbox, client };
 }
 
-/** Polls `probe` until it returns a value `accept` likes; fails with the last value after the timeout. */
-export async function waitFor<T>(probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs = 3000, intervalMs = 10): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+export { waitFor } from '../../support/wait';
 
 export function csiVolume(id: string, overrides: Partial<VolumeSpec> = {}): VolumeSpec {
   return {

@@ -1,0 +1,62 @@
+/**
+ * Folder dependency rules (`npm run lint`): dependencies point one way and there are no cycles.
+ *   core → core; store → core, migrations; nomad → core; activities → core, store, nomad;
+ *   workflows → core (activities as types); temporal → core, store (workflows as types);
+ *   api → core, store, temporal; worker, cli, bench, tests compose the rest.
+ * Type-only imports are erased at compile time, so "as types" rules allow them and nothing else.
+ */
+const folders = ['core', 'store', 'migrations', 'nomad', 'activities', 'workflows', 'temporal', 'api', 'worker', 'cli', 'bench', 'tests', 'scripts'];
+const others = (allowed) => folders.filter((f) => !allowed.includes(f));
+const paths = (names) => `^(${names.join('|')})/`;
+
+/** `from` may import only `allowed` (plus itself); `typesOnly` may be imported with `import type` alone. */
+function layer(from, allowed, typesOnly = []) {
+  const rules = [
+    {
+      name: `${from}-imports`,
+      comment: `${from}/ may import only ${[from, ...allowed].join(', ')}${typesOnly.length ? ` (and types from ${typesOnly.join(', ')})` : ''}`,
+      severity: 'error',
+      from: { path: paths([from]) },
+      to: { path: paths(others([from, ...allowed, ...typesOnly])) },
+    },
+  ];
+  if (typesOnly.length) {
+    rules.push({
+      name: `${from}-type-only-imports`,
+      comment: `${from}/ may import ${typesOnly.join(', ')} as types only (import type)`,
+      severity: 'error',
+      from: { path: paths([from]) },
+      to: { path: paths(typesOnly), dependencyTypesNot: ['type-only'] },
+    });
+  }
+  return rules;
+}
+
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', comment: 'import cycles make load order matter and layers meaningless', severity: 'error', from: {}, to: { circular: true } },
+    ...layer('core', []),
+    ...layer('store', ['core', 'migrations']),
+    ...layer('migrations', []),
+    ...layer('nomad', ['core']),
+    ...layer('activities', ['core', 'store', 'nomad']),
+    ...layer('workflows', ['core'], ['activities']),
+    ...layer('temporal', ['core', 'store'], ['workflows']),
+    ...layer('api', ['core', 'store', 'temporal']),
+    ...layer('worker', ['core', 'store', 'nomad', 'activities', 'temporal', 'workflows']),
+    {
+      name: 'nothing-imports-api-or-cli',
+      comment: 'api/ and cli/ are entry points: only tests, bench and cli itself may load them',
+      severity: 'error',
+      from: { path: '^(core|store|migrations|nomad|activities|workflows|temporal|worker)/' },
+      to: { path: '^(api|cli)/', dependencyTypesNot: ['type-only'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+  },
+};

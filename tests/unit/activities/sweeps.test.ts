@@ -1,0 +1,81 @@
+/**
+ * Sweep activities under MockActivityEnvironment (the context a worker gives them: heartbeats,
+ * cancellation) on a real SQLite store and a stub Nomad: seconds, no Temporal server, no MariaDB.
+ */
+import pino from 'pino';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createSweepActivities } from '../../../activities/sweeps';
+import type { ActivityDeps } from '../../../activities/deps';
+import { newId } from '../../../core/names';
+import type { NomadClient } from '../../../nomad/client';
+import { KNOT_SPACE_META } from '../../../nomad/meta';
+import { getOperation, insertOperation } from '../../../store/operations';
+import { getSpace, insertSpace, updateSpace } from '../../../store/spaces';
+import { createTestDb, type TestDb } from '../../support/db';
+import { seedTemplate, seedUser, testSettings } from '../../support/harness';
+
+let testDb: TestDb;
+const now = Date.UTC(2026, 5, 1, 12);
+
+beforeAll(async () => {
+  testDb = await createTestDb('sqlite');
+});
+afterAll(() => testDb.cleanup());
+
+function deps(nomad: Partial<NomadClient>, workflows?: ActivityDeps['workflows']): ActivityDeps {
+  return { db: testDb.db, nomad: nomad as NomadClient, settings: testSettings, logger: pino({ level: 'silent' }), clock: () => now, ...(workflows ? { workflows } : {}) };
+}
+
+async function seedSpace(name: string, phase: 'stopped' | 'running' | 'starting', jobId: string | null = null): Promise<string> {
+  const owner = await seedUser(testDb.db, `${name}-owner`);
+  const tpl = await seedTemplate(testDb.db, { name: `${name}-tpl`, job: 'job "x" {}', volumes: '' });
+  const id = newId(now - 3600_000);
+  await insertSpace(testDb.db, { id, name, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, now - 3600_000);
+  await updateSpace(testDb.db, id, { phase, nomadJobId: jobId }, now - 3600_000);
+  return id;
+}
+
+it('failStuckOperations fails an overdue operation whose workflow is gone, heartbeating its progress', async () => {
+  const spaceId = await seedSpace('stuck', 'starting');
+  const opId = newId(now - 7200_000);
+  await insertOperation(testDb.db, { id: opId, spaceId, type: 'start', requestedBy: 'u', workflowId: `space-${spaceId}`, deadlineAt: now - 60_000 }, now - 7200_000);
+  await updateSpace(testDb.db, spaceId, { lastOperationId: opId }, now);
+  const asked: string[] = [];
+  const env = new MockActivityEnvironment();
+  const beats: unknown[] = [];
+  env.on('heartbeat', (d: unknown) => beats.push(d));
+  const acts = createSweepActivities(deps({}, { isRunning: async (op) => (asked.push(op.id), false) }));
+
+  const result = await env.run(acts.failStuckOperations, {});
+
+  expect(result).toEqual({ checked: 1, markedFailed: 1 });
+  expect(asked).toEqual([opId]);
+  expect(await getOperation(testDb.db, opId)).toMatchObject({ status: 'failed', errorType: 'operation_stuck' });
+  expect(await getSpace(testDb.db, spaceId)).toMatchObject({ phase: 'failed', reason: 'OperationStuck' });
+  expect(beats).toContainEqual(result);
+});
+
+it('cleanupOrphanJobs purges only marked jobs of spaces that do not own them', async () => {
+  const stopped = await seedSpace('orphan', 'stopped');
+  const running = await seedSpace('keeper', 'running', 'keep-job');
+  const long = 1e6 * (now - 3600_000);
+  const jobs = [
+    { ID: 'orphan-job', Meta: { [KNOT_SPACE_META]: stopped }, SubmitTime: long },
+    { ID: 'keep-job', Meta: { [KNOT_SPACE_META]: running }, SubmitTime: long },
+    { ID: 'not-knots', Meta: {}, SubmitTime: long },
+    { ID: 'unknown-space', Meta: { [KNOT_SPACE_META]: newId(now) }, SubmitTime: long },
+  ];
+  const purged: string[] = [];
+  const nomad = {
+    listJobs: async () => jobs,
+    readJob: async () => null,
+    deregisterJob: async (id: string) => {
+      purged.push(id);
+    },
+  } as unknown as Partial<NomadClient>;
+
+  const result = await new MockActivityEnvironment().run(createSweepActivities(deps(nomad)).cleanupOrphanJobs, {});
+
+  expect(result).toEqual({ checked: 3, purged: 2, failed: 0 });
+  expect(purged.sort()).toEqual(['orphan-job', 'unknown-space']);
+});
