@@ -68,7 +68,8 @@ export function createApp(deps: AppDeps): Express {
   const routes = allRoutes();
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // off unless configured: behind a proxy every client would otherwise share the proxy's address
+  app.set('trust proxy', deps.config.server.trust_proxy);
   app.set('query parser', 'simple');
 
   app.use(

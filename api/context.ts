@@ -38,7 +38,7 @@ export interface AppDeps {
   agentState?: AgentStateStore;
   clock?: () => number;
   newId?: () => string;
-  /** failed authentications per IP before 429; default 20 per minute */
+  /** failed authentications per address (and per token prefix) before failures answer 429; default 20 per minute */
   authFailures?: { max: number; windowMs: number };
 }
 
