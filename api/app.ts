@@ -14,8 +14,7 @@ import type { AppDeps, Services } from './context';
 import { MAX_BODY_BYTES } from './json-body';
 import { buildOpenApi } from './openapi';
 import { AuthFailureLimiter } from './rate-limit';
-import { PROBLEM_BASE, problemOf, sendProblem } from './problem';
-import { definePublicRoute, mount, pathMatcher, replyWithError, type RouteDef } from './route';
+import { allowedMethods, definePublicRoute, mount, replyWithError, type RouteDef } from './route';
 import { API_ROUTES } from './routes';
 import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
 import { createAgentStateStore } from '../store/agent-state';
@@ -99,15 +98,11 @@ export function createApp(deps: AppDeps): Express {
   // the agent inside a space reports with its own per-space token, not a user's
   app.use(createAgentRouter({ db: svc.db, agentState: svc.agentState, config: svc.config, clock: svc.now }));
 
-  const matchers = routes.map((r) => ({ re: pathMatcher(r.path), method: r.method.toUpperCase() }));
   app.use((req: Request, res: Response) => {
-    const allowed = [...new Set(matchers.filter((m) => m.re.test(req.path)).map((m) => m.method))];
+    const allowed = allowedMethods(routes, req.path);
     if (allowed.length > 0) {
-      if (allowed.includes('GET')) allowed.push('HEAD');
       res.setHeader('Allow', allowed.join(', '));
-      // core/errors has no 405 type: the problem is built here with its own stable type
-      const problem = problemOf(new KnotError(ErrorType.Validation, `method ${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { details: { allowed } }), req);
-      sendProblem(res, { ...problem, type: `${PROBLEM_BASE}method_not_allowed`, title: 'Method not allowed', status: 405 });
+      replyWithError(req, res, svc, new KnotError(ErrorType.MethodNotAllowed, `method ${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { details: { allowed } }));
       return;
     }
     replyWithError(req, res, svc, new KnotError(ErrorType.NotFound, `no route ${req.method} ${req.path}`));

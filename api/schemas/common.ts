@@ -17,7 +17,7 @@ export const problemSchema = z
   .catchall(z.unknown())
   .meta({ id: 'Problem' });
 
-export const isoTime = z.string().describe('ISO-8601 UTC timestamp');
+export const isoTime = z.string().meta({ format: 'date-time', description: 'ISO-8601 UTC timestamp' });
 export const nullableIsoTime = isoTime.nullable();
 
 export function iso(ms: number): string;

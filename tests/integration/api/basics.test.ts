@@ -43,7 +43,12 @@ describe.each(dbKinds())('API basics on %s', (kind) => {
     const r = await h.call('PUT', '/api/v1/whoami');
     expect(r.status).toBe(405);
     expect(r.body.type).toBe('https://knot.dev/problems/method_not_allowed');
-    expect(r.headers.get('allow')).toContain('GET');
+    expect(r.headers.get('allow')).toBe('GET, HEAD');
+    // a literal path next to a parameter one: only its own methods, not those of /templates/{name}
+    const v = await h.call('OPTIONS', '/api/v1/templates/validate');
+    expectProblem(v, 405, 'method_not_allowed');
+    expect(v.headers.get('allow')).toBe('POST');
+    expect(v.body.allowed).toEqual(['POST']);
   });
 
   test('X-Request-Id is echoed, or generated', async () => {
