@@ -5,6 +5,7 @@ import type { NomadClient } from '../nomad/client';
 import type { Clock } from '../store/clock';
 import type { AgentStateStore } from '../store/agent-state';
 import type { SweepLifecycle, SweepWorkflows } from './sweeps';
+import type { KnotMetrics } from '../metrics/metrics';
 
 export interface ServerSettings {
   url: string;
@@ -33,4 +34,6 @@ export interface ActivityDeps {
   agentState?: AgentStateStore;
   /** lets the cleanup sweep ask Temporal whether a stuck operation's workflow still runs */
   workflows?: SweepWorkflows;
+  /** step durations, sweep results, operations started/finished; nothing is recorded without it */
+  metrics?: KnotMetrics;
 }

@@ -18,6 +18,7 @@ import { insertAudit } from '../store/audit';
 import type { Db } from '../store/db';
 import { toJson } from '../store/db';
 import { finishOperation, type Operation } from '../store/operations';
+import { recordOperationFinished } from './metrics';
 import type { SpacePhase } from '../store/spaces';
 import type { JobListStub } from '../nomad/types';
 import type { OperationRequest } from '../temporal/lifecycle-client';
@@ -471,7 +472,9 @@ export function createSweepActivities(deps: ActivityDeps) {
           const op = { id: r.id as string, workflowId: r.workflow_id as string, runId: (r.run_id as string | null) || null };
           if (deps.workflows && (await deps.workflows.isRunning(op))) continue;
           const message = `the ${r.type as string} operation passed its deadline (${new Date(Number(r.deadline_at)).toISOString()}) and its workflow is not running`;
-          await finishOperation(deps.db, op.id, { status: 'failed', errorType: 'operation_stuck', errorMessage: message }, deps.clock());
+          if (await finishOperation(deps.db, op.id, { status: 'failed', errorType: 'operation_stuck', errorMessage: message }, deps.clock())) {
+            await recordOperationFinished(deps.metrics, deps.db, op.id);
+          }
           await deps.db('spaces')
             .where({ id: r.space_id as string, last_operation_id: op.id })
             .whereIn('phase', [...TRANSITIONAL])

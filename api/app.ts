@@ -14,6 +14,7 @@ import type { AppDeps, Services } from './context';
 import { MAX_BODY_BYTES } from './json-body';
 import { buildOpenApi } from './openapi';
 import { AuthFailureLimiter } from './rate-limit';
+import { KnotMetrics } from '../metrics/metrics';
 import { allowedMethods, definePublicRoute, mount, replyWithError, type RouteDef } from './route';
 import { API_ROUTES } from './routes';
 import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
@@ -28,6 +29,21 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** Counts and times every request by its route pattern (`unmatched` when no route took it). */
+function requestMetrics(metrics: KnotMetrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const pattern = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof pattern === 'string' ? `${req.baseUrl}${pattern}` : 'unmatched';
+      const method = req.method;
+      metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
+      metrics.httpRequestDuration.observe({ method, route }, (performance.now() - started) / 1000);
+    });
+    next();
+  };
+}
+
 export function servicesOf(deps: AppDeps): Services {
   const now = deps.clock ?? Date.now;
   return {
@@ -40,6 +56,7 @@ export function servicesOf(deps: AppDeps): Services {
     agentState: deps.agentState ?? createAgentStateStore(deps.config, deps.db, null, now),
     now,
     newId: deps.newId ?? (() => coreNewId(now())),
+    metrics: deps.metrics ?? new KnotMetrics(),
     limiter: new AuthFailureLimiter({ maxFailures: deps.authFailures?.max ?? 20, windowMs: deps.authFailures?.windowMs ?? 60_000, now }),
   };
 }
@@ -87,6 +104,7 @@ export function createApp(deps: AppDeps): Express {
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
+  app.use(requestMetrics(svc.metrics));
   app.use(helmet());
   app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
 

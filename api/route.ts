@@ -27,6 +27,8 @@ export interface Reply {
 export interface ResponseDoc {
   description: string;
   schema?: z.ZodType;
+  /** default application/json */
+  contentType?: string;
 }
 
 /** Mutable audit facts a handler fills in as it learns them (e.g. the resolved space id). */

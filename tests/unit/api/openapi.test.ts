@@ -118,3 +118,13 @@ describe('405: the methods a concrete path really has', () => {
     }
   });
 });
+
+describe('GET /metrics in the document', () => {
+  it('is documented as text/plain, without user auth, with 401 for a missing scrape token', () => {
+    const doc = buildOpenApi(allRoutes(), { version: '1' }) as { paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, { content?: Record<string, unknown> }> }>> };
+    const op = doc.paths['/metrics']!.get!;
+    expect(op.security).toEqual([]);
+    expect(Object.keys(op.responses['200']!.content!)).toEqual(['text/plain']);
+    expect(op.responses['401']).toBeDefined();
+  });
+});
