@@ -67,7 +67,7 @@ export function pickSrvRecord(records: SrvRecord[]): SrvRecord | undefined {
 }
 
 /**
- * Typed client for the Nomad HTTP API, following ../shared/nomad/CONTRACT.md. Every failure is a
+ * Typed client for the Nomad HTTP API, following docs/nomad-contract.md. Every failure is a
  * NomadError whose `retryable` says whether the same call may succeed later. Where the contract
  * makes "already gone" a success (deregistering an unknown job, deleting an unknown volume) the
  * methods treat it as done, so callers can be idempotent.
