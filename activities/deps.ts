@@ -17,6 +17,7 @@ export interface SweepWorkflows {
   /** Whether the operation's workflow run is still open. */
   isRunning(op: Pick<Operation, 'id' | 'workflowId' | 'runId'>): Promise<boolean>;
 }
+import type { KnotMetrics } from '../metrics/metrics';
 
 export interface ServerSettings {
   url: string;
@@ -45,4 +46,6 @@ export interface ActivityDeps {
   agentState?: AgentStateStore;
   /** lets the cleanup sweep ask Temporal whether a stuck operation's workflow still runs */
   workflows?: SweepWorkflows;
+  /** step durations, sweep results, operations started/finished; nothing is recorded without it */
+  metrics?: KnotMetrics;
 }

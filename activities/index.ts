@@ -1,6 +1,7 @@
 /** Every activity the worker registers, built from injected dependencies. */
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failure';
+import { withActivityMetrics } from './metrics';
 import { createManualActivities } from './manual';
 import { createNomadJobActivities } from './nomad-jobs';
 import { createNomadVolumeActivities } from './nomad-volumes';
@@ -8,13 +9,18 @@ import { createSpaceRecordActivities } from './space-records';
 import { createSweepActivities } from './sweeps';
 
 export function createActivities(deps: ActivityDeps) {
-  return withFailureMapping({
-    ...createSpaceRecordActivities(deps),
-    ...createNomadJobActivities(deps),
-    ...createNomadVolumeActivities(deps),
-    ...createManualActivities(deps),
-    ...createSweepActivities(deps),
-  });
+  return withFailureMapping(
+    withActivityMetrics(
+      {
+        ...createSpaceRecordActivities(deps),
+        ...createNomadJobActivities(deps),
+        ...createNomadVolumeActivities(deps),
+        ...createManualActivities(deps),
+        ...createSweepActivities(deps),
+      },
+      deps.metrics,
+    ),
+  );
 }
 
 export type KnotActivities = ReturnType<typeof createActivities>;

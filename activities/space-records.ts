@@ -6,6 +6,7 @@ import { decryptSecret, encryptSecret, isEncrypted } from '../core/crypto';
 import { planVolumes } from '../core/volumes';
 import { parseDuration } from '../core/duration';
 import { finishOperation, markOperationRunning } from '../store/operations';
+import { recordOperationFinished, recordOperationStarted } from './metrics';
 import { getSpace, insertSpace, markSpaceDeleted, requireSpace, updateSpace, type Space, type SpacePhase } from '../store/spaces';
 import { listSpaceVolumes } from '../store/space-volumes';
 import { getTemplate } from '../store/templates';
@@ -42,6 +43,9 @@ function protectSecrets(defs: ParameterDef[], values: Record<string, string | nu
 
 export function createSpaceRecordActivities(deps: ActivityDeps) {
   const now = () => deps.clock();
+  const finish = async (operationId: string, outcome: Parameters<typeof finishOperation>[2]) => {
+    if (await finishOperation(deps.db, operationId, outcome, now())) await recordOperationFinished(deps.metrics, deps.db, operationId);
+  };
 
   return {
     /** Marks the operation running and the space in its transitional phase; checks preconditions. */
@@ -53,7 +57,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       unlessPhase?: SpacePhase;
       requireStopped?: boolean;
     }): Promise<{ phase: SpacePhase | null }> {
-      await markOperationRunning(deps.db, input.operationId, runIdOrEmpty(), now());
+      if (await markOperationRunning(deps.db, input.operationId, runIdOrEmpty(), now())) await recordOperationStarted(deps.metrics, deps.db, input.operationId);
       const space = await getSpace(deps.db, input.spaceId);
       if (!space) return { phase: null };
       if (space.deletedAt) throw new KnotError(ErrorType.NotFound, `space '${input.spaceId}' has been deleted`);
@@ -70,7 +74,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
     },
 
     async finishOperation(input: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string }): Promise<void> {
-      await finishOperation(deps.db, input.operationId, { status: input.status, errorType: input.errorType ?? null, errorMessage: input.errorMessage ?? null }, now());
+      await finish(input.operationId, { status: input.status, errorType: input.errorType ?? null, errorMessage: input.errorMessage ?? null });
     },
 
     async setSpacePhase(input: { spaceId: string; phase: SpacePhase; reason?: string; message?: string }): Promise<void> {
@@ -169,18 +173,18 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
         { phase: 'running', reason: '', message: '', appliedVersion: input.version, appliedHash: input.hash, nomadJobId: input.jobId, startedAt: space.phase === 'running' && space.startedAt ? space.startedAt : now() },
         now(),
       );
-      if (input.finishOperationId) await finishOperation(deps.db, input.finishOperationId, { status: 'succeeded' }, now());
+      if (input.finishOperationId) await finish(input.finishOperationId, { status: 'succeeded' });
     },
 
     /** The space is stopped (job gone, volumes kept); with `finishOperationId` the operation is done. */
     async completeStop(input: { spaceId: string; finishOperationId?: string }): Promise<void> {
       await updateSpace(deps.db, input.spaceId, { phase: 'stopped', reason: '', message: '', startedAt: null, nomadJobId: null }, now());
-      if (input.finishOperationId) await finishOperation(deps.db, input.finishOperationId, { status: 'succeeded' }, now());
+      if (input.finishOperationId) await finish(input.finishOperationId, { status: 'succeeded' });
     },
 
     async markSpaceDeleted(input: { spaceId: string; finishOperationId?: string }): Promise<void> {
       await markSpaceDeleted(deps.db, input.spaceId, now());
-      if (input.finishOperationId) await finishOperation(deps.db, input.finishOperationId, { status: 'succeeded' }, now());
+      if (input.finishOperationId) await finish(input.finishOperationId, { status: 'succeeded' });
     },
 
     /** The volumes a space has now (delete removes every one). */

@@ -14,8 +14,8 @@ import type { AppDeps, Services } from './context';
 import { MAX_BODY_BYTES } from './json-body';
 import { buildOpenApi } from './openapi';
 import { AuthFailureLimiter } from './rate-limit';
-import { problemOf, sendProblem } from './problem';
-import { definePublicRoute, mount, pathMatcher, replyWithError, type RouteDef } from './route';
+import { KnotMetrics } from '../metrics/metrics';
+import { allowedMethods, definePublicRoute, mount, replyWithError, type RouteDef } from './route';
 import { API_ROUTES } from './routes';
 import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
 import { createAgentStateStore } from '../store/agent-state';
@@ -27,6 +27,21 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Counts and times every request by its route pattern (`unmatched` when no route took it). */
+function requestMetrics(metrics: KnotMetrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const pattern = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof pattern === 'string' ? `${req.baseUrl}${pattern}` : 'unmatched';
+      const method = req.method;
+      metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
+      metrics.httpRequestDuration.observe({ method, route }, (performance.now() - started) / 1000);
+    });
+    next();
+  };
 }
 
 export function servicesOf(deps: AppDeps): Services {
@@ -41,6 +56,7 @@ export function servicesOf(deps: AppDeps): Services {
     agentState: deps.agentState ?? createAgentStateStore(deps.config, deps.db, null, now),
     now,
     newId: deps.newId ?? (() => coreNewId(now())),
+    metrics: deps.metrics ?? new KnotMetrics(),
     limiter: new AuthFailureLimiter({ maxFailures: deps.authFailures?.max ?? 20, windowMs: deps.authFailures?.windowMs ?? 60_000, now }),
   };
 }
@@ -68,7 +84,8 @@ export function createApp(deps: AppDeps): Express {
   const routes = allRoutes();
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // off unless configured: behind a proxy every client would otherwise share the proxy's address
+  app.set('trust proxy', deps.config.server.trust_proxy);
   app.set('query parser', 'simple');
 
   app.use(
@@ -87,6 +104,7 @@ export function createApp(deps: AppDeps): Express {
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
+  app.use(requestMetrics(svc.metrics));
   app.use(helmet());
   app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
 
@@ -98,13 +116,11 @@ export function createApp(deps: AppDeps): Express {
   // the agent inside a space reports with its own per-space token, not a user's
   app.use(createAgentRouter({ db: svc.db, agentState: svc.agentState, config: svc.config, clock: svc.now }));
 
-  const matchers = routes.map((r) => ({ re: pathMatcher(r.path), method: r.method.toUpperCase() }));
   app.use((req: Request, res: Response) => {
-    const allowed = [...new Set(matchers.filter((m) => m.re.test(req.path)).map((m) => m.method))];
+    const allowed = allowedMethods(routes, req.path);
     if (allowed.length > 0) {
-      if (allowed.includes('GET')) allowed.push('HEAD');
       res.setHeader('Allow', allowed.join(', '));
-      sendProblem(res, problemOf(new KnotError(ErrorType.MethodNotAllowed, `method ${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { details: { allowed } }), req));
+      replyWithError(req, res, svc, new KnotError(ErrorType.MethodNotAllowed, `method ${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { details: { allowed } }));
       return;
     }
     replyWithError(req, res, svc, new KnotError(ErrorType.NotFound, `no route ${req.method} ${req.path}`));

@@ -1,7 +1,9 @@
 /**
  * Bearer-token authentication, role checks and the first-start bootstrap of the admin user.
  * Tokens are looked up by their sha256; a wrong, expired or revoked token and an inactive user are
- * all the same 401 to the caller (the reason goes to the log), and count against the client IP.
+ * all the same 401 to the caller (the reason goes to the log). Failures count against the client
+ * address and the token prefix; once either is over the limit failures answer 429, but a valid
+ * token is checked first and always gets through.
  */
 import type { Request } from 'express';
 import type { Logger } from 'pino';
@@ -18,6 +20,7 @@ import type { Actor, Services } from './context';
 /** Characters of a token kept in clear so users can tell their tokens apart (`knot_AbCd…`). */
 export const TOKEN_PREFIX_LENGTH = 9;
 
+/** The client's address: the peer, or the X-Forwarded-For entry `server.trust_proxy` allows (Express `trust proxy`). */
 export function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
@@ -27,7 +30,7 @@ function unauthorized(detail: string): KnotError {
 }
 
 export function rateLimited(retryAfter: number): KnotError {
-  return new KnotError(ErrorType.RateLimited, `too many failed authentication attempts from this address; retry in ${retryAfter} s`, {
+  return new KnotError(ErrorType.RateLimited, `too many failed authentication attempts from this address or with this token prefix; retry in ${retryAfter} s (a valid token is always accepted)`, {
     details: { retryAfter },
   });
 }
@@ -40,16 +43,15 @@ export function bearerToken(req: Request): string | null {
   return m?.[1] ?? '';
 }
 
-/** Authenticates a request; throws 401 or 429. */
+/** Authenticates a request; throws 401, or 429 for a failure from an address or token prefix over the limit. */
 export async function authenticate(req: Request, svc: Services): Promise<Actor> {
   const ip = clientIp(req);
   const token = bearerToken(req);
   if (token === null) throw unauthorized('missing Authorization: Bearer <token> header');
-  const wait = svc.limiter.retryAfterSeconds(ip);
-  if (wait > 0) throw rateLimited(wait);
   const fail = (reason: string): never => {
-    svc.limiter.recordFailure(ip);
-    svc.logger.warn({ ip, reason }, 'authentication failed');
+    const wait = svc.limiter.failed(ip, token ? token.slice(0, TOKEN_PREFIX_LENGTH) : null);
+    svc.logger.warn({ ip, reason, limited: wait > 0 }, 'authentication failed');
+    if (wait > 0) throw rateLimited(wait);
     throw unauthorized('the token is not valid (unknown, expired or revoked)');
   };
   if (token === '') return fail('malformed Authorization header');

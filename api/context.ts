@@ -9,6 +9,7 @@ import type { OperationRequest } from '../temporal/lifecycle-client';
 import type { CreateSpaceInput } from '../core/lifecycle';
 import type { AuthFailureLimiter } from './rate-limit';
 import type { AgentStateStore } from '../store/agent-state';
+import type { KnotMetrics } from '../metrics/metrics';
 
 /** The part of temporal/lifecycle-client's LifecycleClient the API uses. */
 export interface LifecyclePort {
@@ -38,8 +39,10 @@ export interface AppDeps {
   agentState?: AgentStateStore;
   clock?: () => number;
   newId?: () => string;
-  /** failed authentications per IP before 429; default 20 per minute */
+  /** failed authentications per address (and per token prefix) before failures answer 429; default 20 per minute */
   authFailures?: { max: number; windowMs: number };
+  /** what GET /metrics shows; `knot dev` passes the worker's too (one registry). A fresh one when not given */
+  metrics?: KnotMetrics;
 }
 
 /** Resolved dependencies every handler sees: the injected ones, with every default filled in. */
@@ -48,6 +51,7 @@ export interface Services extends Pick<AppDeps, 'db' | 'config' | 'logger' | 'li
   now: () => number;
   newId: () => string;
   limiter: AuthFailureLimiter;
+  metrics: KnotMetrics;
 }
 
 /** The authenticated caller. */

@@ -27,6 +27,8 @@ export interface Reply {
 export interface ResponseDoc {
   description: string;
   schema?: z.ZodType;
+  /** default application/json */
+  contentType?: string;
 }
 
 /** Mutable audit facts a handler fills in as it learns them (e.g. the resolved space id). */
@@ -104,6 +106,31 @@ export function pathMatcher(path: string): RegExp {
     .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('');
   return new RegExp(`^${src}/?$`);
+}
+
+/**
+ * How specific a route path is, segment by segment ('0' literal, '1' parameter): of the routes
+ * matching one concrete path, the smallest key wins, as `/templates/validate` beats
+ * `/templates/:name`.
+ */
+export function pathSpecificity(path: string): string {
+  return path
+    .split('/')
+    .map((seg) => (seg.startsWith(':') ? '1' : '0'))
+    .join('');
+}
+
+/**
+ * The methods a concrete path really has: those of the most specific route paths matching it
+ * (HEAD with GET); empty when no route matches.
+ */
+export function allowedMethods(routes: readonly Pick<RouteDef, 'method' | 'path'>[], concretePath: string): string[] {
+  const matching = routes.filter((r) => pathMatcher(r.path).test(concretePath));
+  if (matching.length === 0) return [];
+  const best = matching.map((r) => pathSpecificity(r.path)).sort()[0];
+  const methods = [...new Set(matching.filter((r) => pathSpecificity(r.path) === best).map((r) => r.method.toUpperCase()))];
+  if (methods.includes('GET')) methods.push('HEAD');
+  return methods;
 }
 
 function mediaType(req: Request): { type: string | null; charset: string | null } {

@@ -5,7 +5,7 @@ import { newId } from '../core/names';
 import { migrateDown } from '../store/db';
 import { loadConfigOrExit } from './config-file';
 import { loggerFor, resolveTemporalAddress, runUntilSignal, startApi, startDev, startWorker } from './processes';
-import { nomadServerJob } from './scaffold';
+import { defaultImage, nomadServerJob } from './scaffold';
 import { openStore } from './services';
 
 const program = new Command();
@@ -115,9 +115,17 @@ program
   .command('scaffold')
   .description('print example deployment files')
   .option('--nomad', 'a Nomad job deploying the knot server and worker')
-  .action((opts: { nomad?: boolean }) => {
+  .option('--image <image>', `the knot image to deploy (default ${defaultImage()})`)
+  .option('--server-count <n>', 'API instances', '1')
+  .option('--worker-count <n>', 'worker instances', '1')
+  .action((opts: { nomad?: boolean; image?: string; serverCount: string; workerCount: string }) => {
     if (!opts.nomad) fail(new Error('choose what to scaffold: --nomad'));
-    process.stdout.write(nomadServerJob());
+    const count = (v: string, flag: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 100) fail(new Error(`${flag} must be a whole number from 1 to 100`));
+      return n;
+    };
+    process.stdout.write(nomadServerJob({ ...(opts.image ? { image: opts.image } : {}), serverCount: count(opts.serverCount, '--server-count'), workerCount: count(opts.workerCount, '--worker-count') }));
   });
 
 const admin = program.command('admin').description('administration straight against the store');

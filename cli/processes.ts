@@ -26,6 +26,8 @@ import { startSandbox, type Sandbox } from '../nomad/sandbox';
 import { systemClock } from '../store/clock';
 import type { Db } from '../store/db';
 import { healthChecks, openNomad, openRedis, openStore, serverSettings } from './services';
+import { KnotMetrics } from '../metrics/metrics';
+import { startMetricsServer } from '../metrics/server';
 
 export interface Running {
   stop(): Promise<void>;
@@ -67,7 +69,15 @@ async function openCommon(cfg: KnotConfig, logger: Logger, temporalAddress: stri
   }
 }
 
-export async function startApi(cfg: KnotConfig, logger: Logger, opts: { temporalAddress: string; nomadAddr: string }): Promise<Running & { url: string; bootstrap: BootstrapResult }> {
+/** One registry per process: `knot dev` hands the same one to the worker and the API. */
+export interface ProcessOptions {
+  temporalAddress: string;
+  nomadAddr: string;
+  metrics?: KnotMetrics;
+}
+
+export async function startApi(cfg: KnotConfig, logger: Logger, opts: ProcessOptions): Promise<Running & { url: string; bootstrap: BootstrapResult }> {
+  const metrics = opts.metrics ?? new KnotMetrics({ processMetrics: true });
   const parts = await openCommon(cfg, logger, opts.temporalAddress);
   const { db, redis, client, stoppers } = parts;
   try {
@@ -80,7 +90,8 @@ export async function startApi(cfg: KnotConfig, logger: Logger, opts: { temporal
         config: cfg,
         logger,
         lifecycle,
-        nomad: openNomad(cfg, opts.nomadAddr),
+        nomad: openNomad(cfg, opts.nomadAddr, metrics),
+        metrics,
         health: { checks: healthChecks(db, () => temporalReachable(client), redis) },
         agentState: createAgentStateStore(cfg, db, redis),
       },
@@ -95,10 +106,21 @@ export async function startApi(cfg: KnotConfig, logger: Logger, opts: { temporal
   }
 }
 
-export async function startWorker(cfg: KnotConfig, logger: Logger, opts: { temporalAddress: string; nomadAddr: string }): Promise<Running> {
+/**
+ * The worker; its metrics (steps, Nomad calls, sweeps, operations) go into `opts.metrics` when
+ * given (`knot dev`: the API serves them), else into its own registry, served on
+ * `server.metrics.worker_listen` when that is set.
+ */
+export async function startWorker(cfg: KnotConfig, logger: Logger, opts: ProcessOptions): Promise<Running> {
   installRuntime(logger);
   const stoppers: Stopper[] = [];
+  const metrics = opts.metrics ?? new KnotMetrics({ processMetrics: true });
   try {
+    if (!opts.metrics && cfg.server.metrics.enabled && cfg.server.metrics.worker_listen) {
+      const served = await startMetricsServer(metrics, splitHostPort(cfg.server.metrics.worker_listen, 9464), cfg.server.metrics.token);
+      stoppers.push({ name: 'worker metrics', stop: () => served.close() });
+      logger.info({ url: served.url }, 'worker metrics listening');
+    }
     const parts = await openCommon(cfg, logger, opts.temporalAddress);
     stoppers.push(...parts.stoppers);
     const { db, redis, client } = parts;
@@ -111,7 +133,8 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: { tempo
       taskQueue,
       deps: {
         db,
-        nomad: openNomad(cfg, opts.nomadAddr),
+        nomad: openNomad(cfg, opts.nomadAddr, metrics),
+        metrics,
         settings: serverSettings(cfg),
         logger: logger.child({ part: 'activities' }),
         clock: systemClock,
@@ -171,9 +194,10 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
       stoppers.push({ name: 'nomad sandbox', stop: () => sandbox.close() });
       nomadAddr = sandbox.url;
     }
-    const worker = await startWorker(cfg, logger.child({ part: 'worker' }), { temporalAddress, nomadAddr });
+    const metrics = new KnotMetrics({ processMetrics: true });
+    const worker = await startWorker(cfg, logger.child({ part: 'worker' }), { temporalAddress, nomadAddr, metrics });
     stoppers.push({ name: 'worker', stop: () => worker.stop() });
-    const api = await startApi(cfg, logger.child({ part: 'api' }), { temporalAddress, nomadAddr });
+    const api = await startApi(cfg, logger.child({ part: 'api' }), { temporalAddress, nomadAddr, metrics });
     stoppers.push({ name: 'api', stop: () => api.stop() });
 
     const auth = api.bootstrap.generatedToken

@@ -1,4 +1,34 @@
-/** `knot scaffold --nomad`: a Nomad job deploying the knot server and worker (seed 001, adapted). */
+/**
+ * `knot scaffold --nomad`: a Nomad job deploying this knot image (see Containerfile) as two
+ * groups — the API and the worker — each scaled on its own, both on the same store and Temporal
+ * cluster. Adapted from the upstream example job.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The package version, so the default image tag follows the code that printed the job. */
+export function knotVersion(): string {
+  for (const candidate of [path.join(__dirname, '..', 'package.json'), path.join(__dirname, '..', '..', 'package.json')]) {
+    try {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'knot' && pkg.version) return pkg.version;
+    } catch {
+      // try the next place (source tree vs dist/)
+    }
+  }
+  return 'latest';
+}
+
+/** What `buildah bud -t localhost/knot:<version> -f Containerfile .` produces; push it and pass --image. */
+export function defaultImage(): string {
+  return `localhost/knot:${knotVersion()}`;
+}
+
+export interface ScaffoldOptions {
+  image?: string;
+  serverCount?: number;
+  workerCount?: number;
+}
 
 const CONFIG = `log:
   level: info
@@ -7,6 +37,8 @@ server:
   url: "https://knot.example.com"
   wildcard_domain: "*.knot.example.com"
   encrypt: "knot genkey"
+  # behind the ingress every client arrives from the proxy: believe its X-Forwarded-For
+  trust_proxy: 1
 
   mysql:
     enabled: true
@@ -19,19 +51,33 @@ server:
     addr: "http://nomad.service.consul:4646"
     token: ""
 
+  # A Temporal cluster knot can reach (frontend gRPC, default port 7233), with the Keyword search
+  # attributes KnotSpaceId, KnotUser, KnotOperation, KnotTemplate registered in this namespace.
   temporal:
     address: "temporal.service.consul:7233"
     namespace: default
-    task_queue: knot`;
+    task_queue: knot
 
-function task(name: string, command: 'server' | 'worker', withPort: boolean): string {
-  const port = withPort ? '\n        ports   = ["knot_port"]' : '';
-  const service = withPort
+  metrics:
+    enabled: true
+    token: ""
+    # the worker serves its own /metrics here (operations, steps, Nomad calls, sweeps)
+    worker_listen: 0.0.0.0:9464`;
+
+function task(name: string, command: 'server' | 'worker', image: string): string {
+  const isServer = command === 'server';
+  const port = isServer ? 'knot_port' : 'metrics_port';
+  const service = isServer
     ? `
-
       service {
         name = "\${NOMAD_JOB_NAME}"
         port = "knot_port"
+
+        # Expose the port on a domain name
+        # tags = [
+        #  "urlprefix-knot.example.com proto=https tlsskipverify=true",
+        #  "urlprefix-*.knot.example.com proto=https tlsskipverify=true"
+        # ]
 
         check {
           name     = "alive"
@@ -41,18 +87,31 @@ function task(name: string, command: 'server' | 'worker', withPort: boolean): st
           timeout  = "2s"
         }
       }`
-    : '';
+    : `
+      service {
+        name = "\${NOMAD_JOB_NAME}-worker"
+        port = "metrics_port"
+
+        check {
+          name     = "metrics"
+          type     = "http"
+          path     = "/metrics"
+          interval = "30s"
+          timeout  = "2s"
+        }
+      }`;
   return `    task "${name}" {
       driver = "docker"
       config {
-        image   = "paularlott/knot:latest"
-        command = "knot"
-        args    = ["${command}"]${port}
+        # the image's entrypoint is \`knot\`
+        image = "${image}"
+        args  = ["${command}"]
+        ports = ["${port}"]
       }
 
       env {
         KNOT_CONFIG = "/local/knot.yml"
-      }
+${isServer ? '' : '        KNOT_HEALTHCHECK_URL = "http://127.0.0.1:9464/metrics"\n'}      }
 
       template {
         data        = <<EOF
@@ -62,14 +121,20 @@ EOF
       }
 
       resources {
-        cpu    = 256
-        memory = 512
-      }${service}
+        cpu    = ${isServer ? 256 : 500}
+        memory = ${isServer ? 512 : 768}
+      }
+${service}
     }`;
 }
 
-export function nomadServerJob(): string {
-  return `job "knot-server" {
+export function nomadServerJob(opts: ScaffoldOptions = {}): string {
+  const image = opts.image ?? defaultImage();
+  return `# knot ${knotVersion()}: the API and the worker as two groups, scaled independently.
+# Build and push the image first (see the README), then set \`image\` (knot scaffold --nomad --image ...).
+# Both groups need the same MySQL store and a Temporal cluster (server.temporal.*); the worker
+# creates the knot-auto-stop and knot-cleanup Schedules there at start.
+job "knot-server" {
   datacenters = ["dc1"]
 
   update {
@@ -79,8 +144,9 @@ export function nomadServerJob(): string {
     auto_revert      = true
   }
 
+  # The API: stateless, scale for request load.
   group "knot-server" {
-    count = 1
+    count = ${opts.serverCount ?? 1}
 
     network {
       port "knot_port" {
@@ -88,14 +154,20 @@ export function nomadServerJob(): string {
       }
     }
 
-${task('knot-server', 'server', true)}
+${task('knot-server', 'server', image)}
   }
 
-  # The worker runs the space lifecycle workflows against the same Temporal cluster and store.
+  # The worker: runs the space lifecycle workflows and the sweeps; scale for operation load.
   group "knot-worker" {
-    count = 1
+    count = ${opts.workerCount ?? 1}
 
-${task('knot-worker', 'worker', false)}
+    network {
+      port "metrics_port" {
+        to = 9464
+      }
+    }
+
+${task('knot-worker', 'worker', image)}
   }
 }
 `;

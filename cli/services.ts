@@ -10,6 +10,7 @@ import { parseDurationMs, splitHostPort } from '../core/config';
 import { resolveHost } from '../core/srv';
 import { createDb, dbReachable, dbTargetFromConfig, migrateLatest, type Db } from '../store/db';
 import { NomadClient } from '../nomad/client';
+import type { KnotMetrics } from '../metrics/metrics';
 import type { ServerSettings } from '../activities/deps';
 
 export async function openStore(cfg: KnotConfig, logger: Logger): Promise<Db> {
@@ -32,8 +33,9 @@ export async function openRedis(cfg: KnotConfig): Promise<Redis | null> {
   return redis;
 }
 
-export function openNomad(cfg: KnotConfig, addr = cfg.server.nomad.addr): NomadClient {
+export function openNomad(cfg: KnotConfig, addr = cfg.server.nomad.addr, metrics?: KnotMetrics): NomadClient {
   return new NomadClient({
+    ...(metrics ? { onResponse: metrics.recordNomadCall } : {}),
     addr,
     token: cfg.server.nomad.token || undefined,
     region: cfg.server.nomad.region || undefined,

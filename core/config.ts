@@ -4,6 +4,7 @@
  * Pure: the caller reads the file and the environment and hands them in, so every rule here is
  * unit-testable. A bad value fails with the key path and the reason, never a stack trace.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import YAML from 'yaml';
 import { ErrorType, KnotError, type FieldError } from './errors';
@@ -32,6 +33,46 @@ const listen = str.refine((s) => /^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/.test(s)
 });
 const url = str.refine((s) => /^https?:\/\/[^\s/]+/.test(s), { message: 'must be an http(s) URL' });
 
+/** Express's names for address ranges, accepted beside addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(s: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(s)) return true;
+  const [addr = '', bits, ...rest] = s.split('/');
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `server.trust_proxy`: off (`false`, the default), a hop count (how many proxies in front), or
+ * the proxies' addresses/CIDRs (a YAML list, or comma-separated in `KNOT_SERVER_TRUST_PROXY`).
+ * `true` (trust any X-Forwarded-For) is refused: any client could then pick its own address.
+ */
+export type TrustProxy = false | number | string[];
+const trustProxy = z.preprocess(
+  (v) => {
+    if (v === undefined || v === null || v === false) return false;
+    if (typeof v === 'string') {
+      const s = v.trim();
+      if (['', 'false', 'off', 'no', '0'].includes(s.toLowerCase())) return false;
+      if (/^\d+$/.test(s)) return Number(s);
+      return s.split(',').map((p) => p.trim()).filter(Boolean);
+    }
+    if (v === 0) return false;
+    return v;
+  },
+  z.union([
+    z.literal(false),
+    z.number().int().min(1).max(10),
+    z
+      .array(z.string().refine(isProxyAddress, { message: 'must be an IP address, a CIDR (10.0.0.0/8) or loopback/linklocal/uniquelocal' }))
+      .min(1),
+  ], { error: 'must be false, a hop count (1-10) or a list of proxy addresses/CIDRs' }),
+);
+
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const configSchema = z
@@ -52,6 +93,17 @@ export const configSchema = z
         /** a lifecycle operation still pending/running after this long is failed by the cleanup sweep */
         operation_deadline: duration.default('60m'),
         agent_endpoint: str.default(''),
+        trust_proxy: trustProxy.default(false),
+        metrics: z
+          .object({
+            enabled: bool.default(true),
+            /** when set, GET /metrics needs `Authorization: Bearer <token>` */
+            token: str.default(''),
+            /** `knot worker` serves its own /metrics here (host:port); '' = not served */
+            worker_listen: z.union([z.literal(''), listen]).default(''),
+          })
+          .strict()
+          .prefault({}),
         mysql: z
           .object({
             enabled: bool.default(false),
@@ -223,6 +275,7 @@ export function loadConfig(yamlText: string, env: Record<string, string | undefi
     );
   }
   const cfg = parsed.data;
+  refuseRedisOnlyStore(cfg, doc, source);
   if (cfg.server.mysql.enabled) {
     const missing: FieldError[] = [];
     if (!cfg.server.mysql.user) missing.push({ path: 'server.mysql.user', message: 'required when mysql is enabled' });
@@ -250,6 +303,28 @@ export function loadConfig(yamlText: string, env: Record<string, string | undefi
   return cfg;
 }
 
+/**
+ * Seed 001's "Without MySQL — Redis" config would, until a Redis store exists, keep every
+ * template and space in an SQLite file — inside a container, lost on restart. Refuse it unless
+ * SQLite was chosen explicitly.
+ */
+function refuseRedisOnlyStore(cfg: KnotConfig, doc: Record<string, unknown>, source: string): void {
+  if (!cfg.server.redis.enabled || cfg.server.mysql.enabled) return;
+  const sqlite = (doc.server as Record<string, unknown> | undefined)?.sqlite as Record<string, unknown> | undefined;
+  const explicit = sqlite !== undefined && sqlite !== null && 'enabled' in sqlite && cfg.server.sqlite.enabled;
+  if (explicit) return;
+  const message =
+    'server.redis.enabled is set without server.mysql.enabled: Redis only caches agent state, so every template, space and user ' +
+    'would go to an SQLite file (lost when a container restarts). Enable server.mysql (server.mysql.enabled: true), or set ' +
+    'server.sqlite.enabled: true (with server.sqlite.path on persistent storage) to keep the SQLite store on purpose';
+  throw new KnotError(ErrorType.Config, `${source}: invalid configuration:\n  server.redis.enabled: ${message}`, {
+    errors: [
+      { path: 'server.redis.enabled', message: 'needs server.mysql.enabled, or server.sqlite.enabled: true set explicitly' },
+      { path: 'server.mysql.enabled', message: 'not set: the store would silently be an SQLite file' },
+    ],
+  });
+}
+
 /** A config duration in ms (the schema has checked it); throws naming the text when it is not one. */
 export function parseDurationMs(d: string): number {
   const ms = parseDuration(d);
@@ -273,5 +348,6 @@ export function redactConfig(cfg: KnotConfig): unknown {
   c.server.mysql.password = mask(c.server.mysql.password);
   c.server.redis.password = mask(c.server.redis.password);
   c.server.nomad.token = mask(c.server.nomad.token);
+  c.server.metrics.token = mask(c.server.metrics.token);
   return c;
 }

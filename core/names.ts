@@ -13,6 +13,7 @@
  *   and volume ids, URLs and hostnames.
  */
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { validationError, type FieldError } from './errors';
 
 export type NameKind = 'space' | 'template' | 'user' | 'group' | 'variable';
@@ -32,6 +33,24 @@ const DESCRIPTIONS: Readonly<Record<NameKind, string>> = {
   group: 'must be 1-64 lowercase letters, digits, _ or -, starting and ending with a letter or digit',
   variable: 'must be 1-64 letters, digits or _, not starting with a digit',
 };
+
+/** The lengths each pattern allows, stated separately so API documents can carry them (minLength/maxLength). */
+export const NAME_LENGTHS: Readonly<Record<NameKind, { min: number; max: number }>> = {
+  space: { min: 1, max: 63 },
+  template: { min: 1, max: 63 },
+  user: { min: 1, max: 32 },
+  group: { min: 1, max: 64 },
+  variable: { min: 1, max: 64 },
+};
+
+/**
+ * A zod string for a name of this kind: the pattern does the checking (one message), and the
+ * lengths it implies are stated for the JSON Schema so generated clients and fuzzers see them.
+ */
+export function nameString(kind: NameKind) {
+  const { min, max } = NAME_LENGTHS[kind];
+  return z.string().regex(NAME_PATTERNS[kind], DESCRIPTIONS[kind]).meta({ minLength: min, maxLength: max });
+}
 
 export function isValidName(kind: NameKind, value: unknown): value is string {
   return typeof value === 'string' && NAME_PATTERNS[kind].test(value);

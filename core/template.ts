@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { ErrorType, KnotError, type FieldError } from './errors';
-import { NAME_PATTERNS } from './names';
+import { NAME_PATTERNS, nameString } from './names';
 import { checkParameterDefinitions, optionalParameterNames, parameterDefSchema, zodPath } from './parameters';
 import { checkTemplate, renderTemplate, sampleRenderContext } from './render';
 import { DURATION_HINT, isDuration } from './duration';
@@ -37,7 +37,7 @@ const MAX_VOLUMES_BYTES = 256 * 1024;
 
 export const templateContentSchema = z
   .object({
-    name: z.string().regex(NAME_PATTERNS.template, 'must be 1-63 lowercase letters, digits or -, starting and ending with a letter or digit'),
+    name: nameString('template'),
     displayName: z.string().max(200).optional(),
     description: z.string().max(10_000).optional(),
     type: z.enum(['nomad', 'manual']).default('nomad'),

@@ -17,6 +17,7 @@ import type {
   VolumeSpec,
 } from './types';
 import { csiVolumeRequestBody, hostVolumeRequestBody } from './volumes';
+import { nomadRoute } from './routes';
 
 export type FetchFn = typeof fetch;
 export type SrvResolver = (name: string) => Promise<SrvRecord[]>;
@@ -31,6 +32,16 @@ export interface NomadClientOptions {
   timeoutMs?: number;
   fetch?: FetchFn;
   resolveSrv?: SrvResolver;
+  /** Told about every call once it is answered or failed (status 0: no HTTP answer); for metrics. */
+  onResponse?: (call: NomadCallRecord) => void;
+}
+
+export interface NomadCallRecord {
+  method: string;
+  /** the route pattern (`/v1/job/:id`), never a raw id */
+  route: string;
+  status: number;
+  durationMs: number;
 }
 
 export interface CallOptions {
@@ -56,7 +67,7 @@ export function pickSrvRecord(records: SrvRecord[]): SrvRecord | undefined {
 }
 
 /**
- * Typed client for the Nomad HTTP API, following the Nomad HTTP API contract (docs/nomad-contract.md). Every failure is a
+ * Typed client for the Nomad HTTP API, following docs/nomad-contract.md. Every failure is a
  * NomadError whose `retryable` says whether the same call may succeed later. Where the contract
  * makes "already gone" a success (deregistering an unknown job, deleting an unknown volume) the
  * methods treat it as done, so callers can be idempotent.
@@ -287,6 +298,27 @@ export class NomadClient {
   }
 
   private async raw(method: string, path: string, req: Request): Promise<RawResponse> {
+    const onResponse = this.opts.onResponse;
+    if (!onResponse) return this.send(method, path, req);
+    const started = performance.now();
+    let status = 0;
+    try {
+      const res = await this.send(method, path, req);
+      status = res.status;
+      return res;
+    } catch (e) {
+      if (e instanceof NomadError) status = e.nomadStatus;
+      throw e;
+    } finally {
+      try {
+        onResponse({ method, route: nomadRoute(path), status, durationMs: performance.now() - started });
+      } catch {
+        // an observer's failure must not fail the call
+      }
+    }
+  }
+
+  private async send(method: string, path: string, req: Request): Promise<RawResponse> {
     const endpoint = `${method} ${path}`;
     let base: string;
     try {

@@ -98,9 +98,13 @@ export async function activeOperation(db: Db, spaceId: string, exceptId?: string
   return r ? fromRow(r) : null;
 }
 
-export async function markOperationRunning(db: Db, id: string, runId: string, now: number): Promise<void> {
-  // only from pending: a retried activity or a replay must not move a finished operation back
-  await db('operations').where({ id }).whereIn('status', ['pending', 'running']).update({ status: 'running', run_id: runId, started_at: now });
+/** True when this call moved the operation from pending to running (its first start). */
+export async function markOperationRunning(db: Db, id: string, runId: string, now: number): Promise<boolean> {
+  // only from pending/running: a retried activity or a replay must not move a finished operation back
+  const started = await db('operations').where({ id, status: 'pending' }).update({ status: 'running', run_id: runId, started_at: now });
+  if (started > 0) return true;
+  await db('operations').where({ id, status: 'running' }).update({ run_id: runId, started_at: now });
+  return false;
 }
 
 export async function finishOperation(
@@ -108,11 +112,13 @@ export async function finishOperation(
   id: string,
   outcome: { status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string | null; errorMessage?: string | null },
   now: number,
-): Promise<void> {
-  await db('operations')
+): Promise<boolean> {
+  // true when this call finished it (not when it was finished already: retries, replays)
+  const changed = await db('operations')
     .where({ id })
     .whereIn('status', ['pending', 'running'])
     .update({ status: outcome.status, error_type: outcome.errorType ?? null, error_message: outcome.errorMessage ?? null, finished_at: now });
+  return changed > 0;
 }
 
 /** Which of these spaces have an operation pending or running. */

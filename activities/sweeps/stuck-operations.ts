@@ -10,6 +10,7 @@ import { stuckOperationMessage, type StuckOperationsResult } from '../../core/sw
 import { finishOperation, listOverdueOperations } from '../../store/operations';
 import { failSpaceLeftByOperation } from '../../store/spaces';
 import { heartbeat } from '../context';
+import { recordOperationFinished } from '../metrics';
 import type { ActivityDeps } from '../deps';
 
 export function createStuckOperationActivities(deps: ActivityDeps) {
@@ -27,7 +28,9 @@ export function createStuckOperationActivities(deps: ActivityDeps) {
           result.checked++;
           if (deps.workflows && (await deps.workflows.isRunning(op))) continue;
           const message = stuckOperationMessage(op.type, op.deadlineAt ?? now);
-          await finishOperation(deps.db, op.id, { status: 'failed', errorType: ErrorType.OperationStuck, errorMessage: message }, deps.clock());
+          if (await finishOperation(deps.db, op.id, { status: 'failed', errorType: ErrorType.OperationStuck, errorMessage: message }, deps.clock())) {
+            await recordOperationFinished(deps.metrics, deps.db, op.id);
+          }
           await failSpaceLeftByOperation(deps.db, op.spaceId, op.id, FailureReason.OperationStuck, message, deps.clock());
           result.markedFailed++;
           log.warn({ operationId: op.id, spaceId: op.spaceId }, 'cleanup: marked a stuck operation failed');

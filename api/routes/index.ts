@@ -3,6 +3,7 @@ import type { RouteDef } from '../route';
 import { auditRoutes } from './audit';
 import { groupRoutes } from './groups';
 import { healthRoutes } from './health';
+import { metricsRoutes } from './metrics';
 import { operationRoutes } from './operations';
 import { spaceRoutes } from './spaces';
 import { templateRoutes } from './templates';
@@ -13,6 +14,7 @@ import { whoamiRoutes } from './whoami';
 
 export const API_ROUTES: readonly RouteDef[] = [
   ...healthRoutes,
+  ...metricsRoutes,
   ...whoamiRoutes,
   ...userRoutes,
   ...groupRoutes,

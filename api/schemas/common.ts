@@ -17,7 +17,7 @@ export const problemSchema = z
   .catchall(z.unknown())
   .meta({ id: 'Problem' });
 
-export const isoTime = z.string().describe('ISO-8601 UTC timestamp');
+export const isoTime = z.string().meta({ format: 'date-time', description: 'ISO-8601 UTC timestamp' });
 export const nullableIsoTime = isoTime.nullable();
 
 export function iso(ms: number): string;
@@ -35,7 +35,7 @@ const PROBLEM_TEXT: Record<number, string> = {
   409: 'conflict with the current state',
   413: 'request body larger than 1 MiB',
   415: 'unsupported Content-Type',
-  429: 'too many failed authentications from this address (Retry-After)',
+  429: 'a failed authentication from an address or token prefix with too many recent failures (Retry-After); a valid token is never refused',
   503: 'a dependency (store, Temporal, Nomad) is unavailable',
 };
 

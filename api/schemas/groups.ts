@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { NAME_PATTERNS } from '../../core/names';
+import { nameString } from '../../core/names';
 import { isoTime } from './common';
 
 const members = z.array(z.string()).max(10_000).describe('usernames');
 
 export const createGroupBody = z
   .strictObject({
-    name: z.string().regex(NAME_PATTERNS.group, 'must be 1-64 lowercase letters, digits, _ or -, starting and ending with a letter or digit'),
+    name: nameString('group'),
     description: z.string().max(1024).default(''),
     members: members.default([]),
   })

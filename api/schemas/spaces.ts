@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NAME_PATTERNS } from '../../core/names';
+import { nameString } from '../../core/names';
 import { OPERATION_STATUSES, OPERATION_TYPES } from '../../store/operations';
 import { SPACE_PHASES } from '../../store/spaces';
 import { isoTime, limitParam, nullableIsoTime } from './common';
@@ -11,18 +11,19 @@ const agentUrl = z
   .string()
   .max(512)
   .regex(/^(srv\+)?https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s):// URL or srv+http(s):// name')
+  .meta({ format: 'uri' })
   .describe('manual spaces: where the agent runs');
 const templateVersion = z.string().max(32).describe('latest (default), an exact version 1.2.3 or a pattern 1.2.x / 1.x.x');
 
 export const createSpaceBody = z
   .strictObject({
-    name: z.string().regex(NAME_PATTERNS.space, 'must be 1-63 lowercase letters, digits or -, starting and ending with a letter or digit'),
-    template: z.string().min(1).max(64),
+    name: nameString('space'),
+    template: nameString('template'),
     templateVersion: templateVersion.optional(),
     shell: z.enum(SHELLS).default('bash'),
     parameters: parameterValues.optional(),
     agentUrl: agentUrl.nullable().optional(),
-    owner: z.string().max(64).optional().describe('admins only: create the space for this username'),
+    owner: nameString('user').optional().describe('admins only: create the space for this username'),
   })
   .meta({ id: 'CreateSpace' });
 
@@ -38,14 +39,14 @@ export const updateSpaceBody = z
 export const actionBody = z.strictObject({ reason: z.string().max(255).optional() }).meta({ id: 'OperationRequest' });
 
 export const listSpacesQuery = z.strictObject({
-  owner: z.string().max(64).optional(),
-  template: z.string().max(64).optional(),
+  owner: nameString('user').optional().describe('username'),
+  template: nameString('template').optional().describe('template name'),
   phase: z.enum(SPACE_PHASES).optional(),
   limit: limitParam,
   cursor: z.string().max(512).optional(),
 });
 
-export const getSpaceQuery = z.strictObject({ owner: z.string().max(64).optional() });
+export const getSpaceQuery = z.strictObject({ owner: nameString('user').optional().describe('username (when addressing the space by name)') });
 
 export const operationView = z
   .object({

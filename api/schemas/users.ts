@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NAME_PATTERNS } from '../../core/names';
+import { nameString } from '../../core/names';
 import { USER_ROLES } from '../../store/users';
 import { isoTime } from './common';
 
@@ -20,7 +20,7 @@ export const timezoneSchema = z
     { message: 'must be an IANA time zone such as Europe/London or UTC' },
   );
 
-export const usernameSchema = z.string().regex(NAME_PATTERNS.user, 'must be 1-32 lowercase letters, digits, _ or -, starting with a letter');
+export const usernameSchema = nameString('user');
 const emailSchema = z.union([z.literal(''), z.email().max(255)]);
 
 export const createUserBody = z

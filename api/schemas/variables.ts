@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { NAME_PATTERNS } from '../../core/names';
+import { nameString } from '../../core/names';
 import { isoTime } from './common';
 
 export const createVariableBody = z
   .strictObject({
-    name: z.string().regex(NAME_PATTERNS.variable, 'must be 1-64 letters, digits or _, not starting with a digit'),
+    name: nameString('variable'),
     value: z.string().max(64 * 1024),
     protected: z.boolean().default(false),
   })

@@ -28,6 +28,8 @@ function config(redis: boolean, ttl: string): KnotConfig {
   return loadConfig('', {
     KNOT_SERVER_ENCRYPT: KEY,
     KNOT_SERVER_REDIS_ENABLED: String(redis),
+    // the store itself is the test's own SQLite/MariaDB: say so, as a Redis-only config must
+    KNOT_SERVER_SQLITE_ENABLED: 'true',
     KNOT_SERVER_REDIS_HOST: `${url.hostname}:${url.port}`,
     KNOT_SERVER_REDIS_AGENT_TTL: ttl,
   });

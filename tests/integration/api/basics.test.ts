@@ -45,7 +45,12 @@ describe.each(dbKinds())('API basics on %s', (kind) => {
     const r = await h.call('PUT', '/api/v1/whoami');
     expect(r.status).toBe(405);
     expect(r.body.type).toBe('https://knot.dev/problems/method_not_allowed');
-    expect(r.headers.get('allow')).toContain('GET');
+    expect(r.headers.get('allow')).toBe('GET, HEAD');
+    // a literal path next to a parameter one: only its own methods, not those of /templates/{name}
+    const v = await h.call('OPTIONS', '/api/v1/templates/validate');
+    expectProblem(v, 405, 'method_not_allowed');
+    expect(v.headers.get('allow')).toBe('POST');
+    expect(v.body.allowed).toEqual(['POST']);
   });
 
   test('X-Request-Id is echoed, or generated', async () => {
@@ -141,20 +146,56 @@ describe.each(dbKinds())('API basics on %s', (kind) => {
     expect(Object.keys(patch.requestBody.content).sort()).toEqual(['application/json-patch+json', 'application/merge-patch+json']);
   });
 
-  test('repeated auth failures from one IP → 429 with Retry-After, even for a good token', async () => {
+  test('a flood of bad tokens from one address never turns a valid token away; the bad ones get 429', async () => {
     let now = Date.now();
-    const limited = await startHarness(kind, { authFailures: { max: 5, windowMs: 60_000 }, clock: () => now });
+    const limited = await startHarness(kind, { clock: () => now });
     try {
-      for (let i = 0; i < 5; i++) expect((await limited.call('GET', '/api/v1/whoami', { token: `knot_wrong_${i}` })).status).toBe(401);
-      const r = await limited.call('GET', '/api/v1/whoami', { token: 'knot_wrong_again' });
-      expectProblem(r, 429, 'rate_limited');
-      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect((await limited.call('GET', '/api/v1/whoami')).status).toBe(429);
-      // the window passes: the good token works again
-      now += 61_000;
+      const statuses: number[] = [];
+      for (let i = 0; i < 35; i++) statuses.push((await limited.call('GET', '/api/v1/whoami', { token: `knot_wrong_${i}_${'x'.repeat(20)}` })).status);
+      // the default limit is 20 failures a minute: the first 20 are 401, every later failure 429
+      expect(statuses.slice(0, 20)).toEqual(Array(20).fill(401));
+      expect(statuses.slice(20)).toEqual(Array(15).fill(429));
+      const good = await limited.call('GET', '/api/v1/whoami');
+      expect(good.status).toBe(200);
+      expect((good.body.user as { username: string }).username).toBe('admin');
+      const bad = await limited.call('GET', '/api/v1/whoami', { token: 'knot_wrong_again_xxxxxxxxxxxx' });
+      expectProblem(bad, 429, 'rate_limited');
+      expect(Number(bad.headers.get('retry-after'))).toBeGreaterThan(0);
       expect((await limited.call('GET', '/api/v1/whoami')).status).toBe(200);
+      // the window passes: failures are plain 401s again
+      now += 61_000;
+      expect((await limited.call('GET', '/api/v1/whoami', { token: 'knot_wrong_later_xxxxxxxxxxxx' })).status).toBe(401);
     } finally {
       await limited.close();
+    }
+  });
+
+  test('behind server.trust_proxy, two X-Forwarded-For clients are limited separately; a token prefix is limited across addresses', async () => {
+    const proxied = await startHarness(kind, { authFailures: { max: 5, windowMs: 60_000 }, config: { KNOT_SERVER_TRUST_PROXY: 'loopback' } });
+    try {
+      const from = (ip: string, token: string) => proxied.call('GET', '/api/v1/whoami', { token, headers: { 'x-forwarded-for': ip } });
+      for (let i = 0; i < 5; i++) expect((await from('203.0.113.7', `knot_a${i}wrong_xxxxxxxxxxxxxxxx`)).status).toBe(401);
+      expect((await from('203.0.113.7', 'knot_a9wrong_xxxxxxxxxxxxxxxx')).status).toBe(429);
+      // another client behind the same proxy is not affected by the first one's failures
+      expect((await from('198.51.100.20', 'knot_b0wrong_xxxxxxxxxxxxxxxx')).status).toBe(401);
+      expect((await from('203.0.113.7', proxied.adminToken)).status).toBe(200);
+      // one broken token tried from many addresses: limited by its prefix
+      const prefixStatuses: number[] = [];
+      for (let i = 0; i < 7; i++) prefixStatuses.push((await from(`192.0.2.${i + 1}`, `knot_SAMEprefix_${i}_xxxxxxxxxx`)).status);
+      expect(prefixStatuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  test('without server.trust_proxy, X-Forwarded-For is ignored: a client cannot dodge the limit by inventing addresses', async () => {
+    const direct = await startHarness(kind, { authFailures: { max: 3, windowMs: 60_000 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await direct.call('GET', '/api/v1/whoami', { token: `knot_x${i}wrong_xxxxxxxxxxxxxx`, headers: { 'x-forwarded-for': `10.9.9.${i}` } })).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await direct.close();
     }
   });
 });

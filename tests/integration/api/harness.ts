@@ -48,6 +48,7 @@ export interface HarnessOptions {
   clock?: () => number;
   /** run on an existing backend (tests/support/harness: store, sandbox, worker) instead of a fresh one */
   backend?: { db: Db; sandboxUrl: string; lifecycle: LifecyclePort };
+  metrics?: AppDeps['metrics'];
 }
 
 let temporalClient: Client | null = null;
@@ -85,6 +86,7 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
     health: opts.health ?? { checks: { store: async () => true } },
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.authFailures ? { authFailures: opts.authFailures } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   const call: Harness['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };

@@ -1,6 +1,12 @@
-/** The served OpenAPI document is well-formed: every component resolves to a real schema. */
+/**
+ * The served OpenAPI document is well-formed (every component resolves), states the constraints
+ * the server enforces, and a 405's Allow lists what the document lists for that path.
+ */
+import Ajv2020 from 'ajv/dist/2020';
 import { allRoutes } from '../../../api/app';
 import { buildOpenApi } from '../../../api/openapi';
+import { allowedMethods } from '../../../api/route';
+import { NAME_LENGTHS, NAME_PATTERNS, nameString, type NameKind } from '../../../core/names';
 
 type Json = Record<string, unknown>;
 
@@ -42,5 +48,83 @@ describe('OpenAPI document', () => {
         expect(Object.keys(target)).not.toEqual(['$ref']);
       }
     }
+  });
+});
+
+describe('OpenAPI constraints match what the server enforces', () => {
+  const doc = buildOpenApi(allRoutes(), { version: '1' }) as { paths: Record<string, Record<string, Json>>; components: { schemas: Record<string, { properties: Record<string, Json> }> } };
+  const S = doc.components.schemas;
+  const ajv = new Ajv2020({ strict: false, validateFormats: false });
+
+  const nameFields: [string, Json, NameKind][] = [
+    ['CreateSpace.name', S.CreateSpace!.properties.name!, 'space'],
+    ['CreateSpace.template', S.CreateSpace!.properties.template!, 'template'],
+    ['CreateSpace.owner', S.CreateSpace!.properties.owner!, 'user'],
+    ['TemplateInput.name', S.TemplateInput!.properties.name!, 'template'],
+    ['CreateUser.username', S.CreateUser!.properties.username!, 'user'],
+    ['CreateGroup.name', S.CreateGroup!.properties.name!, 'group'],
+    ['CreateVariable.name', S.CreateVariable!.properties.name!, 'variable'],
+  ];
+
+  it.each(nameFields)('%s states pattern, minLength and maxLength', (_field, schema, kind) => {
+    expect(schema.pattern).toBe(NAME_PATTERNS[kind].source);
+    expect(schema.minLength).toBe(NAME_LENGTHS[kind].min);
+    expect(schema.maxLength).toBe(NAME_LENGTHS[kind].max);
+  });
+
+  it.each(nameFields)('%s: the document and the server agree on every sample', (_field, schema, kind) => {
+    const documented = ajv.compile(schema);
+    const max = NAME_LENGTHS[kind].max;
+    const samples = ['', 'a', 'a'.repeat(max), 'a'.repeat(max + 1), 'A', '-a', 'a-', 'a_b', '1abc', 'ab c', 'x'.repeat(max - 1) + '9'];
+    for (const v of samples) expect([v, documented(v)]).toEqual([v, nameString(kind).safeParse(v).success]);
+  });
+
+  it('the list filters owner and template state the name rules', () => {
+    const params = (doc.paths['/api/v1/spaces']!.get as { parameters: { name: string; schema: Json }[] }).parameters;
+    const by = Object.fromEntries(params.map((p) => [p.name, p.schema]));
+    expect(by.owner).toMatchObject({ pattern: NAME_PATTERNS.user.source, minLength: 1, maxLength: 32 });
+    expect(by.template).toMatchObject({ pattern: NAME_PATTERNS.template.source, minLength: 1, maxLength: 63 });
+  });
+
+  it('timestamps, emails and URLs carry their formats', () => {
+    for (const name of ['Space', 'Template', 'User', 'Group', 'Operation']) {
+      const createdAt = S[name]!.properties.createdAt as Json;
+      expect([name, createdAt.format]).toEqual([name, 'date-time']);
+    }
+    expect(JSON.stringify(S.CreateUser!.properties.email)).toContain('"format":"email"');
+    expect(JSON.stringify(S.CreateSpace!.properties.agentUrl)).toContain('"format":"uri"');
+    expect(JSON.stringify(S.CreateToken!.properties.expiresAt)).toContain('"format":"date-time"');
+  });
+});
+
+describe('405: the methods a concrete path really has', () => {
+  const routes = allRoutes();
+
+  it('a literal route beats a parameter route at the same place', () => {
+    expect(allowedMethods(routes, '/api/v1/templates/validate')).toEqual(['POST']);
+    expect(allowedMethods(routes, '/api/v1/templates/debian').sort()).toEqual(['DELETE', 'GET', 'HEAD', 'PATCH', 'PUT']);
+    expect(allowedMethods(routes, '/api/v1/spaces/abc/start')).toEqual(['POST']);
+    expect(allowedMethods(routes, '/api/v1/whoami')).toEqual(['GET', 'HEAD']);
+    expect(allowedMethods(routes, '/api/v1/nothing-here')).toEqual([]);
+  });
+
+  it('for every documented path, Allow is exactly the methods the document lists there', () => {
+    const doc = buildOpenApi(routes, { version: '1' }) as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const concrete = path.replace(/\{[^}]+\}/g, 'some-value');
+      const documented = Object.keys(ops).map((m) => m.toUpperCase());
+      if (documented.includes('GET')) documented.push('HEAD');
+      expect([path, allowedMethods(routes, concrete).sort()]).toEqual([path, documented.sort()]);
+    }
+  });
+});
+
+describe('GET /metrics in the document', () => {
+  it('is documented as text/plain, without user auth, with 401 for a missing scrape token', () => {
+    const doc = buildOpenApi(allRoutes(), { version: '1' }) as { paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, { content?: Record<string, unknown> }> }>> };
+    const op = doc.paths['/metrics']!.get!;
+    expect(op.security).toEqual([]);
+    expect(Object.keys(op.responses['200']!.content!)).toEqual(['text/plain']);
+    expect(op.responses['401']).toBeDefined();
   });
 });

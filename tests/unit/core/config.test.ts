@@ -104,6 +104,96 @@ describe('config', () => {
   });
 });
 
+const SEED_001_REDIS_ONLY = `
+log:
+  level: info
+server:
+  listen: 0.0.0.0:3000
+  url: "https://knot.example.com"
+  encrypt: "${Buffer.alloc(32, 1).toString('base64')}"
+
+  redis:
+    enabled: true
+    host: srv+redis.service.consul
+    password: ""
+    db: 0
+
+  nomad:
+      addr: "http://nomad.service.consul:4646"
+      token: ""
+`;
+
+describe('a Redis-only config (seed 001, "Without MySQL — Redis")', () => {
+  const failureOf = (fn: () => unknown): KnotError => {
+    try {
+      fn();
+    } catch (e) {
+      return e as KnotError;
+    }
+    throw new Error('expected the config to be refused');
+  };
+
+  it('is refused with a message naming the keys, instead of writing an SQLite file', () => {
+    const e = failureOf(() => loadConfig(SEED_001_REDIS_ONLY));
+    expect(e).toBeInstanceOf(KnotError);
+    expect(e.type).toBe('config_invalid');
+    expect(e.message).toMatch(/server\.redis\.enabled/);
+    expect(e.message).toMatch(/server\.mysql\.enabled/);
+    expect(e.message).toMatch(/server\.sqlite\.enabled: true/);
+    expect(e.errors.map((x) => x.path)).toEqual(['server.redis.enabled', 'server.mysql.enabled']);
+  });
+
+  it('is refused the same when Redis is switched on from the environment', () => {
+    expect(() => loadConfig('', { KNOT_SERVER_REDIS_ENABLED: 'true' })).toThrow(/server\.redis\.enabled/);
+  });
+
+  it('is accepted with SQLite chosen explicitly (file or env), or with MySQL', () => {
+    const withSqlite = loadConfig(SEED_001_REDIS_ONLY.replace('  redis:', '  sqlite:\n    enabled: true\n    path: /data/knot.db\n\n  redis:'));
+    expect(withSqlite.server.sqlite).toEqual({ enabled: true, path: '/data/knot.db' });
+    expect(withSqlite.server.redis.enabled).toBe(true);
+    expect(loadConfig(SEED_001_REDIS_ONLY, { KNOT_SERVER_SQLITE_ENABLED: 'true' }).server.sqlite.enabled).toBe(true);
+    expect(loadConfig(SEED_001).server.mysql.enabled).toBe(true);
+  });
+
+  it('an explicit sqlite.enabled: false does not count as choosing SQLite', () => {
+    expect(() => loadConfig('', { KNOT_SERVER_REDIS_ENABLED: 'true', KNOT_SERVER_SQLITE_ENABLED: 'false' })).toThrow(/server\.redis\.enabled/);
+  });
+});
+
+describe('server.trust_proxy', () => {
+  it('is off by default', () => {
+    expect(loadConfig('').server.trust_proxy).toBe(false);
+  });
+
+  it('takes a hop count or proxy addresses/CIDRs, from YAML or the environment', () => {
+    expect(loadConfig('server:\n  trust_proxy: 1\n').server.trust_proxy).toBe(1);
+    expect(loadConfig('', { KNOT_SERVER_TRUST_PROXY: '2' }).server.trust_proxy).toBe(2);
+    expect(loadConfig('server:\n  trust_proxy: [10.0.0.0/8, "::1", loopback]\n').server.trust_proxy).toEqual(['10.0.0.0/8', '::1', 'loopback']);
+    expect(loadConfig('', { KNOT_SERVER_TRUST_PROXY: '192.168.1.10, 172.16.0.0/12' }).server.trust_proxy).toEqual(['192.168.1.10', '172.16.0.0/12']);
+    expect(loadConfig('', { KNOT_SERVER_TRUST_PROXY: 'false' }).server.trust_proxy).toBe(false);
+  });
+
+  it('refuses `true` (anyone could pick their address) and things that are not addresses', () => {
+    for (const bad of ['server:\n  trust_proxy: true\n', 'server:\n  trust_proxy: [not-an-ip]\n', 'server:\n  trust_proxy: [10.0.0.0/33]\n', 'server:\n  trust_proxy: 99\n']) {
+      expect(() => loadConfig(bad)).toThrow(/server\.trust_proxy/);
+    }
+  });
+});
+
+describe('server.metrics', () => {
+  it('is on, without a token and without a worker listener by default', () => {
+    expect(loadConfig('').server.metrics).toEqual({ enabled: true, token: '', worker_listen: '' });
+  });
+
+  it('takes a token and a worker listen address; a bad address names the key', () => {
+    const cfg = loadConfig('', { KNOT_SERVER_METRICS_TOKEN: 'scrape-me', KNOT_SERVER_METRICS_WORKER_LISTEN: '0.0.0.0:9464' });
+    expect(cfg.server.metrics.token).toBe('scrape-me');
+    expect(cfg.server.metrics.worker_listen).toBe('0.0.0.0:9464');
+    expect(() => loadConfig('', { KNOT_SERVER_METRICS_WORKER_LISTEN: 'nope' })).toThrow(/server\.metrics\.worker_listen/);
+    expect(JSON.stringify(redactConfig(cfg))).not.toContain('scrape-me');
+  });
+});
+
 describe('srv+ hosts', () => {
   it('picks the lowest priority, then the highest weight', () => {
     expect(pickSrvTarget([{ name: 'a', port: 1, priority: 10, weight: 100 }, { name: 'b', port: 2, priority: 5, weight: 1 }, { name: 'c', port: 3, priority: 5, weight: 50 }])?.name).toBe('c');

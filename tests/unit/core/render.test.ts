@@ -10,12 +10,9 @@ import {
   type RenderContext,
 } from '../../../core/render';
 
-/** The seed's two example files, cut out of the markdown. */
-function seedBlock(filename: string): string {
-  const seed = readFileSync(`${__dirname}/../../../../shared/seeds/000_cbdeb410c9b4035d.txt`, 'utf8');
-  const m = new RegExp('```yaml \\{filename=' + filename + '\\}\\n([\\s\\S]*?)```').exec(seed);
-  if (!m?.[1]) throw new Error(`no ${filename} block in seed 000`);
-  return m[1];
+/** The seed's example files, kept verbatim in examples/templates/debian. */
+function seedBlock(filename: 'Nomad-Job' | 'Volume-Definition'): string {
+  return readFileSync(`${__dirname}/../../../examples/templates/debian/${filename === 'Nomad-Job' ? 'job.nomad.hcl' : 'volumes.yaml'}`, 'utf8');
 }
 
 function context(overrides: Partial<RenderContext> = {}): RenderContext {

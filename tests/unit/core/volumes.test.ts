@@ -3,11 +3,9 @@ import { ErrorType, KnotError } from '../../../core/errors';
 import { renderTemplate, sampleRenderContext } from '../../../core/render';
 import { parseSize, parseVolumeDefinitions, planVolumes, type VolumeSpec } from '../../../core/volumes';
 
+/** The seed's Volume-Definition, kept verbatim in examples/templates/debian. */
 function seedVolumes(): string {
-  const seed = readFileSync(`${__dirname}/../../../../shared/seeds/000_cbdeb410c9b4035d.txt`, 'utf8');
-  const m = /```yaml \{filename=Volume-Definition\}\n([\s\S]*?)```/.exec(seed);
-  if (!m?.[1]) throw new Error('no Volume-Definition block in seed 000');
-  return m[1];
+  return readFileSync(`${__dirname}/../../../examples/templates/debian/volumes.yaml`, 'utf8');
 }
 
 function volumeErrors(yamlText: string): { path: string; message: string }[] {

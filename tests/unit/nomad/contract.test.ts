@@ -94,7 +94,7 @@ describe('transport', () => {
 
 describe('jobs', () => {
   it('parses HCL, and rejects empty or broken specs with 400', async () => {
-    const hcl = readFileSync(join(__dirname, '../../../../shared/nomad/example-space.nomad.hcl'), 'utf8');
+    const hcl = readFileSync(join(__dirname, '../../fixtures/nomad/example-space.nomad.hcl'), 'utf8');
     const job = await client.parseJob(hcl);
     expect(job).toMatchObject({ ID: 'space-abc123', Region: null, Priority: null });
     const canonical = await client.parseJob(hcl, { canonicalize: true });

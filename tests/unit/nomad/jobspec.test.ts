@@ -1,8 +1,9 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { durationNs, evalTemplate, JobspecError, parseJobspec } from '../../../nomad/sandbox/jobspec';
 
-const SHARED = join(__dirname, '../../../../shared');
+const FIXTURES = join(__dirname, '../../fixtures/nomad');
+const EXAMPLE = join(__dirname, '../../../examples/templates/debian');
 
 /** Every key the expected JSON lists must be present and equal; extra keys in `actual` are fine. */
 function expectSubset(actual: unknown, expected: unknown, path = '$'): void {
@@ -19,19 +20,15 @@ function expectSubset(actual: unknown, expected: unknown, path = '$'): void {
   expect({ path, value: actual }).toEqual({ path, value: expected });
 }
 
+/** The seed's Nomad job (kept verbatim in examples/templates/debian), its variables filled in. */
 function seedJob(): string {
-  const file = readdirSync(join(SHARED, 'seeds')).find((f) => f.startsWith('000_'));
-  if (!file) throw new Error('seed 000 missing');
-  const text = readFileSync(join(SHARED, 'seeds', file), 'utf8');
-  const m = /```yaml \{filename=Nomad-Job\}\n([^]*?)\n```/.exec(text);
-  if (!m?.[1]) throw new Error('no Nomad-Job fence in seed 000');
-  return m[1].replace(/\$\{\{[^}]*\}\}/g, 'x1');
+  return readFileSync(join(EXAMPLE, 'job.nomad.hcl'), 'utf8').replace(/\n$/, '').replace(/\$\{\{[^}]*\}\}/g, 'x1');
 }
 
 describe('parseJobspec', () => {
   it('matches example-space.parsed.json on every field it lists', async () => {
-    const hcl = readFileSync(join(SHARED, 'nomad/example-space.nomad.hcl'), 'utf8');
-    const expected: unknown = JSON.parse(readFileSync(join(SHARED, 'nomad/example-space.parsed.json'), 'utf8'));
+    const hcl = readFileSync(join(FIXTURES, 'example-space.nomad.hcl'), 'utf8');
+    const expected: unknown = JSON.parse(readFileSync(join(FIXTURES, 'example-space.parsed.json'), 'utf8'));
     expectSubset(await parseJobspec(hcl), expected);
   });
 
