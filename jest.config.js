@@ -1,4 +1,4 @@
-/** One jest run for everything; `scripts/test.sh` provisions MariaDB, Redis and Temporal first. */
+/** `npm test` (scripts/test.sh) runs unit + integration; `npm run test:nomad` runs the nomad project. */
 const ts = ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }];
 const common = { transform: { '^.+\\.ts$': ts }, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 module.exports = {
@@ -9,6 +9,14 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/{integration,workflows,e2e}/**/*.test.ts'],
+      globalSetup: '<rootDir>/tests/support/global-setup.ts',
+      globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
+    },
+    {
+      // The real-Nomad tier (`npm run test:nomad`): not part of `npm test`.
+      ...common,
+      displayName: 'nomad',
+      testMatch: ['<rootDir>/tests/nomad/**/*.test.ts'],
       globalSetup: '<rootDir>/tests/support/global-setup.ts',
       globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
     },

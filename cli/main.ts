@@ -82,9 +82,18 @@ program
   .option('--port <port>', 'port', '4646')
   .option('--latency-ms <ms>', 'added latency per call', '0')
   .option('--alloc-running-ms <ms>', 'allocation pending → running delay', '300')
-  .action(async (opts: { host: string; port: string; latencyMs: string; allocRunningMs: string }) => {
+  .option('--nomad-version <version>', 'Nomad version to emulate (host volumes exist from 1.10)', '1.10.0')
+  .option('--drivers <list>', 'comma-separated task drivers of the simulated node', 'docker,exec,raw_exec')
+  .action(async (opts: { host: string; port: string; latencyMs: string; allocRunningMs: string; nomadVersion: string; drivers: string }) => {
     const { runSandboxFromCli } = await import('../nomad/sandbox');
-    await runSandboxFromCli({ host: opts.host, port: Number(opts.port), allocRunningDelayMs: Number(opts.allocRunningMs), faults: { latencyMs: Number(opts.latencyMs) } }).catch(fail);
+    await runSandboxFromCli({
+      host: opts.host,
+      port: Number(opts.port),
+      allocRunningDelayMs: Number(opts.allocRunningMs),
+      faults: { latencyMs: Number(opts.latencyMs) },
+      nomadVersion: opts.nomadVersion,
+      drivers: opts.drivers.split(',').map((d) => d.trim()).filter(Boolean),
+    }).catch(fail);
   });
 
 program

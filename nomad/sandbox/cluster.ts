@@ -30,6 +30,7 @@ import type {
 /** The sandbox always keeps claim maps (real Nomad may answer them as null). */
 type StoredCsiVolume = CsiVolume & { ReadAllocs: Record<string, null>; WriteAllocs: Record<string, null>; Allocations: CsiVolume['Allocations'] };
 import type { FaultInjector } from './faults';
+import { registerValidationError } from './validate';
 
 /** An error the HTTP layer answers with `status` and the bare `message` as text/plain. */
 export class ApiError extends Error {
@@ -54,8 +55,15 @@ export interface ClusterOptions {
   stopDelayMs: number;
   plugins: CsiPluginConfig[];
   hostVolumePlugins: string[];
+  /** Task drivers the node has; a task needing another one cannot be placed (`missing drivers`). */
+  drivers: string[];
+  /** Namespaces that exist; registering into another is refused like Nomad does. */
+  namespaces: string[];
   faults: FaultInjector;
 }
+
+/** Drivers whose tasks cannot mount a CSI volume (Nomad: MountConfigSupportNone). */
+const NO_CSI_MOUNTS = new Set(['raw_exec']);
 
 export const NODE_ID = '5b0f3d1e-0000-4000-8000-000000000001';
 const NODE_NAME = 'sandbox-node-1';
@@ -75,6 +83,7 @@ const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`
 const nowNs = (): number => Date.now() * 1e6;
 const iso = (): string => new Date().toISOString();
 
+/** A service group's update block when the jobspec sets none (structs.DefaultUpdateStrategy). */
 const DEFAULT_UPDATE: UpdateStrategy = {
   Stagger: 30e9,
   MaxParallel: 1,
@@ -116,6 +125,32 @@ function emptyMetric(): AllocationMetric {
   };
 }
 
+/**
+ * A full allocation as Nomad 1.6 answers it: JobType and JobVersion exist only on list stubs, empty
+ * strings and a null DeploymentStatus are left out, and shared ports/networks are null when none.
+ */
+function allocView(alloc: Allocation): Allocation {
+  const view = clone(alloc) as Partial<Allocation> & Record<string, unknown>;
+  delete view.JobType;
+  delete view.JobVersion;
+  for (const k of ['DesiredDescription', 'FollowupEvalID', 'DeploymentID'] as const) if (!view[k]) delete view[k];
+  if (!view.DeploymentStatus) delete view.DeploymentStatus;
+  const shared = (view.AllocatedResources as { Shared?: { Ports?: unknown[] | null; Networks?: unknown[] | null } } | undefined)?.Shared;
+  if (shared) {
+    if (!shared.Ports?.length) shared.Ports = null;
+    if (!shared.Networks?.length) shared.Networks = null;
+  }
+  return view as Allocation;
+}
+
+/** Nomad leaves empty fields out of evaluations (omitempty). */
+function evalView(ev: Evaluation): Evaluation {
+  const view = clone(ev) as Partial<Evaluation>;
+  for (const k of ['StatusDescription', 'BlockedEval', 'PreviousEval'] as const) if (!view[k]) delete view[k];
+  if (!view.FailedTGAllocs) delete view.FailedTGAllocs;
+  return view as Evaluation;
+}
+
 function wantsWrite(readOnly: boolean, accessMode: string): boolean {
   return !readOnly && !accessMode.includes('reader-only');
 }
@@ -131,9 +166,41 @@ export function canonicalizeJob(input: Job, namespace: string): Job {
   job.Datacenters = job.Datacenters?.length ? job.Datacenters : ['*'];
   job.NodePool = job.NodePool || 'default';
   job.Stop = job.Stop ?? false;
-  if (!job.Update && job.Type === 'service') job.Update = { ...DEFAULT_UPDATE };
-  job.TaskGroups = (job.TaskGroups ?? []).map((tg) => ({ ...tg, Count: tg.Count ?? 1, Tasks: tg.Tasks ?? [] }));
+  const jobUpdate = job.Update ?? null;
+  const service = job.Type === 'service';
+  // Like Nomad, every job gets a job-level block holding only the legacy fields (Stagger,
+  // MaxParallel) — zero-valued for non-service jobs — while service groups get the full strategy.
+  job.Update = {
+    ...ZERO_UPDATE,
+    Stagger: jobUpdate?.Stagger ?? (service ? DEFAULT_UPDATE.Stagger : 0),
+    MaxParallel: jobUpdate?.MaxParallel ?? (service ? DEFAULT_UPDATE.MaxParallel : 0),
+  };
+  job.TaskGroups = (job.TaskGroups ?? []).map((tg) => ({
+    ...tg,
+    Count: tg.Count ?? 1,
+    Tasks: tg.Tasks ?? [],
+    Update: service ? mergeUpdate(mergeUpdate({ ...DEFAULT_UPDATE }, jobUpdate), tg.Update ?? null) : null,
+  }));
   return job;
+}
+
+const ZERO_UPDATE: UpdateStrategy = {
+  Stagger: 0,
+  MaxParallel: 0,
+  HealthCheck: '',
+  MinHealthyTime: 0,
+  HealthyDeadline: 0,
+  ProgressDeadline: 0,
+  Canary: 0,
+  AutoRevert: false,
+  AutoPromote: false,
+};
+
+function mergeUpdate(base: UpdateStrategy, over: Partial<UpdateStrategy> | null): UpdateStrategy {
+  if (!over) return base;
+  const out = { ...base } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(over)) if (v !== null && v !== undefined) out[k] = v;
+  return out as unknown as UpdateStrategy;
 }
 
 export class SandboxCluster {
@@ -144,6 +211,8 @@ export class SandboxCluster {
   readonly csiVolumes = new Map<string, StoredCsiVolume>();
   readonly hostVolumes = new Map<string, HostVolume>();
   private readonly claims = new Map<string, Claim[]>();
+  /** CSI volumes (namespace+id) whose storage the plugin has deleted. */
+  private readonly destroyedData = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly watchers = new Set<() => void>();
   private nextPort = 20000;
@@ -204,6 +273,7 @@ export class SandboxCluster {
     this.csiVolumes.clear();
     this.hostVolumes.clear();
     this.claims.clear();
+    this.destroyedData.clear();
     this.bump();
   }
 
@@ -215,6 +285,8 @@ export class SandboxCluster {
     enforce: { enforceIndex: boolean; jobModifyIndex: number },
   ): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Warnings: string; Index: number } {
     const job = canonicalizeJob(input, namespace);
+    const invalid = registerValidationError(job, job.Namespace ?? namespace, this.opts.namespaces);
+    if (invalid) throw new ApiError(500, invalid);
     const k = key(job.Namespace ?? namespace, job.ID);
     const existing = this.jobs.get(k);
     if (enforce.enforceIndex) {
@@ -247,7 +319,7 @@ export class SandboxCluster {
   }
 
   private jobStatus(job: Job): JobStatus {
-    const allocs = this.jobAllocs(job.Namespace ?? 'default', job.ID).filter((a) => a.JobVersion <= (job.Version ?? 0));
+    const allocs = this.jobAllocs(job.Namespace ?? 'default', job.ID).filter((a) => a.JobVersion <= (job.Version ?? 0) && a.Job?.CreateIndex === job.CreateIndex);
     if (allocs.some((a) => !TERMINAL.has(a.ClientStatus))) return 'running';
     if (job.Stop) return 'dead';
     const blocked = [...this.evals.values()].some((e) => e.Namespace === job.Namespace && e.JobID === job.ID && e.Status === 'blocked');
@@ -297,6 +369,8 @@ export class SandboxCluster {
     if (!record) return { EvalID: '', EvalCreateIndex: 0, JobModifyIndex: 0, Index: this.index };
     const index = this.bump();
     record.job.Stop = true;
+    // Nomad stores the stopped job as a new version.
+    record.job.Version = (record.job.Version ?? 0) + 1;
     record.job.JobModifyIndex = index;
     record.job.ModifyIndex = index;
     record.spec = specOf(record.job);
@@ -305,8 +379,14 @@ export class SandboxCluster {
     return { EvalID: ev.ID, EvalCreateIndex: ev.CreateIndex, JobModifyIndex: index, Index: index };
   }
 
-  jobAllocationStubs(namespace: string, id: string): AllocListStub[] {
+  /**
+   * Like Nomad's AllocsByJob: while a job with this id exists, only the allocations of its
+   * incarnation (same job CreateIndex) unless `all`; once it is purged, every allocation left.
+   */
+  jobAllocationStubs(namespace: string, id: string, all = false): AllocListStub[] {
+    const current = this.jobs.get(key(namespace, id))?.job;
     return this.jobAllocs(namespace, id)
+      .filter((a) => all || !current || a.Job?.CreateIndex === current.CreateIndex)
       .sort((a, b) => b.CreateIndex - a.CreateIndex)
       .map((a) => this.stub(a));
   }
@@ -315,19 +395,21 @@ export class SandboxCluster {
     return [...this.evals.values()]
       .filter((e) => e.Namespace === namespace && e.JobID === id)
       .sort((a, b) => b.CreateIndex - a.CreateIndex)
-      .map(clone);
+      .map(evalView);
   }
 
   readEvaluation(id: string): Evaluation {
+    if (id.length !== 36) throw new ApiError(500, 'failed to lookup eval: eval lookup failed: index error: UUID must be 36 characters');
     const ev = this.evals.get(id);
     if (!ev) throw new ApiError(404, 'eval not found');
-    return clone(ev);
+    return evalView(ev);
   }
 
   readAllocation(id: string): Allocation {
+    if (id.length !== 36) throw new ApiError(500, 'alloc lookup failed: index error: UUID must be 36 characters');
     const alloc = this.allocs.get(id);
     if (!alloc) throw new ApiError(404, 'alloc not found');
-    return clone(alloc);
+    return allocView(alloc);
   }
 
   private stub(a: Allocation): AllocListStub {
@@ -378,9 +460,9 @@ export class SandboxCluster {
 
     if (!job.Stop) {
       const failed = this.placeMissing(job, ev.ID);
+      ev.QueuedAllocations = Object.fromEntries((job.TaskGroups ?? []).map((tg) => [tg.Name, failed.queued[tg.Name] ?? 0]));
       if (Object.keys(failed.metrics).length > 0) {
         ev.FailedTGAllocs = failed.metrics;
-        ev.QueuedAllocations = failed.queued;
         const blocked = this.newEval(job, 'queued-allocs', 'blocked');
         blocked.PreviousEval = ev.ID;
         ev.BlockedEval = blocked.ID;
@@ -417,6 +499,7 @@ export class SandboxCluster {
 
   private feasibility(job: Job, tg: TaskGroup): { claims: Claim[] } | { reason: string } {
     const namespace = job.Namespace ?? 'default';
+    if (tg.Tasks.some((t) => !this.opts.drivers.includes(t.Driver))) return { reason: 'missing drivers' };
     const claims: Claim[] = [];
     for (const req of Object.values(tg.Volumes ?? {})) {
       if (req.Type === 'csi') {
@@ -494,8 +577,10 @@ export class SandboxCluster {
     };
     this.allocs.set(alloc.ID, alloc);
     this.claim(alloc.ID, claims);
-    const needsHealthy = Boolean(job.Update || tg.Update) || job.Type === 'service';
-    this.after(this.opts.allocRunningDelayMs, () => this.start(alloc, needsHealthy));
+    // Only service jobs have deployments; batch allocations never get a DeploymentStatus.
+    const needsHealthy = job.Type === 'service' && Boolean(tg.Update);
+    const csiRefused = Object.values(tg.Volumes ?? {}).some((v) => v.Type === 'csi') && tg.Tasks.every((t) => NO_CSI_MOUNTS.has(t.Driver));
+    this.after(this.opts.allocRunningDelayMs, () => (csiRefused ? this.failSetup(alloc, 'failed to setup alloc: pre-run hook "csi_hook" failed: no task supports CSI') : this.start(alloc, needsHealthy)));
   }
 
   private touch(alloc: Allocation): void {
@@ -536,6 +621,21 @@ export class SandboxCluster {
         this.touch(alloc);
       });
     }
+  }
+
+  /** An alloc runner pre-run hook failed: every task is dead before it started. */
+  private failSetup(alloc: Allocation, message: string): void {
+    if (alloc.DesiredStatus !== 'run' || alloc.ClientStatus !== 'pending') return;
+    for (const state of Object.values(alloc.TaskStates ?? {})) {
+      state.State = 'dead';
+      state.Failed = true;
+      state.FinishedAt = iso();
+      state.Events?.push({ Type: 'Setup Failure', Time: nowNs(), DisplayMessage: message, FailsTask: true });
+    }
+    alloc.ClientStatus = 'failed';
+    alloc.ClientDescription = 'Failed tasks';
+    this.touch(alloc);
+    this.releaseClaimsLater(alloc.ID);
   }
 
   private stopAlloc(alloc: Allocation, why: string): void {
@@ -638,6 +738,7 @@ export class SandboxCluster {
       const index = this.bump();
       const k = key(v.Namespace, String(v.ID));
       const existing = this.csiVolumes.get(k);
+      if (!existing && create) this.destroyedData.delete(k);
       const caps = (v.RequestedCapabilities as CsiVolumeCapability[]).map((c) => ({ AccessMode: c.AccessMode, AttachmentMode: c.AttachmentMode }));
       const min = Number(v.RequestedCapacityMin ?? 0);
       const max = Number(v.RequestedCapacityMax ?? 0);
@@ -726,12 +827,23 @@ export class SandboxCluster {
     const vol = this.csiVolumes.get(k);
     if (!vol) throw new ApiError(500, `volume not found: ${id}`);
     const claimed = Object.keys(vol.WriteAllocs).length + Object.keys(vol.ReadAllocs).length > 0;
-    if (claimed && (opts.pluginDelete || !opts.force)) throw new ApiError(500, `volume in use: ${id}`);
-    if (opts.pluginDelete && !this.csiPlugin(vol.PluginID).supportsCreate) {
-      throw new ApiError(500, 'plugin does not support deleting volumes');
+    if (opts.pluginDelete) {
+      if (!this.csiPlugin(vol.PluginID).supportsCreate) throw new ApiError(500, 'plugin does not support deleting volumes');
+      // Nomad 1.6 calls the plugin's ControllerDeleteVolume before its in-use check
+      // (nomad/csi_endpoint.go CSIVolume.Delete): the storage is gone even when the answer is
+      // `volume in use` and the volume stays registered with its claims.
+      this.destroyedData.add(k);
+      this.bump();
     }
+    if (claimed && (opts.pluginDelete || !opts.force)) throw new ApiError(500, `volume in use: ${id}`);
     this.csiVolumes.delete(k);
     this.bump();
+  }
+
+  /** Sandbox-only: whether a CSI volume is registered and whether the plugin destroyed its storage. */
+  csiVolumeData(namespace: string, id: string): { ID: string; Namespace: string; Registered: boolean; DataDestroyed: boolean } {
+    const k = key(namespace, id);
+    return { ID: id, Namespace: namespace, Registered: this.csiVolumes.has(k), DataDestroyed: this.destroyedData.has(k) };
   }
 
   // ---- host volumes ----

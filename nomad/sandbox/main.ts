@@ -10,6 +10,8 @@ export interface SandboxCliOptions {
   healthyDelayMs?: number;
   claimReleaseDelayMs?: number;
   faults?: Faults;
+  nomadVersion?: string;
+  drivers?: string[];
   logLevel?: string;
 }
 

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
+import semver from 'semver';
 import type { Job } from '../types';
 import { canonicalizeKeys } from './body';
 import { ApiError, canonicalizeJob, SandboxCluster, type CsiPluginConfig } from './cluster';
@@ -23,9 +24,22 @@ export interface SandboxOptions {
   stopDelayMs?: number;
   plugins?: CsiPluginConfig[];
   hostVolumePlugins?: string[];
+  /**
+   * The Nomad version to emulate. Host volumes exist from 1.10: before that `GET
+   * /v1/volumes?type=host` answers 200 with an empty body and the other host-volume routes 404
+   * with an empty body, as Nomad 1.6.5 does. Default `1.10.0`.
+   */
+  nomadVersion?: string;
+  /** Task drivers the sandbox node has. Default docker, exec, raw_exec. */
+  drivers?: string[];
+  /** Namespaces that exist. Default `default`. */
+  namespaces?: string[];
   faults?: Faults;
   logger?: Logger;
 }
+
+export const DEFAULT_NOMAD_VERSION = '1.10.0';
+export const DEFAULT_DRIVERS: readonly string[] = ['docker', 'exec', 'raw_exec'];
 
 export type SandboxState = ReturnType<SandboxCluster['snapshot']>;
 
@@ -36,6 +50,8 @@ export interface Sandbox {
   state(): SandboxState;
   reset(): void;
   setFaults(faults: Faults): void;
+  /** Whether a CSI volume is registered and whether its storage was destroyed (a plugin delete ran). */
+  csiVolumeData(id: string, namespace?: string): { ID: string; Namespace: string; Registered: boolean; DataDestroyed: boolean };
   close(): Promise<void>;
 }
 
@@ -46,7 +62,8 @@ interface Ctx {
   namespace: string;
   body: () => Promise<Record<string, unknown>>;
 }
-type Reply = { status?: number; json?: unknown; text?: string; read?: boolean };
+/** `empty`: no body and no Content-Type at all (how Nomad answers routes it does not have). */
+type Reply = { status?: number; json?: unknown; text?: string; read?: boolean; empty?: boolean };
 type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 interface Route {
@@ -59,6 +76,8 @@ interface Route {
 const MAX_WAIT_MS = 10 * 60_000;
 const DEFAULT_WAIT_MS = 5 * 60_000;
 const MAX_BODY = 10 * 1024 * 1024;
+/** What Go's time.ParseDuration accepts: every number needs a unit. */
+const GO_DURATION = /^[+-]?((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -91,8 +110,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       { id: 'readonly-plugin', supportsCreate: false },
     ],
     hostVolumePlugins: opts.hostVolumePlugins ?? ['mkdir'],
+    drivers: opts.drivers ?? [...DEFAULT_DRIVERS],
+    namespaces: opts.namespaces ?? ['default'],
     faults,
   });
+  const nomadVersion = semver.coerce(opts.nomadVersion ?? DEFAULT_NOMAD_VERSION);
+  if (!nomadVersion) throw new Error(`not a Nomad version: ${opts.nomadVersion}`);
   const delays = new Set<NodeJS.Timeout>();
   const sleep = (ms: number): Promise<void> =>
     ms <= 0
@@ -105,7 +128,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           delays.add(t);
         });
 
-  const routes = buildRoutes(cluster, faults);
+  const routes = buildRoutes(cluster, faults, { hostVolumes: semver.gte(nomadVersion, '1.10.0') });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
@@ -131,15 +154,21 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
 
     const route = routes.find((r) => r.pattern.test(path));
-    if (!route) return sendText(res, 404, '404 page not found');
+    if (!route) return sendText(res, 404, '');
     const handler = route.methods[method];
     if (!handler) return sendText(res, 405, 'Invalid method');
     const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p ?? ''));
 
-    const minIndex = Number(url.searchParams.get('index') ?? 0);
+    const waitText = url.searchParams.get('wait');
+    const indexText = url.searchParams.get('index');
+    // Nomad parses these on every query (http.go parseWait/parseIndex) and refuses bad ones.
+    if (route.blocking && method === 'GET' && waitText !== null && (waitText === '' || (waitText !== '0' && !GO_DURATION.test(waitText)))) {
+      return sendText(res, 400, 'Invalid wait time');
+    }
+    if (route.blocking && method === 'GET' && indexText !== null && indexText !== '' && !/^\d+$/.test(indexText)) return sendText(res, 400, 'Invalid index');
+    const minIndex = Number(indexText || 0);
     if (route.blocking && method === 'GET' && minIndex > 0) {
-      const waitText = url.searchParams.get('wait');
-      const waitMs = waitText ? Math.min((durationNs(/^\d+$/.test(waitText) ? `${waitText}s` : waitText) ?? 0) / 1e6, MAX_WAIT_MS) : DEFAULT_WAIT_MS;
+      const waitMs = waitText ? Math.min((durationNs(waitText === '0' ? '0s' : waitText) ?? 0) / 1e6, MAX_WAIT_MS) : DEFAULT_WAIT_MS;
       await cluster.waitForChange(minIndex, waitMs);
     }
 
@@ -169,6 +198,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       res.setHeader('X-Nomad-KnownLeader', 'true');
     }
     if (reply.text !== undefined) return sendText(res, reply.status ?? 200, reply.text);
+    if (reply.empty) {
+      res.writeHead(reply.status ?? 200);
+      return void res.end();
+    }
     res.writeHead(reply.status ?? 200, { 'Content-Type': 'application/json' });
     res.end(reply.json === undefined ? '' : JSON.stringify(reply.json));
   }
@@ -195,6 +228,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     state: () => cluster.snapshot(),
     reset: () => cluster.reset(),
     setFaults: (f) => faults.set(f),
+    csiVolumeData: (id, namespace = 'default') => cluster.csiVolumeData(namespace, id),
     close: async () => {
       cluster.stop();
       for (const t of delays) clearTimeout(t);
@@ -214,7 +248,9 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 const truthy = (v: string | null): boolean => v === 'true' || v === '1';
 
-function buildRoutes(cluster: SandboxCluster, faults: FaultInjector): Route[] {
+function buildRoutes(cluster: SandboxCluster, faults: FaultInjector, features: { hostVolumes: boolean }): Route[] {
+  // Before Nomad 1.10 there are no host-volume routes; the /v1/volumes list ignores the type.
+  const noHostVolumes: Handler = () => ({ status: 404, empty: true, read: false });
   const parse: Handler = async (ctx) => {
     const body = await ctx.body();
     const hcl = typeof body.JobHCL === 'string' ? body.JobHCL : '';
@@ -245,7 +281,17 @@ function buildRoutes(cluster: SandboxCluster, faults: FaultInjector): Route[] {
     const body = await ctx.body();
     const volumes = Array.isArray(body.Volumes) ? body.Volumes.map((v) => asRecord(v) ?? {}) : [];
     const created = cluster.upsertCsiVolumes(volumes, ctx.namespace, create);
-    return { json: { Volumes: created, Warnings: '', Index: cluster.index } };
+    if (!create) return { json: { Volumes: created, Warnings: '', Index: cluster.index } };
+    // Nomad answers a create with the volume as the plugin returned it, before any claim
+    // bookkeeping: no claim maps, not yet schedulable, mount flags redacted, and no Warnings key.
+    const answered = created.map((v) => ({
+      ...v,
+      ReadAllocs: null,
+      WriteAllocs: null,
+      Schedulable: false,
+      MountOptions: v.MountOptions ? { ...v.MountOptions, MountFlags: v.MountOptions.MountFlags?.length ? ['[REDACTED]'] : v.MountOptions.MountFlags } : v.MountOptions,
+    }));
+    return { json: { Volumes: answered, Index: cluster.index } };
   };
 
   return [
@@ -259,7 +305,11 @@ function buildRoutes(cluster: SandboxCluster, faults: FaultInjector): Route[] {
         POST: register(),
       },
     },
-    { pattern: /^\/v1\/job\/([^/]+)\/allocations$/, blocking: true, methods: { GET: (ctx) => ({ json: cluster.jobAllocationStubs(ctx.namespace, ctx.params[0] ?? '') }) } },
+    {
+      pattern: /^\/v1\/job\/([^/]+)\/allocations$/,
+      blocking: true,
+      methods: { GET: (ctx) => ({ json: cluster.jobAllocationStubs(ctx.namespace, ctx.params[0] ?? '', truthy(ctx.query.get('all'))) }) },
+    },
     { pattern: /^\/v1\/job\/([^/]+)\/evaluations$/, blocking: true, methods: { GET: (ctx) => ({ json: cluster.jobEvaluations(ctx.namespace, ctx.params[0] ?? '') }) } },
     {
       pattern: /^\/v1\/job\/([^/]+)$/,
@@ -281,7 +331,7 @@ function buildRoutes(cluster: SandboxCluster, faults: FaultInjector): Route[] {
           const prefix = ctx.query.get('prefix') ?? '';
           const type = ctx.query.get('type');
           if (type === 'csi') return { json: cluster.listCsiVolumes(ctx.namespace, prefix) };
-          if (type === 'host') return { json: cluster.listHostVolumes(ctx.namespace, prefix) };
+          if (type === 'host') return features.hostVolumes ? { json: cluster.listHostVolumes(ctx.namespace, prefix) } : { empty: true };
           return { json: [] };
         },
       },
@@ -296,12 +346,16 @@ function buildRoutes(cluster: SandboxCluster, faults: FaultInjector): Route[] {
         },
       },
     },
-    { pattern: /^\/v1\/volume\/host\/create$/, methods: { PUT: hostCreate(cluster), POST: hostCreate(cluster) } },
-    {
-      pattern: /^\/v1\/volume\/host\/([^/]+)\/delete$/,
-      methods: { DELETE: (ctx) => ({ json: { Index: cluster.deleteHostVolume(ctx.params[0] ?? '', truthy(ctx.query.get('force'))) } }) },
-    },
-    { pattern: /^\/v1\/volume\/host\/([^/]+)$/, blocking: true, methods: { GET: (ctx) => ({ json: cluster.readHostVolume(ctx.params[0] ?? '') }) } },
+    ...(features.hostVolumes
+      ? [
+          { pattern: /^\/v1\/volume\/host\/create$/, methods: { PUT: hostCreate(cluster), POST: hostCreate(cluster) } },
+          {
+            pattern: /^\/v1\/volume\/host\/([^/]+)\/delete$/,
+            methods: { DELETE: (ctx: Ctx) => ({ json: { Index: cluster.deleteHostVolume(ctx.params[0] ?? '', truthy(ctx.query.get('force'))) } }) },
+          },
+          { pattern: /^\/v1\/volume\/host\/([^/]+)$/, blocking: true, methods: { GET: (ctx: Ctx) => ({ json: cluster.readHostVolume(ctx.params[0] ?? '') }) } },
+        ]
+      : [{ pattern: /^\/v1\/volume\/host(\/.*)?$/, methods: { GET: noHostVolumes, PUT: noHostVolumes, POST: noHostVolumes, DELETE: noHostVolumes } }]),
     {
       pattern: /^\/v1\/volume\/csi\/([^/]+)$/,
       blocking: true,
@@ -315,6 +369,7 @@ function buildRoutes(cluster: SandboxCluster, faults: FaultInjector): Route[] {
       },
     },
     { pattern: /^\/v1\/sandbox\/state$/, methods: { GET: () => ({ json: cluster.snapshot(), read: false }) } },
+    { pattern: /^\/v1\/sandbox\/volumes\/([^/]+)$/, methods: { GET: (ctx) => ({ json: cluster.csiVolumeData(ctx.namespace, ctx.params[0] ?? ''), read: false }) } },
     {
       pattern: /^\/v1\/sandbox\/reset$/,
       methods: {
