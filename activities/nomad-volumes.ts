@@ -4,7 +4,8 @@
  * run created and never a volume (or data) the space had before.
  */
 import { ErrorType, KnotError } from '../core/errors';
-import { volumeInUseReason } from '../nomad/volume-claims';
+import { allocationIsLive, allocationMountsVolume, volumeInUseReason } from '../nomad/volume-claims';
+import type { AllocListStub } from '../nomad/types';
 import { getSpace } from '../store/spaces';
 import type { VolumeSpec } from '../core/volumes';
 import { forgetSpaceVolume, getSpaceVolume, recordSpaceVolume, volumeOwner } from '../store/space-volumes';
@@ -23,7 +24,7 @@ export async function deleteVolumeIfUnclaimed(
   volume: { type: 'csi' | 'host'; nomadId: string | null; name: string },
   jobId: string | null,
 ): Promise<boolean> {
-  const jobAllocs = jobId ? await deps.nomad.jobAllocations(jobId, { all: true }) : [];
+  const jobAllocs = jobId ? await liveAllocationsMounting(deps, jobId, volume) : [];
   if (volume.type === 'csi') {
     const id = volume.nomadId ?? volume.name;
     const current = await deps.nomad.readCsiVolume(id);
@@ -39,6 +40,21 @@ export async function deleteVolumeIfUnclaimed(
   refuseWhileInUse(volume.name, volumeInUseReason({ ReadAllocs: null, WriteAllocs: null, Allocations: current.Allocations ?? null }, jobAllocs));
   await deps.nomad.deleteHostVolume(id);
   return true;
+}
+
+/**
+ * The allocations of the space's job (every incarnation) that can still run and whose group mounts
+ * the volume. A running space whose template dropped the volume has a live allocation that does
+ * not mount it; that one must not keep the volume alive.
+ */
+async function liveAllocationsMounting(deps: Pick<ActivityDeps, 'nomad'>, jobId: string, volume: { type: 'csi' | 'host'; name: string }): Promise<AllocListStub[]> {
+  const live = (await deps.nomad.jobAllocations(jobId, { all: true })).filter(allocationIsLive);
+  const mounting: AllocListStub[] = [];
+  for (const stub of live) {
+    const alloc = await deps.nomad.readAllocation(stub.ID);
+    if (alloc && allocationIsLive(alloc) && allocationMountsVolume(alloc, volume)) mounting.push(stub);
+  }
+  return mounting;
 }
 
 function refuseWhileInUse(volumeId: string, reason: string | null): void {

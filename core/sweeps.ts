@@ -5,7 +5,6 @@
  */
 import type { AutoStopTemplate } from './auto-stop';
 import { TRANSITIONAL_PHASES, type SpacePhase } from './lifecycle';
-import { idTime } from './names';
 import { scheduleSchema } from './template';
 
 // ---- inputs and results ----
@@ -34,9 +33,16 @@ export interface OrphanJobsResult {
 }
 
 export interface OrphanVolumesResult {
+  /** Nomad volumes knot has a record of */
   checked: number;
   deleted: number;
+  /** orphans still claimed or used by an allocation: left for a later sweep */
+  inUse: number;
   failed: number;
+  /** records of deleted spaces whose volume Nomad no longer has, dropped */
+  forgotten: number;
+  /** a volume list that could not be read (e.g. host volumes); the other list was still swept */
+  listErrors: string[];
 }
 
 export interface StuckOperationsResult {
@@ -67,13 +73,6 @@ export interface CleanupSweepResult {
 
 // ---- orphan detection ----
 
-/** 26-character knot ids (ULIDs, Crockford lowercase) standing alone inside a volume name. */
-const EMBEDDED_ID = /(?<![0-9a-z])[0-9a-hjkmnp-tv-z]{26}(?![0-9a-z])/g;
-
-export function embeddedIds(name: string): string[] {
-  return [...new Set(name.match(EMBEDDED_ID) ?? [])];
-}
-
 /** What the orphan-job rule needs to know about the space a job's meta names. */
 export interface SpaceFacts {
   phase: SpacePhase;
@@ -94,31 +93,36 @@ export function orphanJobReason(jobId: string, space: SpaceFacts | null, operati
   return `its space is ${space.phase}`;
 }
 
+/**
+ * Whether job list stubs asked for with `?meta=true` tell every job's meta, so a stub without
+ * `Meta` is a job without meta (never knot's) and need not be read. Nomad 1.5+ answers `Meta`, but
+ * leaves it out for jobs that have none; before 1.5 there is no `Meta` at all.
+ */
+export function listStubsCarryMeta(stubs: readonly { Meta?: unknown }[], agentVersion: string | null): boolean {
+  if (stubs.some((s) => s.Meta !== undefined)) return true;
+  const [major = 0, minor = 0] = (agentVersion ?? '').split('.').map((n) => Number.parseInt(n, 10) || 0);
+  return major > 1 || (major === 1 && minor >= 5);
+}
+
 /** Nomad's SubmitTime is in nanoseconds: whether a job was submitted less than `graceMs` ago. */
 export function submittedWithin(submitTimeNs: number, now: number, graceMs: number): boolean {
   return now - Math.floor(submitTimeNs / 1e6) < graceMs;
 }
 
-/** What the store knows about the ids embedded in volume names. */
-export interface KnownIds {
-  liveSpaces: ReadonlySet<string>;
-  deletedSpaces: ReadonlySet<string>;
-  /** users, templates and groups */
-  otherObjects: ReadonlySet<string>;
+/** What the orphan-volume rule needs of knot's record of a volume. */
+export interface VolumeRecordFacts {
+  /** when the space that owns the record was deleted; null while it lives */
+  spaceDeletedAt: number | null;
 }
 
 /**
- * Whether an id inside a volume name stands for something gone: a deleted space, or an id the
- * store does not know at all (a space long purged) whose time is at least `graceMs` ago.
+ * A Nomad volume is an orphan only when knot has a record of it (a `space_volumes` row, written
+ * before the volume was created) and the space holding that record was deleted at least `graceMs`
+ * ago. A volume without a record is never knot's to delete, whatever its name looks like: a
+ * foreign tool's volume may well embed something that looks like a knot id.
  */
-export function idIsGone(id: string, known: KnownIds, now: number, graceMs: number): boolean {
-  if (known.deletedSpaces.has(id)) return true;
-  return !known.liveSpaces.has(id) && !known.otherObjects.has(id) && now - idTime(id) >= graceMs;
-}
-
-/** A volume is an orphan candidate when it names knot ids and every one of them is gone. */
-export function volumeIsOrphanCandidate(ids: readonly string[], known: KnownIds, now: number, graceMs: number): boolean {
-  return ids.length > 0 && ids.every((id) => idIsGone(id, known, now, graceMs));
+export function volumeIsOrphan(record: VolumeRecordFacts | undefined, now: number, graceMs: number): boolean {
+  return record !== undefined && record.spaceDeletedAt !== null && now - record.spaceDeletedAt >= graceMs;
 }
 
 // ---- stuck operations ----

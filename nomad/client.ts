@@ -76,6 +76,7 @@ export class NomadClient {
   private readonly opts: NomadClientOptions;
   private readonly fetchFn: FetchFn;
   private baseUrl: Promise<string> | undefined;
+  private version: Promise<string | null> | undefined;
 
   constructor(opts: NomadClientOptions) {
     this.opts = opts;
@@ -176,6 +177,18 @@ export class NomadClient {
       query: { prefix: opts.prefix, meta: opts.meta ? 'true' : undefined },
     });
     return stubs ?? [];
+  }
+
+  /** The agent's Nomad version (`1.6.5`), read once per client; null when the agent does not say. */
+  agentVersion(opts: CallOptions = {}): Promise<string | null> {
+    this.version ??= this.json<{ config?: { Version?: { Version?: string } }; member?: { Tags?: { build?: string } } }>('GET', '/v1/agent/self', opts).then(
+      (self) => self.config?.Version?.Version ?? self.member?.Tags?.build?.split('+')[0] ?? null,
+      (e: unknown) => {
+        this.version = undefined;
+        throw e;
+      },
+    );
+    return this.version;
   }
 
   // ---- CSI volumes ----

@@ -4,7 +4,7 @@
  * already have destroyed the data; Nomad's docs leave the check to the caller. knot therefore
  * deletes a volume only when nothing claims it and nothing of the space's job can still run.
  */
-import type { AllocListStub, CsiVolume } from './types';
+import type { Allocation, AllocListStub, CsiVolume } from './types';
 
 const TERMINAL = new Set(['complete', 'failed', 'lost']);
 
@@ -12,8 +12,9 @@ type ClaimView = Pick<CsiVolume, 'ReadAllocs' | 'WriteAllocs' | 'Allocations'>;
 type AllocView = Pick<AllocListStub, 'ID' | 'ClientStatus'>;
 
 /**
- * Why the volume must not be deleted yet, or null when it may be. `jobAllocs` are the allocations
- * of the job that mounts it (all incarnations); any of them not yet terminal may still claim it.
+ * Why the volume must not be deleted yet, or null when it may be. `jobAllocs` are the live
+ * allocations of the space's job that mount it (see `allocationMountsVolume`): any of them may
+ * still claim it.
  */
 export function volumeInUseReason(volume: ClaimView | null, jobAllocs: readonly AllocView[] = []): string | null {
   const claims = [...Object.keys(volume?.WriteAllocs ?? {}), ...Object.keys(volume?.ReadAllocs ?? {})];
@@ -27,4 +28,19 @@ export function volumeInUseReason(volume: ClaimView | null, jobAllocs: readonly 
 
 function short(id: string): string {
   return id.slice(0, 8);
+}
+
+/** Whether the allocation's task group asks for this volume (`per_alloc` sources end in `[N]`). */
+export function allocationMountsVolume(alloc: Pick<Allocation, 'TaskGroup' | 'Job'>, volume: { type: 'csi' | 'host'; name: string }): boolean {
+  const group = (alloc.Job?.TaskGroups ?? []).find((tg) => tg.Name === alloc.TaskGroup);
+  // without the job we cannot tell: count it as mounting, deleting data is not worth the guess
+  if (!group) return true;
+  return Object.values(group.Volumes ?? {}).some(
+    (req) => (req.Type || 'host') === volume.type && (req.Source === volume.name || (req.PerAlloc && volume.name.startsWith(`${req.Source}[`))),
+  );
+}
+
+/** Whether an allocation can still run (and so hold or take a claim). */
+export function allocationIsLive(alloc: Pick<AllocListStub, 'ClientStatus'>): boolean {
+  return !TERMINAL.has(alloc.ClientStatus);
 }

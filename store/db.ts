@@ -5,7 +5,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { chunks } from '../core/batches';
 import type { KnotConfig } from '../core/config';
 import { migrationSource } from '../migrations';
 
@@ -100,11 +99,4 @@ export function toBool(v: unknown): boolean {
 export function toJson<T>(text: unknown, fallback: T): T {
   if (typeof text !== 'string' || text === '') return fallback;
   return JSON.parse(text) as T;
-}
-
-/** Of these ids, the ones that are rows of `table` (chunked `IN` queries). */
-export async function existingIds(db: Db, table: string, ids: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const part of chunks([...new Set(ids)])) for (const r of await db(table).whereIn('id', part).select('id')) found.add(r.id as string);
-  return found;
 }

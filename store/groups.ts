@@ -3,7 +3,6 @@
  * rename would silently change who may use a template.
  */
 import type { Db } from './db';
-import { existingIds } from './db';
 import { isUniqueViolation } from './spaces';
 import { ErrorType, KnotError } from '../core/errors';
 
@@ -95,9 +94,4 @@ export async function deleteGroup(db: Db, id: string): Promise<void> {
     await trx('group_members').where({ group_id: id }).delete();
     await trx('groups').where({ id }).delete();
   });
-}
-
-/** Of these ids, the ones that are groups (orphan-volume sweep). */
-export async function existingGroupIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
-  return existingIds(db, 'groups', ids);
 }

@@ -74,18 +74,41 @@ export async function forgetSpaceVolume(db: Db, spaceId: string, volumeId: strin
   await db('space_volumes').where({ space_id: spaceId, volume_id: volumeId }).delete();
 }
 
-/**
- * Of these names (volume ids or Nomad ids), the ones some space_volumes row owns, whichever
- * space holds it.
- */
-export async function ownedVolumeNames(db: Db, names: readonly string[]): Promise<Set<string>> {
-  const owned = new Set<string>();
+/** knot's record of a Nomad volume, with the facts of the space that holds it. */
+export interface VolumeRecord extends SpaceVolume {
+  spaceDeletedAt: number | null;
+}
+
+function recordFromRow(r: Record<string, unknown>): VolumeRecord {
+  return { ...fromRow(r), spaceDeletedAt: r.deleted_at == null ? null : Number(r.deleted_at) };
+}
+
+const RECORD_COLUMNS = ['space_volumes.*', 'spaces.deleted_at'];
+
+/** The records of these Nomad volumes (by knot volume id or Nomad id), keyed by both. */
+export async function volumeRecords(db: Db, names: readonly string[]): Promise<Map<string, VolumeRecord>> {
+  const out = new Map<string, VolumeRecord>();
   for (const ids of chunks([...new Set(names)])) {
-    const rows = await db('space_volumes').whereIn('volume_id', ids).orWhereIn('nomad_id', ids).select('volume_id', 'nomad_id');
-    for (const r of rows) {
-      owned.add(r.volume_id as string);
-      if (r.nomad_id) owned.add(r.nomad_id as string);
+    const rows = await db('space_volumes')
+      .join('spaces', 'spaces.id', 'space_volumes.space_id')
+      .where((w) => w.whereIn('space_volumes.volume_id', ids).orWhereIn('space_volumes.nomad_id', ids))
+      .select(RECORD_COLUMNS);
+    for (const r of rows.map(recordFromRow)) {
+      out.set(r.volumeId, r);
+      if (r.nomadId) out.set(r.nomadId, r);
     }
   }
-  return owned;
+  return out;
+}
+
+/** Up to `limit` volume records of spaces deleted before `before`, oldest deletion first. */
+export async function volumeRecordsOfDeletedSpaces(db: Db, before: number, limit: number): Promise<VolumeRecord[]> {
+  const rows = await db('space_volumes')
+    .join('spaces', 'spaces.id', 'space_volumes.space_id')
+    .whereNotNull('spaces.deleted_at')
+    .where('spaces.deleted_at', '<', before)
+    .orderBy('spaces.deleted_at')
+    .limit(limit)
+    .select(RECORD_COLUMNS);
+  return rows.map(recordFromRow);
 }

@@ -223,16 +223,6 @@ export async function getSpaceFacts(db: Db, spaceIds: readonly string[]): Promis
   return facts;
 }
 
-/** Of these ids, the live spaces and the deleted ones (not yet purged). */
-export async function spaceIdsByDeletion(db: Db, ids: readonly string[]): Promise<{ live: Set<string>; deleted: Set<string> }> {
-  const live = new Set<string>();
-  const deleted = new Set<string>();
-  for (const part of chunks([...new Set(ids)])) {
-    for (const r of await db('spaces').whereIn('id', part).select('id', 'deleted_at')) (r.deleted_at == null ? live : deleted).add(r.id as string);
-  }
-  return { live, deleted };
-}
-
 /**
  * A space left in a transitional phase by this (dead) operation becomes `failed` with the reason;
  * a space a later operation has since taken over is left alone.
@@ -244,9 +234,19 @@ export async function failSpaceLeftByOperation(db: Db, spaceId: string, operatio
     .update({ phase: 'failed', reason, message, updated_at: now });
 }
 
-/** Up to `limit` ids of spaces deleted before `before`, oldest first. */
+/**
+ * Up to `limit` ids of spaces deleted before `before`, oldest first, that hold no volume record
+ * any more: a record is knot's only proof that a Nomad volume is its own, so a space keeps it
+ * (and is kept) until the cleanup sweep has seen the volume gone.
+ */
 export async function listSpacesDeletedBefore(db: Db, before: number, limit: number): Promise<string[]> {
-  const rows = await db('spaces').whereNotNull('deleted_at').where('deleted_at', '<', before).orderBy('deleted_at').limit(limit).select('id');
+  const rows = await db('spaces')
+    .whereNotNull('deleted_at')
+    .where('deleted_at', '<', before)
+    .whereNotExists((q) => q.select(db.raw('1')).from('space_volumes').whereRaw('space_volumes.space_id = spaces.id'))
+    .orderBy('deleted_at')
+    .limit(limit)
+    .select('id');
   return rows.map((r: Row) => r.id as string);
 }
 

@@ -4,7 +4,7 @@
  * version it applied.
  */
 import type { Db } from './db';
-import { existingIds, toJson } from './db';
+import { toJson } from './db';
 import { chunks } from '../core/batches';
 import { isUniqueViolation } from './spaces';
 import { conflict } from '../core/errors';
@@ -181,11 +181,6 @@ export async function addTemplateVersion<C>(
 
 export async function markTemplateDeleted(db: Db, id: string, now: number): Promise<void> {
   await db('templates').where({ id }).update({ active_name: null, deleted_at: now, updated_at: now });
-}
-
-/** Of these ids, the ones that are templates (orphan-volume sweep). */
-export async function existingTemplateIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
-  return existingIds(db, 'templates', ids);
 }
 
 /** Many templates by id, deleted ones included, in chunked queries. */

@@ -1,6 +1,6 @@
 /** Users repository. Usernames are unique and immutable (spaces and audit rows refer to them). */
 import type { Db } from './db';
-import { existingIds, toBool } from './db';
+import { toBool } from './db';
 import { isUniqueViolation } from './spaces';
 import { ErrorType, KnotError } from '../core/errors';
 
@@ -115,9 +115,4 @@ export async function countSpacesOwnedBy(db: Db, userId: string, includeDeleted:
   if (!includeDeleted) q.whereNull('deleted_at');
   const r = await q.count<{ n: number }[]>({ n: '*' });
   return Number(r[0]?.n ?? 0);
-}
-
-/** Of these ids, the ones that are users (orphan-volume sweep). */
-export async function existingUserIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
-  return existingIds(db, 'users', ids);
 }

@@ -6,7 +6,7 @@
  * is not undone.
  */
 import { forEachLimit } from '../../core/batches';
-import { orphanJobReason, submittedWithin, type OrphanJobsResult } from '../../core/sweeps';
+import { listStubsCarryMeta, orphanJobReason, submittedWithin, type OrphanJobsResult } from '../../core/sweeps';
 import { KNOT_SPACE_META } from '../../nomad/meta';
 import type { JobListStub } from '../../nomad/types';
 import { activeOperationSpaceIds } from '../../store/operations';
@@ -23,10 +23,11 @@ export function createOrphanJobActivities(deps: ActivityDeps) {
       const result: OrphanJobsResult = { checked: 0, purged: 0, failed: 0 };
       const stubs = await deps.nomad.listJobs({ meta: true });
       heartbeat();
-      // Nomad before 1.5 leaves Meta out of the list: read those jobs one by one
+      // only a Nomad before 1.5 (no Meta in stubs at all) needs each job read for its meta
+      const metaInStubs = listStubsCarryMeta(stubs, stubs.length > 0 ? await deps.nomad.agentVersion().catch(() => null) : null);
       const marked: { job: JobListStub; spaceId: string }[] = [];
       await forEachLimit(stubs, 10, async (stub) => {
-        const meta = stub.Meta !== undefined ? stub.Meta : ((await deps.nomad.readJob(stub.ID))?.Meta ?? {});
+        const meta = stub.Meta !== undefined || metaInStubs ? stub.Meta : ((await deps.nomad.readJob(stub.ID))?.Meta ?? {});
         const spaceId = meta?.[KNOT_SPACE_META];
         if (spaceId) marked.push({ job: stub, spaceId });
       });

@@ -1,72 +1,93 @@
 /**
- * Deletes CSI and host volumes that knot made for spaces that are gone. A volume is knot's when
- * its name contains a knot id (every template names volumes after `.space.id` to keep them
- * apart); it is an orphan when no row of `space_volumes` owns it and every id in its name is a
- * deleted space, or an id the store does not know at all (not a space, user, template or group;
- * a space long purged) that is older than `graceMs`. Volumes without such an id are never touched.
+ * Deletes the Nomad volumes of deleted spaces that knot made and could not delete at the time.
+ * Only a volume knot has a record of counts (core/sweeps.ts `volumeIsOrphan`): never one picked by
+ * its name. Each deletion goes through the same claim check as the lifecycle's
+ * (`deleteVolumeIfUnclaimed`), so a volume still claimed — e.g. by an orphan job the sweep has
+ * just purged, whose allocations are still stopping — is left for a later sweep.
+ *
+ * The CSI and host lists are read independently: a Nomad before 1.10 has no host volumes, and one
+ * list failing must not keep the other's orphans forever.
  */
 import { forEachLimit } from '../../core/batches';
-import { embeddedIds, volumeIsOrphanCandidate, type KnownIds, type OrphanVolumesResult } from '../../core/sweeps';
-import { existingGroupIds } from '../../store/groups';
-import { ownedVolumeNames } from '../../store/space-volumes';
-import { spaceIdsByDeletion } from '../../store/spaces';
-import { existingTemplateIds } from '../../store/templates';
-import { existingUserIds } from '../../store/users';
+import { ErrorType, isKnotError } from '../../core/errors';
+import { volumeIsOrphan, type OrphanVolumesResult } from '../../core/sweeps';
+import type { CsiVolumeListStub, HostVolumeStub } from '../../nomad/types';
+import { forgetSpaceVolume, volumeRecords, volumeRecordsOfDeletedSpaces, type VolumeRecord } from '../../store/space-volumes';
 import { heartbeat } from '../context';
 import type { ActivityDeps } from '../deps';
+import { deleteVolumeIfUnclaimed } from '../nomad-volumes';
+
+/** Records of deleted spaces looked at per sweep for volumes Nomad no longer has. */
+const FORGET_PAGE = 500;
+
+interface ListedVolume {
+  type: 'csi' | 'host';
+  nomadId: string;
+  name: string;
+}
 
 export function createOrphanVolumeActivities(deps: ActivityDeps) {
   const log = deps.logger;
 
-  /** What the store knows about these ids: spaces (live or deleted), and other objects among the rest. */
-  async function knownIds(ids: readonly string[]): Promise<KnownIds> {
-    const { live, deleted } = await spaceIdsByDeletion(deps.db, ids);
-    const unknown = ids.filter((id) => !live.has(id) && !deleted.has(id));
-    const other = new Set<string>();
-    for (const found of [await existingUserIds(deps.db, unknown), await existingTemplateIds(deps.db, unknown), await existingGroupIds(deps.db, unknown)]) {
-      for (const id of found) other.add(id);
-    }
-    return { liveSpaces: live, deletedSpaces: deleted, otherObjects: other };
+  async function listVolumes(result: OrphanVolumesResult): Promise<{ volumes: ListedVolume[]; listed: Set<'csi' | 'host'> }> {
+    const [csi, host] = await Promise.allSettled([deps.nomad.listCsiVolumes(), deps.nomad.listHostVolumes()]);
+    const volumes: ListedVolume[] = [];
+    const listed = new Set<'csi' | 'host'>();
+    if (csi.status === 'fulfilled') {
+      listed.add('csi');
+      volumes.push(...csi.value.map((v: CsiVolumeListStub) => ({ type: 'csi' as const, nomadId: v.ID, name: v.ID })));
+    } else result.listErrors.push(`CSI volumes: ${(csi.reason as Error).message}`);
+    if (host.status === 'fulfilled') {
+      listed.add('host');
+      volumes.push(...host.value.map((v: HostVolumeStub) => ({ type: 'host' as const, nomadId: v.ID, name: v.Name })));
+    } else result.listErrors.push(`host volumes: ${(host.reason as Error).message}`);
+    if (listed.size === 0) throw new Error(`no volume list could be read: ${result.listErrors.join('; ')}`);
+    return { volumes, listed };
   }
 
   return {
     async cleanupOrphanVolumes(input: { graceMs?: number } = {}): Promise<OrphanVolumesResult> {
       const graceMs = input.graceMs ?? 10 * 60_000;
-      const result: OrphanVolumesResult = { checked: 0, deleted: 0, failed: 0 };
-      const [csi, host] = await Promise.all([deps.nomad.listCsiVolumes(), deps.nomad.listHostVolumes()]);
+      const result: OrphanVolumesResult = { checked: 0, deleted: 0, inUse: 0, failed: 0, forgotten: 0, listErrors: [] };
+      const { volumes, listed } = await listVolumes(result);
       heartbeat();
-      const volumes = [
-        ...csi.map((v) => ({ type: 'csi' as const, nomadId: v.ID, name: v.ID })),
-        ...host.map((v) => ({ type: 'host' as const, nomadId: v.ID, name: v.Name })),
-      ]
-        .map((v) => ({ ...v, ids: embeddedIds(v.name) }))
-        .filter((v) => v.ids.length > 0);
-      result.checked = volumes.length;
-
-      const known = await knownIds([...new Set(volumes.flatMap((v) => v.ids))]);
+      const records = await volumeRecords(deps.db, volumes.flatMap((v) => [v.name, v.nomadId]));
+      const recordOf = (v: ListedVolume) => records.get(v.nomadId) ?? records.get(v.name);
+      result.checked = volumes.filter((v) => recordOf(v)).length;
       const now = deps.clock();
-      const candidates = volumes.filter((v) => volumeIsOrphanCandidate(v.ids, known, now, graceMs));
+      const orphans = volumes.flatMap((v) => {
+        const record = recordOf(v);
+        return record && volumeIsOrphan(record, now, graceMs) ? [{ volume: v, record }] : [];
+      });
 
-      // the few candidates are checked against every ownership row, whichever space holds it
-      const owned = await ownedVolumeNames(deps.db, candidates.flatMap((v) => [v.name, v.nomadId]));
-
-      await forEachLimit(
-        candidates.filter((v) => !owned.has(v.name) && !owned.has(v.nomadId)),
-        5,
-        async (v) => {
-          try {
-            if (v.type === 'csi') await deps.nomad.deleteCsiVolume(v.nomadId);
-            else await deps.nomad.deleteHostVolume(v.nomadId);
-            result.deleted++;
-            log.info({ volumeId: v.name, type: v.type }, 'cleanup: deleted orphan volume');
-          } catch (e) {
-            // typically `volume in use` while an orphan job's claims drain: the next sweep retries
+      await forEachLimit(orphans, 5, async ({ volume, record }) => {
+        try {
+          await deleteVolumeIfUnclaimed(deps, { type: volume.type, nomadId: volume.nomadId, name: volume.name }, null);
+          await forgetSpaceVolume(deps.db, record.spaceId, record.volumeId);
+          result.deleted++;
+          log.info({ volumeId: volume.name, type: volume.type, spaceId: record.spaceId }, 'cleanup: deleted orphan volume');
+        } catch (e) {
+          if (isKnotError(e) && e.type === ErrorType.NomadVolumeInUse) {
+            result.inUse++;
+            log.info({ volumeId: volume.name, reason: e.message }, 'cleanup: orphan volume still in use; next sweep');
+          } else {
             result.failed++;
-            log.warn({ volumeId: v.name, type: v.type, err: (e as Error).message }, 'cleanup: could not delete orphan volume');
+            log.warn({ volumeId: volume.name, type: volume.type, err: (e as Error).message }, 'cleanup: could not delete orphan volume');
           }
-          heartbeat();
-        },
+        }
+        heartbeat();
+      });
+
+      // records whose volume Nomad no longer lists were deleted already: drop them, so the
+      // deleted space can be purged (only for the lists that were read)
+      const present = new Set(volumes.flatMap((v) => [v.name, v.nomadId]));
+      const stale = (await volumeRecordsOfDeletedSpaces(deps.db, now - graceMs, FORGET_PAGE)).filter(
+        (r: VolumeRecord) => listed.has(r.type) && !present.has(r.volumeId) && !(r.nomadId && present.has(r.nomadId)),
       );
+      for (const r of stale) {
+        await forgetSpaceVolume(deps.db, r.spaceId, r.volumeId);
+        result.forgotten++;
+      }
       return result;
     },
   };

@@ -128,7 +128,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           delays.add(t);
         });
 
-  const routes = buildRoutes(cluster, faults, { hostVolumes: semver.gte(nomadVersion, '1.10.0') });
+  const routes = buildRoutes(cluster, faults, { hostVolumes: semver.gte(nomadVersion, '1.10.0'), version: nomadVersion.version });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
@@ -248,7 +248,7 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 const truthy = (v: string | null): boolean => v === 'true' || v === '1';
 
-function buildRoutes(cluster: SandboxCluster, faults: FaultInjector, features: { hostVolumes: boolean }): Route[] {
+function buildRoutes(cluster: SandboxCluster, faults: FaultInjector, features: { hostVolumes: boolean; version: string }): Route[] {
   // Before Nomad 1.10 there are no host-volume routes; the /v1/volumes list ignores the type.
   const noHostVolumes: Handler = () => ({ status: 404, empty: true, read: false });
   const parse: Handler = async (ctx) => {
@@ -295,6 +295,8 @@ function buildRoutes(cluster: SandboxCluster, faults: FaultInjector, features: {
   };
 
   return [
+    // the part of the agent's self-description clients read: the version it runs
+    { pattern: /^\/v1\/agent\/self$/, methods: { GET: () => ({ json: { config: { Version: { Version: features.version, VersionPrerelease: '' } }, member: { Tags: { build: features.version } } }, read: false }) } },
     { pattern: /^\/v1\/jobs\/parse$/, methods: { PUT: parse, POST: parse } },
     {
       pattern: /^\/v1\/jobs$/,

@@ -15,6 +15,7 @@ import { createLifecycleClient } from '../../temporal/lifecycle-client';
 import { SWEEP_WORKFLOWS, type KnotWorkflows } from '../../temporal/workflows';
 import { createTestDb, type TestDb } from '../support/db';
 import { EXAMPLES } from '../support/harness';
+import { waitFor } from '../support/wait';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
 import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
 import { startRealNomad, type RealNomad } from './real-nomad';
@@ -71,14 +72,11 @@ afterAll(async () => {
 type Body = Record<string, unknown>;
 const phaseOf = (b: Body) => (b.status as { phase?: string } | undefined)?.phase;
 
+/** The shared bounded wait, with the worker's last output on failure (it explains most). */
 async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = START_TIMEOUT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(v).slice(0, 800)}\nworker: ${worker.output().slice(-1500)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return waitFor(probe, ok, timeoutMs, 200).catch((e: Error) => {
+    throw new Error(`${what}: ${e.message.slice(0, 1500)}\nworker: ${worker.output().slice(-1500)}`);
+  });
 }
 
 const getSpace = (id: string) => api.call('GET', `/api/v1/spaces/${id}`, { token });

@@ -1,8 +1,11 @@
 /**
- * The real Nomad agent for this tier: one started from KNOT_NOMAD_BIN / KNOT_CSI_HOSTPATH_BIN, or
- * an agent that is already running (KNOT_TEST_NOMAD_ADDR with KNOT_TEST_NOMAD_CSI_STATE_DIR, the
- * plugin's --statedir), which saves the agent's start when iterating by hand.
+ * The real Nomad agent for the lifecycle tier: started from KNOT_NOMAD_BIN / KNOT_CSI_HOSTPATH_BIN
+ * (tests/nomad/agent.ts), or one already running — KNOT_TEST_NOMAD_ADDR with
+ * KNOT_TEST_NOMAD_CSI_STATE_DIR (its hostpath plugin's --statedir) — which saves the agent's start
+ * when iterating by hand.
  */
+import { realNomadBinaries, startNomadAgent } from './agent';
+
 export interface RealNomad {
   url: string;
   /** the hostpath plugin's --statedir: each volume's data is in <dir>/<ExternalID> */
@@ -17,5 +20,8 @@ export async function startRealNomad(): Promise<RealNomad> {
     if (!csiStateDir) throw new Error('KNOT_TEST_NOMAD_ADDR needs KNOT_TEST_NOMAD_CSI_STATE_DIR (the hostpath plugin --statedir)');
     return { url: addr, csiStateDir, stop: async () => undefined };
   }
-  throw new Error('no Nomad agent: set KNOT_NOMAD_BIN and KNOT_CSI_HOSTPATH_BIN (npm run test:nomad)');
+  const bins = realNomadBinaries();
+  if (!bins) throw new Error('no Nomad agent: set KNOT_NOMAD_BIN and KNOT_CSI_HOSTPATH_BIN (npm run test:nomad)');
+  const agent = await startNomadAgent(bins);
+  return { url: agent.url, csiStateDir: agent.csiStateDir, stop: () => agent.stop() };
 }

@@ -187,4 +187,29 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
     expect(Number(after)).toBe(Number(before));
     expect(h.sandbox.state().jobs.filter((j) => j.ID.startsWith('x-'))).toHaveLength(0);
   });
+  it('a job Nomad rejects on register fails the start at once as job_rejected, naming the reason, and compensates', async () => {
+    const owner = await seedUser(h.db, `tiny${kind}`);
+    const tpl = await seedTemplate(h.db, { name: 'tiny', job: seedJob().replace('memory = 512', 'memory = 5'), volumes: seedVolumes() });
+    const space = await createSpace(h, owner, tpl.id, 'tiny');
+    const op = await run(h, space.id, 'start', owner.id);
+    expect(op).toMatchObject({ status: 'failed', errorType: 'job_rejected' });
+    expect(op.errorMessage).toContain('minimum MemoryMB value is 10; got 5');
+    // one register attempt: a validation refusal is final, not an outage to retry
+    expect(h.sandbox.state().jobs.filter((j) => j.ID === `tiny-${owner.username}`)).toHaveLength(0);
+    expect(h.sandbox.state().csiVolumes.filter((v) => v.ID.includes(space.id))).toHaveLength(0);
+    expect(await spaceOf(h.db, space.id)).toMatchObject({ phase: 'stopped', reason: 'StartFailed:job_rejected' });
+  });
+
+  it('a batch-job space comes up: batch allocations never get deployment health', async () => {
+    const owner = await seedUser(h.db, `batch${kind}`);
+    const batchJob = seedJob().replace('datacenters = ["dc1"]', 'type = "batch"\n  datacenters = ["dc1"]').replace(/\n {2}update \{[^}]*\}\n/, '\n');
+    expect(batchJob).toContain('type = "batch"');
+    const tpl = await seedTemplate(h.db, { name: 'batchy', job: batchJob, volumes: seedVolumes() });
+    const space = await createSpace(h, owner, tpl.id, 'batchy');
+    const op = await run(h, space.id, 'start', owner.id);
+    expect(op.status).toBe('succeeded');
+    expect((await spaceOf(h.db, space.id)).phase).toBe('running');
+    expect(h.sandbox.state().jobs.find((j) => j.ID === `batchy-${owner.username}`)?.Type).toBe('batch');
+    expect((await run(h, space.id, 'stop', owner.id)).status).toBe('succeeded');
+  });
 });

@@ -14,6 +14,7 @@ import type { VolumeSpec } from '../../nomad/types';
 import { ensureSchedules, type ScheduleSettings } from '../../worker/schedules';
 import type { AutoStopSweepResult, CleanupSweepResult } from '../../workflows/sweeps';
 import { dbKinds } from '../support/db';
+import { until } from '../support/wait';
 import { seedJob, seedTemplate, seedUser, seedVolumes, spaceOf, startHarness, waitForOperation, type Harness } from '../support/harness';
 
 const MIN = 60_000;
@@ -28,6 +29,35 @@ function foreignJobHcl(jobId: string, meta: Record<string, string> = {}): string
       driver = "docker"
       config {
         image = "debian:bookworm"
+      }
+      resources {
+        cpu    = 100
+        memory = 128
+      }
+    }
+  }
+}`;
+}
+
+/** A job without knot's meta whose task mounts a CSI volume (a foreign workload claiming it). */
+function claimingJobHcl(jobId: string, volumeId: string): string {
+  return `job "${jobId}" {
+  datacenters = ["dc1"]
+  group "g" {
+    volume "v" {
+      type            = "csi"
+      source          = "${volumeId}"
+      attachment_mode = "file-system"
+      access_mode     = "single-node-writer"
+    }
+    task "t" {
+      driver = "docker"
+      config {
+        image = "debian:bookworm"
+      }
+      volume_mount {
+        volume      = "v"
+        destination = "/data"
       }
       resources {
         cpu    = 100
@@ -148,10 +178,26 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     // named after a knot user, not a space: an id the store knows is never taken for an orphan's
     await h.nomad.createCsiVolume(csiSpec(`shared-${owner.id}`));
 
-    // a deleted space whose volume survived, and a stopped space whose job is still running
+    // a volume named like knot's (a lowercase ULID inside) that knot has no record of: never knot's
+    const lookalike = `backup_${newId(Date.now() - 60 * MIN)}_data`;
+    await h.nomad.createCsiVolume(csiSpec(lookalike));
+
+    // a space deleted an hour ago whose recorded volumes survived: one free, one still claimed by
+    // a running allocation (deleting that would destroy its data on Nomad 1.6)
     const deleted = await storedSpace(owner.id, tpl.id, 'gone', 'stopped');
-    await markSpaceDeleted(h.db, deleted, Date.now());
-    await h.nomad.createCsiVolume(csiSpec(`debian_${deleted}_home`));
+    await markSpaceDeleted(h.db, deleted, Date.now() - 60 * MIN);
+    for (const v of [`debian_${deleted}_home`, `debian_${deleted}_extra`]) {
+      await h.nomad.createCsiVolume(csiSpec(v));
+      await h.db('space_volumes').insert({ space_id: deleted, volume_id: v, type: 'csi', nomad_id: v, created_by_operation: null, created_at: Date.now() });
+    }
+    await h.nomad.registerJob(await h.nomad.parseJob(claimingJobHcl('claimer', `debian_${deleted}_extra`)));
+    await until('the claimer holds its volume', async () => Object.keys((await h.nomad.readCsiVolume(`debian_${deleted}_extra`))?.WriteAllocs ?? {}).length > 0);
+    // deleted eight days ago, its volume gone from Nomad already: the record goes, then the space
+    const ancientWithRecord = await storedSpace(owner.id, tpl.id, 'ancient2', 'stopped');
+    await markSpaceDeleted(h.db, ancientWithRecord, Date.now() - 8 * 24 * 60 * MIN);
+    await h.db('space_volumes').insert({ space_id: ancientWithRecord, volume_id: `debian_${ancientWithRecord}_home`, type: 'csi', nomad_id: null, created_by_operation: null, created_at: Date.now() });
+
+    // a stopped space whose job is still running
     const stopped = await storedSpace(owner.id, tpl.id, 'halted', 'stopped');
     await h.nomad.registerJob(await h.nomad.parseJob(foreignJobHcl('halted-job', { knot_space_id: stopped })));
     // a live space's recorded volume stays
@@ -175,9 +221,9 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     const result = await triggerAndWait<CleanupSweepResult>(h.client, ids.cleanup);
     expect(result.errors).toEqual([]);
     expect(result.jobs).toMatchObject({ purged: 1, failed: 0 });
-    expect(result.volumes).toMatchObject({ deleted: 1, failed: 0 });
+    expect(result.volumes).toMatchObject({ deleted: 1, inUse: 1, failed: 0, forgotten: 1, listErrors: [] });
     expect(result.stuckOperations).toMatchObject({ markedFailed: 1 });
-    expect(result.deletedSpaces).toEqual({ purged: 1 });
+    expect(result.deletedSpaces).toEqual({ purged: 2 });
 
     const jobs = h.sandbox.state().jobs.map((j) => j.ID);
     expect(jobs).not.toContain('orphan-job');
@@ -186,6 +232,10 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     expect(jobs).toContain('halted-job');
     const volumes = h.sandbox.state().csiVolumes.map((v) => v.ID);
     expect(volumes).not.toContain(`debian_${deleted}_home`);
+    expect(volumes).toContain(`debian_${deleted}_extra`);
+    // knot never asked Nomad to delete the claimed volume (Nomad 1.6 would wipe its data first)
+    expect(h.sandbox.csiVolumeData(`debian_${deleted}_extra`).DataDestroyed).toBe(false);
+    expect(volumes).toContain(lookalike);
     expect(volumes).toContain('foreign-data');
     expect(volumes).toContain(`debian_${live}_home`);
     expect(volumes).toContain(`shared-${owner.id}`);
@@ -195,6 +245,8 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     expect(await getSpace(h.db, old)).toBeNull();
     expect(await listOperations(h.db, old)).toEqual([]);
     expect(await h.db('agent_state').where({ space_id: old }).first()).toBeUndefined();
+    expect(await getSpace(h.db, ancientWithRecord)).toBeNull();
+    // kept while it holds a record of a volume Nomad still has
     expect(await getSpace(h.db, deleted)).not.toBeNull();
 
     // once past the grace period the stopped space's running job goes too

@@ -1,22 +1,4 @@
-import { embeddedIds, orphanJobReason, submittedWithin, volumeIsOrphanCandidate, type KnownIds, type SpaceFacts } from '../../../core/sweeps';
-import { newId } from '../../../core/names';
-
-describe('embeddedIds', () => {
-  const id = newId(Date.UTC(2026, 0, 1));
-  const other = newId(Date.UTC(2026, 0, 2));
-  it.each([
-    [`debian_${id}_data`, [id]],
-    [`${id}`, [id]],
-    [`home-${id}-${other}`, [id, other]],
-    [`dup_${id}_${id}`, [id]],
-    ['shared-cache', []],
-    [`x${id}`, []],
-    [`${id}9`, []],
-    [id.toUpperCase(), []],
-  ])('%s → %j', (name, ids) => {
-    expect(embeddedIds(name)).toEqual(ids);
-  });
-});
+import { listStubsCarryMeta, orphanJobReason, submittedWithin, volumeIsOrphan, type SpaceFacts } from '../../../core/sweeps';
 
 describe('orphanJobReason', () => {
   const facts = (phase: SpaceFacts['phase'], over: Partial<SpaceFacts> = {}): SpaceFacts => ({ phase, deleted: false, nomadJobId: 'job-a', ...over });
@@ -46,24 +28,27 @@ describe('submittedWithin', () => {
   });
 });
 
-describe('volumeIsOrphanCandidate', () => {
+describe('volumeIsOrphan: only volumes knot has a record of, of deleted spaces', () => {
   const now = Date.UTC(2026, 5, 1);
-  const old = newId(now - 3600_000);
-  const fresh = newId(now - 1000);
-  const live = newId(now - 7200_000);
-  const deleted = newId(now - 7200_000);
-  const user = newId(now - 7200_000);
-  const known: KnownIds = { liveSpaces: new Set([live]), deletedSpaces: new Set([deleted]), otherObjects: new Set([user]) };
-  it.each<[string, string[], boolean]>([
-    ['no ids', [], false],
-    ['a deleted space', [deleted], true],
-    ['a live space', [live], false],
-    ['a user', [user], false],
-    ['an unknown old id', [old], true],
-    ['an unknown id inside the grace period', [fresh], false],
-    ['a deleted space and a live one', [deleted, live], false],
-    ['a deleted space and an unknown old id', [deleted, old], true],
-  ])('%s', (_name, ids, orphan) => {
-    expect(volumeIsOrphanCandidate(ids, known, now, 10 * 60_000)).toBe(orphan);
+  it.each<[string, { spaceDeletedAt: number | null } | undefined, boolean]>([
+    ['no record (a foreign volume, whatever its name)', undefined, false],
+    ['a record of a live space', { spaceDeletedAt: null }, false],
+    ['a record of a space deleted an hour ago', { spaceDeletedAt: now - 3600_000 }, true],
+    ['a record of a space deleted inside the grace period', { spaceDeletedAt: now - 1000 }, false],
+  ])('%s', (_name, record, orphan) => {
+    expect(volumeIsOrphan(record, now, 10 * 60_000)).toBe(orphan);
+  });
+});
+
+describe('listStubsCarryMeta: read a job for its meta only on a Nomad that cannot list it', () => {
+  it.each<[string, { Meta?: unknown }[], string | null, boolean]>([
+    ['a stub carries meta', [{ Meta: { knot_space_id: 's' } }, {}], null, true],
+    ['Nomad 1.6 leaves Meta out of jobs without meta', [{}, {}], '1.6.5', true],
+    ['Nomad 1.5', [{}], '1.5.0', true],
+    ['Nomad 1.4 has no meta in stubs', [{}], '1.4.7', false],
+    ['version unknown, no stub with meta', [{}], null, false],
+    ['Nomad 2.0', [{}], '2.0.0', true],
+  ])('%s → %s', (_, stubs, version, expected) => {
+    expect(listStubsCarryMeta(stubs, version)).toBe(expected);
   });
 });

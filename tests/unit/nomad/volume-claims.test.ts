@@ -1,4 +1,4 @@
-import { volumeInUseReason } from '../../../nomad/volume-claims';
+import { allocationMountsVolume, volumeInUseReason } from '../../../nomad/volume-claims';
 
 const a = (ID: string, ClientStatus: string) => ({ ID, ClientStatus }) as { ID: string; ClientStatus: 'running' };
 
@@ -17,5 +17,19 @@ describe('volumeInUseReason: a volume is deleted only when nothing can still use
     const reason = volumeInUseReason(volume, jobAllocs);
     if (expected === null) expect(reason).toBeNull();
     else expect(reason).toMatch(expected);
+  });
+});
+
+describe('allocationMountsVolume', () => {
+  const job = (volumes: Record<string, { Type: string; Source: string; PerAlloc?: boolean }>) =>
+    ({ ID: 'j', TaskGroups: [{ Name: 'g', Count: 1, Tasks: [], Volumes: volumes }] }) as never;
+  it.each<[string, Parameters<typeof allocationMountsVolume>[0], { type: 'csi' | 'host'; name: string }, boolean]>([
+    ['its group mounts the CSI volume', { TaskGroup: 'g', Job: job({ home: { Type: 'csi', Source: 'v_home' } }) }, { type: 'csi', name: 'v_home' }, true],
+    ['its group mounts another volume (the template dropped this one)', { TaskGroup: 'g', Job: job({ home: { Type: 'csi', Source: 'v_home' } }) }, { type: 'csi', name: 'v_cache' }, false],
+    ['same source, other volume type', { TaskGroup: 'g', Job: job({ home: { Type: 'host', Source: 'v_home' } }) }, { type: 'csi', name: 'v_home' }, false],
+    ['a per_alloc source', { TaskGroup: 'g', Job: job({ home: { Type: 'csi', Source: 'v_home', PerAlloc: true } }) }, { type: 'csi', name: 'v_home[0]' }, true],
+    ['no job to tell from: counted as mounting', { TaskGroup: 'g', Job: null }, { type: 'csi', name: 'v_home' }, true],
+  ])('%s → %s', (_, alloc, volume, expected) => {
+    expect(allocationMountsVolume(alloc, volume)).toBe(expected);
   });
 });
