@@ -11,4 +11,4 @@ if [ ! -x "${KNOT_NOMAD_BIN:-}" ] || [ ! -x "${KNOT_CSI_HOSTPATH_BIN:-}" ]; then
 fi
 [ -d node_modules ] || { echo "run 'npm install' first (see README)" >&2; exit 1; }
 npm run --silent build
-npx jest --ci --selectProjects nomad "$@"
+npx jest --ci "$@" --selectProjects nomad

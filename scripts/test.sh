@@ -10,4 +10,4 @@ npm run --silent lint
 npm run --silent build
 eval "$(bash scripts/services.sh start)"
 trap 'bash scripts/services.sh stop' EXIT
-npx jest --ci --selectProjects unit integration "$@"
+npx jest --ci "$@" --selectProjects unit integration

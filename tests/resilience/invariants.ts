@@ -8,8 +8,36 @@
  * - no duplicate volume (host volumes by name, space_volumes rows by volume id).
  */
 import type { Db } from '../../store/db';
-import type { Sandbox } from '../../nomad/sandbox';
+import type { NomadClient } from '../../nomad/client';
 import { spaceAllocationStatus } from '../../nomad/health';
+import type { AllocListStub, Evaluation, Job } from '../../nomad/types';
+import { KNOT_SPACE_META as SPACE_META } from '../../nomad/meta';
+
+/** What the invariants read of Nomad: the sandbox's state, or the same read over a real agent's API. */
+export interface NomadState {
+  jobs: Pick<Job, 'ID' | 'Stop' | 'Meta' | 'Type' | 'Update' | 'TaskGroups' | 'Version'>[];
+  allocations: AllocListStub[];
+  evaluations: Evaluation[];
+  csiVolumes: { ID: string }[];
+  hostVolumes: { ID: string; Name: string }[];
+}
+
+/** The same view as the sandbox's state, read from any Nomad's HTTP API (the real-Nomad tier). */
+export async function nomadStateOverApi(nomad: NomadClient): Promise<NomadState> {
+  const stubs = await nomad.listJobs({ meta: true });
+  const jobs: NomadState['jobs'] = [];
+  const allocations: AllocListStub[] = [];
+  const evaluations: Evaluation[] = [];
+  for (const stub of stubs.filter((j) => j.Meta?.[SPACE_META])) {
+    const job = await nomad.readJob(stub.ID);
+    if (!job) continue;
+    jobs.push(job);
+    allocations.push(...(await nomad.jobAllocations(stub.ID, { all: true })));
+    evaluations.push(...(await nomad.jobEvaluations(stub.ID)));
+  }
+  const [csi, host] = await Promise.all([nomad.listCsiVolumes(), nomad.listHostVolumes()]);
+  return { jobs, allocations, evaluations, csiVolumes: csi, hostVolumes: host };
+}
 
 export interface InvariantReport {
   operations: Record<string, number>;
@@ -20,9 +48,8 @@ export interface InvariantReport {
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
-const SPACE_META = 'knot_space_id';
 
-export async function checkInvariants(db: Db, sandbox: Sandbox, opts: { spaceIds?: string[] } = {}): Promise<InvariantReport> {
+export async function checkInvariants(db: Db, state: NomadState, opts: { spaceIds?: string[] } = {}): Promise<InvariantReport> {
   const violations: string[] = [];
   const scope = opts.spaceIds ? new Set(opts.spaceIds) : null;
   const inScope = (id: string) => !scope || scope.has(id);
@@ -50,7 +77,6 @@ export async function checkInvariants(db: Db, sandbox: Sandbox, opts: { spaceIds
     spaces[phase] = (spaces[phase] ?? 0) + 1;
   }
 
-  const state = sandbox.state();
   const jobs = state.jobs.filter((j) => !j.Stop);
   const jobsBySpace = new Map<string, typeof jobs>();
   for (const j of jobs) {

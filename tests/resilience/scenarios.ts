@@ -60,12 +60,24 @@ export interface DriveResult {
  * replaced by new ones. Returns once all are issued (not finished).
  */
 export async function drive(
-  h: Harness,
-  opts: { owner: Owner; template: string; jobPrefix: string; ops: number; spaces: number; seed: number; timeoutMs: number; paceMs?: number },
+  h: Pick<Harness, 'db' | 'lifecycle'>,
+  opts: {
+    owner: Owner;
+    template: string;
+    jobPrefix: string;
+    ops: number;
+    spaces: number;
+    seed: number;
+    timeoutMs: number;
+    paceMs?: number;
+    /** the template's job before and after the upgrade (default: the seed job, then with a data volume) */
+    jobs?: { first: string; withData: string };
+  },
 ): Promise<DriveResult> {
   const t0 = Date.now();
   const random = seededRandom(opts.seed);
-  const tpl = await seedTemplate(h.db, { name: opts.template, job: jobNamed(opts.jobPrefix), volumes: homeOnly() });
+  const jobs = opts.jobs ?? { first: jobNamed(opts.jobPrefix), withData: jobWithData(opts.jobPrefix) };
+  const tpl = await seedTemplate(h.db, { name: opts.template, job: jobs.first, volumes: homeOnly() });
   const res: DriveResult = { issued: 0, refused: 0, createFailures: 0, storeErrors: 0, refusedBy: {}, opIds: [], spaceIds: [], byType: {}, ms: 0 };
   const pool = new Map<string, { id: string; op: string | null }>();
   const creating = new Set<Promise<void>>();
@@ -96,7 +108,7 @@ export async function drive(
   const round = async (): Promise<number> => {
     let issued = 0;
     if (!upgraded && res.issued >= opts.ops / 2) {
-      await seedTemplate(h.db, { name: opts.template, job: jobWithData(opts.jobPrefix), volumes: homeAndData() }, '1.1.0');
+      await seedTemplate(h.db, { name: opts.template, job: jobs.withData, volumes: homeAndData() }, '1.1.0');
       upgraded = true;
     }
     for (const entry of [...pool.values()]) {
@@ -153,7 +165,7 @@ export async function drive(
 }
 
 /** Waits (bounded) until every operation is terminal; returns the ones that are not. */
-export async function settle(h: Harness, opIds: string[], timeoutMs: number): Promise<{ pending: Operation[]; ms: number }> {
+export async function settle(h: Pick<Harness, 'db'>, opIds: string[], timeoutMs: number): Promise<{ pending: Operation[]; ms: number }> {
   const t0 = Date.now();
   const deadline = t0 + timeoutMs;
   for (;;) {
@@ -172,7 +184,7 @@ export async function settle(h: Harness, opIds: string[], timeoutMs: number): Pr
 }
 
 async function finish(h: Harness, label: string, d: DriveResult, extra: Record<string, unknown>) {
-  const report = await checkInvariants(h.db, h.sandbox, { spaceIds: d.spaceIds });
+  const report = await checkInvariants(h.db, h.sandbox.state(), { spaceIds: d.spaceIds });
   console.log(summary(label, report, { issued: d.issued, refused: d.refusedBy, byType: d.byType, ...extra }));
   if (report.violations.length > 0) console.log(`[resilience] ${label} violations:\n  ${report.violations.join('\n  ')}`);
   expect(d.issued).toBeGreaterThan(0);
@@ -192,7 +204,7 @@ function childWorker(h: Harness, temporalAddress: string): WorkerProcess {
 }
 
 /** A background loop; `stop()` ends it and waits for the iteration in progress. */
-function loop(every: () => number, body: () => Promise<void>): { stop(): Promise<void>; count: () => number } {
+export function loop(every: () => number, body: () => Promise<void>): { stop(): Promise<void>; count: () => number } {
   let stopped = false;
   let wake: (() => void) | null = null;
   let n = 0;

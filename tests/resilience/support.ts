@@ -37,7 +37,7 @@ const vol = (suffix: string, size: string) => [
 export const homeOnly = () => ['volumes:', ...vol('home', '1G')].join('\n');
 export const homeAndData = () => ['volumes:', ...vol('home', '1G'), ...vol('data', '2G')].join('\n');
 
-export async function createSpace(h: Harness, owner: { id: string; username: string }, templateId: string, name: string, templateName: string) {
+export async function createSpace(h: Pick<Harness, 'lifecycle'>, owner: { id: string; username: string }, templateId: string, name: string, templateName: string) {
   const spaceId = newId(Date.now());
   const { space } = await h.lifecycle.createSpace(
     { spaceId, name, ownerId: owner.id, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id },
@@ -47,7 +47,7 @@ export async function createSpace(h: Harness, owner: { id: string; username: str
   return space;
 }
 
-export async function startOp(h: Harness, spaceId: string, type: OpType, owner: { id: string; username: string }, templateName: string): Promise<Operation> {
+export async function startOp(h: Pick<Harness, 'lifecycle'>, spaceId: string, type: OpType, owner: { id: string; username: string }, templateName: string): Promise<Operation> {
   return h.lifecycle.startOperation({ spaceId, type, requestedBy: owner.id, ownerName: owner.username, templateName });
 }
 

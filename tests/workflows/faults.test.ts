@@ -26,7 +26,7 @@ const csiVolume = (h: Harness, id: string) => h.sandbox.state().csiVolumes.find(
 
 /** The end-of-test checks shared by every scenario. */
 async function expectConsistent(h: Harness, label: string, spaceIds: string[]) {
-  const report = await checkInvariants(h.db, h.sandbox, { spaceIds });
+  const report = await checkInvariants(h.db, h.sandbox.state(), { spaceIds });
   console.log(summary(`${h.kind} ${label}`, report));
   expect(report.violations).toEqual([]);
   return report;

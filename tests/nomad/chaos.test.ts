@@ -1,0 +1,94 @@
+/**
+ * The resilience suite's worker-kill scenario (tests/resilience/scenarios.ts) on a real Nomad
+ * agent: mixed lifecycle operations on a few spaces of the exec example template while the
+ * `knot worker` process is SIGKILLed every few seconds and restarted; then the same invariants,
+ * read over the agent's HTTP API (every operation terminal, phases match Nomad, no leaked job or
+ * volume, no lost volume). Only `npm run test:nomad` runs it.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { newId } from '../../core/names';
+import { NomadClient } from '../../nomad/client';
+import { seededRandom } from '../../nomad/sandbox/faults';
+import { createLifecycleClient } from '../../temporal/lifecycle-client';
+import { createTestDb, type TestDb } from '../support/db';
+import { EXAMPLES, seedUser } from '../support/harness';
+import { workerProcess, type WorkerProcess } from '../support/worker-process';
+import { checkInvariants, nomadStateOverApi, summary } from '../resilience/invariants';
+import { drive, loop, settle } from '../resilience/scenarios';
+import { startRealNomad, type RealNomad } from './real-nomad';
+
+const ENCRYPT_KEY = Buffer.alloc(32, 5).toString('base64');
+const PROFILE = { ops: 16, spaces: 4, killEveryMs: [4000, 8000] as const, minKills: 4, paceMs: 500, settleMs: 600_000 };
+
+/** The exec example under its own job ids (`<prefix>-<space name>`); `withData` mounts a second volume. */
+function execJobs(prefix: string): { first: string; withData: string } {
+  const first = readFileSync(path.join(EXAMPLES, 'debian-exec/job.nomad.hcl'), 'utf8').replace('job "${{.space.name}}-${{.user.username}}"', `job "${prefix}-\${{.space.name}}"`);
+  const dataVolume = [
+    '    volume "data_volume" {',
+    '      type            = "csi"',
+    '      source          = "debian_${{.space.id}}_data"',
+    '      attachment_mode = "file-system"',
+    '      access_mode     = "single-node-writer"',
+    '    }',
+    '',
+    '    task "debian" {',
+  ].join('\n');
+  return { first, withData: first.replace('    task "debian" {', dataVolume) };
+}
+
+let agent: RealNomad;
+let db: TestDb;
+let worker: WorkerProcess;
+let temporal: Client;
+
+afterAll(async () => {
+  await temporal?.connection.close();
+  await worker?.stop();
+  await db?.cleanup();
+  await agent?.stop();
+}, 60_000);
+
+it(`keeps its invariants on a real Nomad agent while the worker is SIGKILLed every few seconds (${PROFILE.ops} operations)`, async () => {
+  agent = await startRealNomad();
+  const nomad = new NomadClient({ addr: agent.url, timeoutMs: 10_000 });
+  db = await createTestDb('sqlite');
+  const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS!;
+  const taskQueue = `real-chaos-${newId(Date.now())}`;
+  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: agent.url, db: db.target, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s' });
+  await worker.start();
+  temporal = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
+  const lifecycle = createLifecycleClient(temporal, db.db, { taskQueue });
+  const owner = await seedUser(db.db, `rk${newId(Date.now()).slice(-6)}`);
+
+  const random = seededRandom(17);
+  const killer = loop(
+    () => PROFILE.killEveryMs[0] + random() * (PROFILE.killEveryMs[1] - PROFILE.killEveryMs[0]),
+    async () => {
+      await worker.kill();
+      await worker.start();
+    },
+  );
+  const t0 = Date.now();
+  let d: Awaited<ReturnType<typeof drive>>;
+  try {
+    d = await drive({ db: db.db, lifecycle }, { owner, template: 'rk', jobPrefix: 'rk', ops: PROFILE.ops, spaces: PROFILE.spaces, seed: 5, timeoutMs: PROFILE.settleMs, paceMs: PROFILE.paceMs, jobs: execJobs('rk') });
+    const until = Date.now() + 120_000;
+    while (killer.count() < PROFILE.minKills && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    await killer.stop();
+    await worker.start();
+  }
+  const s = await settle({ db: db.db }, d.opIds, PROFILE.settleMs);
+  const report = await checkInvariants(db.db, await nomadStateOverApi(nomad), { spaceIds: d.spaceIds });
+  const totalMs = Date.now() - t0;
+  console.log(summary('real-nomad worker-kill', report, { issued: d.issued, refused: d.refusedBy, byType: d.byType, kills: killer.count(), driveMs: d.ms, settleMs: s.ms, totalMs, unsettled: s.pending.length }));
+  if (report.violations.length > 0) console.log(`[resilience] real-nomad violations:\n  ${report.violations.join('\n  ')}`);
+  expect(d.issued).toBeGreaterThan(0);
+  expect(s.pending).toEqual([]);
+  expect(report.violations).toEqual([]);
+  // the scenario proves something only if the worker really was killed, and came back
+  expect(killer.count()).toBeGreaterThan(0);
+  expect(worker.starts).toBeGreaterThan(killer.count());
+}, 1_200_000);
