@@ -3,6 +3,7 @@
  * Check-then-act so a retry after a crash does no harm.
  */
 import { Context, CancelledFailure } from '@temporalio/activity';
+import { heartbeat } from './context';
 import { ErrorType, KnotError } from '../core/errors';
 import { spaceAllocationStatus, allAllocationsTerminal } from '../nomad/health';
 import { isNomadError, multierrorReasons } from '../nomad/errors';
@@ -12,27 +13,15 @@ import { nonRetryable } from './failure';
 import { KNOT_SPACE_META } from '../nomad/meta';
 import { renderSpace } from './render-space';
 
-function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // called outside an activity context (unit tests): nothing to report to
-  }
-}
-
-function cancellationSignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
+function cancellationSignal(): AbortSignal {
+  return Context.current().cancellationSignal;
 }
 
 async function pause(ms: number): Promise<void> {
   const signal = cancellationSignal();
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    signal.addEventListener('abort', () => {
       clearTimeout(t);
       reject(new CancelledFailure('activity cancelled'));
     }, { once: true });
@@ -114,7 +103,7 @@ export function createNomadJobActivities(deps: ActivityDeps) {
         const remaining = Math.max(1, input.deadline - deps.clock());
         const signal = cancellationSignal();
         const watched = await beforeDeadline(() =>
-          deps.nomad.watchJobAllocations(input.jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { ...(signal ? { signal } : {}), timeoutMs: Math.min(remaining, 10_000) }),
+          deps.nomad.watchJobAllocations(input.jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) }),
         );
         index = watched.index;
         const allocs = watched.allocs;
@@ -153,7 +142,7 @@ export function createNomadJobActivities(deps: ActivityDeps) {
         }
         const signal = cancellationSignal();
         const watched = await deps.nomad
-          .watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { ...(signal ? { signal } : {}), timeoutMs: Math.min(remaining, 10_000) })
+          .watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) })
           .catch((e: unknown) => {
             if (deps.clock() >= input.deadline) throw new KnotError(ErrorType.NomadUnavailable, `allocations not confirmed stopped before the deadline: ${(e as Error).message}`, { retryable: false });
             throw e;

@@ -1,4 +1,5 @@
 import { promises as dns, type SrvRecord } from 'node:dns';
+import { pickSrvTarget } from '../core/srv';
 import { NomadError } from './errors';
 import type {
   Allocation,
@@ -61,10 +62,6 @@ interface RawResponse {
   index: number;
 }
 
-/** Picks the SRV target Nomad clients would: lowest priority, then highest weight. */
-export function pickSrvRecord(records: SrvRecord[]): SrvRecord | undefined {
-  return [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight)[0];
-}
 
 /**
  * Typed client for the Nomad HTTP API, following docs/nomad-contract.md. Every failure is a
@@ -397,7 +394,7 @@ export class NomadClient {
     const scheme = match?.[1] ?? 'http';
     const name = (match?.[2] ?? rest).replace(/\/+$/, '');
     const resolve = this.opts.resolveSrv ?? ((n: string) => dns.resolveSrv(n));
-    const record = pickSrvRecord(await resolve(name));
+    const record = pickSrvTarget(await resolve(name));
     if (!record) throw new Error(`no SRV records for ${name}`);
     return `${scheme}://${record.name}:${record.port}/`;
   }

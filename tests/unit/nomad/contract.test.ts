@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NomadClient, pickSrvRecord } from '../../../nomad/client';
+import { NomadClient } from '../../../nomad/client';
+import { pickSrvTarget } from '../../../core/srv';
 import { NomadError } from '../../../nomad/errors';
 import type { Sandbox } from '../../../nomad/sandbox';
 import { csiVolume, sandboxWithClient, spaceJobHcl, waitFor } from './helpers';
@@ -77,7 +78,7 @@ describe('transport', () => {
   });
 
   it('resolves srv+ addresses lazily with the lowest priority, highest weight record', async () => {
-    expect(pickSrvRecord([
+    expect(pickSrvTarget([
       { name: 'b', port: 1, priority: 10, weight: 100 },
       { name: 'a', port: 2, priority: 5, weight: 1 },
       { name: 'c', port: 3, priority: 5, weight: 50 },
