@@ -6,6 +6,7 @@
 import { ErrorType } from '../core/errors';
 import type { VolumeSpec } from '../core/volumes';
 import { forgetSpaceVolume, getSpaceVolume, recordSpaceVolume, volumeOwner } from '../store/space-volumes';
+import type { StepRef } from '../core/events';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
 import { renderSpace } from './render-space';
@@ -26,7 +27,7 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
   }
 
   return {
-    async createSpaceVolume(input: { spaceId: string; operationId: string; version: string; volumeId: string }): Promise<{ created: boolean }> {
+    async createSpaceVolume(input: { spaceId: string; operationId: string; version: string; volumeId: string; step?: StepRef }): Promise<{ created: boolean }> {
       const spec = await specFor(input.spaceId, input.version, input.volumeId);
       const owner = await volumeOwner(deps.db, spec.id);
       if (owner && owner !== input.spaceId) {
@@ -62,7 +63,7 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
      * it (compensation); otherwise unconditionally (template removed it, or the space is deleted).
      * `volume in use` is retryable: claims drain after the allocation stops.
      */
-    async deleteSpaceVolume(input: { spaceId: string; volumeId: string; onlyIfCreatedBy?: string }): Promise<{ deleted: boolean }> {
+    async deleteSpaceVolume(input: { spaceId: string; volumeId: string; onlyIfCreatedBy?: string; step?: StepRef }): Promise<{ deleted: boolean }> {
       const row = await getSpaceVolume(deps.db, input.spaceId, input.volumeId);
       if (!row) return { deleted: false };
       if (input.onlyIfCreatedBy && row.createdByOperation !== input.onlyIfCreatedBy) return { deleted: false };

@@ -9,12 +9,21 @@ import type { OperationRequest } from '../temporal/lifecycle-client';
 import type { CreateSpaceInput } from '../workflows/types';
 import type { AuthFailureLimiter } from './rate-limit';
 import type { AgentStateStore } from '../store/agent-state';
+import type { EventHub, EventStreamOptions } from './event-stream';
 
 /** The part of temporal/lifecycle-client's LifecycleClient the API uses. */
 export interface LifecyclePort {
   startOperation(req: OperationRequest): Promise<Operation>;
   createSpace(input: Omit<CreateSpaceInput, 'operationId'>, ownerName: string, templateName: string): Promise<{ space: Space; operation: Operation }>;
+  /** asks Temporal to cancel the operation's workflow run (it compensates and records `cancelled`) */
+  cancelOperation?(op: Operation): Promise<void>;
 }
+
+/**
+ * Authenticates a request without a bearer token (the web UI's session cookie); null = not signed
+ * in. Left as a hook: the web UI brings the session store.
+ */
+export type SessionAuthenticator = (req: import('express').Request) => Promise<Actor | null>;
 
 /** Nomad's `/v1/jobs/parse`: resolves for a job that parses, throws (NomadError) for one that doesn't. */
 export interface JobParser {
@@ -40,6 +49,9 @@ export interface AppDeps {
   newId?: () => string;
   /** failed authentications per IP before 429; default 20 per minute */
   authFailures?: { max: number; windowMs: number };
+  /** the live event stream's timings and limits */
+  events?: EventStreamOptions;
+  sessionAuth?: SessionAuthenticator;
 }
 
 /** Resolved dependencies every handler sees: the injected ones, with every default filled in. */
@@ -48,6 +60,8 @@ export interface Services extends Pick<AppDeps, 'db' | 'config' | 'logger' | 'li
   now: () => number;
   newId: () => string;
   limiter: AuthFailureLimiter;
+  events: EventHub;
+  sessionAuth?: SessionAuthenticator;
 }
 
 /** The authenticated caller. */

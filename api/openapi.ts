@@ -79,7 +79,7 @@ export function buildOpenApi(routes: readonly RouteDef[], info: { version: strin
       const isProblem = doc.schema === problemSchema;
       responses[status] = {
         description: doc.description,
-        ...(doc.schema ? { content: { [isProblem ? PROBLEM_CONTENT_TYPE : 'application/json']: { schema: isProblem ? problemRef : schemas.convert(doc.schema, 'output') } } } : {}),
+        ...(doc.schema ? { content: { [isProblem ? PROBLEM_CONTENT_TYPE : (doc.contentType ?? 'application/json')]: { schema: isProblem ? problemRef : schemas.convert(doc.schema, 'output') } } } : {}),
       };
     }
     // every route can be answered with these by the framework

@@ -31,6 +31,7 @@ export const ErrorType = {
   StartTimeout: 'start_timeout',
   AgentUnreachable: 'agent_unreachable',
   SpaceNotStopped: 'space_not_stopped',
+  OperationFinished: 'operation_finished',
   Internal: 'internal',
 } as const;
 
@@ -67,6 +68,7 @@ const HTTP_STATUS: Record<ErrorTypeName, number> = {
   start_timeout: 504,
   agent_unreachable: 502,
   space_not_stopped: 409,
+  operation_finished: 409,
   internal: 500,
 };
 
@@ -95,6 +97,7 @@ const TITLES: Record<ErrorTypeName, string> = {
   start_timeout: 'The space did not start in time',
   agent_unreachable: 'Agent unreachable',
   space_not_stopped: 'Space is not stopped',
+  operation_finished: 'The operation has already finished',
   internal: 'Internal error',
 };
 

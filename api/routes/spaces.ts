@@ -207,6 +207,7 @@ export const spaceRoutes: RouteDef[] = [
         type: 'update',
         requestedBy: actor.user.id,
         ownerName: await ownerNameOf(svc, actor, space),
+        spaceName: space.name,
         templateName: facts.template.name,
         spec,
       });
@@ -233,6 +234,7 @@ export const spaceRoutes: RouteDef[] = [
           type: action,
           requestedBy: actor.user.id,
           ownerName: await ownerNameOf(svc, actor, space),
+          spaceName: space.name,
           templateName: facts.template.name,
           ...(body.reason ? { reason: body.reason } : {}),
         });
@@ -261,6 +263,7 @@ export const spaceRoutes: RouteDef[] = [
         type: 'delete',
         requestedBy: actor.user.id,
         ownerName: await ownerNameOf(svc, actor, space),
+        spaceName: space.name,
         templateName: facts.template.name,
       });
       return accepted(op);
