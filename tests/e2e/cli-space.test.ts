@@ -90,7 +90,7 @@ describe('knot space CLI on sqlite', () => {
     for (const l of lines) expect(l).toMatch(/\d+(\.\d+)? (ms|s)$/);
     expect(start).toMatch(/start succeeded.*space mytest is running/);
     // no colour codes or spinner frames when piped
-    expect(start).not.toMatch(/\u001b\[/);
+    expect(start).not.toContain(String.fromCharCode(27));
 
     const list = JSON.parse(await ok('space', 'list', '--json')) as { name: string; status: { phase: string } }[];
     expect(list.map((s) => [s.name, s.status.phase])).toEqual([['mytest', 'running']]);
