@@ -118,6 +118,10 @@ describe.each(dbKinds())('events and cancel on %s', (kind) => {
     const stop = await alice.stopSpace(space.id);
     const s2 = follow(alice, newest);
     await s2.until(finishedOp(stop.operation.id), 'the stop');
+    // a new template version announces the update to the space that follows the template
+    const { versionCreated } = await api.client.replaceTemplate('example', { name: 'example', description: 'seed 000, revised', job: seedJob(), volumes: seedVolumes() });
+    expect(versionCreated).not.toBeNull();
+    await s2.until((s) => s.some((e) => e.type === 'space.update_available' && e.spaceId === space.id && e.updateAvailable === true), 'the update notice');
     await s2.close();
   });
 
