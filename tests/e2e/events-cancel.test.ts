@@ -156,6 +156,11 @@ describe.each(dbKinds())('events and cancel on %s', (kind) => {
       expect(detail.steps.find((s) => s.name === 'waiting for the allocation to be healthy')?.outcome).toBe('cancelled');
       expect((await alice.getSpace(space.id)).status.phase).toBe('stopped');
 
+      // operators see who and what in the Temporal UI's list
+      const run = await backend.client.workflow.getHandle(detail.workflowId, detail.runId ?? undefined).describe();
+      expect(await run.staticSummary()).toBe('start space stuck of alice');
+      expect(run.status.name).toBe('CANCELLED');
+
       const again = await alice.cancelOperation(operation.id).catch((e: unknown) => e);
       expect(again).toMatchObject({ status: 409, type: 'operation_finished' });
       const audit = await api.client.listAudit({ action: 'operation.cancel' });
