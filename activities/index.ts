@@ -6,18 +6,19 @@ import { createManualActivities } from './manual';
 import { createNomadJobActivities } from './nomad-jobs';
 import { createNomadVolumeActivities } from './nomad-volumes';
 import { createSpaceRecordActivities } from './space-records';
+import { withStepRecording } from './steps';
 import { createSweepActivities } from './sweeps';
 
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping(
     withActivityMetrics(
-      {
+      withStepRecording(deps, {
         ...createSpaceRecordActivities(deps),
         ...createNomadJobActivities(deps),
         ...createNomadVolumeActivities(deps),
         ...createManualActivities(deps),
         ...createSweepActivities(deps),
-      },
+      }),
       deps.metrics,
     ),
   );

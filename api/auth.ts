@@ -47,6 +47,10 @@ export function bearerToken(req: Request): string | null {
 export async function authenticate(req: Request, svc: Services): Promise<Actor> {
   const ip = clientIp(req);
   const token = bearerToken(req);
+  if (token === null && svc.sessionAuth) {
+    const actor = await svc.sessionAuth(req);
+    if (actor) return actor;
+  }
   if (token === null) throw unauthorized('missing Authorization: Bearer <token> header');
   const fail = (reason: string): never => {
     const wait = svc.limiter.failed(ip, token ? token.slice(0, TOKEN_PREFIX_LENGTH) : null);

@@ -1,6 +1,7 @@
 /** Every route of the API, in mounting order (fixed paths before parameterised siblings). */
 import type { RouteDef } from '../route';
 import { auditRoutes } from './audit';
+import { eventRoutes } from './events';
 import { groupRoutes } from './groups';
 import { healthRoutes } from './health';
 import { metricsRoutes } from './metrics';
@@ -23,5 +24,6 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...variableRoutes,
   ...spaceRoutes,
   ...operationRoutes,
+  ...eventRoutes,
   ...auditRoutes,
 ];

@@ -35,6 +35,7 @@ import {
 } from '../schemas/templates';
 import { templateJson, versionSummaryJson, type StoredTemplateContent } from '../views';
 import { checkTemplateInput, requireValidTemplate } from '../template-checks';
+import { announceTemplateVersion } from '../update-events';
 
 const BASE = '/api/v1/templates';
 const JSON_PATCH = 'application/json-patch+json';
@@ -215,6 +216,7 @@ export const templateRoutes: RouteDef[] = [
       audit.resourceId = t.id;
       const { template, created } = await saveEdit(svc, actor, t, body);
       audit.detail = { versionCreated: created };
+      if (created) await announceTemplateVersion(svc, template.id);
       return { status: 200, body: await fullView(svc, template), headers: { 'X-Knot-Version-Created': created ?? 'none' } };
     },
   }),
@@ -246,6 +248,7 @@ export const templateRoutes: RouteDef[] = [
       for (const k of READ_ONLY) if (k !== 'name') delete next[k];
       const { template, created } = await saveEdit(svc, actor, t, next);
       audit.detail = { versionCreated: created, patch: contentType };
+      if (created) await announceTemplateVersion(svc, template.id);
       return { status: 200, body: await fullView(svc, template), headers: { 'X-Knot-Version-Created': created ?? 'none' } };
     },
   }),
