@@ -47,6 +47,7 @@ export interface RawRequest extends RequestOptions {
 /** Every route the client has a method for: `METHOD /path/:param` (checked against the API's routes). */
 export const CLIENT_ROUTES = [
   'GET /health',
+  'GET /metrics',
   'GET /api/v1/openapi.json',
   'GET /api/v1/whoami',
   'GET /api/v1/users',
@@ -223,6 +224,12 @@ export class KnotClient {
     const res = await this.raw<T.Health>('GET', '/health', { ...o, token: null });
     if (res.status !== 200 && res.status !== 503) throw new KnotApiError(res.status, res.body as Record<string, unknown>);
     return { ok: res.status === 200, health: res.body };
+  }
+  /** The Prometheus text exposition; `token` is the scrape token when `server.metrics.token` is set. */
+  async metrics(o: RequestOptions & { token?: string | null } = {}): Promise<string> {
+    const res = await this.raw<unknown>('GET', '/metrics', { ...o, token: o.token === undefined ? null : o.token });
+    if (res.status !== 200) throw new KnotApiError(res.status, res.body as Record<string, unknown>);
+    return res.text;
   }
   openApi(o: RequestOptions = {}) {
     return this.json<Record<string, unknown>>('GET /api/v1/openapi.json', { ...o, token: null });

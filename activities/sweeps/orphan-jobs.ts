@@ -24,7 +24,7 @@ export function createOrphanJobActivities(deps: ActivityDeps) {
       const stubs = await deps.nomad.listJobs({ meta: true });
       heartbeat();
       // only a Nomad before 1.5 (no Meta in stubs at all) needs each job read for its meta
-      const metaInStubs = listStubsCarryMeta(stubs, stubs.length > 0 ? await deps.nomad.agentVersion().catch(() => null) : null);
+      const metaInStubs = listStubsCarryMeta(stubs, null) || (stubs.length > 0 && listStubsCarryMeta(stubs, await deps.nomad.agentVersion().catch(() => null)));
       const marked: { job: JobListStub; spaceId: string }[] = [];
       await forEachLimit(stubs, 10, async (stub) => {
         const meta = stub.Meta !== undefined || metaInStubs ? stub.Meta : ((await deps.nomad.readJob(stub.ID))?.Meta ?? {});
