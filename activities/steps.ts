@@ -7,7 +7,7 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type { StepRef } from '../core/events';
 import { isKnotError } from '../core/errors';
-import { recordEvent } from '../store/events';
+import { eventRecorded, insertEvent, recordEvent } from '../store/events';
 import { finishStep, startStep } from '../store/operation-steps';
 import type { ActivityDeps } from './deps';
 
@@ -29,17 +29,24 @@ function cancelled(e: unknown): boolean {
 /** Opens the step (once, whatever the retries) and emits `operation.step` running. */
 export async function openStep(deps: Pick<ActivityDeps, 'db' | 'clock'>, step: StepRef): Promise<void> {
   const now = deps.clock();
-  if (await startStep(deps.db, step.operationId, step.name, now, step.closeOpenAs)) {
-    await recordEvent(deps.db, { type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: 'running' }, now);
-  }
+  // the step and its event commit together: one write on the lifecycle's path, not two
+  const eventId = await deps.db.transaction(async (trx) =>
+    (await startStep(trx, step.operationId, step.name, now, step.closeOpenAs))
+      ? insertEvent(trx, { type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: 'running' }, now)
+      : null,
+  );
+  if (eventId !== null) await eventRecorded(deps.db, eventId);
 }
 
 /** Closes the step if still open and emits its outcome with the duration. */
 export async function closeStep(deps: Pick<ActivityDeps, 'db' | 'clock'>, step: StepRef, outcome: 'succeeded' | 'failed' | 'cancelled', message?: string): Promise<void> {
   const now = deps.clock();
-  const durationMs = await finishStep(deps.db, step.operationId, step.name, outcome, now, message);
-  if (durationMs === null) return;
-  await recordEvent(deps.db, { type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: outcome, durationMs }, now);
+  const eventId = await deps.db.transaction(async (trx) => {
+    const durationMs = await finishStep(trx, step.operationId, step.name, outcome, now, message);
+    if (durationMs === null) return null;
+    return insertEvent(trx, { type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: outcome, durationMs }, now);
+  });
+  if (eventId !== null) await eventRecorded(deps.db, eventId);
 }
 
 export function withStepRecording<T extends Record<string, (...args: never[]) => Promise<unknown>>>(deps: ActivityDeps, activities: T): T {

@@ -4,6 +4,7 @@
  * rows beyond the retention, so the table never grows without bound.
  */
 import type { KnotEvent, KnotEventType, StepOutcome } from '../core/events';
+import type { Knex } from 'knex';
 import type { Db } from './db';
 
 /** Events kept for Last-Event-ID replay; older ones answer a `reset`. */
@@ -42,35 +43,46 @@ export interface StoredEvent {
  * same transaction, so the event says what the store said at that moment.
  */
 export async function recordEvent(db: Db, facts: EventFacts, now: number): Promise<number> {
-  const id = await db.transaction(async (trx) => {
-    const space = (await trx('spaces').where({ id: facts.spaceId }).first('name', 'owner_id', 'phase', 'last_operation_id')) as
-      | { name: string; owner_id: string; phase: string; last_operation_id: string | null }
-      | undefined;
-    const operationId = facts.operationId === undefined ? (space?.last_operation_id ?? null) : facts.operationId;
-    const op = operationId ? ((await trx('operations').where({ id: operationId }).first('type', 'status')) as { type: string; status: string } | undefined) : undefined;
-    const data: Omit<KnotEvent, 'id'> = {
-      at: new Date(now).toISOString(),
-      type: facts.type,
-      spaceId: facts.spaceId,
-      spaceName: space?.name ?? null,
-      operationId,
-      operationType: op?.type ?? null,
-      phase: space?.phase ?? null,
-      status: op?.status ?? null,
-      step: facts.step ?? null,
-      stepStatus: facts.stepStatus ?? null,
-      durationMs: facts.durationMs ?? null,
-      updateAvailable: facts.updateAvailable ?? null,
-      error: facts.error ?? null,
-    };
-    const [inserted] = await trx('events').insert({ at: now, type: facts.type, space_id: facts.spaceId, owner_id: space?.owner_id ?? null, operation_id: operationId, data: JSON.stringify(data) });
-    return Number(inserted);
-  });
+  const id = await db.transaction((trx) => insertEvent(trx, facts, now));
+  await eventRecorded(db, id);
+  return id;
+}
+
+/**
+ * The same inside the caller's transaction, so a record and its event commit together (one write
+ * instead of two on the lifecycle's path); call `eventRecorded` after the commit.
+ */
+export async function insertEvent(trx: Knex.Transaction, facts: EventFacts, now: number): Promise<number> {
+  const space = (await trx('spaces').where({ id: facts.spaceId }).first('name', 'owner_id', 'phase', 'last_operation_id')) as
+    | { name: string; owner_id: string; phase: string; last_operation_id: string | null }
+    | undefined;
+  const operationId = facts.operationId === undefined ? (space?.last_operation_id ?? null) : facts.operationId;
+  const op = operationId ? ((await trx('operations').where({ id: operationId }).first('type', 'status')) as { type: string; status: string } | undefined) : undefined;
+  const data: Omit<KnotEvent, 'id'> = {
+    at: new Date(now).toISOString(),
+    type: facts.type,
+    spaceId: facts.spaceId,
+    spaceName: space?.name ?? null,
+    operationId,
+    operationType: op?.type ?? null,
+    phase: space?.phase ?? null,
+    status: op?.status ?? null,
+    step: facts.step ?? null,
+    stepStatus: facts.stepStatus ?? null,
+    durationMs: facts.durationMs ?? null,
+    updateAvailable: facts.updateAvailable ?? null,
+    error: facts.error ?? null,
+  };
+  const [inserted] = await trx('events').insert({ at: now, type: facts.type, space_id: facts.spaceId, owner_id: space?.owner_id ?? null, operation_id: operationId, data: JSON.stringify(data) });
+  return Number(inserted);
+}
+
+/** Keeps the log bounded: one insert in PRUNE_EVERY prunes what is past the retention. */
+export async function eventRecorded(db: Db, id: number): Promise<void> {
   if (++insertsSincePrune >= PRUNE_EVERY) {
     insertsSincePrune = 0;
     await pruneEvents(db, id);
   }
-  return id;
 }
 
 export async function pruneEvents(db: Db, newestId: number): Promise<number> {

@@ -1,5 +1,6 @@
 /** The step timeline of an operation: every step with its start, end and outcome, kept for good. */
 import type { StepOutcome } from '../core/events';
+import type { Knex } from 'knex';
 import type { Db } from './db';
 
 export interface OperationStep {
@@ -14,23 +15,25 @@ export interface OperationStep {
 type Closing = Exclude<StepOutcome, 'running' | 'retrying'>;
 
 /**
- * Opens a step (idempotent: an activity retry reopens nothing). The workflow runs its steps one at
+ * Opens a step (idempotent: an activity retry reopens nothing); run it in a transaction (the
+ * caller's, with the step's event). The workflow runs its steps one at
  * a time, so a step still open when the next starts was interrupted: it is closed as `closeOpenAs`.
  * Returns false when the step already existed.
  */
-export async function startStep(db: Db, operationId: string, name: string, now: number, closeOpenAs: Closing = 'failed'): Promise<boolean> {
-  return db.transaction(async (trx) => {
-    const existing = await trx('operation_steps').where({ operation_id: operationId, name }).first('seq');
-    if (existing) return false;
-    await trx('operation_steps').where({ operation_id: operationId, outcome: 'running' }).update({ outcome: closeOpenAs, finished_at: now });
-    const last = (await trx('operation_steps').where({ operation_id: operationId }).max({ seq: 'seq' }).first()) as { seq: unknown } | undefined;
-    await trx('operation_steps').insert({ operation_id: operationId, seq: Number(last?.seq ?? 0) + 1, name, started_at: now, outcome: 'running' });
-    return true;
-  });
+export async function startStep(db: Db | Knex.Transaction, operationId: string, name: string, now: number, closeOpenAs: Closing = 'failed'): Promise<boolean> {
+  // an operation has a handful of steps: one read tells whether this one exists, which are open, the next seq
+  const rows = (await db('operation_steps').where({ operation_id: operationId }).select('name', 'seq', 'outcome')) as { name: string; seq: unknown; outcome: string }[];
+  if (rows.some((r) => r.name === name)) return false;
+  if (rows.some((r) => r.outcome === 'running')) {
+    await db('operation_steps').where({ operation_id: operationId, outcome: 'running' }).update({ outcome: closeOpenAs, finished_at: now });
+  }
+  const seq = rows.reduce((max, r) => Math.max(max, Number(r.seq)), 0) + 1;
+  await db('operation_steps').insert({ operation_id: operationId, seq, name, started_at: now, outcome: 'running' });
+  return true;
 }
 
 /** Closes a step still open; returns its duration, or null when it was already closed. */
-export async function finishStep(db: Db, operationId: string, name: string, outcome: Closing, now: number, message?: string): Promise<number | null> {
+export async function finishStep(db: Db | Knex.Transaction, operationId: string, name: string, outcome: Closing, now: number, message?: string): Promise<number | null> {
   const row = (await db('operation_steps').where({ operation_id: operationId, name }).first('started_at', 'outcome')) as { started_at: unknown; outcome: string } | undefined;
   if (!row || row.outcome !== 'running') return null;
   await db('operation_steps').where({ operation_id: operationId, name, outcome: 'running' }).update({ outcome, finished_at: now, message: message ?? null });
