@@ -19,6 +19,7 @@ import { allowedMethods, definePublicRoute, mount, replyWithError, type RouteDef
 import { API_ROUTES } from './routes';
 import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
 import { createAgentStateStore } from '../store/agent-state';
+import { webAppHandlers } from './web-app';
 import { z } from 'zod';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -115,6 +116,8 @@ export function createApp(deps: AppDeps): Express {
 
   // the agent inside a space reports with its own per-space token, not a user's
   app.use(createAgentRouter({ db: svc.db, agentState: svc.agentState, config: svc.config, clock: svc.now }));
+  // the web UI, after every API route so it can never shadow one
+  for (const h of webAppHandlers(deps.webRoot)) app.use(h);
 
   app.use((req: Request, res: Response) => {
     const allowed = allowedMethods(routes, req.path);

@@ -35,6 +35,8 @@ export interface AppDeps {
   lifecycle: LifecyclePort;
   nomad: JobParser;
   health: HealthChecks;
+  /** the built web UI's folder; default dist/web when built, null = no web UI */
+  webRoot?: string | null;
   /** agent reports (Redis or SQL); SQL over `db` when not given */
   agentState?: AgentStateStore;
   clock?: () => number;
@@ -57,7 +59,10 @@ export interface Services extends Pick<AppDeps, 'db' | 'config' | 'logger' | 'li
 /** The authenticated caller. */
 export interface Actor {
   user: User;
-  tokenId: string;
+  /** the API token the request came with; null for a browser session */
+  tokenId: string | null;
+  /** the web session the request came with; null for a bearer token */
+  sessionId: string | null;
   /** names of the groups the user belongs to */
   groups: string[];
   isAdmin: boolean;

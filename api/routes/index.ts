@@ -1,6 +1,7 @@
 /** Every route of the API, in mounting order (fixed paths before parameterised siblings). */
 import type { RouteDef } from '../route';
 import { auditRoutes } from './audit';
+import { authRoutes } from './auth';
 import { groupRoutes } from './groups';
 import { healthRoutes } from './health';
 import { metricsRoutes } from './metrics';
@@ -8,6 +9,8 @@ import { operationRoutes } from './operations';
 import { spaceRoutes } from './spaces';
 import { templateRoutes } from './templates';
 import { tokenRoutes } from './tokens';
+import { updatePlanRoutes } from './update-plan';
+import { uiSettingsRoutes } from './ui-settings';
 import { userRoutes } from './users';
 import { variableRoutes } from './variables';
 import { whoamiRoutes } from './whoami';
@@ -16,12 +19,15 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...healthRoutes,
   ...metricsRoutes,
   ...whoamiRoutes,
+  ...authRoutes,
+  ...uiSettingsRoutes,
   ...userRoutes,
   ...groupRoutes,
   ...tokenRoutes,
   ...templateRoutes,
   ...variableRoutes,
   ...spaceRoutes,
+  ...updatePlanRoutes,
   ...operationRoutes,
   ...auditRoutes,
 ];
