@@ -23,5 +23,16 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['../api/*', '../api/**', '../store/*', '../temporal/*', '../activities/*', '../workflows/*', '../nomad/*', 'knex', 'express', 'zod'], allowTypeImports: true,
+            message: 'the client depends on core and on API *types* only: no server code at run time' },
+        ],
+      }],
+    },
+  },
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly', __dirname: 'readonly' } }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

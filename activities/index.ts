@@ -6,19 +6,23 @@ import { createManualActivities } from './manual';
 import { createNomadJobActivities } from './nomad-jobs';
 import { createNomadVolumeActivities } from './nomad-volumes';
 import { createSpaceRecordActivities } from './space-records';
+import { withStepRecording } from './steps';
 import { createSweepActivities } from './sweeps';
 
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping(
-    withActivityMetrics(
-      {
-        ...createSpaceRecordActivities(deps),
-        ...createNomadJobActivities(deps),
-        ...createNomadVolumeActivities(deps),
-        ...createManualActivities(deps),
-        ...createSweepActivities(deps),
-      },
-      deps.metrics,
+    withStepRecording(
+      deps,
+      withActivityMetrics(
+        {
+          ...createSpaceRecordActivities(deps),
+          ...createNomadJobActivities(deps),
+          ...createNomadVolumeActivities(deps),
+          ...createManualActivities(deps),
+          ...createSweepActivities(deps),
+        },
+        deps.metrics,
+      ),
     ),
   );
 }

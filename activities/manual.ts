@@ -2,6 +2,7 @@
 import { resolveSrv } from 'node:dns/promises';
 import { ErrorType, KnotError } from '../core/errors';
 import { pickSrvTarget } from '../core/srv';
+import type { StepRef } from '../core/events';
 import type { ActivityDeps } from './deps';
 
 /** `srv+http://name` → `http://host:port` by DNS SRV (lowest priority, highest weight). */
@@ -19,7 +20,7 @@ export async function resolveAgentUrl(url: string, lookup: typeof resolveSrv = r
 export function createManualActivities(deps: ActivityDeps) {
   const fetchFn = deps.fetch ?? fetch;
   return {
-    async pingAgent(input: { agentUrl: string }): Promise<void> {
+    async pingAgent(input: { agentUrl: string; step?: StepRef }): Promise<void> {
       const base = await resolveAgentUrl(input.agentUrl);
       let res: Response;
       try {

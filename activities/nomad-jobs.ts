@@ -4,6 +4,7 @@
  */
 import { Context, CancelledFailure } from '@temporalio/activity';
 import { ErrorType, KnotError } from '../core/errors';
+import type { StepRef } from '../core/events';
 import { spaceAllocationStatus, allAllocationsTerminal } from '../nomad/health';
 import { isNomadError, multierrorReasons } from '../nomad/errors';
 import { requireSpace, updateSpace } from '../store/spaces';
@@ -66,7 +67,7 @@ export function createNomadJobActivities(deps: ActivityDeps) {
 
   return {
     /** Registers the space's job (meta knot_space_id). Refuses to overwrite a job another owner has. */
-    async registerSpaceJob(input: { spaceId: string; version: string }): Promise<{ jobId: string }> {
+    async registerSpaceJob(input: { spaceId: string; version: string; step?: StepRef }): Promise<{ jobId: string }> {
       const rendered = await renderSpace(deps, input.spaceId, input.version);
       const job = rendered.job;
       if (!job || !rendered.jobId) throw nonRetryable(ErrorType.Validation, 'this template has no Nomad job');
@@ -93,7 +94,7 @@ export function createNomadJobActivities(deps: ActivityDeps) {
      * Waits until an allocation is running and healthy (CONTRACT.md's definition), heartbeating.
      * Placement or allocation failure and the deadline are final: waiting longer will not help.
      */
-    async waitForSpaceRunning(input: { jobId: string; deadline: number }): Promise<{ allocId: string }> {
+    async waitForSpaceRunning(input: { jobId: string; deadline: number; step?: StepRef }): Promise<{ allocId: string }> {
       let lastState = 'not yet evaluated';
       // The deadline holds whatever Nomad does: a read that fails or hangs past it ends the wait
       // with StartTimeout (non-retryable, so the start compensates) instead of a retry for ever.
@@ -135,7 +136,7 @@ export function createNomadJobActivities(deps: ActivityDeps) {
      * Purges the space's job (if it is this space's, or unknown) and waits, heartbeating, until the
      * allocations that were live are terminal. One activity: a stop is one step, not two.
      */
-    async stopSpaceJob(input: { spaceId: string; jobId: string | null; deadline: number }): Promise<{ stopped: number }> {
+    async stopSpaceJob(input: { spaceId: string; jobId: string | null; deadline: number; step?: StepRef }): Promise<{ stopped: number }> {
       const jobId = input.jobId ?? (await requireSpace(deps.db, input.spaceId)).nomadJobId;
       if (!jobId) return { stopped: 0 };
       const job = await deps.nomad.readJob(jobId);

@@ -8,6 +8,7 @@ import { volumeInUseReason } from '../nomad/volume-claims';
 import { getSpace } from '../store/spaces';
 import type { VolumeSpec } from '../core/volumes';
 import { forgetSpaceVolume, getSpaceVolume, recordSpaceVolume, volumeOwner } from '../store/space-volumes';
+import type { StepRef } from '../core/events';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
 import { renderSpace } from './render-space';
@@ -61,7 +62,7 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
   }
 
   return {
-    async createSpaceVolume(input: { spaceId: string; operationId: string; version: string; volumeId: string }): Promise<{ created: boolean }> {
+    async createSpaceVolume(input: { spaceId: string; operationId: string; version: string; volumeId: string; step?: StepRef }): Promise<{ created: boolean }> {
       const spec = await specFor(input.spaceId, input.version, input.volumeId);
       const owner = await volumeOwner(deps.db, spec.id);
       if (owner && owner !== input.spaceId) {
@@ -98,7 +99,7 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
      * space is deleted). While claims drain after the allocation stops the activity fails with a
      * retryable NomadVolumeInUse and is tried again; it never asks Nomad to delete a claimed volume.
      */
-    async deleteSpaceVolume(input: { spaceId: string; volumeId: string; onlyIfCreatedBy?: string }): Promise<{ deleted: boolean }> {
+    async deleteSpaceVolume(input: { spaceId: string; volumeId: string; onlyIfCreatedBy?: string; step?: StepRef }): Promise<{ deleted: boolean }> {
       const row = await getSpaceVolume(deps.db, input.spaceId, input.volumeId);
       if (!row) return { deleted: false };
       if (input.onlyIfCreatedBy && row.createdByOperation !== input.onlyIfCreatedBy) return { deleted: false };

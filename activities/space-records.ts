@@ -5,6 +5,9 @@ import { validateParameterValues, secretParameterNames, type ParameterDef } from
 import { decryptSecret, encryptSecret, isEncrypted } from '../core/crypto';
 import { planVolumes } from '../core/volumes';
 import { parseDuration } from '../core/duration';
+import type { StepRef } from '../core/events';
+import { recordEvent } from '../store/events';
+import { closeOpenSteps } from '../store/operation-steps';
 import { finishOperation, markOperationRunning } from '../store/operations';
 import { recordOperationFinished, recordOperationStarted } from './metrics';
 import { getSpace, insertSpace, markSpaceDeleted, requireSpace, updateSpace, type Space, type SpacePhase } from '../store/spaces';
@@ -13,6 +16,7 @@ import { getTemplate } from '../store/templates';
 import { checkAgentUrl, requireDeletable, type CreateSpaceInput, type SpaceSpecChange } from '../core/lifecycle';
 import type { ActivityDeps } from './deps';
 import { renderSpace, resolveSpaceVersion } from './render-space';
+import { closeStep } from './steps';
 
 export interface StartPlan {
   kind: 'nomad' | 'manual';
@@ -43,9 +47,35 @@ function protectSecrets(defs: ParameterDef[], values: Record<string, string | nu
 
 export function createSpaceRecordActivities(deps: ActivityDeps) {
   const now = () => deps.clock();
-  const finish = async (operationId: string, outcome: Parameters<typeof finishOperation>[2]) => {
-    if (await finishOperation(deps.db, operationId, outcome, now())) await recordOperationFinished(deps.metrics, deps.db, operationId);
+  const finish = async (operationId: string, outcome: Parameters<typeof finishOperation>[2], at = now()) => {
+    if (await finishOperation(deps.db, operationId, outcome, at)) await recordOperationFinished(deps.metrics, deps.db, operationId);
   };
+
+  const phaseChanged = (spaceId: string, operationId?: string) => recordEvent(deps.db, { type: 'space.phase', spaceId, ...(operationId ? { operationId } : {}) }, now());
+
+  /** Ends the operation: closes its open steps, records the outcome, tells the stream (last). */
+  async function endOperation(
+    spaceId: string | null,
+    outcome: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string },
+    step?: StepRef,
+  ): Promise<void> {
+    if (step) await closeStep(deps, step, 'succeeded');
+    const t = now();
+    await closeOpenSteps(deps.db, outcome.operationId, outcome.status === 'succeeded' ? 'succeeded' : outcome.status, t, outcome.errorMessage?.slice(0, 1000));
+    await finish(outcome.operationId, { status: outcome.status, errorType: outcome.errorType ?? null, errorMessage: outcome.errorMessage ?? null }, t);
+    const space = spaceId ?? ((await deps.db('operations').where({ id: outcome.operationId }).first('space_id')) as { space_id?: string } | undefined)?.space_id;
+    if (!space) return;
+    await recordEvent(
+      deps.db,
+      {
+        type: 'operation.finished',
+        spaceId: space,
+        operationId: outcome.operationId,
+        error: outcome.errorType ? { type: outcome.errorType, message: outcome.errorMessage ?? '' } : null,
+      },
+      t,
+    );
+  }
 
   return {
     /** Marks the operation running and the space in its transitional phase; checks preconditions. */
@@ -70,21 +100,23 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
         patch.message = '';
       }
       await updateSpace(deps.db, input.spaceId, patch, now());
+      await phaseChanged(input.spaceId, input.operationId);
       return { phase: previous };
     },
 
-    async finishOperation(input: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string }): Promise<void> {
-      await finish(input.operationId, { status: input.status, errorType: input.errorType ?? null, errorMessage: input.errorMessage ?? null });
+    async finishOperation(input: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string; spaceId?: string }): Promise<void> {
+      await endOperation(input.spaceId ?? null, input);
     },
 
     async setSpacePhase(input: { spaceId: string; phase: SpacePhase; reason?: string; message?: string }): Promise<void> {
       const patch: Parameters<typeof updateSpace>[2] = { phase: input.phase, reason: input.reason ?? '', message: input.message ?? '' };
       if (input.phase === 'stopped') patch.startedAt = null;
       await updateSpace(deps.db, input.spaceId, patch, now());
+      await phaseChanged(input.spaceId);
     },
 
     /** Create: validate parameters, render and parse (no Nomad objects), persist the space stopped. */
-    async createSpaceRecord(input: CreateSpaceInput): Promise<{ spaceId: string }> {
+    async createSpaceRecord(input: CreateSpaceInput & { step?: StepRef }): Promise<{ spaceId: string }> {
       const existing = await getSpace(deps.db, input.spaceId);
       if (existing) return { spaceId: existing.id };
       const template = await getTemplate(deps.db, input.templateId);
@@ -123,11 +155,12 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
         now(),
       );
       await updateSpace(deps.db, probe.id, { lastOperationId: input.operationId }, now());
+      await phaseChanged(probe.id, input.operationId);
       return { spaceId: probe.id };
     },
 
     /** Update: validate and record a spec change. Nothing is applied to Nomad here. */
-    async applySpecChange(input: { spaceId: string; spec: SpaceSpecChange }): Promise<void> {
+    async applySpecChange(input: { spaceId: string; spec: SpaceSpecChange; step?: StepRef }): Promise<void> {
       const space = await requireSpace(deps.db, input.spaceId);
       const next: Space = { ...space };
       if (input.spec.templateRef !== undefined) next.templateRef = input.spec.templateRef;
@@ -146,7 +179,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
     },
 
     /** Start, step 1: what to create, keep and remove; which job; the start timeout. */
-    async prepareStart(input: { spaceId: string }): Promise<StartPlan> {
+    async prepareStart(input: { spaceId: string; step?: StepRef }): Promise<StartPlan> {
       const rendered = await renderSpace(deps, input.spaceId);
       const content = rendered.version.content;
       const existing = await listSpaceVolumes(deps.db, input.spaceId);
@@ -165,7 +198,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
     },
 
     /** Records the applied version; with `finishOperationId` the operation is done as well. */
-    async completeStart(input: { spaceId: string; version: string; hash: string; jobId: string | null; finishOperationId?: string }): Promise<void> {
+    async completeStart(input: { spaceId: string; version: string; hash: string; jobId: string | null; finishOperationId?: string; step?: StepRef }): Promise<void> {
       const space = await requireSpace(deps.db, input.spaceId);
       await updateSpace(
         deps.db,
@@ -173,18 +206,21 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
         { phase: 'running', reason: '', message: '', appliedVersion: input.version, appliedHash: input.hash, nomadJobId: input.jobId, startedAt: space.phase === 'running' && space.startedAt ? space.startedAt : now() },
         now(),
       );
-      if (input.finishOperationId) await finish(input.finishOperationId, { status: 'succeeded' });
+      await phaseChanged(input.spaceId);
+      if (input.finishOperationId) await endOperation(input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step);
     },
 
     /** The space is stopped (job gone, volumes kept); with `finishOperationId` the operation is done. */
-    async completeStop(input: { spaceId: string; finishOperationId?: string }): Promise<void> {
+    async completeStop(input: { spaceId: string; finishOperationId?: string; step?: StepRef }): Promise<void> {
       await updateSpace(deps.db, input.spaceId, { phase: 'stopped', reason: '', message: '', startedAt: null, nomadJobId: null }, now());
-      if (input.finishOperationId) await finish(input.finishOperationId, { status: 'succeeded' });
+      await phaseChanged(input.spaceId);
+      if (input.finishOperationId) await endOperation(input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step);
     },
 
-    async markSpaceDeleted(input: { spaceId: string; finishOperationId?: string }): Promise<void> {
+    async markSpaceDeleted(input: { spaceId: string; finishOperationId?: string; step?: StepRef }): Promise<void> {
       await markSpaceDeleted(deps.db, input.spaceId, now());
-      if (input.finishOperationId) await finish(input.finishOperationId, { status: 'succeeded' });
+      await recordEvent(deps.db, { type: 'space.deleted', spaceId: input.spaceId, ...(input.finishOperationId ? { operationId: input.finishOperationId } : {}) }, now());
+      if (input.finishOperationId) await endOperation(input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step);
     },
 
     /** The volumes a space has now (delete removes every one). */

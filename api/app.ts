@@ -21,6 +21,7 @@ import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
 import { createAgentStateStore } from '../store/agent-state';
 import { webAppHandlers } from './web-app';
 import { z } from 'zod';
+import { EventHub } from './event-stream';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -59,6 +60,7 @@ export function servicesOf(deps: AppDeps): Services {
     newId: deps.newId ?? (() => coreNewId(now())),
     metrics: deps.metrics ?? new KnotMetrics(),
     limiter: new AuthFailureLimiter({ maxFailures: deps.authFailures?.max ?? 20, windowMs: deps.authFailures?.windowMs ?? 60_000, now }),
+    events: new EventHub(deps.db, deps.logger, deps.events),
   };
 }
 
@@ -80,8 +82,8 @@ export function allRoutes(): readonly RouteDef[] {
   return routes;
 }
 
-export function createApp(deps: AppDeps): Express {
-  const svc = servicesOf(deps);
+export function createApp(deps: AppDeps, services?: Services): Express {
+  const svc = services ?? servicesOf(deps);
   const routes = allRoutes();
   const app = express();
   app.disable('x-powered-by');

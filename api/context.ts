@@ -10,12 +10,20 @@ import type { CreateSpaceInput } from '../core/lifecycle';
 import type { AuthFailureLimiter } from './rate-limit';
 import type { AgentStateStore } from '../store/agent-state';
 import type { KnotMetrics } from '../metrics/metrics';
+import type { EventHub, EventStreamOptions } from './event-stream';
 
 /** The part of temporal/lifecycle-client's LifecycleClient the API uses. */
 export interface LifecyclePort {
   startOperation(req: OperationRequest): Promise<Operation>;
   createSpace(input: Omit<CreateSpaceInput, 'operationId'>, ownerName: string, templateName: string): Promise<{ space: Space; operation: Operation }>;
+  /** asks Temporal to cancel the operation's workflow run (it compensates and records `cancelled`) */
+  cancelOperation?(op: Operation): Promise<void>;
 }
+
+/**
+ * Authenticates a request without a bearer token (the web UI's session cookie); null = not signed
+ * in. Left as a hook: the web UI brings the session store.
+ */
 
 /** Nomad's `/v1/jobs/parse`: resolves for a job that parses, throws (NomadError) for one that doesn't. */
 export interface JobParser {
@@ -45,6 +53,8 @@ export interface AppDeps {
   authFailures?: { max: number; windowMs: number };
   /** what GET /metrics shows; `knot dev` passes the worker's too (one registry). A fresh one when not given */
   metrics?: KnotMetrics;
+  /** the live event stream's timings and limits */
+  events?: EventStreamOptions;
 }
 
 /** Resolved dependencies every handler sees: the injected ones, with every default filled in. */
@@ -54,6 +64,7 @@ export interface Services extends Pick<AppDeps, 'db' | 'config' | 'logger' | 'li
   newId: () => string;
   limiter: AuthFailureLimiter;
   metrics: KnotMetrics;
+  events: EventHub;
 }
 
 /** The authenticated caller. */

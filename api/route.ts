@@ -22,6 +22,8 @@ export interface Reply {
   body?: unknown;
   headers?: Record<string, string>;
   contentType?: string;
+  /** the handler took over the response (a stream): nothing more is sent */
+  streamed?: boolean;
 }
 
 export interface ResponseDoc {
@@ -191,6 +193,7 @@ function readQuery(req: Request, schema: z.ZodType | undefined): unknown {
 }
 
 function send(res: Response, reply: Reply): void {
+  if (reply.streamed) return;
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
   res.status(reply.status);
   if (reply.body === undefined) {

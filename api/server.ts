@@ -1,6 +1,6 @@
 /** Starts the app on a port (0 = ephemeral) and closes it cleanly. */
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app';
+import { createApp, servicesOf } from './app';
 import type { AppDeps } from './context';
 
 export interface ApiServer {
@@ -9,7 +9,8 @@ export interface ApiServer {
 }
 
 export async function startApiServer(deps: AppDeps, listen: { host?: string; port?: number } = {}): Promise<ApiServer> {
-  const app = createApp(deps);
+  const svc = servicesOf(deps);
+  const app = createApp(deps, svc);
   const host = listen.host ?? '127.0.0.1';
   const server = await new Promise<import('node:http').Server>((resolve, reject) => {
     const s = app.listen(listen.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -21,6 +22,7 @@ export async function startApiServer(deps: AppDeps, listen: { host?: string; por
     url: `http://${shownHost}:${port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        svc.events.close();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),

@@ -43,6 +43,7 @@ export const ErrorType = {
   OperationStuck: 'operation_stuck',
   /** the operation's workflow never started; a later request superseded it */
   OperationNotStarted: 'operation_not_started',
+  OperationFinished: 'operation_finished',
   Internal: 'internal',
 } as const;
 
@@ -85,6 +86,7 @@ const HTTP_STATUS: Record<ErrorTypeName, number> = {
   compensation_incomplete: 500,
   operation_stuck: 500,
   operation_not_started: 503,
+  operation_finished: 409,
   internal: 500,
 };
 
@@ -119,6 +121,7 @@ const TITLES: Record<ErrorTypeName, string> = {
   compensation_incomplete: 'The failed operation could not be fully undone',
   operation_stuck: 'The operation stopped making progress',
   operation_not_started: 'The operation never started',
+  operation_finished: 'The operation has already finished',
   internal: 'Internal error',
 };
 
@@ -158,6 +161,7 @@ const NOT_RETRYABLE: Record<ErrorTypeName, boolean> = {
   compensation_incomplete: true,
   operation_stuck: true,
   operation_not_started: true,
+  operation_finished: true,
   internal: false,
 };
 

@@ -116,6 +116,8 @@ export interface OperationRequest {
   /** username for the KnotUser search attribute */
   ownerName: string;
   templateName: string;
+  /** for the run's summary in the Temporal UI (the id when not given) */
+  spaceName?: string;
   reason?: string;
   spec?: SpaceSpecChange;
 }

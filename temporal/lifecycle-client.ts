@@ -6,6 +6,7 @@
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TimeoutFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type TypedSearchAttributes } from '@temporalio/common';
@@ -45,6 +46,23 @@ const temporalKinds = {
 export function knotErrorFromFailure(e: unknown): KnotError {
   const summary = summarizeChain(readFailureChain(e, temporalKinds), (e as Error)?.message ?? String(e));
   return new KnotError(isErrorType(summary.type) ? summary.type : ErrorType.Internal, summary.message, { errors: summary.errors, details: summary.details });
+}
+
+/** What operators read in the Temporal UI's workflow list (summary) and on the run's page (details). */
+export function runSummary(f: { type: OperationType; spaceName: string; spaceId: string; ownerName: string; templateName: string; operationId: string; reason?: string | undefined }): {
+  staticSummary: string;
+  staticDetails: string;
+} {
+  return {
+    staticSummary: `${f.type} space ${f.spaceName} of ${f.ownerName}`,
+    staticDetails: [
+      `**${f.type}** of space \`${f.spaceName}\` (${f.spaceId})`,
+      `owner: ${f.ownerName}`,
+      `template: ${f.templateName}`,
+      `operation: ${f.operationId}`,
+      ...(f.reason ? [`reason: ${f.reason}`] : []),
+    ].join('\n'),
+  };
 }
 
 export class LifecycleClient {
@@ -168,6 +186,7 @@ export class LifecycleClient {
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           memo: { operationId, type: req.type },
           typedSearchAttributes: this.searchAttributes(req.spaceId, req.ownerName, req.type, req.templateName),
+          ...runSummary({ type: req.type, spaceName: req.spaceName ?? req.spaceId, spaceId: req.spaceId, ownerName: req.ownerName, templateName: req.templateName, operationId, reason: req.reason }),
         }),
       );
     } catch (e) {
@@ -176,6 +195,28 @@ export class LifecycleClient {
       throw new KnotError(ErrorType.Unavailable, `could not start the ${req.type} workflow: ${(e as Error).message}`, { cause: e });
     }
     return op;
+  }
+
+  /**
+   * Asks Temporal to cancel the operation's run; the workflow compensates and records `cancelled`.
+   * A run that has already closed is an `operation_finished` conflict.
+   */
+  async cancelOperation(op: Operation): Promise<void> {
+    const finished = () => new KnotError(ErrorType.OperationFinished, `operation ${op.id} has already finished`, { details: { operationId: op.id } });
+    try {
+      if (!op.runId) {
+        const d = await this.client.workflow.getHandle(op.workflowId).describe();
+        const memoOp = (d.memo as { operationId?: string } | undefined)?.operationId;
+        if (memoOp !== op.id) throw new KnotError(ErrorType.Conflict, `operation ${op.id} has not started yet; retry in a moment`, { retryable: true });
+        if (d.status.name !== 'RUNNING') throw finished();
+        await this.client.workflow.getHandle(op.workflowId, d.runId).cancel();
+        return;
+      }
+      await this.client.workflow.getHandle(op.workflowId, op.runId).cancel();
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) throw finished();
+      throw e;
+    }
   }
 
   /** Create runs to completion (it only validates and persists) so the API can answer 201. */
@@ -197,6 +238,7 @@ export class LifecycleClient {
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           memo: { operationId, type: 'create' },
           typedSearchAttributes: this.searchAttributes(input.spaceId, ownerName, 'create', templateName),
+          ...runSummary({ type: 'create', spaceName: input.name, spaceId: input.spaceId, ownerName, templateName, operationId }),
         }),
       );
       await handle.result();

@@ -6,6 +6,7 @@
 import { ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { ErrorType } from '../core/errors';
 import { FailureReason, PROGRESS_QUERY, agentUrlProblem, failureReason, type CreateSpaceInput, type FailureReasonName, type LifecycleInput, type LifecycleResult, type OperationProgress } from '../core/lifecycle';
+import type { StepRef } from '../core/events';
 import { agent, cleanup, nomad, store, volumeDelete, waits } from './activities';
 import { summarizeFailure, type FailureSummary } from './failures';
 import { Saga } from './saga';
@@ -15,10 +16,26 @@ export const progressQuery = defineQuery<OperationProgress, [], typeof PROGRESS_
 
 const STOP_WAIT_MS = 5 * 60_000;
 
+/**
+ * The current step, for the progress query and for the step records: `at(name)` names the step the
+ * next activity performs, which records it (start, end, outcome) as part of its own work.
+ */
 class Progress {
   step = 'queued';
-  constructor(private readonly input: { operationId: string; type: LifecycleInput['type'] }) {
+  private closeOpenAs: StepRef['closeOpenAs'] = 'failed';
+  constructor(private readonly input: { operationId: string; spaceId: string; type: LifecycleInput['type'] }) {
     setHandler(progressQuery, () => ({ operationId: this.input.operationId, type: this.input.type, step: this.step }));
+  }
+
+  at(name: string): StepRef {
+    this.step = name;
+    return { operationId: this.input.operationId, spaceId: this.input.spaceId, name, closeOpenAs: this.closeOpenAs };
+  }
+
+  /** From here on the step that was interrupted is closed as failed, or cancelled when the run was. */
+  compensating(cause: unknown): void {
+    this.step = 'compensating';
+    this.closeOpenAs = isCancellation(cause) ? 'cancelled' : 'failed';
   }
 }
 
@@ -30,35 +47,34 @@ interface StartOutcome {
 
 /** Starts the space: volumes, job, wait until healthy; compensates on failure. */
 async function runStart(input: LifecycleInput, progress: Progress): Promise<StartOutcome> {
-  progress.step = 'planning';
-  const plan = await store.prepareStart({ spaceId: input.spaceId });
+  const plan = await store.prepareStart({ spaceId: input.spaceId, step: progress.at('planning') });
 
   if (plan.kind === 'manual') {
-    progress.step = 'contacting agent';
     const problem = agentUrlProblem('manual', plan.agentUrl);
     if (problem || !plan.agentUrl) throw ApplicationFailure.create({ type: ErrorType.Validation, message: `agentUrl ${problem}`, nonRetryable: true });
-    await agent.pingAgent({ agentUrl: plan.agentUrl });
-    await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: null, finishOperationId: input.operationId });
+    await agent.pingAgent({ agentUrl: plan.agentUrl, step: progress.at('contacting agent') });
+    await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: null, finishOperationId: input.operationId, step: progress.at('recording') });
     return { warnings: [], finished: true };
   }
 
   const saga = new Saga();
   try {
     for (const v of plan.createVolumes) {
-      progress.step = `creating volume ${v.id}`;
+      const step = progress.at(`creating volume ${v.id}`);
       // registered first: a crash after Nomad created the volume must still be compensated
       saga.add(`delete volume ${v.id}`, () =>
-        cleanup.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, onlyIfCreatedBy: input.operationId }),
+        cleanup.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, onlyIfCreatedBy: input.operationId, step: progress.at(`compensating: deleting volume ${v.id}`) }),
       );
-      await nomad.createSpaceVolume({ spaceId: input.spaceId, operationId: input.operationId, version: plan.version, volumeId: v.id });
+      await nomad.createSpaceVolume({ spaceId: input.spaceId, operationId: input.operationId, version: plan.version, volumeId: v.id, step });
     }
-    progress.step = 'registering job';
-    saga.add('stop job', () => waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId, deadline: Date.now() + STOP_WAIT_MS }));
-    const { jobId } = await nomad.registerSpaceJob({ spaceId: input.spaceId, version: plan.version });
-    progress.step = 'waiting for the allocation to be healthy';
-    await waits(plan.startTimeoutMs + 60_000).waitForSpaceRunning({ jobId, deadline: Date.now() + plan.startTimeoutMs });
+    const registering = progress.at('registering job');
+    saga.add('stop job', () =>
+      waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId, deadline: Date.now() + STOP_WAIT_MS, step: progress.at('compensating: stopping the job') }),
+    );
+    const { jobId } = await nomad.registerSpaceJob({ spaceId: input.spaceId, version: plan.version, step: registering });
+    await waits(plan.startTimeoutMs + 60_000).waitForSpaceRunning({ jobId, deadline: Date.now() + plan.startTimeoutMs, step: progress.at('waiting for the allocation to be healthy') });
   } catch (e) {
-    progress.step = 'compensating';
+    progress.compensating(e);
     const failedSteps = await saga.compensate();
     if (failedSteps.length > 0) {
       throw new CompensationIncomplete(summarizeFailure(e), failedSteps);
@@ -66,17 +82,15 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<Star
     throw e;
   }
 
-  progress.step = 'recording';
   // nothing irreversible left: record and finish in one step
   const finishNow = plan.removeVolumes.length === 0;
-  await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: plan.jobId, ...(finishNow ? { finishOperationId: input.operationId } : {}) });
+  await store.completeStart({ spaceId: input.spaceId, version: plan.version, hash: plan.hash, jobId: plan.jobId, ...(finishNow ? { finishOperationId: input.operationId } : {}), step: progress.at('recording') });
   if (finishNow) return { warnings: [], finished: true };
 
   const warnings: string[] = [];
   for (const v of plan.removeVolumes) {
-    progress.step = `deleting removed volume ${v.id}`;
     try {
-      await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id });
+      await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, step: progress.at(`deleting removed volume ${v.id}`) });
     } catch (e) {
       warnings.push(`volume ${v.id} was removed from the template but could not be deleted yet: ${summarizeFailure(e).message}`);
     }
@@ -96,8 +110,7 @@ class CompensationIncomplete extends Error {
 
 /** Purges the job and waits for its allocations to stop; volumes stay. */
 async function runStop(input: LifecycleInput, progress: Progress, finish: boolean): Promise<void> {
-  progress.step = 'stopping the job';
-  await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS });
+  await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS, step: progress.at('stopping the job') });
   await store.completeStop({ spaceId: input.spaceId, ...(finish ? { finishOperationId: input.operationId } : {}) });
 }
 
@@ -128,7 +141,7 @@ async function runOperation(input: LifecycleInput, policy: FailurePolicy, body: 
       } else if (policy.phase) {
         await store.setSpacePhase({ spaceId: input.spaceId, phase: policy.phase, reason: failureReason(policy.reason, summary.type), message });
       }
-      await store.finishOperation({ operationId: input.operationId, status: summary.cancelled ? 'cancelled' : 'failed', errorType: summary.type, errorMessage: message });
+      await store.finishOperation({ operationId: input.operationId, spaceId: input.spaceId, status: summary.cancelled ? 'cancelled' : 'failed', errorType: summary.type, errorMessage: message });
     });
     throw asWorkflowFailure(e, summary);
   }
@@ -149,18 +162,17 @@ async function succeed(input: LifecycleInput, phase: string, outcome: StartOutco
     if (outcome.warnings.length > 0) {
       await store.setSpacePhase({ spaceId: input.spaceId, phase: 'running', reason: FailureReason.VolumeCleanupPending, message: outcome.warnings.join('; ') });
     }
-    await store.finishOperation({ operationId: input.operationId, status: 'succeeded' });
+    await store.finishOperation({ operationId: input.operationId, spaceId: input.spaceId, status: 'succeeded' });
   }
   return { spaceId: input.spaceId, operationId: input.operationId, phase };
 }
 
 export async function createSpaceWorkflow(input: CreateSpaceInput): Promise<LifecycleResult> {
-  const progress = new Progress({ operationId: input.operationId, type: 'create' });
+  const progress = new Progress({ operationId: input.operationId, spaceId: input.spaceId, type: 'create' });
   const asLifecycle: LifecycleInput = { spaceId: input.spaceId, operationId: input.operationId, type: 'create', requestedBy: input.requestedBy };
   return runOperation(asLifecycle, { phase: null, reason: FailureReason.CreateFailed }, async () => {
-    progress.step = 'validating';
     await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
-    await store.createSpaceRecord(input);
+    await store.createSpaceRecord({ ...input, step: progress.at('validating') });
     return succeed(asLifecycle, 'stopped');
   });
 }
@@ -192,8 +204,7 @@ export async function updateSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
   return runOperation(input, policy, async () => {
     const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
     if (input.spec) {
-      progress.step = 'applying spec';
-      await store.applySpecChange({ spaceId: input.spaceId, spec: input.spec });
+      await store.applySpecChange({ spaceId: input.spaceId, spec: input.spec, step: progress.at('applying spec') });
     }
     if (phase !== 'running') return succeed(input, phase ?? 'stopped');
     return restartRunning(input, progress, policy);
@@ -230,15 +241,12 @@ export async function deleteSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
   return runOperation(input, policy, async () => {
     await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
     policy.phase = 'stopped';
-    progress.step = 'making sure no job remains';
-    await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS });
+    await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS, step: progress.at('making sure no job remains') });
     const snapshot = await store.spaceSnapshot({ spaceId: input.spaceId });
     for (const v of snapshot?.volumeIds ?? []) {
-      progress.step = `deleting volume ${v.id}`;
-      await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id });
+      await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, step: progress.at(`deleting volume ${v.id}`) });
     }
-    progress.step = 'forgetting the space';
-    await store.markSpaceDeleted({ spaceId: input.spaceId, finishOperationId: input.operationId });
+    await store.markSpaceDeleted({ spaceId: input.spaceId, finishOperationId: input.operationId, step: progress.at('forgetting the space') });
     return { spaceId: input.spaceId, operationId: input.operationId, phase: 'deleted' };
   });
 }

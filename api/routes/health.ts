@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { definePublicRoute, type RouteDef } from '../route';
 
-const healthView = z
+export const healthView = z
   .object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.enum(['ok', 'down'])) })
   .meta({ id: 'Health' });
 

@@ -2,6 +2,7 @@
 import type { RouteDef } from '../route';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
+import { eventRoutes } from './events';
 import { groupRoutes } from './groups';
 import { healthRoutes } from './health';
 import { metricsRoutes } from './metrics';
@@ -29,5 +30,6 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...spaceRoutes,
   ...updatePlanRoutes,
   ...operationRoutes,
+  ...eventRoutes,
   ...auditRoutes,
 ];

@@ -1,25 +1,63 @@
-import { notFound } from '../../core/errors';
-import { getOperation } from '../../store/operations';
+import { ErrorType, KnotError, notFound } from '../../core/errors';
+import { listSteps } from '../../store/operation-steps';
+import { getOperation, type Operation } from '../../store/operations';
 import { getSpace } from '../../store/spaces';
+import type { Actor, Services } from '../context';
 import { defineRoute, type RouteDef } from '../route';
-import { AUTH_PROBLEMS, problems } from '../schemas/common';
-import { operationView } from '../schemas/spaces';
+import { AUTH_PROBLEMS, iso, problems } from '../schemas/common';
+import { operationAccepted, operationDetailView } from '../schemas/spaces';
 import { operationJson } from '../views';
+
+const BASE = '/api/v1/operations';
+
+/** An operation of a space the caller may see; anything else is 404 (never reveal others'). */
+async function visibleOperation(svc: Services, actor: Actor, id: string): Promise<Operation> {
+  const op = await getOperation(svc.db, id);
+  const space = op ? await getSpace(svc.db, op.spaceId) : null;
+  // operations of deleted spaces stay readable (the delete operation itself, the audit trail)
+  if (!op || !space || !(actor.isAdmin || space.ownerId === actor.user.id)) throw notFound('operation', id);
+  return op;
+}
 
 export const operationRoutes: RouteDef[] = [
   defineRoute({
     method: 'get',
-    path: '/api/v1/operations/:id',
+    path: `${BASE}/:id`,
     tag: 'operations',
-    summary: 'One operation (of a space the caller may see)',
+    summary: 'One operation (of a space the caller may see) with its step timeline',
     auth: 'user',
-    responses: { 200: { description: 'the operation', schema: operationView }, ...problems(404, ...AUTH_PROBLEMS) },
+    responses: { 200: { description: 'the operation and every step with start, end and outcome', schema: operationDetailView }, ...problems(404, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params }) {
-      const op = await getOperation(svc.db, params.id ?? '');
-      const space = op ? await getSpace(svc.db, op.spaceId) : null;
-      // operations of deleted spaces stay readable (the delete operation itself, the audit trail)
-      if (!op || !space || !(actor.isAdmin || space.ownerId === actor.user.id)) throw notFound('operation', params.id ?? '');
-      return { status: 200, body: operationJson(op) };
+      const op = await visibleOperation(svc, actor, params.id ?? '');
+      const steps = (await listSteps(svc.db, op.id)).map((s) => ({
+        name: s.name,
+        startedAt: iso(s.startedAt),
+        finishedAt: iso(s.finishedAt),
+        durationMs: s.finishedAt === null ? null : s.finishedAt - s.startedAt,
+        outcome: s.outcome,
+        message: s.message,
+      }));
+      return { status: 200, body: { ...operationJson(op), steps } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: `${BASE}/:id/cancel`,
+    tag: 'operations',
+    summary: 'Cancel a running operation → 202; it compensates and ends `cancelled` (409 when finished)',
+    description: 'Owners may cancel operations on their own spaces; admins any. The workflow undoes what this run created (jobs, new volumes); volumes that existed before stay.',
+    auth: 'user',
+    audit: { action: 'operation.cancel', resourceType: 'operation' },
+    responses: { 202: { description: 'cancellation requested; follow the operation or the event stream', schema: operationAccepted }, ...problems(404, 409, ...AUTH_PROBLEMS) },
+    async handler({ svc, actor, params, audit }) {
+      const op = await visibleOperation(svc, actor, params.id ?? '');
+      audit.detail = { spaceId: op.spaceId, type: op.type };
+      if (op.status !== 'pending' && op.status !== 'running') {
+        throw new KnotError(ErrorType.OperationFinished, `operation ${op.id} has already finished (${op.status})`, { details: { operationId: op.id, status: op.status } });
+      }
+      if (!svc.lifecycle.cancelOperation) throw new KnotError(ErrorType.Unavailable, 'cancelling is not available on this server');
+      await svc.lifecycle.cancelOperation(op);
+      return { status: 202, body: { operation: operationJson((await getOperation(svc.db, op.id)) ?? op) }, headers: { Location: `${BASE}/${op.id}` } };
     },
   }),
 ];

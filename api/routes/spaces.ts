@@ -206,6 +206,7 @@ export const spaceRoutes: RouteDef[] = [
         type: 'update',
         requestedBy: actor.user.id,
         ownerName: await ownerNameOf(svc, actor, space),
+        spaceName: space.name,
         templateName: facts.template.name,
         spec,
       });
@@ -232,6 +233,7 @@ export const spaceRoutes: RouteDef[] = [
           type: action,
           requestedBy: actor.user.id,
           ownerName: await ownerNameOf(svc, actor, space),
+          spaceName: space.name,
           templateName: facts.template.name,
           ...(body.reason ? { reason: body.reason } : {}),
         });
@@ -257,6 +259,7 @@ export const spaceRoutes: RouteDef[] = [
         type: 'delete',
         requestedBy: actor.user.id,
         ownerName: await ownerNameOf(svc, actor, space),
+        spaceName: space.name,
         templateName: facts.template.name,
       });
       return accepted(op);

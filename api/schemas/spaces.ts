@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { nameString } from '../../core/names';
 import { OPERATION_STATUSES, OPERATION_TYPES } from '../../store/operations';
 import { SPACE_PHASES } from '../../store/spaces';
+import { STEP_OUTCOMES } from '../../core/events';
 import { isoTime, limitParam, nullableIsoTime } from './common';
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'sh'] as const;
@@ -104,3 +105,17 @@ export const spaceView = z
   .meta({ id: 'Space' });
 
 export const spaceList = z.object({ items: z.array(spaceView), nextCursor: z.string().nullable() }).meta({ id: 'SpaceList' });
+
+export const operationStepView = z
+  .object({
+    name: z.string(),
+    startedAt: isoTime,
+    finishedAt: nullableIsoTime,
+    durationMs: z.number().nullable(),
+    outcome: z.enum(STEP_OUTCOMES),
+    message: z.string().nullable(),
+  })
+  .meta({ id: 'OperationStep' });
+
+/** GET /operations/:id: the operation with its step timeline. */
+export const operationDetailView = operationView.extend({ steps: z.array(operationStepView) }).meta({ id: 'OperationDetail' });

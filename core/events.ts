@@ -1,0 +1,62 @@
+/**
+ * What the live event stream carries. Workers (activities) and the API write events to the store;
+ * every API instance tails the store and sends them as Server-Sent Events. Shared by the store, the
+ * API and the typed client.
+ */
+
+export const EVENT_TYPES = [
+  /** a step of an operation started, finished or is being retried */
+  'operation.step',
+  /** the operation reached a terminal status */
+  'operation.finished',
+  /** the space's phase changed */
+  'space.phase',
+  /** a new template version makes an update available (or the update was applied) */
+  'space.update_available',
+  'space.deleted',
+] as const;
+export type KnotEventType = (typeof EVENT_TYPES)[number];
+
+export const STEP_OUTCOMES = ['running', 'succeeded', 'failed', 'cancelled', 'retrying'] as const;
+export type StepOutcome = (typeof STEP_OUTCOMES)[number];
+
+/** The JSON `data:` of one event. */
+export interface KnotEvent {
+  /** monotonic per store; the SSE `id:` */
+  id: number;
+  /** ISO-8601 time the event was recorded */
+  at: string;
+  type: KnotEventType;
+  spaceId: string;
+  spaceName: string | null;
+  operationId: string | null;
+  operationType: string | null;
+  /** the space's phase when the event was recorded */
+  phase: string | null;
+  /** the operation's status (pending, running, succeeded, failed, cancelled) */
+  status: string | null;
+  /** the operation's current step */
+  step: string | null;
+  stepStatus: StepOutcome | null;
+  /** a finished step's duration */
+  durationMs: number | null;
+  updateAvailable: boolean | null;
+  error: { type: string; message: string } | null;
+}
+
+/** Sent instead of a replay when the Last-Event-ID is older than the retained log: refetch. */
+export interface ResetEvent {
+  type: 'reset';
+  reason: string;
+  /** the oldest id still retained */
+  oldestId: number | null;
+}
+
+/** Which step of which operation an activity performs (the workflow passes it with the input). */
+export interface StepRef {
+  operationId: string;
+  spaceId: string;
+  name: string;
+  /** how to close a step still open when this one starts (a compensation after a cancel) */
+  closeOpenAs?: 'failed' | 'cancelled';
+}
