@@ -9,10 +9,11 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 
 const RESERVED = /^\/(api|health|metrics)(\/|$)/;
 
-/** dist/web next to the compiled api/ (npm start), or the repo's dist/web when run from source (tests). */
+/** The repo's dist/web when run from source (tests), or dist/web next to the compiled api/ (npm start). */
 export function webRoot(): string | null {
-  for (const dir of [resolve(__dirname, '../web'), resolve(__dirname, '../dist/web')]) {
-    if (existsSync(join(dir, 'index.html'))) return dir;
+  // the source folder web/ has an index.html too; only a build has assets/
+  for (const dir of [resolve(__dirname, '../dist/web'), resolve(__dirname, '../web')]) {
+    if (existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'assets'))) return dir;
   }
   return null;
 }

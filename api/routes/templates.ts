@@ -21,6 +21,7 @@ import {
 } from '../../store/templates';
 import type { Actor, Services } from '../context';
 import { templateAllows } from '../lookup';
+import { announceTemplateVersion } from '../template-events';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, noContent, problems } from '../schemas/common';
 import {
@@ -215,6 +216,7 @@ export const templateRoutes: RouteDef[] = [
       audit.resourceId = t.id;
       const { template, created } = await saveEdit(svc, actor, t, body);
       audit.detail = { versionCreated: created };
+      if (created) await announceTemplateVersion(svc, template.id);
       return { status: 200, body: await fullView(svc, template), headers: { 'X-Knot-Version-Created': created ?? 'none' } };
     },
   }),
@@ -246,6 +248,7 @@ export const templateRoutes: RouteDef[] = [
       for (const k of READ_ONLY) if (k !== 'name') delete next[k];
       const { template, created } = await saveEdit(svc, actor, t, next);
       audit.detail = { versionCreated: created, patch: contentType };
+      if (created) await announceTemplateVersion(svc, template.id);
       return { status: 200, body: await fullView(svc, template), headers: { 'X-Knot-Version-Created': created ?? 'none' } };
     },
   }),

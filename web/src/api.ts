@@ -21,7 +21,8 @@ export function api(): KnotClient {
   const token = csrfCookie();
   if (!current || token !== csrf) {
     csrf = token;
-    current = new KnotClient({ url: location.origin, token: null, timeoutMs: 30_000, headers: token ? { 'x-csrf-token': token } : {} });
+    // a bound fetch: the client calls it as a method, which the browser's fetch refuses (Illegal invocation)
+    current = new KnotClient({ url: location.origin, token: null, timeoutMs: 30_000, fetch: (input, init) => fetch(input, init), headers: token ? { 'x-csrf-token': token } : {} });
   }
   return current;
 }

@@ -100,7 +100,7 @@ export function SpaceActions(props: { space: Space; live: LiveOp | undefined; on
           <div id="update-plan-text">
             <p>
               Applies template version <strong>{plan.targetVersion}</strong> (now {plan.appliedVersion ?? 'none'}).{' '}
-              {phase === 'running' ? 'The space is stopped and started again; data in memory is lost.' : ''}
+              {phase === 'running' ? 'The space is stopped and started again; data in memory is lost.' : 'The space is started on it.'}
             </p>
             {plan.create.length > 0 ? (
               <>
@@ -140,7 +140,8 @@ export function SpaceActions(props: { space: Space; live: LiveOp | undefined; on
             disabled={!plan || (plan.remove.length > 0 && !acknowledged)}
             onClick={() => {
               setPlan(null);
-              void run('update');
+              // seed 000: a stopped space is updated by starting it, which applies the latest version
+              void run(phase === 'running' ? 'update' : 'start');
             }}
           >
             Update space

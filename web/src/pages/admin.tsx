@@ -147,7 +147,7 @@ export function UsersPage() {
                   <button type="button" aria-label={`Set password for ${u.username}`} onClick={() => setPwFor(u)}>
                     Set password
                   </button>
-                  <button type="button" aria-label={`Issue a token for ${u.username}`} onClick={() => void api().createUserToken(u.id, { name: 'web' }).then((t) => setIssued({ user: u.username, token: t.token }), setError)}>
+                  <button type="button" aria-label={`Issue token for ${u.username}`} onClick={() => void api().createUserToken(u.id, { name: 'web' }).then((t) => setIssued({ user: u.username, token: t.token }), setError)}>
                     Issue token
                   </button>
                   <button type="button" aria-label={`${u.active ? 'Deactivate' : 'Activate'} ${u.username}`} onClick={() => act(api().updateUser(u.id, { active: !u.active }))}>

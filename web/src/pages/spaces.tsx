@@ -11,7 +11,8 @@ function Status(props: { space: Space; live: LiveOp | undefined }) {
   const { space, live } = props;
   const op = runningOp(space, live);
   const phase = space.status.phase;
-  const reason = phase === 'failed' || (live?.status === 'failed' && !op) ? (live?.error?.message ?? reasonText(space)) : '';
+  const failedNow = live?.status === 'failed' && !op ? live.error?.message : undefined;
+  const reason = op ? '' : (failedNow ?? reasonText(space));
   return (
     <div class="status">
       <span class={`phase phase-${phase}`}>{phaseLabel(phase)}</span>
