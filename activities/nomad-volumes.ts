@@ -24,7 +24,14 @@ export async function deleteVolumeIfUnclaimed(
   volume: { type: 'csi' | 'host'; nomadId: string | null; name: string },
   jobId: string | null,
 ): Promise<boolean> {
-  const jobAllocs = jobId ? await deps.nomad.jobAllocations(jobId, { all: true }) : [];
+  let jobAllocs = jobId ? await deps.nomad.jobAllocations(jobId, { all: true }) : [];
+  if (jobId && jobAllocs.length > 0) {
+    // a start that dropped the volume runs a job version that does not mount it: only the
+    // allocations of older versions can still take it (an actual claim is checked below anyway)
+    const job = await deps.nomad.readJob(jobId);
+    const mounts = (job?.TaskGroups ?? []).some((g) => Object.values(g.Volumes ?? {}).some((v) => v.Source === volume.name || (volume.nomadId !== null && v.Source === volume.nomadId)));
+    if (job && typeof job.Version === 'number' && !mounts) jobAllocs = jobAllocs.filter((a) => a.JobVersion !== job.Version);
+  }
   if (volume.type === 'csi') {
     const id = volume.nomadId ?? volume.name;
     const current = await deps.nomad.readCsiVolume(id);
