@@ -17,7 +17,7 @@ function Timeline(props: { op: OperationDetail; settings: UiSettings | null }) {
   return (
     <li class={`operation op-${op.status}`}>
       <div class="op-head">
-        <strong>{op.type}</strong> <span class={`op-status op-status-${op.status}`}>{op.status}</span> <span class="muted">{when(op.createdAt)}</span> <span class="muted">by {op.requestedBy}</span>
+        <strong>{op.type}</strong> <span class={`op-status op-status-${op.status}`}>{op.status}</span> <span class="muted">{when(op.createdAt)}</span>
         {link ? (
           <a href={link} target="_blank" rel="noopener noreferrer">
             Workflow in Temporal UI<span class="sr-only"> for {op.type} {op.id}</span>

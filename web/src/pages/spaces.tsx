@@ -18,7 +18,7 @@ function Status(props: { space: Space; live: LiveOp | undefined }) {
       <span class={`phase phase-${phase}`}>{phaseLabel(phase)}</span>
       {op ? <span class="step">{op.step ?? `${op.type} requested`}</span> : null}
       {reason ? <span class="reason">{reason}</span> : null}
-      {!op && live?.status === 'cancelled' ? <span class="reason">cancelled</span> : null}
+      {!op && !reason && live?.status === 'cancelled' ? <span class="reason">cancelled</span> : null}
     </div>
   );
 }
