@@ -1,13 +1,14 @@
 /**
  * API: with BENCH_API_SPACES (10,000) spaces stored, GET /api/v1/spaces?limit=50 (first page, and
  * walking pages by cursor) and GET /api/v1/spaces/:id — p50/p99 and requests/s from our own
- * bounded-concurrency fetch loop on loopback, BENCH_API_SECONDS (10) each at BENCH_API_CONCURRENCY
+ * bounded-concurrency loop of typed-client calls on loopback, BENCH_API_SECONDS (10) each at BENCH_API_CONCURRENCY
  * (16). Then POST /api/v1/spaces/:id/start on distinct stopped spaces until the first non-202 (or
  * BENCH_API_STARTS, 2,000): accepted starts/s. Each accepted start records the operation and starts
  * its workflow on Temporal; no worker runs in this benchmark (acceptance only), so the workflows
  * wait in the task queue and do not load the machine.
  */
 import { issueToken } from '../api/auth';
+import { KnotApiError, KnotClient } from '../client';
 import { newId } from '../core/names';
 import { startBackend, temporalDbFromEnv } from './backend';
 import { insertSpaces } from './bulk-spaces';
@@ -40,8 +41,8 @@ export async function runApi(): Promise<string> {
     const seeding = performance.now();
     const ids = await insertSpaces(b.db, { count, ownerId: user.id, templateId: tpl.id, phase: () => 'stopped' });
     note(`api: ${count} spaces stored in ${Math.round(performance.now() - seeding)} ms`);
-    const base = b.api!.url;
-    const headers = { authorization: `Bearer ${secret}` };
+    const client = new KnotClient({ url: b.api!.url, token: secret, timeoutMs: 60_000 });
+    const statusOf = (e: unknown) => (e instanceof KnotApiError ? e.status : 0);
 
     const timed = async (name: string, request: (i: number) => Promise<number>): Promise<Scenario> => {
       const latencies: number[] = [];
@@ -60,13 +61,11 @@ export async function runApi(): Promise<string> {
 
     // warm up (JIT, SQLite page cache)
     await runFor({ concurrency: 4, durationMs: 1000 }, async () => {
-      await (await fetch(`${base}/api/v1/spaces?limit=50`, { headers })).arrayBuffer();
+      await client.listSpaces({ limit: 50 });
     });
 
     const first = await timed('list', async () => {
-      const res = await fetch(`${base}/api/v1/spaces?limit=50`, { headers });
-      await res.arrayBuffer();
-      return res.status;
+      return client.listSpaces({ limit: 50 }).then(() => 200, statusOf);
     });
     // each lane walks the listing page by page, starting again at the end
     const cursors = new Map<number, string | null>();
@@ -74,16 +73,14 @@ export async function runApi(): Promise<string> {
     const pages = await timed('list_paged', async () => {
       const me = lane++ % concurrency;
       const cursor = cursors.get(me) ?? null;
-      const res = await fetch(`${base}/api/v1/spaces?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers });
-      const body = (await res.json()) as { nextCursor?: string | null };
-      cursors.set(me, body.nextCursor ?? null);
-      return res.status;
+      return client.listSpaces({ limit: 50, ...(cursor ? { cursor } : {}) }).then((page) => {
+        cursors.set(me, page.nextCursor);
+        return 200;
+      }, statusOf);
     });
     const get = await timed('get', async (i) => {
       const id = ids[(i * 7919) % ids.length];
-      const res = await fetch(`${base}/api/v1/spaces/${id}`, { headers });
-      await res.arrayBuffer();
-      return res.status;
+      return client.getSpace(id!).then(() => 200, statusOf);
     });
 
     // starts: distinct stopped spaces, until the first refusal or error
@@ -92,15 +89,10 @@ export async function runApi(): Promise<string> {
     const startLatencies: number[] = [];
     const { elapsedMs } = await runFor({ concurrency, durationMs: 60_000, maxCalls: Math.min(maxStarts, ids.length) }, async (i) => {
       const t0 = performance.now();
-      const res = await fetch(`${base}/api/v1/spaces/${ids[i]}/start`, { method: 'POST', headers }).catch((e: unknown) => e as Error);
+      const res = await client.startSpace(ids[i]!).catch((e: unknown) => e as Error);
       startLatencies.push(performance.now() - t0);
       if (res instanceof Error) {
-        firstRefusal ||= `error: ${res.message}`;
-        return false;
-      }
-      const text = await res.text();
-      if (res.status !== 202) {
-        firstRefusal ||= `${res.status}: ${text.slice(0, 200)}`;
+        firstRefusal ||= res instanceof KnotApiError ? `${res.status}: ${res.detail.slice(0, 200)}` : `error: ${res.message}`;
         return false;
       }
       accepted++;

@@ -3,6 +3,7 @@
  * one after the other; each prints one `BENCH <name> ...` summary line on stdout, progress on stderr.
  */
 import { runApi } from './api';
+import { runEvents } from './events';
 import { runOverhead } from './overhead';
 import { note } from './report';
 import { runSweeps } from './sweeps';
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   api: runApi,
   sweeps: runSweeps,
   'web-ui': runWebUi,
+  events: runEvents,
 };
 
 async function main(): Promise<void> {

@@ -7,6 +7,7 @@ import { loadConfigOrExit } from './config-file';
 import { loggerFor, resolveTemporalAddress, runUntilSignal, startApi, startDev, startWorker } from './processes';
 import { defaultImage, nomadServerJob } from './scaffold';
 import { openStore } from './services';
+import { registerClientCommands } from './space-commands';
 
 const program = new Command();
 program.name('knot').description('Developer environments on Nomad, every lifecycle change a durable Temporal workflow').option('-c, --config <file>', 'knot.yml (default: $KNOT_CONFIG or ./knot.yml)');
@@ -149,5 +150,7 @@ admin
       fail(e);
     }
   });
+
+registerClientCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

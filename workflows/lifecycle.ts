@@ -32,6 +32,11 @@ class Progress {
     return { operationId: this.input.operationId, spaceId: this.input.spaceId, name, closeOpenAs: this.closeOpenAs };
   }
 
+  /** A compensation's step record; the progress query keeps answering `compensating` meanwhile. */
+  undo(name: string): StepRef {
+    return { operationId: this.input.operationId, spaceId: this.input.spaceId, name: `compensating: ${name}`, closeOpenAs: this.closeOpenAs };
+  }
+
   /** From here on the step that was interrupted is closed as failed, or cancelled when the run was. */
   compensating(cause: unknown): void {
     this.step = 'compensating';
@@ -63,13 +68,13 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<Star
       const step = progress.at(`creating volume ${v.id}`);
       // registered first: a crash after Nomad created the volume must still be compensated
       saga.add(`delete volume ${v.id}`, () =>
-        cleanup.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, onlyIfCreatedBy: input.operationId, step: progress.at(`compensating: deleting volume ${v.id}`) }),
+        cleanup.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, onlyIfCreatedBy: input.operationId, step: progress.undo(`deleting volume ${v.id}`) }),
       );
       await nomad.createSpaceVolume({ spaceId: input.spaceId, operationId: input.operationId, version: plan.version, volumeId: v.id, step });
     }
     const registering = progress.at('registering job');
     saga.add('stop job', () =>
-      waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId, deadline: Date.now() + STOP_WAIT_MS, step: progress.at('compensating: stopping the job') }),
+      waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId, deadline: Date.now() + STOP_WAIT_MS, step: progress.undo('stopping the job') }),
     );
     const { jobId } = await nomad.registerSpaceJob({ spaceId: input.spaceId, version: plan.version, step: registering });
     await waits(plan.startTimeoutMs + 60_000).waitForSpaceRunning({ jobId, deadline: Date.now() + plan.startTimeoutMs, step: progress.at('waiting for the allocation to be healthy') });

@@ -21,7 +21,6 @@ import {
 } from '../../store/templates';
 import type { Actor, Services } from '../context';
 import { templateAllows } from '../lookup';
-import { announceTemplateVersion } from '../template-events';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, noContent, problems } from '../schemas/common';
 import {
@@ -36,6 +35,7 @@ import {
 } from '../schemas/templates';
 import { templateJson, versionSummaryJson, type StoredTemplateContent } from '../views';
 import { checkTemplateInput, requireValidTemplate } from '../template-checks';
+import { announceTemplateVersion } from '../update-events';
 
 const BASE = '/api/v1/templates';
 const JSON_PATCH = 'application/json-patch+json';

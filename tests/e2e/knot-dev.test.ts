@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../temporal/dev-server';
+import { KnotClient } from '../../client';
 
 import { until as waitUntil } from '../support/wait';
 
@@ -48,8 +49,8 @@ it('knot dev starts every part, answers /health, and stops cleanly on SIGINT', a
     expect(out).toMatch(/simulated Nomad API, no workloads run/);
     const token = /Admin token \(shown once, keep it\): (\S+)/.exec(out)?.[1];
     expect(token).toBeDefined();
-    const whoami = await fetch(`http://127.0.0.1:${api}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
-    expect(whoami.status).toBe(200);
+    const whoami = await new KnotClient({ url: `http://127.0.0.1:${api}`, token: token! }).whoami();
+    expect(whoami.user.username).toBe('admin');
     expect(existsSync(path.join(dir, '.data/knot.db'))).toBe(true);
     expect(existsSync(path.join(dir, '.data/temporal.db'))).toBe(true);
 

@@ -2,7 +2,7 @@ import { migrateDown, migrateLatest } from '../../store/db';
 import { isUniqueViolation } from '../../store/spaces';
 import { createTestDb, dbKinds } from '../support/db';
 
-const TABLES = ['users', 'groups', 'group_members', 'api_tokens', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations', 'audit_log', 'agent_state'];
+const TABLES = ['users', 'groups', 'group_members', 'api_tokens', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations', 'audit_log', 'agent_state', 'events', 'operation_steps'];
 
 describe.each(dbKinds())('migrations on %s', (kind) => {
   it('create every table, are idempotent, and roll back cleanly', async () => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { newId } from '../../core/names';
+import { getOperation } from '../../store/operations';
 import { seedJob, seedTemplate, seedUser, seedVolumes, startHarness, waitForOperation } from '../support/harness';
 
 const DIR = path.join(__dirname, 'histories');
@@ -45,9 +46,53 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
   }
 });
 
+/**
+ * The shape with step records (`steps-*.json`): activity inputs carry the step, compensations are
+ * named, and a start is cancelled while it waits. Recording steps added no command, so the older
+ * histories above replay unchanged; these guard the new shape. `KNOT_RECORD_HISTORIES=steps`.
+ */
+(process.env.KNOT_RECORD_HISTORIES === 'steps' ? it : it.skip)('records the step-recording shape, with a cancelled start', async () => {
+  const h = await startHarness('sqlite');
+  try {
+    const owner = await seedUser(h.db, 'replay');
+    await seedTemplate(h.db, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
+    const tpl = await h.db('templates').where({ name: 'debian' }).first();
+    const spaceId = newId(Date.now());
+    await h.lifecycle.createSpace({ spaceId, name: 'steps', ownerId: owner.id, templateId: tpl.id as string, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
+    const save = async (name: string) => {
+      // the whole run: the operation is recorded finished a workflow task before the run closes
+      const handle = h.client.workflow.getHandle(`space-${spaceId}`);
+      await handle.result().catch(() => undefined);
+      const history = await handle.fetchHistory();
+      writeFileSync(path.join(DIR, `steps-${name}.json`), JSON.stringify(history));
+    };
+    const run = async (type: 'start' | 'stop' | 'delete', name: string) => {
+      const op = await h.lifecycle.startOperation({ spaceId, type, requestedBy: owner.id, ownerName: owner.username, templateName: 'debian' });
+      await waitForOperation(h.db, op.id);
+      await save(name);
+    };
+    await run('start', 'start');
+    await run('stop', 'stop');
+    h.sandbox.setFaults({ pendingAllocations: '.*' });
+    const op = await h.lifecycle.startOperation({ spaceId, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'debian' });
+    const deadline = Date.now() + 30_000;
+    while ((await h.db('operation_steps').where({ operation_id: op.id, name: 'waiting for the allocation to be healthy' }).first()) === undefined) {
+      if (Date.now() > deadline) throw new Error('the start never reached the wait');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await h.lifecycle.cancelOperation((await getOperation(h.db, op.id))!);
+    expect((await waitForOperation(h.db, op.id)).status).toBe('cancelled');
+    await save('start-cancelled');
+    h.sandbox.setFaults({});
+    await run('delete', 'delete');
+  } finally {
+    await h.close();
+  }
+});
+
 it('replays every recorded history against the current workflow code', async () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
-  expect(files.length).toBeGreaterThanOrEqual(7);
+  expect(files.length).toBeGreaterThanOrEqual(11);
   const histories = files.map((f) => ({ workflowId: f, history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(DIR, f), 'utf8'))) }));
   const failures: string[] = [];
   for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.KNOT_TEST_WORKFLOW_BUNDLE! } }, histories)) {

@@ -2,7 +2,8 @@
  * A real API for tests: a fresh migrated store (SQLite or MariaDB), the Nomad sandbox for job
  * parsing, the real LifecycleClient on the integration run's Temporal dev server (no worker: tests
  * here only exercise paths that refuse before a workflow runs), and an HTTP server on an ephemeral
- * port, called with Node's fetch.
+ * port, called through the typed client (client/): `client` for typed calls, `call` for tests of
+ * the protocol itself (raw bodies, content types, status codes).
  */
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
@@ -18,6 +19,7 @@ import { insertUser, type User } from '../../../store/users';
 import { createTestDb, type DbKind, type TestDb } from '../../support/db';
 import { seedJob, seedVolumes } from '../../support/harness';
 import type { Db } from '../../../store/db';
+import { KnotClient } from '../../../client';
 
 export const ENCRYPT_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -27,6 +29,8 @@ export interface Harness {
   config: KnotConfig;
   adminToken: string;
   lifecycle: LifecyclePort;
+  /** the typed client with the admin token; `.as(token)` for another caller */
+  client: KnotClient;
   /** creates a user (role user unless said) and a token for them */
   user(username: string, role?: 'admin' | 'user'): Promise<{ user: User; token: string }>;
   call(method: string, path: string, opts?: { token?: string | null; body?: unknown; raw?: string | Buffer; contentType?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
@@ -45,6 +49,7 @@ export interface HarnessOptions {
   authFailures?: { max: number; windowMs: number };
   lifecycle?: LifecyclePort;
   health?: AppDeps['health'];
+  events?: AppDeps['events'];
   clock?: () => number;
   /** run on an existing backend (tests/support/harness: store, sandbox, worker) instead of a fresh one */
   backend?: { db: Db; sandboxUrl: string; lifecycle: LifecyclePort };
@@ -87,24 +92,19 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.authFailures ? { authFailures: opts.authFailures } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.events ? { events: opts.events } : {}),
   });
+  const client = new KnotClient({ url: server.url, token: adminToken });
   const call: Harness['call'] = async (method, path, o = {}) => {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    const token = o.token === undefined ? adminToken : o.token;
-    if (token !== null) headers.authorization = `Bearer ${token}`;
-    let body: string | Buffer | undefined;
-    if (o.raw !== undefined) body = o.raw;
-    else if (o.body !== undefined) body = JSON.stringify(o.body);
-    if (body !== undefined) headers['content-type'] = o.contentType ?? 'application/json';
-    const res = await fetch(server.url + path, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}) });
-    const text = await res.text();
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      parsed = {};
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text };
+    const raw = o.raw === undefined ? undefined : typeof o.raw === 'string' ? o.raw : new Uint8Array(o.raw);
+    const res = await client.raw<Record<string, unknown>>(method, path, {
+      ...(o.token !== undefined ? { token: o.token } : {}),
+      ...(o.body !== undefined ? { body: o.body } : {}),
+      ...(raw !== undefined ? { raw } : {}),
+      ...(o.contentType ? { contentType: o.contentType } : {}),
+      ...(o.headers ? { headers: o.headers } : {}),
+    });
+    return { status: res.status, headers: res.headers, body: res.body ?? {}, text: res.text };
   };
   return {
     url: server.url,
@@ -112,6 +112,7 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
     config,
     adminToken,
     lifecycle,
+    client,
     async user(username, role = 'user') {
       const now = Date.now();
       const user = await insertUser(testDb.db, { id: newId(now), username, email: `${username}@example.com`, timezone: 'UTC', role, active: true }, now);

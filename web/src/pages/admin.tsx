@@ -143,7 +143,8 @@ export function UsersPage() {
                 <td>{u.active ? 'yes' : 'no'}</td>
                 <td>{u.hasPassword ? 'set' : 'none'}</td>
                 <td>{u.groups.join(', ') || '—'}</td>
-                <td class="actions">
+                <td>
+                  <div class="actions">
                   <button type="button" aria-label={`Set password for ${u.username}`} onClick={() => setPwFor(u)}>
                     Set password
                   </button>
@@ -153,6 +154,7 @@ export function UsersPage() {
                   <button type="button" aria-label={`${u.active ? 'Deactivate' : 'Activate'} ${u.username}`} onClick={() => act(api().updateUser(u.id, { active: !u.active }))}>
                     {u.active ? 'Deactivate' : 'Activate'}
                   </button>
+                  </div>
                 </td>
               </tr>
             ))}
@@ -357,13 +359,15 @@ export function VariablesPage() {
                   onInput={(e) => setEdit((m) => ({ ...m, [v.name]: (e.target as HTMLInputElement).value }))}
                 />
               </td>
-              <td class="actions">
+              <td>
+                  <div class="actions">
                 <button type="button" aria-label={`Save ${v.name}`} disabled={edit[v.name] === undefined} onClick={() => void api().updateVariable(v.name, { value: edit[v.name] ?? '' }).then(() => { setEdit((m) => { const n = { ...m }; delete n[v.name]; return n; }); reload(); }, setError)}>
                   Save
                 </button>
                 <button type="button" class="danger" aria-label={`Delete ${v.name}`} onClick={() => void api().deleteVariable(v.name).then(reload, setError)}>
                   Delete
                 </button>
+                  </div>
               </td>
             </tr>
           ))}

@@ -163,7 +163,10 @@ export function CreateSpacePage() {
       <form onSubmit={submit} noValidate class="form">
         <div class="field">
           <label for="name">Name</label>
-          <input id="name" value={name} required aria-invalid={errors.name ? true : undefined} aria-describedby={describe('name')} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          <input id="name" value={name} required aria-invalid={errors.name ? true : undefined} aria-describedby={describe('name')} onInput={(e) => {
+              setName((e.target as HTMLInputElement).value);
+              setErrors(({ name: _gone, ...rest }) => rest);
+            }} />
           <FieldMessage id="name" message={errors.name} />
         </div>
         <div class="field">
