@@ -2,10 +2,11 @@
  * Folder dependency rules (`npm run lint`): dependencies point one way and there are no cycles.
  *   core → core; store → core, migrations; nomad → core; activities → core, store, nomad;
  *   workflows → core (activities as types); temporal → core, store (workflows as types);
- *   api → core, store, temporal; worker, cli, bench, tests compose the rest.
+ *   api → core, store, temporal; client → core (api as types); web → client, core;
+ *   worker, cli, bench, tests compose the rest.
  * Type-only imports are erased at compile time, so "as types" rules allow them and nothing else.
  */
-const folders = ['core', 'store', 'migrations', 'nomad', 'activities', 'workflows', 'temporal', 'api', 'worker', 'cli', 'bench', 'tests', 'scripts'];
+const folders = ['core', 'store', 'migrations', 'nomad', 'activities', 'workflows', 'temporal', 'api', 'client', 'web', 'worker', 'cli', 'bench', 'tests', 'scripts'];
 const others = (allowed) => folders.filter((f) => !allowed.includes(f));
 const paths = (names) => `^(${names.join('|')})/`;
 
@@ -43,6 +44,8 @@ module.exports = {
     ...layer('workflows', ['core'], ['activities']),
     ...layer('temporal', ['core', 'store'], ['workflows']),
     ...layer('api', ['core', 'store', 'temporal']),
+    ...layer('client', ['core'], ['api']),
+    ...layer('web', ['client', 'core']),
     ...layer('worker', ['core', 'store', 'nomad', 'activities', 'temporal', 'workflows']),
     {
       name: 'nothing-imports-api-or-cli',

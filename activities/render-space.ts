@@ -8,14 +8,12 @@ import { KnotError, ErrorType, notFound } from '../core/errors';
 import { renderTemplate, type RenderContext } from '../core/render';
 import { parseVolumeDefinitions, type VolumeSpec } from '../core/volumes';
 import { resolveTemplateRef } from '../core/versions';
-import { decryptSecret, isEncrypted, variableAad } from '../core/crypto';
 import type { TemplateContent } from '../core/template';
 import { requireSpace, type Space } from '../store/spaces';
 import { getTemplate, getTemplateVersion, listTemplateVersions, type TemplateRecord, type TemplateVersionRecord } from '../store/templates';
-import { listVariables } from '../store/variables';
+import { loadRenderContext } from '../store/render-context';
 import { KNOT_SPACE_META, KNOT_VERSION_META } from '../nomad/meta';
 import type { Job } from '../nomad/types';
-import { getUser } from '../store/users';
 import type { ActivityDeps } from './deps';
 
 export interface RenderedSpace {
@@ -50,25 +48,7 @@ export async function resolveSpaceVersion(deps: ActivityDeps, space: Space, exac
 }
 
 export async function buildRenderContext(deps: ActivityDeps, space: Space, template: TemplateRecord): Promise<RenderContext> {
-  const owner = await getUser(deps.db, space.ownerId);
-  if (!owner) throw notFound('user', space.ownerId);
-  const vars: Record<string, string> = {};
-  for (const v of await listVariables(deps.db)) {
-    vars[v.name] = v.protected ? decryptSecret(v.value, deps.settings.encryptKey, variableAad(v.id)) : v.value;
-  }
-  const param: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(space.parameters)) {
-    param[k] = isEncrypted(v) ? decryptSecret(v, deps.settings.encryptKey) : v;
-  }
-  return {
-    space: { id: space.id, name: space.name },
-    user: { id: owner.id, username: owner.username, email: owner.email ?? '', timezone: owner.timezone || 'UTC' },
-    server: { url: deps.settings.url, wildcard_domain: deps.settings.wildcardDomain, agent_endpoint: deps.settings.agentEndpoint },
-    template: { id: template.id, name: template.name },
-    nomad: { dc: deps.settings.nomadDatacenter, region: deps.settings.nomadRegion },
-    var: vars,
-    param,
-  };
+  return loadRenderContext(deps.db, deps.settings, space, template);
 }
 
 /** Parsed jobs by content, so prepare and register in one start parse once. */

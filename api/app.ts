@@ -19,6 +19,7 @@ import { allowedMethods, definePublicRoute, mount, replyWithError, type RouteDef
 import { API_ROUTES } from './routes';
 import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
 import { createAgentStateStore } from '../store/agent-state';
+import { webAppHandlers } from './web-app';
 import { z } from 'zod';
 import { EventHub } from './event-stream';
 
@@ -60,7 +61,6 @@ export function servicesOf(deps: AppDeps): Services {
     metrics: deps.metrics ?? new KnotMetrics(),
     limiter: new AuthFailureLimiter({ maxFailures: deps.authFailures?.max ?? 20, windowMs: deps.authFailures?.windowMs ?? 60_000, now }),
     events: new EventHub(deps.db, deps.logger, deps.events),
-    ...(deps.sessionAuth ? { sessionAuth: deps.sessionAuth } : {}),
   };
 }
 
@@ -118,6 +118,8 @@ export function createApp(deps: AppDeps, services?: Services): Express {
 
   // the agent inside a space reports with its own per-space token, not a user's
   app.use(createAgentRouter({ db: svc.db, agentState: svc.agentState, config: svc.config, clock: svc.now }));
+  // the web UI, after every API route so it can never shadow one
+  for (const h of webAppHandlers(deps.webRoot)) app.use(h);
 
   app.use((req: Request, res: Response) => {
     const allowed = allowedMethods(routes, req.path);

@@ -1,5 +1,5 @@
 /**
- * Bearer-token authentication, role checks and the first-start bootstrap of the admin user.
+ * Bearer-token or session-cookie authentication, role checks and the first-start bootstrap of the admin user.
  * Tokens are looked up by their sha256; a wrong, expired or revoked token and an inactive user are
  * all the same 401 to the caller (the reason goes to the log). Failures count against the client
  * address and the token prefix; once either is over the limit failures answer 429, but a valid
@@ -13,9 +13,12 @@ import { ErrorType, KnotError } from '../core/errors';
 import { newId } from '../core/names';
 import type { Db } from '../store/db';
 import { groupNamesOfUser } from '../store/groups';
+import { findUsableSessionByHash, touchSession } from '../store/sessions';
 import { findUsableTokenByHash, insertToken, touchToken } from '../store/tokens';
-import { countUsers, getUser, insertUser } from '../store/users';
+import { countUsers, getUser, insertUser, setPasswordHash } from '../store/users';
 import type { Actor, Services } from './context';
+import { hashPassword, PASSWORD_MIN_LENGTH } from './passwords';
+import { checkCsrf, sessionSecretOf } from './sessions';
 
 /** Characters of a token kept in clear so users can tell their tokens apart (`knot_AbCd…`). */
 export const TOKEN_PREFIX_LENGTH = 9;
@@ -47,26 +50,33 @@ export function bearerToken(req: Request): string | null {
 export async function authenticate(req: Request, svc: Services): Promise<Actor> {
   const ip = clientIp(req);
   const token = bearerToken(req);
-  if (token === null && svc.sessionAuth) {
-    const actor = await svc.sessionAuth(req);
-    if (actor) return actor;
-  }
-  if (token === null) throw unauthorized('missing Authorization: Bearer <token> header');
+  const sessionSecret = token === null ? sessionSecretOf(req) : null;
+  if (token === null && sessionSecret === null) throw unauthorized('missing Authorization: Bearer <token> header (or a session cookie from POST /api/v1/auth/login)');
   const fail = (reason: string): never => {
     const wait = svc.limiter.failed(ip, token ? token.slice(0, TOKEN_PREFIX_LENGTH) : null);
     svc.logger.warn({ ip, reason, limited: wait > 0 }, 'authentication failed');
     if (wait > 0) throw rateLimited(wait);
-    throw unauthorized('the token is not valid (unknown, expired or revoked)');
+    throw unauthorized(token !== null ? 'the token is not valid (unknown, expired or revoked)' : 'the session is not valid (signed out, expired or revoked): sign in again');
   };
-  if (token === '') return fail('malformed Authorization header');
   const now = svc.now();
-  const row = await findUsableTokenByHash(svc.db, hashToken(token), now);
+  if (sessionSecret !== null) {
+    const session = await findUsableSessionByHash(svc.db, hashToken(sessionSecret), now);
+    if (!session) return fail('unknown, expired or revoked session');
+    const user = await getUser(svc.db, session.userId);
+    if (!user || !user.active) return fail('user is inactive');
+    checkCsrf(req, svc, session);
+    await touchSession(svc.db, session.id, now);
+    const groups = await groupNamesOfUser(svc.db, user.id);
+    return { user, tokenId: null, sessionId: session.id, groups, isAdmin: user.role === 'admin' };
+  }
+  if (token === '') return fail('malformed Authorization header');
+  const row = await findUsableTokenByHash(svc.db, hashToken(token!), now);
   if (!row) return fail('unknown, expired or revoked token');
   const user = await getUser(svc.db, row.userId);
   if (!user || !user.active) return fail('user is inactive');
   await touchToken(svc.db, row.id, now);
   const groups = await groupNamesOfUser(svc.db, user.id);
-  return { user, tokenId: row.id, groups, isAdmin: user.role === 'admin' };
+  return { user, tokenId: row.id, sessionId: null, groups, isAdmin: user.role === 'admin' };
 }
 
 export function requireAdmin(actor: Actor): void {
@@ -99,7 +109,8 @@ export interface BootstrapResult {
 /**
  * First start: when there is no user at all, create `admin` (role admin) with a token — the
  * configured `server.bootstrap_token` (KNOT_BOOTSTRAP_TOKEN) when set, else a generated one that
- * is returned so the CLI can print it once. Later starts do nothing (the bootstrap token is not a
+ * is returned so the CLI can print it once — and, when `server.bootstrap_password` is set, that
+ * password for web sign-in. Later starts do nothing (the bootstrap token is not a
  * permanent back door: it only ever becomes the first admin's token).
  */
 export async function bootstrapAdmin(db: Db, config: KnotConfig, logger: Logger, now: () => number = Date.now): Promise<BootstrapResult> {
@@ -110,6 +121,13 @@ export async function bootstrapAdmin(db: Db, config: KnotConfig, logger: Logger,
       errors: [{ path: 'server.bootstrap_token', message: 'must be at least 16 characters' }],
     });
   }
+  const password = config.server.bootstrap_password;
+  if (password !== '' && password.length < PASSWORD_MIN_LENGTH) {
+    throw new KnotError(ErrorType.Config, `server.bootstrap_password must be at least ${PASSWORD_MIN_LENGTH} characters`, {
+      errors: [{ path: 'server.bootstrap_password', message: `must be at least ${PASSWORD_MIN_LENGTH} characters` }],
+    });
+  }
+  const passwordHash = password ? await hashPassword(password) : null;
   const t = now();
   const userId = newId(t);
   const secret = configured || generateToken();
@@ -117,6 +135,7 @@ export async function bootstrapAdmin(db: Db, config: KnotConfig, logger: Logger,
     await db.transaction(async (trx) => {
       await insertUser(trx, { id: userId, username: 'admin', email: '', timezone: 'UTC', role: 'admin', active: true }, t);
       await issueToken(trx, { id: newId(t), userId, name: 'bootstrap', expiresAt: null, secret }, t);
+      if (passwordHash) await setPasswordHash(trx, userId, passwordHash, t);
     });
   } catch (e) {
     // another server process bootstrapped at the same moment: that is fine

@@ -24,7 +24,6 @@ export interface LifecyclePort {
  * Authenticates a request without a bearer token (the web UI's session cookie); null = not signed
  * in. Left as a hook: the web UI brings the session store.
  */
-export type SessionAuthenticator = (req: import('express').Request) => Promise<Actor | null>;
 
 /** Nomad's `/v1/jobs/parse`: resolves for a job that parses, throws (NomadError) for one that doesn't. */
 export interface JobParser {
@@ -44,6 +43,8 @@ export interface AppDeps {
   lifecycle: LifecyclePort;
   nomad: JobParser;
   health: HealthChecks;
+  /** the built web UI's folder; default dist/web when built, null = no web UI */
+  webRoot?: string | null;
   /** agent reports (Redis or SQL); SQL over `db` when not given */
   agentState?: AgentStateStore;
   clock?: () => number;
@@ -54,7 +55,6 @@ export interface AppDeps {
   metrics?: KnotMetrics;
   /** the live event stream's timings and limits */
   events?: EventStreamOptions;
-  sessionAuth?: SessionAuthenticator;
 }
 
 /** Resolved dependencies every handler sees: the injected ones, with every default filled in. */
@@ -65,13 +65,15 @@ export interface Services extends Pick<AppDeps, 'db' | 'config' | 'logger' | 'li
   limiter: AuthFailureLimiter;
   metrics: KnotMetrics;
   events: EventHub;
-  sessionAuth?: SessionAuthenticator;
 }
 
 /** The authenticated caller. */
 export interface Actor {
   user: User;
-  tokenId: string;
+  /** the API token the request came with; null for a browser session */
+  tokenId: string | null;
+  /** the web session the request came with; null for a bearer token */
+  sessionId: string | null;
   /** names of the groups the user belongs to */
   groups: string[];
   isAdmin: boolean;

@@ -51,11 +51,12 @@ export interface RouteContext<B, Q> {
   audit: AuditScope;
 }
 
-export interface PublicRouteContext<Q> {
+export interface PublicRouteContext<Q, B = undefined> {
   req: Request;
   res: Response;
   svc: Services;
   query: Q;
+  body: B;
 }
 
 interface RouteDocs {
@@ -77,9 +78,11 @@ export interface RouteSpec<B, Q> extends RouteDocs {
   handler: (ctx: RouteContext<B, Q>) => Promise<Reply>;
 }
 
-export interface PublicRouteSpec<Q> extends RouteDocs {
+export interface PublicRouteSpec<Q, B = undefined> extends RouteDocs {
   query?: z.ZodType<Q>;
-  handler: (ctx: PublicRouteContext<Q>) => Promise<Reply>;
+  /** content type → schema (e.g. the sign-in credentials); absent = no body */
+  body?: Record<string, z.ZodType<B>>;
+  handler: (ctx: PublicRouteContext<Q, B>) => Promise<Reply>;
 }
 
 /** A declared route with its types erased: what the app mounts and the OpenAPI generator reads. */
@@ -284,17 +287,19 @@ export function defineRoute<B = undefined, Q = Record<string, never>>(spec: Rout
   return def;
 }
 
-export function definePublicRoute<Q = Record<string, never>>(spec: PublicRouteSpec<Q>): RouteDef {
+export function definePublicRoute<Q = Record<string, never>, B = undefined>(spec: PublicRouteSpec<Q, B>): RouteDef {
+  const bodies = spec.body as Record<string, z.ZodType> | undefined;
   return {
     ...routeDocs(spec),
     auth: 'none',
-    bodyRequired: false,
+    ...(bodies ? { body: bodies } : {}),
+    bodyRequired: bodies !== undefined,
     ...(spec.query ? { query: spec.query as z.ZodType } : {}),
     async handle(req, res, svc) {
       try {
         const query = readQuery(req, spec.query) as Q;
-        readBody(req, { bodyRequired: false });
-        send(res, await spec.handler({ req, res, svc, query }));
+        const { body } = readBody(req, { ...(bodies ? { body: bodies } : {}), bodyRequired: bodies !== undefined });
+        send(res, await spec.handler({ req, res, svc, query, body: body as B }));
       } catch (e) {
         if (!res.headersSent) replyWithError(req, res, svc, e);
       }

@@ -25,7 +25,7 @@ import type { variableView } from './schemas/variables';
 export const API_BASE = '/api/v1';
 
 export function userJson(u: User, groups: string[]): z.infer<typeof userView> {
-  return { id: u.id, username: u.username, email: u.email, timezone: u.timezone, role: u.role, active: u.active, groups, createdAt: iso(u.createdAt), updatedAt: iso(u.updatedAt) };
+  return { id: u.id, username: u.username, email: u.email, timezone: u.timezone, role: u.role, active: u.active, hasPassword: u.hasPassword, groups, createdAt: iso(u.createdAt), updatedAt: iso(u.updatedAt) };
 }
 
 export function groupJson(g: Group, usernameOf: (id: string) => string | undefined): z.infer<typeof groupView> {

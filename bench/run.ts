@@ -8,12 +8,14 @@ import { runOverhead } from './overhead';
 import { note } from './report';
 import { runSweeps } from './sweeps';
 import { runThroughput } from './throughput';
+import { runWebUi } from './web-ui';
 
 const BENCHMARKS: Record<string, () => Promise<string>> = {
   overhead: runOverhead,
   throughput: runThroughput,
   api: runApi,
   sweeps: runSweeps,
+  'web-ui': runWebUi,
   events: runEvents,
 };
 

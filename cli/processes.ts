@@ -212,6 +212,8 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
       `  Temporal UI   ${uiUrl ?? `external cluster at ${temporalAddress}`}`,
       `  Nomad         ${cfg.server.nomad.addr ? nomadAddr : `${nomadAddr}  (sandbox: simulated Nomad API, no workloads run)`}`,
       `  Store         ${cfg.server.mysql.enabled ? `MySQL ${cfg.server.mysql.host}` : `SQLite ${cfg.server.sqlite.path}`}`,
+      `  Web UI        ${api.url}/   (sign in: username admin with server.bootstrap_password if set, or paste the admin token into "Token";`,
+      `                then set passwords under Admin → Users)`,
       `  ${auth}`,
       `  Try: curl -H "Authorization: Bearer <token>" ${api.url}/api/v1/whoami`,
       'Press Ctrl-C to stop.',

@@ -47,7 +47,6 @@ export interface RawRequest extends RequestOptions {
 /** Every route the client has a method for: `METHOD /path/:param` (checked against the API's routes). */
 export const CLIENT_ROUTES = [
   'GET /health',
-  'GET /metrics',
   'GET /api/v1/openapi.json',
   'GET /api/v1/whoami',
   'GET /api/v1/users',
@@ -92,6 +91,14 @@ export const CLIENT_ROUTES = [
   'GET /api/v1/events',
   'GET /api/v1/audit',
   'POST /api/v1/agents/:spaceId/state',
+  'GET /metrics',
+  'POST /api/v1/auth/login',
+  'POST /api/v1/auth/logout',
+  'GET /api/v1/sessions',
+  'DELETE /api/v1/sessions/:id',
+  'POST /api/v1/users/:id/password',
+  'GET /api/v1/ui/settings',
+  'GET /api/v1/spaces/:id/update-plan',
 ] as const;
 export type ClientRoute = (typeof CLIENT_ROUTES)[number];
 
@@ -224,12 +231,6 @@ export class KnotClient {
     const res = await this.raw<T.Health>('GET', '/health', { ...o, token: null });
     if (res.status !== 200 && res.status !== 503) throw new KnotApiError(res.status, res.body as Record<string, unknown>);
     return { ok: res.status === 200, health: res.body };
-  }
-  /** The Prometheus text exposition; `token` is the scrape token when `server.metrics.token` is set. */
-  async metrics(o: RequestOptions & { token?: string | null } = {}): Promise<string> {
-    const res = await this.raw<unknown>('GET', '/metrics', { ...o, token: o.token === undefined ? null : o.token });
-    if (res.status !== 200) throw new KnotApiError(res.status, res.body as Record<string, unknown>);
-    return res.text;
   }
   openApi(o: RequestOptions = {}) {
     return this.json<Record<string, unknown>>('GET /api/v1/openapi.json', { ...o, token: null });
@@ -394,6 +395,39 @@ export class KnotClient {
   /** The space's agent reports in, with its own per-space agent token. */
   reportAgentState(spaceId: string, report: T.AgentReport, agentToken: string, o: RequestOptions = {}) {
     return this.none('POST /api/v1/agents/:spaceId/state', { ...o, params: { spaceId }, body: report, token: agentToken });
+  }
+
+  /** Prometheus text (a scrape token, when configured, is this client's token). */
+  async metrics(o: RequestOptions = {}): Promise<string> {
+    const res = await this.raw('GET', '/metrics', o);
+    if (res.status >= 400) throw new KnotApiError(res.status, res.body as Record<string, unknown>);
+    return res.text;
+  }
+
+  // --- web sign-in and sessions ---
+
+  /** Opens a session (cookies set by the answer; browsers keep them). */
+  login(body: T.Login, o: RequestOptions = {}) {
+    return this.json<T.LoginResult>('POST /api/v1/auth/login', { ...o, body, token: null });
+  }
+  logout(o: RequestOptions = {}) {
+    return this.none('POST /api/v1/auth/logout', o);
+  }
+  listSessions(o: RequestOptions = {}) {
+    return this.json<T.SessionList>('GET /api/v1/sessions', o);
+  }
+  revokeSession(id: string, o: RequestOptions = {}) {
+    return this.none('DELETE /api/v1/sessions/:id', { ...o, params: { id } });
+  }
+  setPassword(idOrName: string, body: T.SetPassword, o: RequestOptions = {}) {
+    return this.none('POST /api/v1/users/:id/password', { ...o, params: { id: idOrName }, body });
+  }
+  uiSettings(o: RequestOptions = {}) {
+    return this.json<T.UiSettings>('GET /api/v1/ui/settings', o);
+  }
+  /** What an update would do to the space's volumes (changes nothing). */
+  updatePlan(idOrName: string, query: T.GetSpaceQuery = {}, o: RequestOptions = {}) {
+    return this.json<T.UpdatePlan>('GET /api/v1/spaces/:id/update-plan', { ...o, params: { id: idOrName }, query });
   }
 
   // --- the event stream ---

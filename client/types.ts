@@ -6,6 +6,9 @@ import type { z } from 'zod';
 import type { agentReportSchema } from '../api/agent-routes';
 import type { healthView } from '../api/routes/health';
 import type { auditList, listAuditQuery } from '../api/schemas/audit';
+import type { loginBody, loginView, sessionList, sessionView, setPasswordBody } from '../api/schemas/auth';
+import type { uiSettingsView } from '../api/routes/ui-settings';
+import type { updatePlanView } from '../api/routes/update-plan';
 import type { fieldErrorSchema, problemSchema } from '../api/schemas/common';
 import type { createGroupBody, groupList, groupView, updateGroupBody } from '../api/schemas/groups';
 import type {
@@ -81,3 +84,11 @@ export type AuditList = z.infer<typeof auditList>;
 export type ListAuditQuery = Partial<z.infer<typeof listAuditQuery>>;
 
 export type AgentReport = z.input<typeof agentReportSchema>;
+
+export type Login = z.input<typeof loginBody>;
+export type LoginResult = z.infer<typeof loginView>;
+export type Session = z.infer<typeof sessionView>;
+export type SessionList = z.infer<typeof sessionList>;
+export type SetPassword = z.input<typeof setPasswordBody>;
+export type UiSettings = z.infer<typeof uiSettingsView>;
+export type UpdatePlan = z.infer<typeof updatePlanView>;

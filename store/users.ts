@@ -14,6 +14,8 @@ export interface User {
   timezone: string;
   role: UserRole;
   active: boolean;
+  /** whether a password is set (web sign-in); the hash itself never leaves the store module */
+  hasPassword: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -26,12 +28,13 @@ function fromRow(r: Record<string, unknown>): User {
     timezone: (r.timezone as string) ?? 'UTC',
     role: r.role as UserRole,
     active: toBool(r.active),
+    hasPassword: r.password_hash != null && r.password_hash !== '',
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
 }
 
-export type NewUser = Omit<User, 'createdAt' | 'updatedAt'>;
+export type NewUser = Omit<User, 'createdAt' | 'updatedAt' | 'hasPassword'>;
 
 export async function insertUser(db: Db, u: NewUser, now: number): Promise<User> {
   try {
@@ -105,6 +108,7 @@ export async function updateUser(db: Db, id: string, patch: UserPatch, now: numb
 export async function deleteUser(db: Db, id: string): Promise<void> {
   await db.transaction(async (trx) => {
     await trx('api_tokens').where({ user_id: id }).delete();
+    await trx('sessions').where({ user_id: id }).delete();
     await trx('group_members').where({ user_id: id }).delete();
     await trx('users').where({ id }).delete();
   });
@@ -115,4 +119,21 @@ export async function countSpacesOwnedBy(db: Db, userId: string, includeDeleted:
   if (!includeDeleted) q.whereNull('deleted_at');
   const r = await q.count<{ n: number }[]>({ n: '*' });
   return Number(r[0]?.n ?? 0);
+}
+
+
+/** The stored password hash (PHC string), or null when the user has no password. */
+export async function getPasswordHash(db: Db, id: string): Promise<string | null> {
+  const r = await db('users').where({ id }).first('password_hash');
+  return (r?.password_hash as string | null | undefined) ?? null;
+}
+
+export async function setPasswordHash(db: Db, id: string, hash: string | null, now: number): Promise<void> {
+  await db('users').where({ id }).update({ password_hash: hash, updated_at: now });
+}
+
+export async function hasPasswordMany(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db('users').whereIn('id', ids).whereNotNull('password_hash').select('id');
+  return new Set(rows.map((r: { id: string }) => r.id));
 }

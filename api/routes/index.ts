@@ -1,6 +1,7 @@
 /** Every route of the API, in mounting order (fixed paths before parameterised siblings). */
 import type { RouteDef } from '../route';
 import { auditRoutes } from './audit';
+import { authRoutes } from './auth';
 import { eventRoutes } from './events';
 import { groupRoutes } from './groups';
 import { healthRoutes } from './health';
@@ -9,6 +10,8 @@ import { operationRoutes } from './operations';
 import { spaceRoutes } from './spaces';
 import { templateRoutes } from './templates';
 import { tokenRoutes } from './tokens';
+import { updatePlanRoutes } from './update-plan';
+import { uiSettingsRoutes } from './ui-settings';
 import { userRoutes } from './users';
 import { variableRoutes } from './variables';
 import { whoamiRoutes } from './whoami';
@@ -17,12 +20,15 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...healthRoutes,
   ...metricsRoutes,
   ...whoamiRoutes,
+  ...authRoutes,
+  ...uiSettingsRoutes,
   ...userRoutes,
   ...groupRoutes,
   ...tokenRoutes,
   ...templateRoutes,
   ...variableRoutes,
   ...spaceRoutes,
+  ...updatePlanRoutes,
   ...operationRoutes,
   ...eventRoutes,
   ...auditRoutes,

@@ -1,6 +1,7 @@
-/** Admin CRUD for users (plus: anyone may read themselves). Deactivating revokes every token. */
+/** Admin CRUD for users (plus: anyone may read themselves). Deactivating revokes every token and session. */
 import { ErrorType, KnotError } from '../../core/errors';
 import { getGroupsByNames, groupNamesOfUser, updateGroup } from '../../store/groups';
+import { revokeSessionsOfUser } from '../../store/sessions';
 import { revokeTokensOfUser } from '../../store/tokens';
 import { countActiveAdmins, countSpacesOwnedBy, deleteUser, getUser, insertUser, listUsers, updateUser, type User } from '../../store/users';
 import { issueToken } from '../auth';
@@ -99,7 +100,10 @@ export const userRoutes: RouteDef[] = [
       const now = svc.now();
       await svc.db.transaction(async (trx) => {
         await updateUser(trx, u.id, body, now);
-        if (body.active === false) await revokeTokensOfUser(trx, u.id, now);
+        if (body.active === false) {
+          await revokeTokensOfUser(trx, u.id, now);
+          await revokeSessionsOfUser(trx, u.id, now);
+        }
       });
       return { status: 200, body: await view(svc, (await getUser(svc.db, u.id))!) };
     },

@@ -14,7 +14,7 @@ export const whoamiRoutes: RouteDef[] = [
     responses: { 200: { description: 'the caller', schema: whoamiView }, ...problems(...AUTH_PROBLEMS) },
     async handler({ svc, actor }) {
       const groups = await groupNamesOfUser(svc.db, actor.user.id);
-      return { status: 200, body: { user: userJson(actor.user, groups), tokenId: actor.tokenId, isAdmin: actor.isAdmin } };
+      return { status: 200, body: { user: userJson(actor.user, groups), tokenId: actor.tokenId, sessionId: actor.sessionId, isAdmin: actor.isAdmin } };
     },
   }),
 ];

@@ -51,6 +51,7 @@ export const userView = z
     timezone: z.string(),
     role: z.enum(USER_ROLES),
     active: z.boolean(),
+    hasPassword: z.boolean().describe('whether the user can sign in to the web UI with a password'),
     groups: z.array(z.string()),
     createdAt: isoTime,
     updatedAt: isoTime,
@@ -60,7 +61,7 @@ export const userView = z
 export const userList = z.object({ items: z.array(userView) }).meta({ id: 'UserList' });
 
 export const whoamiView = z
-  .object({ user: userView, tokenId: z.string(), isAdmin: z.boolean() })
+  .object({ user: userView, tokenId: z.string().nullable(), sessionId: z.string().nullable(), isAdmin: z.boolean() })
   .meta({ id: 'Whoami' });
 
 export const userWithTokenView = userView.extend({ token: z.string().optional().describe('shown once: the new user\'s first API token (when requested)') });
