@@ -6,8 +6,9 @@ import { decryptSecret, encryptSecret, isEncrypted } from '../core/crypto';
 import { planVolumes } from '../core/volumes';
 import { parseDuration } from '../core/duration';
 import type { StepRef } from '../core/events';
-import { recordEvent } from '../store/events';
-import { closeOpenSteps } from '../store/operation-steps';
+import type { Knex } from 'knex';
+import { eventRecorded, insertEvent, type EventFacts } from '../store/events';
+import { closeOpenSteps, finishStep } from '../store/operation-steps';
 import { finishOperation, getOperation, markOperationRunning } from '../store/operations';
 import { recordOperationFinished, recordOperationStarted } from './metrics';
 import { getSpace, insertSpace, markSpaceDeleted, requireSpace, updateSpace, type Space, type SpacePhase } from '../store/spaces';
@@ -16,7 +17,6 @@ import { getTemplate } from '../store/templates';
 import { checkAgentUrl, requireDeletable, type CreateSpaceInput, type SpaceSpecChange } from '../core/lifecycle';
 import type { ActivityDeps } from './deps';
 import { renderSpace, resolveSpaceVersion } from './render-space';
-import { closeStep } from './steps';
 
 export interface StartPlan {
   kind: 'nomad' | 'manual';
@@ -47,32 +47,50 @@ function protectSecrets(defs: ParameterDef[], values: Record<string, string | nu
 
 export function createSpaceRecordActivities(deps: ActivityDeps) {
   const now = () => deps.clock();
-  const phaseChanged = (spaceId: string, operationId?: string) => recordEvent(deps.db, { type: 'space.phase', spaceId, ...(operationId ? { operationId } : {}) }, now());
+  type Emit = (facts: EventFacts) => Promise<void>;
 
-  /** Ends the operation: closes its open steps, records the outcome, tells the stream (last). */
+  /**
+   * One bookkeeping step's writes and the events that announce them commit in one transaction
+   * (one write on the lifecycle's path instead of several); pruning and metrics follow the commit.
+   * `work` answers the operation it finished, if any.
+   */
+  async function commit(work: (trx: Knex.Transaction, emit: Emit) => Promise<string | null | void>): Promise<void> {
+    const ids: number[] = [];
+    const finished = await deps.db.transaction((trx) =>
+      work(trx, async (facts) => {
+        ids.push(await insertEvent(trx, facts, now()));
+      }),
+    );
+    for (const id of ids) await eventRecorded(deps.db, id);
+    if (finished) await recordOperationFinished(deps.metrics, deps.db, finished);
+  }
+
+  const phaseEvent = (spaceId: string, operationId?: string): EventFacts => ({ type: 'space.phase', spaceId, ...(operationId ? { operationId } : {}) });
+
+  /**
+   * Ends the operation inside the caller's transaction: closes the step that finishes it and any
+   * still open, records the outcome, and announces it (last). Answers the operation id when this
+   * call is the one that finished it (retries and replays find it finished already).
+   */
   async function endOperation(
+    trx: Knex.Transaction,
+    emit: Emit,
     spaceId: string | null,
     outcome: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string },
     step?: StepRef,
-  ): Promise<void> {
-    if (step) await closeStep(deps, step, 'succeeded');
+  ): Promise<string | null> {
     const t = now();
-    await closeOpenSteps(deps.db, outcome.operationId, outcome.status === 'succeeded' ? 'succeeded' : outcome.status, t, outcome.errorMessage?.slice(0, 1000));
-    if (await finishOperation(deps.db, outcome.operationId, { status: outcome.status, errorType: outcome.errorType ?? null, errorMessage: outcome.errorMessage ?? null }, t)) {
-      await recordOperationFinished(deps.metrics, deps.db, outcome.operationId);
+    if (step) {
+      const durationMs = await finishStep(trx, step.operationId, step.name, 'succeeded', t);
+      if (durationMs !== null) await emit({ type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: 'succeeded', durationMs });
     }
-    const space = spaceId ?? (await getOperation(deps.db, outcome.operationId))?.spaceId;
-    if (!space) return;
-    await recordEvent(
-      deps.db,
-      {
-        type: 'operation.finished',
-        spaceId: space,
-        operationId: outcome.operationId,
-        error: outcome.errorType ? { type: outcome.errorType, message: outcome.errorMessage ?? '' } : null,
-      },
-      t,
-    );
+    await closeOpenSteps(trx, outcome.operationId, outcome.status === 'succeeded' ? 'succeeded' : outcome.status, t, outcome.errorMessage?.slice(0, 1000));
+    const moved = await finishOperation(trx, outcome.operationId, { status: outcome.status, errorType: outcome.errorType ?? null, errorMessage: outcome.errorMessage ?? null }, t);
+    const space = spaceId ?? (await getOperation(trx, outcome.operationId))?.spaceId;
+    if (space) {
+      await emit({ type: 'operation.finished', spaceId: space, operationId: outcome.operationId, error: outcome.errorType ? { type: outcome.errorType, message: outcome.errorMessage ?? '' } : null });
+    }
+    return moved ? outcome.operationId : null;
   }
 
   return {
@@ -97,20 +115,24 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
         patch.reason = '';
         patch.message = '';
       }
-      await updateSpace(deps.db, input.spaceId, patch, now());
-      await phaseChanged(input.spaceId, input.operationId);
+      await commit(async (trx, emit) => {
+        await updateSpace(trx, input.spaceId, patch, now());
+        await emit(phaseEvent(input.spaceId, input.operationId));
+      });
       return { phase: previous };
     },
 
     async finishOperation(input: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string; spaceId?: string }): Promise<void> {
-      await endOperation(input.spaceId ?? null, input);
+      await commit((trx, emit) => endOperation(trx, emit, input.spaceId ?? null, input));
     },
 
     async setSpacePhase(input: { spaceId: string; phase: SpacePhase; reason?: string; message?: string }): Promise<void> {
       const patch: Parameters<typeof updateSpace>[2] = { phase: input.phase, reason: input.reason ?? '', message: input.message ?? '' };
       if (input.phase === 'stopped') patch.startedAt = null;
-      await updateSpace(deps.db, input.spaceId, patch, now());
-      await phaseChanged(input.spaceId);
+      await commit(async (trx, emit) => {
+        await updateSpace(trx, input.spaceId, patch, now());
+        await emit(phaseEvent(input.spaceId));
+      });
     },
 
     /** Create: validate parameters, render and parse (no Nomad objects), persist the space stopped. */
@@ -147,13 +169,15 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       checkAgentUrl(version.content.type ?? 'nomad', input.agentUrl);
       // Render and parse now so a space that can never start is refused at create time.
       await renderSpace(deps, probe, version.version);
-      await insertSpace(
-        deps.db,
-        { id: probe.id, name: probe.name, ownerId: probe.ownerId, templateId: probe.templateId, templateRef: probe.templateRef, parameters: probe.parameters, shell: probe.shell, agentUrl: probe.agentUrl },
-        now(),
-      );
-      await updateSpace(deps.db, probe.id, { lastOperationId: input.operationId }, now());
-      await phaseChanged(probe.id, input.operationId);
+      await commit(async (trx, emit) => {
+        await insertSpace(
+          trx,
+          { id: probe.id, name: probe.name, ownerId: probe.ownerId, templateId: probe.templateId, templateRef: probe.templateRef, parameters: probe.parameters, shell: probe.shell, agentUrl: probe.agentUrl },
+          now(),
+        );
+        await updateSpace(trx, probe.id, { lastOperationId: input.operationId }, now());
+        await emit(phaseEvent(probe.id, input.operationId));
+      });
       return { spaceId: probe.id };
     },
 
@@ -198,27 +222,33 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
     /** Records the applied version; with `finishOperationId` the operation is done as well. */
     async completeStart(input: { spaceId: string; version: string; hash: string; jobId: string | null; finishOperationId?: string; step?: StepRef }): Promise<void> {
       const space = await requireSpace(deps.db, input.spaceId);
-      await updateSpace(
-        deps.db,
-        input.spaceId,
-        { phase: 'running', reason: '', message: '', appliedVersion: input.version, appliedHash: input.hash, nomadJobId: input.jobId, startedAt: space.phase === 'running' && space.startedAt ? space.startedAt : now() },
-        now(),
-      );
-      await phaseChanged(input.spaceId);
-      if (input.finishOperationId) await endOperation(input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step);
+      await commit(async (trx, emit) => {
+        await updateSpace(
+          trx,
+          input.spaceId,
+          { phase: 'running', reason: '', message: '', appliedVersion: input.version, appliedHash: input.hash, nomadJobId: input.jobId, startedAt: space.phase === 'running' && space.startedAt ? space.startedAt : now() },
+          now(),
+        );
+        await emit(phaseEvent(input.spaceId));
+        return input.finishOperationId ? endOperation(trx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
+      });
     },
 
     /** The space is stopped (job gone, volumes kept); with `finishOperationId` the operation is done. */
     async completeStop(input: { spaceId: string; finishOperationId?: string; step?: StepRef }): Promise<void> {
-      await updateSpace(deps.db, input.spaceId, { phase: 'stopped', reason: '', message: '', startedAt: null, nomadJobId: null }, now());
-      await phaseChanged(input.spaceId);
-      if (input.finishOperationId) await endOperation(input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step);
+      await commit(async (trx, emit) => {
+        await updateSpace(trx, input.spaceId, { phase: 'stopped', reason: '', message: '', startedAt: null, nomadJobId: null }, now());
+        await emit(phaseEvent(input.spaceId));
+        return input.finishOperationId ? endOperation(trx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
+      });
     },
 
     async markSpaceDeleted(input: { spaceId: string; finishOperationId?: string; step?: StepRef }): Promise<void> {
-      await markSpaceDeleted(deps.db, input.spaceId, now());
-      await recordEvent(deps.db, { type: 'space.deleted', spaceId: input.spaceId, ...(input.finishOperationId ? { operationId: input.finishOperationId } : {}) }, now());
-      if (input.finishOperationId) await endOperation(input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step);
+      await commit(async (trx, emit) => {
+        await markSpaceDeleted(trx, input.spaceId, now());
+        await emit({ type: 'space.deleted', spaceId: input.spaceId, ...(input.finishOperationId ? { operationId: input.finishOperationId } : {}) });
+        return input.finishOperationId ? endOperation(trx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
+      });
     },
 
     /** The volumes a space has now (delete removes every one). */
