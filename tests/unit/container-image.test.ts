@@ -1,7 +1,9 @@
 /**
  * The Containerfile: its shape is checked always; the image is really built with buildah (vfs
  * storage, chroot isolation: no daemon, no root-only kernel features) when buildah is installed
- * and the base image can be pulled — otherwise the build test skips with one line saying why.
+ * and the base image can be pulled, or a stand-in for it is given — otherwise the build test skips
+ * with one line saying why. KNOT_TEST_NODE_IMAGE names a stand-in in buildah's default vfs storage
+ * (e.g. localhost/node:20-slim, a mirror's copy of node:20-slim) used as NODE_IMAGE instead.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +13,7 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 const containerfile = readFileSync(path.join(ROOT, 'Containerfile'), 'utf8');
 const BASE = /^ARG NODE_IMAGE=(\S+)$/m.exec(containerfile)?.[1] ?? '';
+const STAND_IN = process.env.KNOT_TEST_NODE_IMAGE ?? '';
 
 describe('Containerfile', () => {
   it('is multi-stage on node:20-slim, runs as a non-root user, enters through `knot`', () => {
@@ -48,6 +51,12 @@ describe('Containerfile', () => {
 function builderUnavailable(): string | null {
   const version = spawnSync('buildah', ['--version'], { encoding: 'utf8' });
   if (version.error || version.status !== 0) return 'buildah is not installed (apt-get install -y buildah)';
+  if (STAND_IN) {
+    const found = spawnSync('buildah', ['--storage-driver', 'vfs', 'inspect', '--type', 'image', STAND_IN], { encoding: 'utf8' });
+    if (found.status === 0) return null;
+    const reason = (found.stderr || found.error?.message || '').trim().split('\n').pop() ?? '';
+    return `the stand-in base KNOT_TEST_NODE_IMAGE=${STAND_IN} is not in buildah's vfs storage (${reason.slice(0, 160)})`;
+  }
   const pull = spawnSync('buildah', ['--storage-driver', 'vfs', 'pull', '--quiet', BASE], { encoding: 'utf8', timeout: 120_000 });
   if (pull.status !== 0) {
     const reason = (pull.stderr || pull.error?.message || '').trim().split('\n').pop() ?? '';
@@ -65,16 +74,34 @@ if (unavailable) console.log(`container image build test skipped: ${unavailable}
     const root = mkdtempSync(path.join(tmpdir(), 'knot-buildah-'));
     const store = ['--storage-driver', 'vfs', '--root', path.join(root, 'storage'), '--runroot', path.join(root, 'run')];
     const tag = `localhost/knot-test:${process.pid}`;
+    const baseArgs: string[] = [];
     try {
-      execFileSync('buildah', [...store, 'bud', '--isolation', 'chroot', '--layers=false', '-f', 'Containerfile', '-t', tag, '.'], { cwd: ROOT, stdio: 'pipe', timeout: 900_000 });
-      const config = JSON.parse(execFileSync('buildah', [...store, 'inspect', '--type', 'image', tag], { encoding: 'utf8' })) as { OCIv1: { config: { User: string; Entrypoint: string[]; Cmd: string[] } } };
+      if (STAND_IN) {
+        // the build's own storage cannot see the default one: carry the stand-in over as an archive
+        const archive = path.join(root, 'base.tar');
+        execFileSync('buildah', ['--storage-driver', 'vfs', 'push', '--quiet', STAND_IN, `oci-archive:${archive}`], { stdio: 'pipe', timeout: 300_000 });
+        const id = execFileSync('buildah', [...store, 'pull', '--quiet', `oci-archive:${archive}`], { encoding: 'utf8', timeout: 300_000 }).trim();
+        execFileSync('buildah', [...store, 'tag', id, STAND_IN]);
+        rmSync(archive);
+        baseArgs.push('--build-arg', `NODE_IMAGE=${STAND_IN}`);
+      }
+      // docker format: the OCI image config has no HEALTHCHECK, buildah would drop it
+      execFileSync('buildah', [...store, 'bud', '--isolation', 'chroot', '--layers=false', '--format', 'docker', ...baseArgs, '-f', 'Containerfile', '-t', tag, '.'], { cwd: ROOT, stdio: 'pipe', timeout: 900_000 });
+      const config = JSON.parse(execFileSync('buildah', [...store, 'inspect', '--type', 'image', tag], { encoding: 'utf8' })) as {
+        OCIv1: { config: { User: string; Entrypoint: string[]; Cmd: string[] } };
+        Docker: { config: { Healthcheck?: { Test: string[] } } };
+      };
       expect(config.OCIv1.config.User).toBe('knot:knot');
       expect(config.OCIv1.config.Entrypoint).toEqual(['knot']);
       expect(config.OCIv1.config.Cmd).toEqual(['server']);
+      expect(config.Docker.config.Healthcheck?.Test.slice(0, 2)).toEqual(['CMD', 'node']);
       const ctr = execFileSync('buildah', [...store, 'from', tag], { encoding: 'utf8' }).trim();
       const help = execFileSync('buildah', [...store, 'run', '--isolation', 'chroot', ctr, '--', 'knot', '--help'], { encoding: 'utf8' });
       expect(help).toMatch(/worker/);
       expect(execFileSync('buildah', [...store, 'run', '--isolation', 'chroot', ctr, '--', 'id', '-u'], { encoding: 'utf8' }).trim()).toBe('10001');
+      // the SQLite store in /data as that user: the native better-sqlite3 module loads and /data is writable
+      const migrated = execFileSync('buildah', [...store, 'run', '--isolation', 'chroot', ctr, '--', 'knot', 'migrate'], { encoding: 'utf8' });
+      expect(migrated).toMatch(/"store":"sqlite"/);
     } finally {
       spawnSync('buildah', [...store, 'rm', '--all']);
       spawnSync('buildah', [...store, 'rmi', '--all', '--force']);
