@@ -2,6 +2,8 @@ import { jsonErrorPosition, parseJsonBody } from '../../../api/json-body';
 import { AuthFailureLimiter } from '../../../api/rate-limit';
 import { pathMatcher } from '../../../api/route';
 import { KnotError } from '../../../core/errors';
+import { zodFieldErrors } from '../../../api/validate';
+import { z } from 'zod';
 
 test.each([
   ['{"a":}', 5],
@@ -36,4 +38,13 @@ test('AuthFailureLimiter: sliding window per IP', () => {
 test('pathMatcher', () => {
   expect(pathMatcher('/api/v1/spaces/:id/start').test('/api/v1/spaces/abc/start')).toBe(true);
   expect(pathMatcher('/api/v1/spaces/:id').test('/api/v1/spaces/abc/start')).toBe(false);
+});
+
+test('zodFieldErrors: a union of object shapes names the fields of the shape the input fits; a scalar union stays one error', () => {
+  const login = z.object({ auth: z.union([z.strictObject({ username: z.string(), password: z.string() }), z.strictObject({ token: z.string() })]) });
+  const errorsOf = (input: unknown, schema: z.ZodType = login) => zodFieldErrors(schema.safeParse(input).error!);
+  expect(errorsOf({ auth: { username: 'bob' } })).toEqual([{ path: 'auth.password', message: 'is required' }]);
+  expect(errorsOf({ auth: {} }).map((e) => e.path).sort()).toEqual(['auth.password', 'auth.token', 'auth.username']);
+  const email = z.object({ email: z.union([z.literal(''), z.email()]) });
+  expect(errorsOf({ email: 'nope' }, email)).toEqual([{ path: 'email', message: expect.any(String) }]);
 });
