@@ -9,29 +9,24 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { startDevServer, freePort, type DevServer } from '../temporal/dev-server';
-import { createLifecycleClient, type LifecycleClient } from '../temporal/lifecycle-client';
-import { runKnotWorker } from '../worker/worker';
+import type { LifecycleClient } from '../temporal/lifecycle-client';
+import { createBackend, serverSettings } from '../worker/backend';
+import { installQuietRuntime } from '../worker/worker';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../nomad/sandbox';
 import { NomadClient } from '../nomad/client';
 import { createDb, migrateLatest, type Db } from '../store/db';
 import { loadConfig } from '../core/config';
 import { startApiServer, type ApiServer } from '../api/server';
 import { bootstrapAdmin } from '../api/auth';
-import { temporalSweepWorkflows } from '../temporal/operation-workflow';
 import type { ActivityDeps, ServerSettings } from '../activities/deps';
 import { note } from './report';
 
-export const BENCH_SETTINGS: ServerSettings = {
-  url: 'http://127.0.0.1:3000',
-  wildcardDomain: '*.knot.bench',
-  agentEndpoint: '127.0.0.1:3010',
-  encryptKey: Buffer.alloc(32, 7).toString('base64'),
-  nomadDatacenter: 'dc1',
-  nomadRegion: 'global',
-  nomadNamespace: 'default',
-};
+/** What `knot worker` derives from a configuration with only these keys set (the rest at their defaults). */
+export const BENCH_SETTINGS: ServerSettings = serverSettings(
+  loadConfig('', { KNOT_ENCRYPT: Buffer.alloc(32, 7).toString('base64'), KNOT_SERVER_WILDCARD_DOMAIN: '*.knot.bench', KNOT_SERVER_AGENT_ENDPOINT: '127.0.0.1:3010' }),
+);
 
 export const ADMIN_TOKEN = 'knot_bench_bootstrap_admin_token_0001';
 
@@ -69,14 +64,6 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-let runtimeInstalled = false;
-/** The Rust core logs at ERROR only: expected retries (volume in use) would drown the output. */
-function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-}
-
 let bundlePath: Promise<string> | null = null;
 /** Bundles the compiled workflows once per process (dist/workflows), like the test global setup. */
 function workflowBundle(dir: string): Promise<string> {
@@ -98,7 +85,7 @@ const bundleDir = mkdtempSync(path.join(os.tmpdir(), 'knot-bench-bundle-'));
 process.on('exit', () => rmSync(bundleDir, { recursive: true, force: true }));
 
 export async function startBackend(opts: BackendOptions = {}): Promise<Backend> {
-  quietRuntime();
+  installQuietRuntime();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'knot-bench-'));
   const closers: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
   const closeAll = async () => {
@@ -126,27 +113,24 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
     closers.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = 'knot-bench';
-    const lifecycle = createLifecycleClient(client, db, { taskQueue });
-    const deps: ActivityDeps = {
+    const backend = createBackend({
       db,
       nomad,
+      client,
+      taskQueue,
       settings: BENCH_SETTINGS,
       logger: pino({ level: 'silent' }),
-      clock: Date.now,
-      lifecycle,
-      workflows: temporalSweepWorkflows(client),
-      ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
-    };
+      pollIntervalMs: opts.pollIntervalMs,
+    });
+    const { lifecycle, deps } = backend;
 
     let worker: Worker | null = null;
     if (opts.worker !== false) {
       const workerConnection = await NativeConnection.connect({ address: devServer.address });
       closers.push(() => workerConnection.close());
-      const running = await runKnotWorker({
+      const running = await backend.runWorker({
         connection: workerConnection,
         namespace: 'default',
-        taskQueue,
-        deps,
         workflowBundlePath: bundle,
         ...(opts.maxConcurrentActivities ? { maxConcurrentActivities: opts.maxConcurrentActivities } : {}),
         ...(opts.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTasks: opts.maxConcurrentWorkflowTasks } : {}),

@@ -17,15 +17,12 @@ import { startApiServer, type ApiServer } from '../api/server';
 import { bootstrapAdmin, type BootstrapResult } from '../api/auth';
 import { connectClient, connectWorker, temporalReachable } from '../temporal/client';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
-import { createLifecycleClient } from '../temporal/lifecycle-client';
-import { installRuntime, runKnotWorker } from '../worker/worker';
+import { installRuntime } from '../worker/worker';
+import { backendFromConfig } from '../worker/backend';
 import { ensureSchedules } from '../worker/schedules';
-import { temporalSweepWorkflows } from '../temporal/operation-workflow';
-import { createAgentStateStore } from '../store/agent-state';
 import { startSandbox, type Sandbox } from '../nomad/sandbox';
-import { systemClock } from '../store/clock';
 import type { Db } from '../store/db';
-import { healthChecks, openNomad, openRedis, openStore, serverSettings } from './services';
+import { healthChecks, openRedis, openStore } from './services';
 import { KnotMetrics } from '../metrics/metrics';
 import { startMetricsServer } from '../metrics/server';
 
@@ -82,18 +79,18 @@ export async function startApi(cfg: KnotConfig, logger: Logger, opts: ProcessOpt
   const { db, redis, client, stoppers } = parts;
   try {
     const bootstrap = await bootstrapAdmin(db, cfg, logger);
-    const lifecycle = createLifecycleClient(client, db, { taskQueue: cfg.server.temporal.task_queue, operationDeadline: cfg.server.operation_deadline });
+    const backend = backendFromConfig(cfg, { db, redis, client, nomadAddr: opts.nomadAddr, logger, metrics });
     const { host, port } = splitHostPort(cfg.server.listen, 3000);
     const api: ApiServer = await startApiServer(
       {
         db,
         config: cfg,
         logger,
-        lifecycle,
-        nomad: openNomad(cfg, opts.nomadAddr, metrics),
+        lifecycle: backend.lifecycle,
+        nomad: backend.deps.nomad,
         metrics,
         health: { checks: healthChecks(db, () => temporalReachable(client), redis) },
-        agentState: createAgentStateStore(cfg, db, redis),
+        agentState: backend.agentState,
       },
       { host, port },
     );
@@ -126,24 +123,16 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: Process
     const { db, redis, client } = parts;
     const connection = await connectWorker({ address: opts.temporalAddress, namespace: cfg.server.temporal.namespace });
     stoppers.push({ name: 'worker connection', stop: () => connection.close() });
-    const taskQueue = cfg.server.temporal.task_queue;
-    const { stop: stopWorker } = await runKnotWorker({
-      connection,
-      namespace: cfg.server.temporal.namespace,
-      taskQueue,
-      deps: {
-        db,
-        nomad: openNomad(cfg, opts.nomadAddr, metrics),
-        metrics,
-        settings: serverSettings(cfg),
-        logger: logger.child({ part: 'activities' }),
-        clock: systemClock,
-        lifecycle: createLifecycleClient(client, db, { taskQueue, operationDeadline: cfg.server.operation_deadline }),
-        workflows: temporalSweepWorkflows(client),
-        agentState: createAgentStateStore(cfg, db, redis),
+    const backend = backendFromConfig(cfg, { db, redis, client, nomadAddr: opts.nomadAddr, logger, metrics });
+    const { taskQueue } = backend;
+    const { stop: stopWorker } = await backend.runWorker(
+      {
+        connection,
+        namespace: cfg.server.temporal.namespace,
+        ...(cfg.server.temporal.workflow_bundle ? { workflowBundlePath: cfg.server.temporal.workflow_bundle } : {}),
       },
-      ...(cfg.server.temporal.workflow_bundle ? { workflowBundlePath: cfg.server.temporal.workflow_bundle } : {}),
-    }, (e: unknown) => logger.error({ err: e }, 'worker stopped with an error'));
+      (e: unknown) => logger.error({ err: e }, 'worker stopped with an error'),
+    );
     stoppers.push({ name: 'worker', stop: stopWorker });
     const s = cfg.server.schedules;
     const schedules = await ensureSchedules(client, {

@@ -3,7 +3,7 @@
  * Schedules, and shuts down cleanly (in-flight activities finish or heartbeat-time-out elsewhere).
  */
 import path from 'node:path';
-import { NativeConnection, Worker, Runtime, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Worker, Runtime, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -41,6 +41,16 @@ export function installRuntime(logger: Logger): void {
   } catch {
     // already installed by a test harness
   }
+}
+
+/**
+ * The Rust core logs at ERROR only, on stderr, once per process: for the test harness and the
+ * benchmarks, where expected retries (volume in use, injected 500s) would drown the output.
+ */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 }
 
 export function workflowSource(bundlePath?: string): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {

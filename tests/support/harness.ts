@@ -8,12 +8,14 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../nomad/sandbox';
 import { NomadClient } from '../../nomad/client';
-import { runKnotWorker, type RunningWorker } from '../../worker/worker';
-import { createLifecycleClient, type LifecycleClient } from '../../temporal/lifecycle-client';
+import { installQuietRuntime, type RunningWorker } from '../../worker/worker';
+import { createBackend, serverSettings } from '../../worker/backend';
+import type { LifecycleClient } from '../../temporal/lifecycle-client';
 import type { ActivityDeps, ServerSettings } from '../../activities/deps';
+import { loadConfig } from '../../core/config';
 import { newId } from '../../core/names';
 import { contentHash } from '../../core/versions';
 import { templateContentSchema, type TemplateContentInput, type TemplateContent } from '../../core/template';
@@ -28,15 +30,10 @@ export const EXAMPLES = path.resolve(__dirname, '../../examples/templates');
 export const seedJob = () => readFileSync(path.join(EXAMPLES, 'debian/job.nomad.hcl'), 'utf8');
 export const seedVolumes = () => readFileSync(path.join(EXAMPLES, 'debian/volumes.yaml'), 'utf8');
 
-export const testSettings: ServerSettings = {
-  url: 'http://127.0.0.1:3000',
-  wildcardDomain: '*.knot.test',
-  agentEndpoint: '127.0.0.1:3010',
-  encryptKey: Buffer.alloc(32, 7).toString('base64'),
-  nomadDatacenter: 'dc1',
-  nomadRegion: 'global',
-  nomadNamespace: 'default',
-};
+/** What `knot worker` derives from a configuration with only these keys set (the rest at their defaults). */
+export const testSettings: ServerSettings = serverSettings(
+  loadConfig('', { KNOT_ENCRYPT: Buffer.alloc(32, 7).toString('base64'), KNOT_SERVER_WILDCARD_DOMAIN: '*.knot.test', KNOT_SERVER_AGENT_ENDPOINT: '127.0.0.1:3010' }),
+);
 
 export interface Harness {
   kind: DbKind;
@@ -57,18 +54,12 @@ export interface Harness {
 export interface HarnessOptions {
   sandbox?: SandboxOptions;
   startWorker?: boolean;
-}
-
-let runtimeInstalled = false;
-/** Worker logs at ERROR only: expected retries (volume in use, injected 500s) would drown the output. */
-function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  /** give the sweep activities the LifecycleClient and Temporal, as `knot worker` does (default false) */
+  sweepsThroughTemporal?: boolean;
 }
 
 export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Promise<Harness> {
-  quietRuntime();
+  installQuietRuntime();
   const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS;
   const bundle = process.env.KNOT_TEST_WORKFLOW_BUNDLE;
   if (!address || !bundle) throw new Error('integration tests need the global setup (run with `npm test`)');
@@ -78,8 +69,17 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
   const taskQueue = `test-${randomBytes(5).toString('hex')}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const lifecycle = createLifecycleClient(client, testDb.db, { taskQueue });
-  const deps: ActivityDeps = { db: testDb.db, nomad, settings: testSettings, logger: pino({ level: 'silent' }), clock: Date.now, pollIntervalMs: 20 };
+  const backend = createBackend({
+    db: testDb.db,
+    nomad,
+    client,
+    taskQueue,
+    settings: testSettings,
+    logger: pino({ level: 'silent' }),
+    pollIntervalMs: 20,
+    sweepsThroughTemporal: opts.sweepsThroughTemporal ?? false,
+  });
+  const { lifecycle, deps } = backend;
 
   let workerConn: NativeConnection | null = null;
   let running: RunningWorker | null = null;
@@ -96,7 +96,7 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
     deps,
     async startWorker() {
       workerConn ??= await NativeConnection.connect({ address });
-      running = await runKnotWorker({ connection: workerConn, namespace: 'default', taskQueue, deps, workflowBundlePath: bundle });
+      running = await backend.runWorker({ connection: workerConn, namespace: 'default', workflowBundlePath: bundle });
       h.worker = running.worker;
     },
     async stopWorker() {

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { temporalSweepWorkflows } from '../../temporal/operation-workflow';
 import { newId } from '../../core/names';
 import { listAudit } from '../../store/audit';
 import { getOperation, insertOperation, listOperations } from '../../store/operations';
@@ -97,10 +96,7 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
   let settings: ScheduleSettings;
 
   beforeAll(async () => {
-    h = await startHarness(kind, { startWorker: false });
-    h.deps.lifecycle = h.lifecycle;
-    h.deps.workflows = temporalSweepWorkflows(h.client);
-    await h.startWorker();
+    h = await startHarness(kind, { sweepsThroughTemporal: true });
     // a day apart: the schedules only act when the tests trigger them
     settings = { taskQueue: h.taskQueue, autoStopInterval: '24h', cleanupInterval: '24h', enabled: true, idleTimeout: '0s', deletedRetention: '168h', ids };
   });
