@@ -35,7 +35,9 @@ async function checkCredentials(svc: Services, body: { username: string; passwor
     const user = row ? await getUser(svc.db, row.userId) : null;
     return { user: user?.active ? user : null, method: 'token', limitKey: body.token.slice(0, TOKEN_PREFIX_LENGTH) };
   }
-  const user = await getUserByUsername(svc.db, body.username);
+  // usernames are lowercase by rule; looking up the lowercased name makes SQLite answer as MariaDB's
+  // case-insensitive comparison does
+  const user = await getUserByUsername(svc.db, body.username.toLowerCase());
   const stored = user ? await getPasswordHash(svc.db, user.id) : null;
   const ok = await verifyPassword(stored ?? (await decoyHash()), body.password);
   return { user: ok && stored && user?.active ? user : null, method: 'password', limitKey: `user:${body.username.toLowerCase()}` };
@@ -140,7 +142,7 @@ export const authRoutes: RouteDef[] = [
     path: '/api/v1/users/:id/password',
     tag: 'users',
     summary: "Set a user's password for web sign-in (admins: anyone; users: themselves, with the current one)",
-    description: "Revokes the user's other sessions. Users changing their own password must send `currentPassword` when they already have one.",
+    description: "Revokes the user's other sessions. Anyone changing their own password (admins too) must send `currentPassword` when they already have one.",
     auth: 'user',
     body: { 'application/json': setPasswordBody },
     audit: { action: 'user.set_password', resourceType: 'user' },
@@ -151,7 +153,9 @@ export const authRoutes: RouteDef[] = [
       const self = u.id === actor.user.id;
       if (!self && !actor.isAdmin) throw new KnotError(ErrorType.Forbidden, "only admins set other users' passwords");
       if (!u.active) throw new KnotError(ErrorType.Conflict, `user '${u.username}' is inactive`);
-      if (self && !actor.isAdmin) {
+      // anyone changing their own password proves they know the current one, admins included: a
+      // stolen admin session must not be enough to take the account over
+      if (self) {
         const stored = await getPasswordHash(svc.db, u.id);
         if (stored && !(body.currentPassword !== undefined && (await verifyPassword(stored, body.currentPassword)))) {
           throw new KnotError(ErrorType.Validation, 'the current password is wrong', { errors: [{ path: 'currentPassword', message: 'is wrong' }] });

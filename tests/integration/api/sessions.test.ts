@@ -137,6 +137,11 @@ describe.each(dbKinds())('web sign-in sessions on %s', (kind) => {
       expect(problemShape(noPassword)).toEqual(problemShape(wrong));
     });
 
+    test('the username is matched as usernames are stored (lowercase), the same on every store', async () => {
+      await userWithPassword('casey');
+      browserOf(await login({ username: 'CASEY', password: PASSWORD }));
+    });
+
     test('bad login bodies → 400 naming the field, no cookie', async () => {
       // a union body (username + password, or token): the errors of the shape the caller chose
       const r = await login({ username: 'bob' });
@@ -342,6 +347,18 @@ describe.each(dbKinds())('web sign-in sessions on %s', (kind) => {
       expectProblem(await withCookie(elsewhere, 'GET', '/api/v1/whoami'), 401, 'unauthorized');
       expectProblem(await login({ username: 'changer', password: PASSWORD }), 401, 'unauthorized');
       await signIn('changer', 'a brand new password');
+    });
+
+    test('an admin changing their own password must give the current one too (a stolen session is not enough)', async () => {
+      const { user } = await userWithPassword('boss', 'admin');
+      const b = await signIn('boss');
+      const path = `/api/v1/users/${user.id}/password`;
+      const none = await asPage(b, 'POST', path, { password: 'taken over by a thief' });
+      expectProblem(none, 400, 'validation');
+      expect((none.body.errors as { path: string }[]).map((e) => e.path)).toEqual(['currentPassword']);
+      await signIn('boss');
+      expect((await asPage(b, 'POST', path, { password: 'changed by the boss', currentPassword: PASSWORD })).status).toBe(204);
+      await signIn('boss', 'changed by the boss');
     });
 
     test("a user cannot set another user's password", async () => {
