@@ -5,6 +5,8 @@
  *   api → core, store, temporal; client → core (api as types); web → client, core;
  *   worker, cli, bench, tests compose the rest.
  * Type-only imports are erased at compile time, so "as types" rules allow them and nothing else.
+ * Inside store/, each driver (store/sql, store/redis) stands alone, and the rest of knot reaches the
+ * store through its interface (store/store.ts, store/open.ts), never a driver.
  */
 const folders = ['core', 'store', 'migrations', 'nomad', 'activities', 'workflows', 'temporal', 'api', 'client', 'web', 'worker', 'cli', 'bench', 'tests', 'scripts'];
 const others = (allowed) => folders.filter((f) => !allowed.includes(f));
@@ -47,6 +49,20 @@ module.exports = {
     ...layer('client', ['core'], ['api']),
     ...layer('web', ['client', 'core']),
     ...layer('worker', ['core', 'store', 'nomad', 'activities', 'temporal', 'workflows']),
+    {
+      name: 'store-drivers-apart',
+      comment: 'a store driver must not depend on another driver: each is a sibling folder behind store/store.ts',
+      severity: 'error',
+      from: { path: '^store/(sql|redis)/' },
+      to: { path: '^store/(sql|redis)/', pathNot: '^store/$1/' },
+    },
+    {
+      name: 'store-through-its-interface',
+      comment: 'knot uses the store through store/store.ts (opened by store/open.ts), never a driver directly',
+      severity: 'error',
+      from: { path: '^(api|activities|workflows|temporal|worker|cli|client|web)/' },
+      to: { path: '^store/(sql|redis)/' },
+    },
     {
       name: 'nothing-imports-api-or-cli',
       comment: 'api/ and cli/ are entry points: only tests, bench and cli itself may load them',

@@ -1,11 +1,10 @@
 /** What activities need from the outside world, injected so they are testable without a worker. */
 import type { Logger } from 'pino';
-import type { Db } from '../store/db';
 import type { NomadClient } from '../nomad/client';
 import type { Clock } from '../store/clock';
-import type { AgentStateStore } from '../store/agent-state';
+import type { AgentStateStore, Store } from '../store/store';
 import type { OperationRequest } from '../core/lifecycle';
-import type { Operation } from '../store/operations';
+import type { Operation } from '../store/model';
 
 /** What the auto-stop sweep needs from the LifecycleClient. */
 export interface SweepLifecycle {
@@ -31,7 +30,7 @@ export interface ServerSettings {
 }
 
 export interface ActivityDeps {
-  db: Db;
+  store: Store;
   nomad: NomadClient;
   settings: ServerSettings;
   logger: Logger;
@@ -42,7 +41,7 @@ export interface ActivityDeps {
   fetch?: typeof fetch;
   /** the auto-stop sweep starts stops through this (the worker passes its LifecycleClient) */
   lifecycle?: SweepLifecycle;
-  /** agent reports for the idle rule; the SQL table over `db` when not given */
+  /** agent reports for the idle rule; the store's own when not given */
   agentState?: AgentStateStore;
   /** lets the cleanup sweep ask Temporal whether a stuck operation's workflow still runs */
   workflows?: SweepWorkflows;

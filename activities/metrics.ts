@@ -4,8 +4,7 @@
  * moves, so retries and replays do not count twice).
  */
 import type { KnotMetrics } from '../metrics/metrics';
-import type { Db } from '../store/db';
-import { getOperation } from '../store/operations';
+import type { Store } from '../store/store';
 
 const SWEEPS = new Set(['autoStopSweep', 'cleanupOrphanJobs', 'cleanupOrphanVolumes', 'failStuckOperations', 'purgeDeletedSpaces']);
 
@@ -41,16 +40,16 @@ function recordSweep(metrics: KnotMetrics, sweep: string, result: unknown): void
 }
 
 /** Counts the start of an operation (call only when the store says it moved from pending). */
-export async function recordOperationStarted(metrics: KnotMetrics | undefined, db: Db, operationId: string): Promise<void> {
+export async function recordOperationStarted(metrics: KnotMetrics | undefined, store: Store, operationId: string): Promise<void> {
   if (!metrics) return;
-  const op = await getOperation(db, operationId);
+  const op = await store.operations.get(operationId);
   if (op) metrics.operationsStarted.inc({ type: op.type });
 }
 
 /** Counts the end of an operation with its duration (call only when this caller finished it). */
-export async function recordOperationFinished(metrics: KnotMetrics | undefined, db: Db, operationId: string): Promise<void> {
+export async function recordOperationFinished(metrics: KnotMetrics | undefined, store: Store, operationId: string): Promise<void> {
   if (!metrics) return;
-  const op = await getOperation(db, operationId);
+  const op = await store.operations.get(operationId);
   if (!op || op.status === 'pending' || op.status === 'running') return;
   metrics.operationsFinished.inc({ type: op.type, outcome: op.status });
   const from = op.startedAt ?? op.createdAt;

@@ -8,7 +8,6 @@ import { ErrorType, KnotError } from '../core/errors';
 import type { StepRef } from '../core/events';
 import { spaceAllocationStatus, allAllocationsTerminal } from '../nomad/health';
 import { isNomadError, multierrorReasons } from '../nomad/errors';
-import { requireSpace, updateSpace } from '../store/spaces';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
 import { KNOT_SPACE_META } from '../nomad/meta';
@@ -70,7 +69,7 @@ export function createNomadJobActivities(deps: ActivityDeps) {
         );
       }
       // remember the job before creating it, so compensation and cleanup can always find it
-      await updateSpace(deps.db, input.spaceId, { nomadJobId: rendered.jobId }, deps.clock());
+      await deps.store.spaces.update(input.spaceId, { nomadJobId: rendered.jobId }, deps.clock());
       try {
         await deps.nomad.registerJob(job);
       } catch (e) {
@@ -126,7 +125,7 @@ export function createNomadJobActivities(deps: ActivityDeps) {
      * allocations that were live are terminal. One activity: a stop is one step, not two.
      */
     async stopSpaceJob(input: { spaceId: string; jobId: string | null; deadline: number; step?: StepRef }): Promise<{ stopped: number }> {
-      const jobId = input.jobId ?? (await requireSpace(deps.db, input.spaceId)).nomadJobId;
+      const jobId = input.jobId ?? (await deps.store.spaces.require(input.spaceId)).nomadJobId;
       if (!jobId) return { stopped: 0 };
       const job = await deps.nomad.readJob(jobId);
       const owner = job?.Meta?.[KNOT_SPACE_META];

@@ -6,9 +6,7 @@
 import { ErrorType, KnotError } from '../core/errors';
 import { allocationIsLive, allocationMountsVolume, volumeInUseReason } from '../nomad/volume-claims';
 import type { AllocListStub } from '../nomad/types';
-import { getSpace } from '../store/spaces';
 import type { VolumeSpec } from '../core/volumes';
-import { forgetSpaceVolume, getSpaceVolume, recordSpaceVolume, volumeOwner } from '../store/space-volumes';
 import type { StepRef } from '../core/events';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
@@ -80,31 +78,31 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
   return {
     async createSpaceVolume(input: { spaceId: string; operationId: string; version: string; volumeId: string; step?: StepRef }): Promise<{ created: boolean }> {
       const spec = await specFor(input.spaceId, input.version, input.volumeId);
-      const owner = await volumeOwner(deps.db, spec.id);
+      const owner = await deps.store.volumes.owner(spec.id);
       if (owner && owner !== input.spaceId) {
         throw nonRetryable(ErrorType.Conflict, `volume '${spec.id}' belongs to space ${owner}; give each space its own volume id (use \${{ .space.id }})`);
       }
-      const row = await getSpaceVolume(deps.db, input.spaceId, spec.id);
+      const row = await deps.store.volumes.get(input.spaceId, spec.id);
       if (spec.type === 'csi') {
         const exists = await deps.nomad.readCsiVolume(spec.id);
         if (exists && (!row || row.createdByOperation !== input.operationId)) {
           // a volume knot lost track of (e.g. a crash after create in an older version): adopt it, keep its data
-          await recordSpaceVolume(deps.db, { spaceId: input.spaceId, volumeId: spec.id, type: 'csi', nomadId: spec.id, createdByOperation: row?.createdByOperation ?? null }, now());
+          await deps.store.volumes.record({ spaceId: input.spaceId, volumeId: spec.id, type: 'csi', nomadId: spec.id, createdByOperation: row?.createdByOperation ?? null }, now());
           return { created: false };
         }
-        await recordSpaceVolume(deps.db, { spaceId: input.spaceId, volumeId: spec.id, type: 'csi', nomadId: spec.id, createdByOperation: input.operationId }, now());
+        await deps.store.volumes.record({ spaceId: input.spaceId, volumeId: spec.id, type: 'csi', nomadId: spec.id, createdByOperation: input.operationId }, now());
         if (!exists) await deps.nomad.createCsiVolume(spec);
         return { created: true };
       }
       const existingId = await findHostVolumeId(deps, spec.name);
       if (existingId && (!row || row.createdByOperation !== input.operationId)) {
-        await recordSpaceVolume(deps.db, { spaceId: input.spaceId, volumeId: spec.id, type: 'host', nomadId: existingId, createdByOperation: row?.createdByOperation ?? null }, now());
+        await deps.store.volumes.record({ spaceId: input.spaceId, volumeId: spec.id, type: 'host', nomadId: existingId, createdByOperation: row?.createdByOperation ?? null }, now());
         return { created: false };
       }
-      await recordSpaceVolume(deps.db, { spaceId: input.spaceId, volumeId: spec.id, type: 'host', nomadId: existingId, createdByOperation: input.operationId }, now());
+      await deps.store.volumes.record({ spaceId: input.spaceId, volumeId: spec.id, type: 'host', nomadId: existingId, createdByOperation: input.operationId }, now());
       if (!existingId) {
         const created = await deps.nomad.createHostVolume(spec);
-        await recordSpaceVolume(deps.db, { spaceId: input.spaceId, volumeId: spec.id, type: 'host', nomadId: created.ID, createdByOperation: input.operationId }, now());
+        await deps.store.volumes.record({ spaceId: input.spaceId, volumeId: spec.id, type: 'host', nomadId: created.ID, createdByOperation: input.operationId }, now());
       }
       return { created: true };
     },
@@ -116,12 +114,12 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
      * retryable NomadVolumeInUse and is tried again; it never asks Nomad to delete a claimed volume.
      */
     async deleteSpaceVolume(input: { spaceId: string; volumeId: string; onlyIfCreatedBy?: string; step?: StepRef }): Promise<{ deleted: boolean }> {
-      const row = await getSpaceVolume(deps.db, input.spaceId, input.volumeId);
+      const row = await deps.store.volumes.get(input.spaceId, input.volumeId);
       if (!row) return { deleted: false };
       if (input.onlyIfCreatedBy && row.createdByOperation !== input.onlyIfCreatedBy) return { deleted: false };
-      const jobId = (await getSpace(deps.db, input.spaceId))?.nomadJobId ?? null;
+      const jobId = (await deps.store.spaces.get(input.spaceId))?.nomadJobId ?? null;
       const deleted = await deleteVolumeIfUnclaimed(deps, { type: row.type, nomadId: row.nomadId, name: row.volumeId }, jobId);
-      await forgetSpaceVolume(deps.db, input.spaceId, input.volumeId);
+      await deps.store.volumes.forget(input.spaceId, input.volumeId);
       return { deleted };
     },
   };

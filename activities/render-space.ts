@@ -9,8 +9,7 @@ import { renderTemplate, type RenderContext } from '../core/render';
 import { parseVolumeDefinitions, type VolumeSpec } from '../core/volumes';
 import { resolveTemplateRef } from '../core/versions';
 import type { TemplateContent } from '../core/template';
-import { requireSpace, type Space } from '../store/spaces';
-import { getTemplate, getTemplateVersion, listTemplateVersions, type TemplateRecord, type TemplateVersionRecord } from '../store/templates';
+import type { Space, TemplateRecord, TemplateVersionRecord } from '../store/model';
 import { loadRenderContext } from '../store/render-context';
 import { KNOT_SPACE_META, KNOT_VERSION_META } from '../nomad/meta';
 import type { Job } from '../nomad/types';
@@ -29,11 +28,11 @@ export interface RenderedSpace {
 
 /** Picks the version the space's ref resolves to now (or the exact one given). */
 export async function resolveSpaceVersion(deps: ActivityDeps, space: Space, exactVersion?: string): Promise<{ template: TemplateRecord; version: TemplateVersionRecord<TemplateContent> }> {
-  const template = await getTemplate(deps.db, space.templateId);
+  const template = await deps.store.templates.get(space.templateId);
   if (!template || template.deletedAt) throw notFound('template', space.templateId);
   let versionName = exactVersion;
   if (!versionName) {
-    const versions = await listTemplateVersions<TemplateContent>(deps.db, template.id);
+    const versions = await deps.store.templates.listVersions<TemplateContent>(template.id);
     const resolved = resolveTemplateRef(versions.map((v) => v.version), space.templateRef);
     if (!resolved) {
       throw new KnotError(ErrorType.Validation, `template '${template.name}' has no version matching '${space.templateRef || 'latest'}'`, {
@@ -42,13 +41,13 @@ export async function resolveSpaceVersion(deps: ActivityDeps, space: Space, exac
     }
     versionName = resolved;
   }
-  const version = await getTemplateVersion<TemplateContent>(deps.db, template.id, versionName);
+  const version = await deps.store.templates.getVersion<TemplateContent>(template.id, versionName);
   if (!version) throw notFound('template version', `${template.name}@${versionName}`);
   return { template, version };
 }
 
 export async function buildRenderContext(deps: ActivityDeps, space: Space, template: TemplateRecord): Promise<RenderContext> {
-  return loadRenderContext(deps.db, deps.settings, space, template);
+  return loadRenderContext(deps.store, deps.settings, space, template);
 }
 
 /** Parsed jobs by content, so prepare and register in one start parse once. */
@@ -66,7 +65,7 @@ async function parseJobCached(deps: ActivityDeps, hcl: string): Promise<Job> {
 
 /** Renders job + volumes; parse errors from Nomad become non-retryable template_parse failures. */
 export async function renderSpace(deps: ActivityDeps, spaceOrId: Space | string, exactVersion?: string): Promise<RenderedSpace> {
-  const space = typeof spaceOrId === 'string' ? await requireSpace(deps.db, spaceOrId) : spaceOrId;
+  const space = typeof spaceOrId === 'string' ? await deps.store.spaces.require(spaceOrId) : spaceOrId;
   const { template, version } = await resolveSpaceVersion(deps, space, exactVersion);
   const ctx = await buildRenderContext(deps, space, template);
   const content = version.content;

@@ -6,14 +6,9 @@ import { decryptSecret, encryptSecret, isEncrypted } from '../core/crypto';
 import { planVolumes } from '../core/volumes';
 import { parseDuration } from '../core/duration';
 import type { StepRef } from '../core/events';
-import type { Knex } from 'knex';
-import { eventRecorded, insertEvent, type EventFacts } from '../store/events';
-import { closeOpenSteps, finishStep } from '../store/operation-steps';
-import { finishOperation, getOperation, markOperationRunning } from '../store/operations';
 import { recordOperationFinished, recordOperationStarted } from './metrics';
-import { getSpace, insertSpace, markSpaceDeleted, requireSpace, updateSpace, type Space, type SpacePhase } from '../store/spaces';
-import { listSpaceVolumes } from '../store/space-volumes';
-import { getTemplate } from '../store/templates';
+import type { EventFacts, Space, SpacePatch, SpacePhase } from '../store/model';
+import type { Repositories } from '../store/store';
 import { checkAgentUrl, requireDeletable, type CreateSpaceInput, type SpaceSpecChange } from '../core/lifecycle';
 import type { ActivityDeps } from './deps';
 import { renderSpace, resolveSpaceVersion } from './render-space';
@@ -54,15 +49,9 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
    * (one write on the lifecycle's path instead of several); pruning and metrics follow the commit.
    * `work` answers the operation it finished, if any.
    */
-  async function commit(work: (trx: Knex.Transaction, emit: Emit) => Promise<string | null | void>): Promise<void> {
-    const ids: number[] = [];
-    const finished = await deps.db.transaction((trx) =>
-      work(trx, async (facts) => {
-        ids.push(await insertEvent(trx, facts, now()));
-      }),
-    );
-    for (const id of ids) await eventRecorded(deps.db, id);
-    if (finished) await recordOperationFinished(deps.metrics, deps.db, finished);
+  async function commit(work: (tx: Repositories, emit: Emit) => Promise<string | null | void>): Promise<void> {
+    const finished = await deps.store.transaction((tx) => work(tx, (facts) => tx.events.append(facts, now())));
+    if (finished) await recordOperationFinished(deps.metrics, deps.store, finished);
   }
 
   const phaseEvent = (spaceId: string, operationId?: string): EventFacts => ({ type: 'space.phase', spaceId, ...(operationId ? { operationId } : {}) });
@@ -73,7 +62,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
    * call is the one that finished it (retries and replays find it finished already).
    */
   async function endOperation(
-    trx: Knex.Transaction,
+    tx: Repositories,
     emit: Emit,
     spaceId: string | null,
     outcome: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string },
@@ -81,12 +70,12 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
   ): Promise<string | null> {
     const t = now();
     if (step) {
-      const durationMs = await finishStep(trx, step.operationId, step.name, 'succeeded', t);
+      const durationMs = await tx.steps.finish(step.operationId, step.name, 'succeeded', t);
       if (durationMs !== null) await emit({ type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: 'succeeded', durationMs });
     }
-    await closeOpenSteps(trx, outcome.operationId, outcome.status === 'succeeded' ? 'succeeded' : outcome.status, t, outcome.errorMessage?.slice(0, 1000));
-    const moved = await finishOperation(trx, outcome.operationId, { status: outcome.status, errorType: outcome.errorType ?? null, errorMessage: outcome.errorMessage ?? null }, t);
-    const space = spaceId ?? (await getOperation(trx, outcome.operationId))?.spaceId;
+    await tx.steps.closeOpen(outcome.operationId, outcome.status === 'succeeded' ? 'succeeded' : outcome.status, t, outcome.errorMessage?.slice(0, 1000));
+    const moved = await tx.operations.finish(outcome.operationId, { status: outcome.status, errorType: outcome.errorType ?? null, errorMessage: outcome.errorMessage ?? null }, t);
+    const space = spaceId ?? (await tx.operations.get(outcome.operationId))?.spaceId;
     if (space) {
       await emit({ type: 'operation.finished', spaceId: space, operationId: outcome.operationId, error: outcome.errorType ? { type: outcome.errorType, message: outcome.errorMessage ?? '' } : null });
     }
@@ -103,43 +92,43 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       unlessPhase?: SpacePhase;
       requireStopped?: boolean;
     }): Promise<{ phase: SpacePhase | null }> {
-      if (await markOperationRunning(deps.db, input.operationId, runIdOrEmpty(), now())) await recordOperationStarted(deps.metrics, deps.db, input.operationId);
-      const space = await getSpace(deps.db, input.spaceId);
+      if (await deps.store.operations.markRunning(input.operationId, runIdOrEmpty(), now())) await recordOperationStarted(deps.metrics, deps.store, input.operationId);
+      const space = await deps.store.spaces.get(input.spaceId);
       if (!space) return { phase: null };
       if (space.deletedAt) throw new KnotError(ErrorType.NotFound, `space '${input.spaceId}' has been deleted`);
       if (input.requireStopped) requireDeletable(space);
       const previous = space.phase;
-      const patch: Parameters<typeof updateSpace>[2] = { lastOperationId: input.operationId };
+      const patch: SpacePatch = { lastOperationId: input.operationId };
       if (input.phase && previous !== input.unlessPhase) {
         patch.phase = input.phase;
         patch.reason = '';
         patch.message = '';
       }
-      await commit(async (trx, emit) => {
-        await updateSpace(trx, input.spaceId, patch, now());
+      await commit(async (tx, emit) => {
+        await tx.spaces.update(input.spaceId, patch, now());
         await emit(phaseEvent(input.spaceId, input.operationId));
       });
       return { phase: previous };
     },
 
     async finishOperation(input: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string; spaceId?: string }): Promise<void> {
-      await commit((trx, emit) => endOperation(trx, emit, input.spaceId ?? null, input));
+      await commit((tx, emit) => endOperation(tx, emit, input.spaceId ?? null, input));
     },
 
     async setSpacePhase(input: { spaceId: string; phase: SpacePhase; reason?: string; message?: string }): Promise<void> {
-      const patch: Parameters<typeof updateSpace>[2] = { phase: input.phase, reason: input.reason ?? '', message: input.message ?? '' };
+      const patch: SpacePatch = { phase: input.phase, reason: input.reason ?? '', message: input.message ?? '' };
       if (input.phase === 'stopped') patch.startedAt = null;
-      await commit(async (trx, emit) => {
-        await updateSpace(trx, input.spaceId, patch, now());
+      await commit(async (tx, emit) => {
+        await tx.spaces.update(input.spaceId, patch, now());
         await emit(phaseEvent(input.spaceId));
       });
     },
 
     /** Create: validate parameters, render and parse (no Nomad objects), persist the space stopped. */
     async createSpaceRecord(input: CreateSpaceInput & { step?: StepRef }): Promise<{ spaceId: string }> {
-      const existing = await getSpace(deps.db, input.spaceId);
+      const existing = await deps.store.spaces.get(input.spaceId);
       if (existing) return { spaceId: existing.id };
-      const template = await getTemplate(deps.db, input.templateId);
+      const template = await deps.store.templates.get(input.templateId);
       if (!template || template.deletedAt) throw new KnotError(ErrorType.NotFound, `template '${input.templateId}' not found`, { errors: [{ path: 'template', message: 'not found' }] });
       const probe: Space = {
         id: input.spaceId,
@@ -169,13 +158,12 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       checkAgentUrl(version.content.type ?? 'nomad', input.agentUrl);
       // Render and parse now so a space that can never start is refused at create time.
       await renderSpace(deps, probe, version.version);
-      await commit(async (trx, emit) => {
-        await insertSpace(
-          trx,
+      await commit(async (tx, emit) => {
+        await tx.spaces.insert(
           { id: probe.id, name: probe.name, ownerId: probe.ownerId, templateId: probe.templateId, templateRef: probe.templateRef, parameters: probe.parameters, shell: probe.shell, agentUrl: probe.agentUrl },
           now(),
         );
-        await updateSpace(trx, probe.id, { lastOperationId: input.operationId }, now());
+        await tx.spaces.update(probe.id, { lastOperationId: input.operationId }, now());
         await emit(phaseEvent(probe.id, input.operationId));
       });
       return { spaceId: probe.id };
@@ -183,7 +171,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
 
     /** Update: validate and record a spec change. Nothing is applied to Nomad here. */
     async applySpecChange(input: { spaceId: string; spec: SpaceSpecChange; step?: StepRef }): Promise<void> {
-      const space = await requireSpace(deps.db, input.spaceId);
+      const space = await deps.store.spaces.require(input.spaceId);
       const next: Space = { ...space };
       if (input.spec.templateRef !== undefined) next.templateRef = input.spec.templateRef;
       if (input.spec.shell !== undefined) next.shell = input.spec.shell;
@@ -197,14 +185,14 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       const values = validateParameterValues(defs, decryptForValidation(merged, deps.settings.encryptKey));
       next.parameters = protectSecrets(defs, values, deps.settings.encryptKey);
       await renderSpace(deps, next, version.version);
-      await updateSpace(deps.db, space.id, { templateRef: next.templateRef, shell: next.shell, agentUrl: next.agentUrl, parameters: next.parameters }, now());
+      await deps.store.spaces.update(space.id, { templateRef: next.templateRef, shell: next.shell, agentUrl: next.agentUrl, parameters: next.parameters }, now());
     },
 
     /** Start, step 1: what to create, keep and remove; which job; the start timeout. */
     async prepareStart(input: { spaceId: string; step?: StepRef }): Promise<StartPlan> {
       const rendered = await renderSpace(deps, input.spaceId);
       const content = rendered.version.content;
-      const existing = await listSpaceVolumes(deps.db, input.spaceId);
+      const existing = await deps.store.volumes.listOfSpace(input.spaceId);
       const plan = planVolumes(rendered.volumes, existing.map((v) => ({ id: v.volumeId, type: v.type })));
       const kind = (content.type ?? 'nomad') === 'manual' ? 'manual' : 'nomad';
       return {
@@ -221,41 +209,39 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
 
     /** Records the applied version; with `finishOperationId` the operation is done as well. */
     async completeStart(input: { spaceId: string; version: string; hash: string; jobId: string | null; finishOperationId?: string; step?: StepRef }): Promise<void> {
-      const space = await requireSpace(deps.db, input.spaceId);
-      await commit(async (trx, emit) => {
-        await updateSpace(
-          trx,
-          input.spaceId,
+      const space = await deps.store.spaces.require(input.spaceId);
+      await commit(async (tx, emit) => {
+        await tx.spaces.update(input.spaceId,
           { phase: 'running', reason: '', message: '', appliedVersion: input.version, appliedHash: input.hash, nomadJobId: input.jobId, startedAt: space.phase === 'running' && space.startedAt ? space.startedAt : now() },
           now(),
         );
         await emit(phaseEvent(input.spaceId));
-        return input.finishOperationId ? endOperation(trx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
+        return input.finishOperationId ? endOperation(tx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
       });
     },
 
     /** The space is stopped (job gone, volumes kept); with `finishOperationId` the operation is done. */
     async completeStop(input: { spaceId: string; finishOperationId?: string; step?: StepRef }): Promise<void> {
-      await commit(async (trx, emit) => {
-        await updateSpace(trx, input.spaceId, { phase: 'stopped', reason: '', message: '', startedAt: null, nomadJobId: null }, now());
+      await commit(async (tx, emit) => {
+        await tx.spaces.update(input.spaceId, { phase: 'stopped', reason: '', message: '', startedAt: null, nomadJobId: null }, now());
         await emit(phaseEvent(input.spaceId));
-        return input.finishOperationId ? endOperation(trx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
+        return input.finishOperationId ? endOperation(tx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
       });
     },
 
     async markSpaceDeleted(input: { spaceId: string; finishOperationId?: string; step?: StepRef }): Promise<void> {
-      await commit(async (trx, emit) => {
-        await markSpaceDeleted(trx, input.spaceId, now());
+      await commit(async (tx, emit) => {
+        await tx.spaces.markDeleted(input.spaceId, now());
         await emit({ type: 'space.deleted', spaceId: input.spaceId, ...(input.finishOperationId ? { operationId: input.finishOperationId } : {}) });
-        return input.finishOperationId ? endOperation(trx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
+        return input.finishOperationId ? endOperation(tx, emit, input.spaceId, { operationId: input.finishOperationId, status: 'succeeded' }, input.step) : null;
       });
     },
 
     /** The volumes a space has now (delete removes every one). */
     async spaceSnapshot(input: { spaceId: string }): Promise<{ volumeIds: { id: string; type: 'csi' | 'host' }[] } | null> {
-      const space = await getSpace(deps.db, input.spaceId);
+      const space = await deps.store.spaces.get(input.spaceId);
       if (!space) return null;
-      const vols = await listSpaceVolumes(deps.db, input.spaceId);
+      const vols = await deps.store.volumes.listOfSpace(input.spaceId);
       return { volumeIds: vols.map((v) => ({ id: v.volumeId, type: v.type })) };
     },
   };

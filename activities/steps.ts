@@ -7,8 +7,6 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type { StepRef } from '../core/events';
 import { isKnotError } from '../core/errors';
-import { eventRecorded, insertEvent, recordEvent } from '../store/events';
-import { finishStep, startStep } from '../store/operation-steps';
 import type { ActivityDeps } from './deps';
 
 function stepOf(args: unknown[]): StepRef | null {
@@ -27,26 +25,25 @@ function cancelled(e: unknown): boolean {
 }
 
 /** Opens the step (once, whatever the retries) and emits `operation.step` running. */
-export async function openStep(deps: Pick<ActivityDeps, 'db' | 'clock'>, step: StepRef): Promise<void> {
+export async function openStep(deps: Pick<ActivityDeps, 'store' | 'clock'>, step: StepRef): Promise<void> {
   const now = deps.clock();
   // the step and its event commit together: one write on the lifecycle's path, not two
-  const eventId = await deps.db.transaction(async (trx) =>
-    (await startStep(trx, step.operationId, step.name, now, step.closeOpenAs))
-      ? insertEvent(trx, { type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: 'running' }, now)
-      : null,
-  );
-  if (eventId !== null) await eventRecorded(deps.db, eventId);
+  await deps.store.transaction(async (tx) => {
+    if (await tx.steps.start(step.operationId, step.name, now, step.closeOpenAs)) {
+      await tx.events.append({ type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: 'running' }, now);
+    }
+  });
 }
 
 /** Closes the step if still open and emits its outcome with the duration. */
-export async function closeStep(deps: Pick<ActivityDeps, 'db' | 'clock'>, step: StepRef, outcome: 'succeeded' | 'failed' | 'cancelled', message?: string): Promise<void> {
+export async function closeStep(deps: Pick<ActivityDeps, 'store' | 'clock'>, step: StepRef, outcome: 'succeeded' | 'failed' | 'cancelled', message?: string): Promise<void> {
   const now = deps.clock();
-  const eventId = await deps.db.transaction(async (trx) => {
-    const durationMs = await finishStep(trx, step.operationId, step.name, outcome, now, message);
-    if (durationMs === null) return null;
-    return insertEvent(trx, { type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: outcome, durationMs }, now);
+  await deps.store.transaction(async (tx) => {
+    const durationMs = await tx.steps.finish(step.operationId, step.name, outcome, now, message);
+    if (durationMs !== null) {
+      await tx.events.append({ type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: outcome, durationMs }, now);
+    }
   });
-  if (eventId !== null) await eventRecorded(deps.db, eventId);
 }
 
 export function withStepRecording<T extends Record<string, (...args: never[]) => Promise<unknown>>>(deps: ActivityDeps, activities: T): T {
@@ -65,8 +62,7 @@ export function withStepRecording<T extends Record<string, (...args: never[]) =>
           await closeStep(deps, step, 'cancelled').catch(() => undefined);
         } else if (!isKnotError(e) || e.retryable) {
           // the step stays open: Temporal retries it; the stream says why it is taking longer
-          await recordEvent(
-            deps.db,
+          await deps.store.events.append(
             { type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: 'retrying', error: { type: isKnotError(e) ? e.type : 'internal', message: (e as Error).message?.slice(0, 500) ?? String(e) } },
             deps.clock(),
           ).catch(() => undefined);

@@ -11,15 +11,14 @@ import type { KnotConfig } from '../core/config';
 import { verifyAgentToken } from '../core/crypto';
 import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
-import type { AgentServices, AgentState, AgentStateStore } from '../store/agent-state';
+import type { AgentServices, AgentState } from '../store/model';
 import type { Clock } from '../store/clock';
-import type { Db } from '../store/db';
-import { getSpace } from '../store/spaces';
+import type { AgentStateStore, Store } from '../store/store';
 import { MAX_BODY_BYTES, parseJsonBody } from './json-body';
 import { problemOf, sendProblem, toKnotError } from './problem';
 
 export interface AgentRouterDeps {
-  db: Db;
+  store: Store;
   agentState: AgentStateStore;
   config: KnotConfig;
   clock?: Clock;
@@ -83,7 +82,7 @@ export function createAgentRouter(deps: AgentRouterDeps): Router {
         const errors = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
         throw new KnotError(ErrorType.Validation, errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
       }
-      const space = await getSpace(deps.db, spaceId);
+      const space = await deps.store.spaces.get(spaceId);
       if (!space || space.deletedAt) throw notFound('space', spaceId);
       const at = now();
       const body = parsed.data;

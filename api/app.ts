@@ -18,7 +18,7 @@ import { KnotMetrics } from '../metrics/metrics';
 import { allowedMethods, definePublicRoute, mount, replyWithError, type RouteDef } from './route';
 import { API_ROUTES } from './routes';
 import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
-import { createAgentStateStore } from '../store/agent-state';
+import { agentTtlMs } from '../store/agent-state';
 import { webAppHandlers } from './web-app';
 import { z } from 'zod';
 import { EventHub } from './event-stream';
@@ -49,18 +49,18 @@ function requestMetrics(metrics: KnotMetrics) {
 export function servicesOf(deps: AppDeps): Services {
   const now = deps.clock ?? Date.now;
   return {
-    db: deps.db,
+    store: deps.store,
     config: deps.config,
     logger: deps.logger,
     lifecycle: deps.lifecycle,
     nomad: deps.nomad,
     health: deps.health,
-    agentState: deps.agentState ?? createAgentStateStore(deps.config, deps.db, null, now),
+    agentState: deps.agentState ?? deps.store.agentState(agentTtlMs(deps.config), now),
     now,
     newId: deps.newId ?? (() => coreNewId(now())),
     metrics: deps.metrics ?? new KnotMetrics(),
     limiter: new AuthFailureLimiter({ maxFailures: deps.authFailures?.max ?? 20, windowMs: deps.authFailures?.windowMs ?? 60_000, now }),
-    events: new EventHub(deps.db, deps.logger, deps.events),
+    events: new EventHub(deps.store, deps.logger, deps.events),
   };
 }
 
@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps, services?: Services): Express {
   }
 
   // the agent inside a space reports with its own per-space token, not a user's
-  app.use(createAgentRouter({ db: svc.db, agentState: svc.agentState, config: svc.config, clock: svc.now }));
+  app.use(createAgentRouter({ store: svc.store, agentState: svc.agentState, config: svc.config, clock: svc.now }));
   // the web UI, after every API route so it can never shadow one
   for (const h of webAppHandlers(deps.webRoot)) app.use(h);
 

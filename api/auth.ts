@@ -11,11 +11,7 @@ import type { KnotConfig } from '../core/config';
 import { generateToken, hashToken } from '../core/crypto';
 import { ErrorType, KnotError } from '../core/errors';
 import { newId } from '../core/names';
-import type { Db } from '../store/db';
-import { groupNamesOfUser } from '../store/groups';
-import { findUsableSessionByHash, touchSession } from '../store/sessions';
-import { findUsableTokenByHash, insertToken, touchToken } from '../store/tokens';
-import { countUsers, getUser, insertUser, setPasswordHash } from '../store/users';
+import type { Repositories, Store } from '../store/store';
 import type { Actor, Services } from './context';
 import { hashPassword, PASSWORD_MIN_LENGTH } from './passwords';
 import { checkCsrf, sessionSecretOf } from './sessions';
@@ -60,22 +56,22 @@ export async function authenticate(req: Request, svc: Services): Promise<Actor> 
   };
   const now = svc.now();
   if (sessionSecret !== null) {
-    const session = await findUsableSessionByHash(svc.db, hashToken(sessionSecret), now);
+    const session = await svc.store.sessions.findUsableByHash(hashToken(sessionSecret), now);
     if (!session) return fail('unknown, expired or revoked session');
-    const user = await getUser(svc.db, session.userId);
+    const user = await svc.store.users.get(session.userId);
     if (!user || !user.active) return fail('user is inactive');
     checkCsrf(req, svc, session);
-    await touchSession(svc.db, session.id, now);
-    const groups = await groupNamesOfUser(svc.db, user.id);
+    await svc.store.sessions.touch(session.id, now);
+    const groups = await svc.store.groups.namesOfUser(user.id);
     return { user, tokenId: null, sessionId: session.id, groups, isAdmin: user.role === 'admin' };
   }
   if (token === '') return fail('malformed Authorization header');
-  const row = await findUsableTokenByHash(svc.db, hashToken(token!), now);
+  const row = await svc.store.tokens.findUsableByHash(hashToken(token!), now);
   if (!row) return fail('unknown, expired or revoked token');
-  const user = await getUser(svc.db, row.userId);
+  const user = await svc.store.users.get(row.userId);
   if (!user || !user.active) return fail('user is inactive');
-  await touchToken(svc.db, row.id, now);
-  const groups = await groupNamesOfUser(svc.db, user.id);
+  await svc.store.tokens.touch(row.id, now);
+  const groups = await svc.store.groups.namesOfUser(user.id);
   return { user, tokenId: row.id, sessionId: null, groups, isAdmin: user.role === 'admin' };
 }
 
@@ -85,13 +81,12 @@ export function requireAdmin(actor: Actor): void {
 
 /** Creates a token for a user and returns the secret (shown once) with the stored row. */
 export async function issueToken(
-  db: Db,
+  store: Pick<Repositories, 'tokens'>,
   opts: { id: string; userId: string; name: string; expiresAt: number | null; secret?: string },
   now: number,
 ) {
   const secret = opts.secret ?? generateToken();
-  const token = await insertToken(
-    db,
+  const token = await store.tokens.insert(
     { id: opts.id, userId: opts.userId, name: opts.name, tokenHash: hashToken(secret), prefix: secret.slice(0, TOKEN_PREFIX_LENGTH), expiresAt: opts.expiresAt },
     now,
   );
@@ -113,8 +108,8 @@ export interface BootstrapResult {
  * password for web sign-in. Later starts do nothing (the bootstrap token is not a
  * permanent back door: it only ever becomes the first admin's token).
  */
-export async function bootstrapAdmin(db: Db, config: KnotConfig, logger: Logger, now: () => number = Date.now): Promise<BootstrapResult> {
-  if ((await countUsers(db)) > 0) return { created: false };
+export async function bootstrapAdmin(store: Store, config: KnotConfig, logger: Logger, now: () => number = Date.now): Promise<BootstrapResult> {
+  if ((await store.users.count()) > 0) return { created: false };
   const configured = config.server.bootstrap_token.trim();
   if (configured !== '' && configured.length < 16) {
     throw new KnotError(ErrorType.Config, 'server.bootstrap_token must be at least 16 characters', {
@@ -132,10 +127,10 @@ export async function bootstrapAdmin(db: Db, config: KnotConfig, logger: Logger,
   const userId = newId(t);
   const secret = configured || generateToken();
   try {
-    await db.transaction(async (trx) => {
-      await insertUser(trx, { id: userId, username: 'admin', email: '', timezone: 'UTC', role: 'admin', active: true }, t);
-      await issueToken(trx, { id: newId(t), userId, name: 'bootstrap', expiresAt: null, secret }, t);
-      if (passwordHash) await setPasswordHash(trx, userId, passwordHash, t);
+    await store.transaction(async (tx) => {
+      await tx.users.insert({ id: userId, username: 'admin', email: '', timezone: 'UTC', role: 'admin', active: true }, t);
+      await issueToken(tx, { id: newId(t), userId, name: 'bootstrap', expiresAt: null, secret }, t);
+      if (passwordHash) await tx.users.setPasswordHash(userId, passwordHash, t);
     });
   } catch (e) {
     // another server process bootstrapped at the same moment: that is fine

@@ -1,14 +1,11 @@
 /** What the API is built from (injected, so tests run it against real stores and real Temporal). */
 import type { Logger } from 'pino';
 import type { KnotConfig } from '../core/config';
-import type { Db } from '../store/db';
-import type { Operation } from '../store/operations';
-import type { Space } from '../store/spaces';
-import type { User } from '../store/users';
+import type { Store, AgentStateStore } from '../store/store';
+import type { Operation, Space, User } from '../store/model';
 import type { OperationRequest } from '../temporal/lifecycle-client';
 import type { CreateSpaceInput } from '../core/lifecycle';
 import type { AuthFailureLimiter } from './rate-limit';
-import type { AgentStateStore } from '../store/agent-state';
 import type { KnotMetrics } from '../metrics/metrics';
 import type { EventHub, EventStreamOptions } from './event-stream';
 
@@ -34,10 +31,12 @@ export interface HealthChecks {
   /** name → check; a check that throws, answers false or takes too long counts as down */
   checks: Record<string, () => Promise<boolean>>;
   timeoutMs?: number;
+  /** which store holds knot's data (sqlite, mysql, redis), shown by /health */
+  store?: string;
 }
 
 export interface AppDeps {
-  db: Db;
+  store: Store;
   config: KnotConfig;
   logger: Logger;
   lifecycle: LifecyclePort;
@@ -45,7 +44,7 @@ export interface AppDeps {
   health: HealthChecks;
   /** the built web UI's folder; default dist/web when built, null = no web UI */
   webRoot?: string | null;
-  /** agent reports (Redis or SQL); SQL over `db` when not given */
+  /** agent reports (Redis or SQL); the store's own when not given */
   agentState?: AgentStateStore;
   clock?: () => number;
   newId?: () => string;
@@ -58,7 +57,7 @@ export interface AppDeps {
 }
 
 /** Resolved dependencies every handler sees: the injected ones, with every default filled in. */
-export interface Services extends Pick<AppDeps, 'db' | 'config' | 'logger' | 'lifecycle' | 'nomad' | 'health'> {
+export interface Services extends Pick<AppDeps, 'store' | 'config' | 'logger' | 'lifecycle' | 'nomad' | 'health'> {
   agentState: AgentStateStore;
   now: () => number;
   newId: () => string;

@@ -8,8 +8,8 @@
  * the tail delivers in id order and waits a short grace for a missing id before skipping it.
  */
 import type { Logger } from 'pino';
-import type { Db } from '../store/db';
-import { eventBounds, eventsAfter, type StoredEvent } from '../store/events';
+import type { Store } from '../store/store';
+import type { StoredEvent } from '../store/model';
 
 export interface EventStreamOptions {
   /** how often the log is polled while clients are connected; default 150 ms */
@@ -41,7 +41,7 @@ export class EventHub {
   readonly options: Required<EventStreamOptions>;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly logger: Logger,
     options: EventStreamOptions = {},
   ) {
@@ -60,7 +60,7 @@ export class EventHub {
 
   /** The newest id delivered to live subscribers (starting the tail if it was idle). */
   async position(): Promise<number> {
-    if (this.cursor === null) this.cursor = (await eventBounds(this.db)).newestId ?? 0;
+    if (this.cursor === null) this.cursor = (await this.store.events.bounds()).newestId ?? 0;
     return this.cursor;
   }
 
@@ -105,7 +105,7 @@ export class EventHub {
       let more = true;
       while (more && !this.closed) {
         const from = await this.position();
-        const rows = await eventsAfter(this.db, from, { limit: this.options.batchSize });
+        const rows = await this.store.events.after(from, { limit: this.options.batchSize });
         const deliverable = this.inOrder(from, rows);
         for (const e of deliverable) this.fanOut(e);
         if (deliverable.length > 0) this.cursor = deliverable[deliverable.length - 1]!.id;

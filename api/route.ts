@@ -6,8 +6,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ErrorType, KnotError } from '../core/errors';
-import type { AuditOutcome } from '../store/audit';
-import { insertAudit } from '../store/audit';
+import type { AuditOutcome } from '../store/model';
 import { authenticate, requireAdmin } from './auth';
 import type { Actor, Services } from './context';
 import { parseJsonBody } from './json-body';
@@ -222,7 +221,7 @@ function outcomeOf(status: number): AuditOutcome {
 
 async function writeAudit(svc: Services, actor: Actor, action: string, resourceType: string, scope: AuditScope, status: number, error?: KnotError): Promise<void> {
   try {
-    await insertAudit(svc.db, {
+    await svc.store.audit.append({
       at: svc.now(),
       actorId: actor.user.id,
       actor: actor.user.username,

@@ -9,8 +9,7 @@ import type { Request, Response } from 'express';
 import { generateToken, hashToken, constantTimeEqual } from '../core/crypto';
 import { parseDuration } from '../core/duration';
 import { ErrorType, KnotError } from '../core/errors';
-import { insertSession, type Session, type SignInMethod } from '../store/sessions';
-import type { User } from '../store/users';
+import type { Session, SignInMethod, User } from '../store/model';
 import type { Services } from './context';
 
 export const SESSION_COOKIE = 'knot_session';
@@ -61,9 +60,7 @@ export async function startSession(svc: Services, req: Request, res: Response, u
   const secret = generateToken('');
   const now = svc.now();
   const ttl = sessionTtlMs(svc);
-  const session = await insertSession(
-    svc.db,
-    {
+  const session = await svc.store.sessions.insert({
       id: svc.newId(),
       userId: user.id,
       sessionHash: hashToken(secret),

@@ -4,11 +4,7 @@ import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
 import type { ParameterDef } from '../core/parameters';
 import { isUpdateAvailable, resolveTemplateRef, specHash } from '../core/versions';
-import { getOperations, type Operation } from '../store/operations';
-import { listVolumesOfSpaces } from '../store/space-volumes';
-import { getSpace, getSpaceByName, type Space } from '../store/spaces';
-import { getTemplate, listTemplateVersions, type TemplateRecord, type TemplateVersionRecord } from '../store/templates';
-import { getUsersByIds } from '../store/users';
+import type { Operation, Space, TemplateRecord, TemplateVersionRecord } from '../store/model';
 import type { Actor, Services } from './context';
 import { findUser } from './lookup';
 import { spaceJson } from './views';
@@ -19,9 +15,9 @@ export interface TemplateFacts {
 }
 
 export async function templateFacts(svc: Services, templateId: string): Promise<TemplateFacts | null> {
-  const template = await getTemplate(svc.db, templateId);
+  const template = await svc.store.templates.get(templateId);
   if (!template) return null;
-  return { template, versions: await listTemplateVersions(svc.db, templateId) };
+  return { template, versions: await svc.store.templates.listVersions(templateId) };
 }
 
 /** The version a ref resolves to now (null when none matches or the ref is malformed). */
@@ -58,32 +54,32 @@ export function visibleTo(actor: Actor, space: Space): boolean {
 /** A space by id, or by name scoped to the caller (admins: `?owner=`). Others' and deleted → 404. */
 export async function findVisibleSpace(svc: Services, actor: Actor, idOrName: string, ownerName?: string): Promise<Space> {
   if (isId(idOrName)) {
-    const s = await getSpace(svc.db, idOrName);
+    const s = await svc.store.spaces.get(idOrName);
     if (s && visibleTo(actor, s)) return s;
   }
   let ownerId = actor.user.id;
   if (ownerName !== undefined && ownerName !== actor.user.username) {
     if (!actor.isAdmin) throw notFound('space', idOrName);
-    const owner = await findUser(svc.db, ownerName);
+    const owner = await findUser(svc.store, ownerName);
     if (!owner) throw notFound('space', idOrName);
     ownerId = owner.id;
   }
-  const s = await getSpaceByName(svc.db, ownerId, idOrName);
+  const s = await svc.store.spaces.getByName(ownerId, idOrName);
   if (!s || !visibleTo(actor, s)) throw notFound('space', idOrName);
   return s;
 }
 
 /** Space JSON for many spaces, loading owners, templates and operations once each. */
 export async function spaceViews(svc: Services, spaces: Space[]) {
-  const owners = new Map((await getUsersByIds(svc.db, [...new Set(spaces.map((s) => s.ownerId))])).map((u) => [u.id, u.username]));
+  const owners = new Map((await svc.store.users.getByIds([...new Set(spaces.map((s) => s.ownerId))])).map((u) => [u.id, u.username]));
   const facts = new Map<string, TemplateFacts | null>();
   for (const id of new Set(spaces.map((s) => s.templateId))) facts.set(id, await templateFacts(svc, id));
   // one query each for the whole page, not one per space
   const ids = spaces.map((s) => s.id);
   const [agents, volumes, operations] = await Promise.all([
     svc.agentState.getMany(ids),
-    listVolumesOfSpaces(svc.db, ids),
-    getOperations(svc.db, spaces.map((s) => s.lastOperationId).filter((id): id is string => id !== null)),
+    svc.store.volumes.listOfSpaces(ids),
+    svc.store.operations.getMany(spaces.map((s) => s.lastOperationId).filter((id): id is string => id !== null)),
   ]);
   return spaces.map((s) => {
     const f = facts.get(s.templateId) ?? null;

@@ -7,8 +7,6 @@
 import { ErrorType, KnotError, type ErrorTypeName, type FieldError } from '../core/errors';
 import { renderTemplate, sampleRenderContext } from '../core/render';
 import { checkTemplateContent, templateContentSchema, type TemplateContent } from '../core/template';
-import { getGroupsByNames } from '../store/groups';
-import { listVariables } from '../store/variables';
 import type { Services } from './context';
 import { zodFieldErrors } from './validate';
 
@@ -28,7 +26,7 @@ export async function checkTemplateInput(svc: Services, raw: unknown): Promise<T
   if (!parsed.success) return { content: null, errors: zodFieldErrors(parsed.error), kind: ErrorType.Validation };
   const content = parsed.data;
 
-  const varNames = (await listVariables(svc.db)).map((v) => v.name);
+  const varNames = (await svc.store.variables.list()).map((v) => v.name);
   const coreErrors = checkTemplateContent(raw, varNames);
   if (coreErrors.length) {
     const rendering = coreErrors.some((e) => e.path.startsWith('job') || e.path.startsWith('volumes'));
@@ -36,7 +34,7 @@ export async function checkTemplateInput(svc: Services, raw: unknown): Promise<T
   }
 
   const groups = content.groups ?? [];
-  const known = new Set((await getGroupsByNames(svc.db, groups)).map((g) => g.name));
+  const known = new Set((await svc.store.groups.getByNames(groups)).map((g) => g.name));
   const groupErrors = groups.flatMap((g, i) => (known.has(g) ? [] : [{ path: `groups[${i}]`, message: `unknown group '${g}'` }]));
   if (groupErrors.length) return { content, errors: groupErrors, kind: ErrorType.Validation };
 

@@ -35,11 +35,11 @@ export async function runApi(): Promise<string> {
   const before = loadContext();
   const b = await startBackend({ api: true, worker: false, sandbox: { faults: { latencyMs: 0 } } });
   try {
-    const user = await seedUser(b.db, 'bench');
-    const { secret } = await issueToken(b.db, { id: newId(Date.now()), userId: user.id, name: 'bench', expiresAt: null }, Date.now());
-    const tpl = await seedTemplate(b.db, seedTemplateInput('debian'));
+    const user = await seedUser(b.store, 'bench');
+    const { secret } = await issueToken(b.store, { id: newId(Date.now()), userId: user.id, name: 'bench', expiresAt: null }, Date.now());
+    const tpl = await seedTemplate(b.store, seedTemplateInput('debian'));
     const seeding = performance.now();
-    const ids = await insertSpaces(b.db, { count, ownerId: user.id, templateId: tpl.id, phase: () => 'stopped' });
+    const ids = await insertSpaces(b.store, { count, ownerId: user.id, templateId: tpl.id, phase: () => 'stopped' });
     note(`api: ${count} spaces stored in ${Math.round(performance.now() - seeding)} ms`);
     const client = new KnotClient({ url: b.api!.url, token: secret, timeoutMs: 60_000 });
     const statusOf = (e: unknown) => (e instanceof KnotApiError ? e.status : 0);

@@ -1,7 +1,7 @@
 /**
  * An in-process knot backend for benchmarks, every part real: a Temporal dev server (the
  * `temporal` CLI, file database in a temp dir, its own free port), the Nomad sandbox over HTTP with
- * the given delays and latency, a migrated SQLite store in a temp file, one worker, the
+ * the given delays and latency, a migrated SQLite store in a temp file (or the store given), one worker, the
  * LifecycleClient, and optionally the API. The worker and the API run in this process.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,8 @@ import { createBackend, serverSettings } from '../worker/backend';
 import { installQuietRuntime } from '../worker/worker';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../nomad/sandbox';
 import { NomadClient } from '../nomad/client';
-import { createDb, migrateLatest, type Db } from '../store/db';
+import type { Store } from '../store/store';
+import { createDb, createSqlStore } from '../store/sql';
 import { loadConfig } from '../core/config';
 import { startApiServer, type ApiServer } from '../api/server';
 import { bootstrapAdmin } from '../api/auth';
@@ -40,6 +41,8 @@ export interface BackendOptions {
   api?: boolean;
   maxConcurrentActivities?: number;
   maxConcurrentWorkflowTasks?: number;
+  /** the store to run on (the caller closes it); default a fresh SQLite file in a temp dir */
+  store?: Store;
   /** Temporal dev server persistence: a SQLite file like `knot dev` (default), or in memory */
   temporalDb?: 'file' | 'memory';
 }
@@ -50,7 +53,7 @@ export function temporalDbFromEnv(): 'file' | 'memory' {
 }
 
 export interface Backend {
-  db: Db;
+  store: Store;
   sandbox: Sandbox;
   nomad: NomadClient;
   devServer: DevServer;
@@ -105,16 +108,21 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
     const sandbox = await startSandbox({ port: 0, ...opts.sandbox });
     closers.push(() => sandbox.close());
     const nomad = new NomadClient({ addr: sandbox.url, timeoutMs: 30_000 });
-    const db = createDb({ client: 'sqlite', filename: path.join(dir, 'knot.db') });
-    closers.push(() => db.destroy());
-    await migrateLatest(db);
+    let store = opts.store;
+    if (!store) {
+      const target = { client: 'sqlite' as const, filename: path.join(dir, 'knot.db') };
+      const own = createSqlStore(createDb(target), target);
+      closers.push(() => own.close());
+      await own.migrate();
+      store = own;
+    }
 
     const connection = await Connection.connect({ address: devServer.address });
     closers.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = 'knot-bench';
     const backend = createBackend({
-      db,
+      store,
       nomad,
       client,
       taskQueue,
@@ -140,12 +148,12 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
     }
 
     const config = loadConfig('', { KNOT_ENCRYPT: BENCH_SETTINGS.encryptKey, KNOT_BOOTSTRAP_TOKEN: ADMIN_TOKEN, KNOT_LOG_LEVEL: 'silent' });
-    await bootstrapAdmin(db, config, pino({ level: 'silent' }));
+    await bootstrapAdmin(store, config, pino({ level: 'silent' }));
     let api: ApiServer | null = null;
     if (opts.api) {
       const server = await startApiServer(
         {
-          db,
+          store,
           config,
           logger: pino({ level: 'silent' }),
           lifecycle,
@@ -159,7 +167,7 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
       closers.push(() => server.close());
       api = server;
     }
-    return { db, sandbox, nomad, devServer, client, lifecycle, taskQueue, deps, worker, api, adminToken: ADMIN_TOKEN, close: closeAll };
+    return { store, sandbox, nomad, devServer, client, lifecycle, taskQueue, deps, worker, api, adminToken: ADMIN_TOKEN, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;

@@ -1,7 +1,7 @@
 /** Many space rows written straight into the store in batches (for the API and sweep benchmarks). */
 import { newId } from '../core/names';
-import type { Db } from '../store/db';
-import type { SpacePhase } from '../store/spaces';
+import type { Store } from '../store/store';
+import type { SpacePhase } from '../store/model';
 
 export interface BulkSpaces {
   count: number;
@@ -18,46 +18,31 @@ export interface BulkSpaces {
   batchSize?: number;
 }
 
-/** Inserts the rows in transactions of `batchSize`; returns the ids in insertion (= created_at) order. */
-export async function insertSpaces(db: Db, spec: BulkSpaces): Promise<string[]> {
+/**
+ * Inserts the spaces through the store interface, `batchSize` to a transaction, so every driver is
+ * loaded the same way; returns the ids in insertion (= createdAt) order.
+ */
+export async function insertSpaces(store: Store, spec: BulkSpaces): Promise<string[]> {
   const batchSize = spec.batchSize ?? 500;
   const base = Date.now() - spec.count - 1000;
   const ids: string[] = [];
   for (let from = 0; from < spec.count; from += batchSize) {
-    const rows: Record<string, unknown>[] = [];
+    const batch: { id: string; name: string; createdAt: number; phase: SpacePhase; startedAt: number | null; deletedAt: number | null }[] = [];
     for (let i = from; i < Math.min(spec.count, from + batchSize); i++) {
       const createdAt = base + i;
-      const id = newId(createdAt);
-      ids.push(id);
-      const deletedAt = spec.deletedAt?.(i) ?? null;
-      const name = `${spec.namePrefix ?? 'bulk'}${i}`;
-      rows.push({
-        id,
-        name,
-        owner_id: spec.ownerId,
-        active_name: deletedAt === null ? name : null,
-        template_id: spec.templateId,
-        template_ref: '',
-        parameters_json: '{}',
-        shell: 'bash',
-        agent_url: null,
-        phase: deletedAt === null ? spec.phase(i) : 'deleted',
-        reason: '',
-        message: '',
-        applied_version: spec.appliedVersion ?? null,
-        applied_hash: null,
-        nomad_job_id: null,
-        last_operation_id: null,
-        started_at: spec.startedAt?.(i) ?? null,
-        created_at: createdAt,
-        updated_at: createdAt,
-        deleted_at: deletedAt,
-      });
+      batch.push({ id: newId(createdAt), name: `${spec.namePrefix ?? 'bulk'}${i}`, createdAt, phase: spec.phase(i), startedAt: spec.startedAt?.(i) ?? null, deletedAt: spec.deletedAt?.(i) ?? null });
     }
-    await db.transaction(async (trx) => {
-      // SQLite caps bound variables per statement: insert in slices of 50 rows (21 columns each)
-      for (let k = 0; k < rows.length; k += 50) await trx('spaces').insert(rows.slice(k, k + 50));
+    await store.transaction(async (tx) => {
+      for (const b of batch) {
+        await tx.spaces.insert({ id: b.id, name: b.name, ownerId: spec.ownerId, templateId: spec.templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, b.createdAt);
+        if (b.deletedAt !== null) {
+          await tx.spaces.markDeleted(b.id, b.deletedAt);
+        } else if (b.phase !== 'stopped' || spec.appliedVersion) {
+          await tx.spaces.update(b.id, { phase: b.phase, startedAt: b.startedAt, appliedVersion: spec.appliedVersion ?? null }, b.createdAt);
+        }
+      }
     });
+    ids.push(...batch.map((b) => b.id));
   }
   return ids;
 }

@@ -43,8 +43,8 @@ export async function runEvents(): Promise<string> {
   const b = await startBackend({ api: true, worker: true, temporalDb: temporalDbFromEnv() });
   const fields: Record<string, number | string> = {};
   try {
-    const user = await seedUser(b.db, 'bench');
-    const tpl = await seedTemplate(b.db, seedTemplateInput('debian'));
+    const user = await seedUser(b.store, 'bench');
+    const tpl = await seedTemplate(b.store, seedTemplateInput('debian'));
     const client = new KnotClient({ url: b.api!.url, token: b.adminToken, timeoutMs: 60_000 });
     const { spaceId } = await createSpace(b, user, tpl, 'events');
 

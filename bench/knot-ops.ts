@@ -5,7 +5,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { newId } from '../core/names';
-import { getOperation, type Operation, type OperationType } from '../store/operations';
+import type { Operation, OperationType } from '../store/model';
 import type { Backend } from './backend';
 import type { SeededTemplate, SeededUser } from './seed';
 
@@ -49,7 +49,7 @@ export async function runOperation(
     } catch (e) {
       if (!(e instanceof WorkflowFailedError)) throw e;
     }
-    const done = await getOperation(b.db, op.id);
+    const done = await b.store.operations.get(op.id);
     const ok = done?.status === 'succeeded';
     return {
       type: req.type,

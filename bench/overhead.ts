@@ -30,8 +30,8 @@ export async function runOverhead(): Promise<string> {
     ...(pollSetting !== undefined ? { pollIntervalMs: pollSetting } : {}),
   });
   try {
-    const user = await seedUser(b.db, 'bench');
-    const tpl = await seedTemplate(b.db, seedTemplateInput('debian'));
+    const user = await seedUser(b.store, 'bench');
+    const tpl = await seedTemplate(b.store, seedTemplateInput('debian'));
     const input = seedTemplateInput('debian');
     const samples = new SampleSet();
     const histories: Record<'start' | 'stop', { runs: WorkflowBreakdown[]; clientStart: number[] }> = {

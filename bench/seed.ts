@@ -4,9 +4,7 @@ import path from 'node:path';
 import { newId } from '../core/names';
 import { contentHash } from '../core/versions';
 import { templateContentSchema, type TemplateContentInput } from '../core/template';
-import { addTemplateVersion, getTemplateByName, insertTemplate } from '../store/templates';
-import { insertUser } from '../store/users';
-import type { Db } from '../store/db';
+import type { Store } from '../store/store';
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples', 'templates', 'debian');
 
@@ -32,10 +30,10 @@ export interface SeededUser {
   username: string;
 }
 
-export async function seedUser(db: Db, username: string, role: 'admin' | 'user' = 'user'): Promise<SeededUser> {
+export async function seedUser(store: Store, username: string, role: 'admin' | 'user' = 'user'): Promise<SeededUser> {
   const now = Date.now();
   const id = newId(now);
-  await insertUser(db, { id, username, email: `${username}@example.com`, timezone: 'UTC', role, active: true }, now);
+  await store.users.insert({ id, username, email: `${username}@example.com`, timezone: 'UTC', role, active: true }, now);
   return { id, username };
 }
 
@@ -46,17 +44,17 @@ export interface SeededTemplate {
 }
 
 /** Stores a template version (new template, or a new version of an existing one). */
-export async function seedTemplate(db: Db, input: TemplateContentInput, version = '1.0.0'): Promise<SeededTemplate> {
+export async function seedTemplate(store: Store, input: TemplateContentInput, version = '1.0.0'): Promise<SeededTemplate> {
   const content = templateContentSchema.parse(input);
   const hash = contentHash(content as unknown as Record<string, unknown>);
   const meta = { name: content.name, displayName: content.displayName ?? '', description: content.description ?? '', type: content.type, groups: content.groups ?? [] };
   const now = Date.now();
-  const existing = await getTemplateByName(db, content.name);
+  const existing = await store.templates.getByName(content.name);
   if (existing) {
-    await addTemplateVersion(db, existing.id, existing.latestVersion, meta, { versionId: newId(now), version, contentHash: hash, content, createdBy: null }, now);
+    await store.templates.addVersion(existing.id, existing.latestVersion, meta, { versionId: newId(now), version, contentHash: hash, content, createdBy: null }, now);
     return { id: existing.id, name: content.name, version };
   }
   const id = newId(now);
-  await insertTemplate(db, id, meta, { versionId: newId(now), version, contentHash: hash, content, createdBy: null }, now);
+  await store.templates.insert(id, meta, { versionId: newId(now), version, contentHash: hash, content, createdBy: null }, now);
   return { id, name: content.name, version };
 }

@@ -10,7 +10,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
 import { newId } from '../core/names';
-import { insertOperation } from '../store/operations';
 import { startBackend, temporalDbFromEnv } from './backend';
 import { insertSpaces } from './bulk-spaces';
 import { envInt } from './env';
@@ -30,8 +29,8 @@ export async function runSweeps(): Promise<string> {
   const before = loadContext();
   const b = await startBackend({ worker: false, sandbox: { faults: { latencyMs: 0 } } });
   try {
-    const user = await seedUser(b.db, 'bench');
-    const tpl = await seedTemplate(b.db, { ...seedTemplateInput('debian'), maxUptime: '1h' });
+    const user = await seedUser(b.store, 'bench');
+    const tpl = await seedTemplate(b.store, { ...seedTemplateInput('debian'), maxUptime: '1h' });
     const now = Date.now();
     const kind = (i: number): 'running' | 'due' | 'stopped' | 'deleted' => {
       const r = i % 100;
@@ -39,7 +38,7 @@ export async function runSweeps(): Promise<string> {
       return r < 90 ? 'stopped' : 'deleted';
     };
     const seeding = performance.now();
-    const ids = await insertSpaces(b.db, {
+    const ids = await insertSpaces(b.store, {
       count,
       ownerId: user.id,
       templateId: tpl.id,
@@ -52,7 +51,7 @@ export async function runSweeps(): Promise<string> {
     for (let k = 0; k < stuck; k++) {
       const spaceId = ids[k * 100 + 61] as string; // a stopped space
       const id = newId(now - 7200_000);
-      await insertOperation(b.db, { id, spaceId, type: 'start', requestedBy: user.id, workflowId: `space-${spaceId}`, deadlineAt: now - 3600_000 }, now - 7200_000);
+      await b.store.operations.insert({ id, spaceId, type: 'start', requestedBy: user.id, workflowId: `space-${spaceId}`, deadlineAt: now - 3600_000 }, now - 7200_000);
     }
     const due = ids.filter((_, i) => kind(i) === 'due').length;
     const deleted = ids.filter((_, i) => kind(i) === 'deleted').length;

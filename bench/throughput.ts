@@ -26,7 +26,7 @@ export async function runThroughput(): Promise<string> {
     ...(pollSetting !== undefined ? { pollIntervalMs: pollSetting } : {}),
   });
   try {
-    const user = await seedUser(b.db, 'bench');
+    const user = await seedUser(b.store, 'bench');
     const samples = new SampleSet();
     const errors = new Map<string, number>();
     let failures = 0;
@@ -54,13 +54,13 @@ export async function runThroughput(): Promise<string> {
       concurrency,
       async (i) => {
         const input = seedTemplateInput(`tpl${i}`);
-        const tpl = await seedTemplate(b.db, input);
+        const tpl = await seedTemplate(b.store, input);
         const { spaceId, timed } = await createSpace(b, user, tpl, `s${i}`);
         if (!record(timed)) return;
         const step = async (type: 'start' | 'stop' | 'delete', label: string = type) => record(await runOperation(b, { spaceId, type, user, templateName: tpl.name }), label);
         if (!(await step('start'))) return;
         if (!(await step('stop'))) return;
-        await seedTemplate(b.db, withExtraVolume(input), '1.1.0');
+        await seedTemplate(b.store, withExtraVolume(input), '1.1.0');
         if (!(await step('start', 'start_updated'))) return;
         if (!(await step('stop'))) return;
         if (!(await step('delete'))) return;

@@ -15,7 +15,6 @@ import { chromium } from 'playwright-core';
 import { issueToken } from '../api/auth';
 import { webRoot } from '../api/web-app';
 import { newId } from '../core/names';
-import { recordEvent } from '../store/events';
 import { startBackend } from './backend';
 import { insertSpaces } from './bulk-spaces';
 import { envInt } from './env';
@@ -47,10 +46,10 @@ export async function runWebUi(): Promise<string> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   try {
-    const user = await seedUser(b.db, 'webbench', 'admin');
-    const { secret } = await issueToken(b.db, { id: newId(Date.now()), userId: user.id, name: 'bench', expiresAt: null }, Date.now());
-    const tpl = await seedTemplate(b.db, seedTemplateInput('debian'));
-    const ids = await insertSpaces(b.db, { count, ownerId: user.id, templateId: tpl.id, phase: () => 'stopped' });
+    const user = await seedUser(b.store, 'webbench', 'admin');
+    const { secret } = await issueToken(b.store, { id: newId(Date.now()), userId: user.id, name: 'bench', expiresAt: null }, Date.now());
+    const tpl = await seedTemplate(b.store, seedTemplateInput('debian'));
+    const ids = await insertSpaces(b.store, { count, ownerId: user.id, templateId: tpl.id, phase: () => 'stopped' });
     const base = b.api!.url;
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await ctx.newPage();
@@ -86,7 +85,7 @@ export async function runWebUi(): Promise<string> {
     for (let i = 0; i < steps; i++) {
       const name = `bench-step-${i}`;
       const t0 = Date.now();
-      await recordEvent(b.db, { type: 'operation.step', spaceId: target, operationId: opId, step: name, stepStatus: 'running' }, t0);
+      await b.store.events.append({ type: 'operation.step', spaceId: target, operationId: opId, step: name, stepStatus: 'running' }, t0);
       const seenAt = await page.waitForFunction((s) => (window as unknown as { __seen: Record<string, number> }).__seen[s], name, { polling: 10, timeout: 10_000 });
       latencies.push(Number(await seenAt.jsonValue()) - t0);
     }

@@ -2,11 +2,10 @@
 import { Command } from 'commander';
 import { generateKey } from '../core/crypto';
 import { newId } from '../core/names';
-import { migrateDown } from '../store/db';
 import { loadConfigOrExit } from './config-file';
 import { loggerFor, resolveTemporalAddress, runUntilSignal, startApi, startDev, startWorker } from './processes';
 import { defaultImage, nomadServerJob } from './scaffold';
-import { openStore } from './services';
+import { openStoreAndRedis } from './services';
 import { registerClientCommands } from './space-commands';
 
 const program = new Command();
@@ -105,9 +104,10 @@ program
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
     const logger = loggerFor(cfg);
     try {
-      const db = await openStore(cfg, logger);
-      if (opts.down) await migrateDown(db);
-      await db.destroy();
+      const { store, redis } = await openStoreAndRedis(cfg, logger);
+      if (opts.down) await store.migrateDown();
+      await store.close();
+      await redis?.quit();
       process.stdout.write(opts.down ? 'migrations rolled back\n' : 'store is up to date\n');
     } catch (e) {
       fail(e);
@@ -148,12 +148,13 @@ admin
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
     const logger = loggerFor(cfg);
     try {
-      const db = await openStore(cfg, logger);
+      const { store, redis } = await openStoreAndRedis(cfg, logger);
       const { issueToken } = await import('../api/auth');
-      const user = await db('users').where({ username: opts.user }).first();
+      const user = await store.users.getByUsername(opts.user.toLowerCase());
       if (!user) fail(new Error(`no user named '${opts.user}'`));
-      const { secret } = await issueToken(db, { id: newId(Date.now()), userId: user.id as string, name: opts.name, expiresAt: null }, Date.now());
-      await db.destroy();
+      const { secret } = await issueToken(store, { id: newId(Date.now()), userId: user.id, name: opts.name, expiresAt: null }, Date.now());
+      await store.close();
+      await redis?.quit();
       process.stdout.write(`${secret}\n`);
     } catch (e) {
       fail(e);

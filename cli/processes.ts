@@ -21,8 +21,8 @@ import { installRuntime } from '../worker/worker';
 import { backendFromConfig } from '../worker/backend';
 import { ensureSchedules } from '../worker/schedules';
 import { startSandbox, type Sandbox } from '../nomad/sandbox';
-import type { Db } from '../store/db';
-import { healthChecks, openRedis, openStore } from './services';
+import type { Store } from '../store/store';
+import { healthChecks, openStoreAndRedis } from './services';
 import { KnotMetrics } from '../metrics/metrics';
 import { startMetricsServer } from '../metrics/server';
 
@@ -44,7 +44,7 @@ async function stopAll(stoppers: Stopper[], logger: Logger): Promise<void> {
 }
 
 interface Parts {
-  db: Db;
+  store: Store;
   redis: Redis | null;
   client: Client;
   stoppers: Stopper[];
@@ -53,13 +53,13 @@ interface Parts {
 async function openCommon(cfg: KnotConfig, logger: Logger, temporalAddress: string): Promise<Parts> {
   const stoppers: Stopper[] = [];
   try {
-    const db = await openStore(cfg, logger);
-    stoppers.push({ name: 'store', stop: () => db.destroy() });
-    const redis = await openRedis(cfg);
+    const { store, redis } = await openStoreAndRedis(cfg, logger);
     if (redis) stoppers.push({ name: 'redis', stop: () => redis.quit() });
+    stoppers.push({ name: 'store', stop: () => store.close() });
+    logger.info({ store: store.describe() }, 'store open');
     const client = await connectClient({ address: temporalAddress, namespace: cfg.server.temporal.namespace });
     stoppers.push({ name: 'temporal client', stop: () => client.connection.close() });
-    return { db, redis, client, stoppers };
+    return { store, redis, client, stoppers };
   } catch (e) {
     await stopAll(stoppers, logger);
     throw e;
@@ -73,30 +73,30 @@ export interface ProcessOptions {
   metrics?: KnotMetrics;
 }
 
-export async function startApi(cfg: KnotConfig, logger: Logger, opts: ProcessOptions): Promise<Running & { url: string; bootstrap: BootstrapResult }> {
+export async function startApi(cfg: KnotConfig, logger: Logger, opts: ProcessOptions): Promise<Running & { url: string; bootstrap: BootstrapResult; store: string }> {
   const metrics = opts.metrics ?? new KnotMetrics({ processMetrics: true });
   const parts = await openCommon(cfg, logger, opts.temporalAddress);
-  const { db, redis, client, stoppers } = parts;
+  const { store, redis, client, stoppers } = parts;
   try {
-    const bootstrap = await bootstrapAdmin(db, cfg, logger);
-    const backend = backendFromConfig(cfg, { db, redis, client, nomadAddr: opts.nomadAddr, logger, metrics });
+    const bootstrap = await bootstrapAdmin(store, cfg, logger);
+    const backend = backendFromConfig(cfg, { store, redis, client, nomadAddr: opts.nomadAddr, logger, metrics });
     const { host, port } = splitHostPort(cfg.server.listen, 3000);
     const api: ApiServer = await startApiServer(
       {
-        db,
+        store,
         config: cfg,
         logger,
         lifecycle: backend.lifecycle,
         nomad: backend.deps.nomad,
         metrics,
-        health: { checks: healthChecks(db, () => temporalReachable(client), redis) },
+        health: { checks: healthChecks(store, () => temporalReachable(client), redis), store: store.kind },
         agentState: backend.agentState,
       },
       { host, port },
     );
     stoppers.push({ name: 'api', stop: () => api.close() });
     logger.info({ url: api.url }, 'API listening');
-    return { url: api.url, bootstrap, stop: () => stopAll(stoppers, logger) };
+    return { url: api.url, bootstrap, store: store.describe(), stop: () => stopAll(stoppers, logger) };
   } catch (e) {
     await stopAll(stoppers, logger);
     throw e;
@@ -120,10 +120,10 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: Process
     }
     const parts = await openCommon(cfg, logger, opts.temporalAddress);
     stoppers.push(...parts.stoppers);
-    const { db, redis, client } = parts;
+    const { store, redis, client } = parts;
     const connection = await connectWorker({ address: opts.temporalAddress, namespace: cfg.server.temporal.namespace });
     stoppers.push({ name: 'worker connection', stop: () => connection.close() });
-    const backend = backendFromConfig(cfg, { db, redis, client, nomadAddr: opts.nomadAddr, logger, metrics });
+    const backend = backendFromConfig(cfg, { store, redis, client, nomadAddr: opts.nomadAddr, logger, metrics });
     const { taskQueue } = backend;
     const { stop: stopWorker } = await backend.runWorker(
       {
@@ -142,6 +142,7 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: Process
       cleanupInterval: s.cleanup_interval,
       idleTimeout: s.idle_timeout,
       deletedRetention: s.deleted_retention,
+      auditRetention: s.audit_retention,
     });
     logger.info({ taskQueue, schedules }, 'worker polling');
     return { stop: () => stopAll(stoppers, logger) };
@@ -200,7 +201,7 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
       `  API           ${api.url}   (health: ${api.url}/health, OpenAPI: ${api.url}/api/v1/openapi.json)`,
       `  Temporal UI   ${uiUrl ?? `external cluster at ${temporalAddress}`}`,
       `  Nomad         ${cfg.server.nomad.addr ? nomadAddr : `${nomadAddr}  (sandbox: simulated Nomad API, no workloads run)`}`,
-      `  Store         ${cfg.server.mysql.enabled ? `MySQL ${cfg.server.mysql.host}` : `SQLite ${cfg.server.sqlite.path}`}`,
+      `  Store         ${api.store}`,
       `  Web UI        ${api.url}/   (sign in: username admin with server.bootstrap_password if set, or paste the admin token into "Token";`,
       `                then set passwords under Admin → Users)`,
       `  ${auth}`,

@@ -130,6 +130,8 @@ export const configSchema = z
             host: str.default('127.0.0.1:6379'),
             password: str.default(''),
             db: int(0, 255).default(0),
+            /** every key knot writes starts with this (several knot installations can share one Redis) */
+            prefix: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits and _ : . - only, at most 64').default('knot:'),
             /** agent state lives this long without a report before it counts as disconnected */
             agent_ttl: duration.default('5m'),
           })
@@ -167,6 +169,8 @@ export const configSchema = z
             cleanup_interval: duration.default('15m'),
             idle_timeout: duration.default('0s'),
             deleted_retention: duration.default('168h'),
+            /** audit entries older than this are dropped by the cleanup sweep; 0s keeps them for ever */
+            audit_retention: duration.default('2160h'),
           })
           .strict()
           .prefault({}),
@@ -282,7 +286,6 @@ export function loadConfig(yamlText: string, env: Record<string, string | undefi
     );
   }
   const cfg = parsed.data;
-  refuseRedisOnlyStore(cfg, doc, source);
   if (cfg.server.mysql.enabled) {
     const missing: FieldError[] = [];
     if (!cfg.server.mysql.user) missing.push({ path: 'server.mysql.user', message: 'required when mysql is enabled' });
@@ -294,8 +297,8 @@ export function loadConfig(yamlText: string, env: Record<string, string | undefi
         { errors: missing },
       );
     }
-    cfg.server.sqlite.enabled = false;
   }
+  settleStore(cfg, doc, source);
   if (cfg.server.encrypt) {
     const key = Buffer.from(cfg.server.encrypt, 'base64');
     if (key.length !== 32) {
@@ -311,25 +314,34 @@ export function loadConfig(yamlText: string, env: Record<string, string | undefi
 }
 
 /**
- * Seed 001's "Without MySQL — Redis" config would, until a Redis store exists, keep every
- * template and space in an SQLite file — inside a container, lost on restart. Refuse it unless
- * SQLite was chosen explicitly.
+ * Which store holds knot's data (seed 001): MySQL when enabled; else Redis alone when
+ * `server.redis.enabled` and SQLite was not enabled explicitly ("Without MySQL — The knot server can
+ * be run using a Redis server"); else the embedded SQLite file. With MySQL and Redis, Redis holds
+ * agent state only.
  */
-function refuseRedisOnlyStore(cfg: KnotConfig, doc: Record<string, unknown>, source: string): void {
-  if (!cfg.server.redis.enabled || cfg.server.mysql.enabled) return;
+export type StoreChoice = 'mysql' | 'redis' | 'sqlite';
+
+export function storeChoice(cfg: KnotConfig): StoreChoice {
+  if (cfg.server.mysql.enabled) return 'mysql';
+  if (cfg.server.sqlite.enabled) return 'sqlite';
+  return 'redis';
+}
+
+/**
+ * Settles `server.sqlite.enabled` so `storeChoice` can read it: off under MySQL, off with Redis
+ * unless it was set explicitly (`server.sqlite.enabled: true` keeps the SQLite store beside Redis
+ * agent state), and a configuration that enables no store at all is refused.
+ */
+function settleStore(cfg: KnotConfig, doc: Record<string, unknown>, source: string): void {
   const sqlite = (doc.server as Record<string, unknown> | undefined)?.sqlite as Record<string, unknown> | undefined;
-  const explicit = sqlite !== undefined && sqlite !== null && 'enabled' in sqlite && cfg.server.sqlite.enabled;
-  if (explicit) return;
-  const message =
-    'server.redis.enabled is set without server.mysql.enabled: Redis only caches agent state, so every template, space and user ' +
-    'would go to an SQLite file (lost when a container restarts). Enable server.mysql (server.mysql.enabled: true), or set ' +
-    'server.sqlite.enabled: true (with server.sqlite.path on persistent storage) to keep the SQLite store on purpose';
-  throw new KnotError(ErrorType.Config, `${source}: invalid configuration:\n  server.redis.enabled: ${message}`, {
-    errors: [
-      { path: 'server.redis.enabled', message: 'needs server.mysql.enabled, or server.sqlite.enabled: true set explicitly' },
-      { path: 'server.mysql.enabled', message: 'not set: the store would silently be an SQLite file' },
-    ],
-  });
+  const sqliteExplicit = sqlite !== undefined && sqlite !== null && 'enabled' in sqlite;
+  if (cfg.server.mysql.enabled) cfg.server.sqlite.enabled = false;
+  else if (cfg.server.redis.enabled && !sqliteExplicit) cfg.server.sqlite.enabled = false;
+  if (!cfg.server.mysql.enabled && !cfg.server.sqlite.enabled && !cfg.server.redis.enabled) {
+    throw new KnotError(ErrorType.Config, `${source}: invalid configuration:\n  server.sqlite.enabled: no store is enabled; enable server.sqlite, server.mysql or server.redis`, {
+      errors: [{ path: 'server.sqlite.enabled', message: 'no store is enabled; enable server.sqlite, server.mysql or server.redis' }],
+    });
+  }
 }
 
 /** A config duration in ms (the schema has checked it); throws naming the text when it is not one. */

@@ -229,6 +229,11 @@ export function notFound(what: string, id: string): KnotError {
   return new KnotError(ErrorType.NotFound, `${what} '${id}' not found`, { details: { resource: what, id } });
 }
 
+/** A unique value (a name, a hash) is taken: a conflict naming the field, as every store driver reports it. */
+export function alreadyInUse(message: string, field: string): KnotError {
+  return new KnotError(ErrorType.Conflict, message, { errors: [{ path: field, message: 'already in use' }], details: { field } });
+}
+
 export function conflict(message: string, details: Record<string, unknown> = {}): KnotError {
   return new KnotError(ErrorType.Conflict, message, { details });
 }

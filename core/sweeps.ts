@@ -54,9 +54,15 @@ export interface PurgeDeletedResult {
   purged: number;
 }
 
+export interface PruneAuditResult {
+  pruned: number;
+}
+
 export interface CleanupSweepInput {
   /** deleted spaces are forgotten this long after deletion (`server.schedules.deleted_retention`) */
   deletedRetentionMs?: number;
+  /** audit entries are dropped this long after they were recorded (`server.schedules.audit_retention`); 0: kept */
+  auditRetentionMs?: number;
   /** leave jobs and volumes of very recent objects for the next sweep */
   jobGraceMs?: number;
   volumeGraceMs?: number;
@@ -67,6 +73,8 @@ export interface CleanupSweepResult {
   volumes: OrphanVolumesResult | null;
   stuckOperations: StuckOperationsResult | null;
   deletedSpaces: PurgeDeletedResult | null;
+  /** absent from runs recorded before the audit log was bounded */
+  auditLog?: PruneAuditResult | null;
   /** parts that failed past their retries, with why; the other parts still ran */
   errors: string[];
 }

@@ -6,11 +6,8 @@
 import { decryptSecret, isEncrypted, variableAad } from '../core/crypto';
 import { notFound } from '../core/errors';
 import type { RenderContext } from '../core/render';
-import type { Db } from './db';
-import type { Space } from './spaces';
-import type { TemplateRecord } from './templates';
-import { getUser } from './users';
-import { listVariables } from './variables';
+import type { Space, TemplateRecord } from './model';
+import type { Store } from './store';
 
 export interface RenderSettings {
   url: string;
@@ -21,11 +18,11 @@ export interface RenderSettings {
   nomadRegion: string;
 }
 
-export async function loadRenderContext(db: Db, settings: RenderSettings, space: Space, template: TemplateRecord): Promise<RenderContext> {
-  const owner = await getUser(db, space.ownerId);
+export async function loadRenderContext(store: Store, settings: RenderSettings, space: Space, template: TemplateRecord): Promise<RenderContext> {
+  const owner = await store.users.get(space.ownerId);
   if (!owner) throw notFound('user', space.ownerId);
   const vars: Record<string, string> = {};
-  for (const v of await listVariables(db)) {
+  for (const v of await store.variables.list()) {
     vars[v.name] = v.protected ? decryptSecret(v.value, settings.encryptKey, variableAad(v.id)) : v.value;
   }
   const param: Record<string, string | number | boolean> = {};

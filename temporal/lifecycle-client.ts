@@ -15,10 +15,8 @@ import { ErrorType, KnotError, isErrorType } from '../core/errors';
 import { newId } from '../core/names';
 import { readFailureChain, summarizeChain } from '../core/failure-chain';
 import type { CreateSpaceInput, LifecycleInput, OperationRequest, OperationType } from '../core/lifecycle';
-import type { Db } from '../store/db';
-import { activeOperation, deleteOperation, finishOperation, getOperation, insertOperation, type Operation } from '../store/operations';
-import type { Space } from '../store/spaces';
-import { getSpace } from '../store/spaces';
+import type { Store } from '../store/store';
+import type { Operation, Space } from '../store/model';
 import { SearchAttributes, spaceWorkflowId } from './names';
 import { isOperationWorkflowRunning } from './operation-workflow';
 import { LIFECYCLE_WORKFLOWS } from './workflows';
@@ -71,7 +69,7 @@ export class LifecycleClient {
 
   constructor(
     private readonly client: Client,
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly opts: LifecycleClientOptions,
   ) {
     this.now = opts.now ?? Date.now;
@@ -89,11 +87,11 @@ export class LifecycleClient {
 
   /** The running operation of a space, from the store (it is written before the workflow starts). */
   async runningOperation(spaceId: string): Promise<Operation | null> {
-    return activeOperation(this.db, spaceId);
+    return this.store.operations.active(spaceId);
   }
 
   private async refuse(spaceId: string, ownOperationId: string): Promise<never> {
-    const running = await activeOperation(this.db, spaceId);
+    const running = await this.store.operations.active(spaceId);
     const other = running && running.id !== ownOperationId ? running : null;
     throw new KnotError(
       ErrorType.OperationInProgress,
@@ -118,7 +116,7 @@ export class LifecycleClient {
         // The operation row is the truth: a workflow whose operation is recorded as finished is
         // only closing (or the id is inside the reuse interval); a recorded running one is a conflict.
         const spaceId = workflowId.replace(/^space-/, '');
-        if (await activeOperation(this.db, spaceId, ownOperationId)) throw e;
+        if (await this.store.operations.active(spaceId, ownOperationId)) throw e;
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 1000);
       }
@@ -143,7 +141,7 @@ export class LifecycleClient {
   private async deleteOperationRow(id: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await deleteOperation(this.db, id);
+        await this.store.operations.delete(id);
         return;
       } catch {
         // left behind, the row is healed by neverStarted() on the next request
@@ -155,16 +153,15 @@ export class LifecycleClient {
 
   /** Records the operation and starts its workflow; 409-style error when one is already running. */
   async startOperation(req: OperationRequest): Promise<Operation> {
-    let running = await activeOperation(this.db, req.spaceId);
+    let running = await this.store.operations.active(req.spaceId);
     if (running && (await this.neverStarted(running))) {
-      await finishOperation(this.db, running.id, { status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: 'the workflow never started; superseded by a later request' }, this.now());
-      running = await activeOperation(this.db, req.spaceId);
+      await this.store.operations.finish(running.id, { status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: 'the workflow never started; superseded by a later request' }, this.now());
+      running = await this.store.operations.active(req.spaceId);
     }
     if (running) await this.refuse(req.spaceId, '');
     const operationId = this.opts.newId();
     const workflowId = spaceWorkflowId(req.spaceId);
-    const op = await insertOperation(
-      this.db,
+    const op = await this.store.operations.insert(
       { id: operationId, spaceId: req.spaceId, type: req.type, requestedBy: req.requestedBy, reason: req.reason, workflowId, deadlineAt: this.now() + this.deadlineMs },
       this.now(),
     );
@@ -223,8 +220,7 @@ export class LifecycleClient {
   async createSpace(input: Omit<CreateSpaceInput, 'operationId'>, ownerName: string, templateName: string): Promise<{ space: Space; operation: Operation }> {
     const operationId = this.opts.newId();
     const workflowId = spaceWorkflowId(input.spaceId);
-    await insertOperation(
-      this.db,
+    await this.store.operations.insert(
       { id: operationId, spaceId: input.spaceId, type: 'create', requestedBy: input.requestedBy, workflowId, deadlineAt: this.now() + this.deadlineMs },
       this.now(),
     );
@@ -247,8 +243,8 @@ export class LifecycleClient {
       await this.deleteOperationRow(operationId);
       throw new KnotError(ErrorType.Unavailable, `could not run the create workflow: ${(e as Error).message}`, { cause: e });
     }
-    const space = await getSpace(this.db, input.spaceId);
-    const operation = await getOperation(this.db, operationId);
+    const space = await this.store.spaces.get(input.spaceId);
+    const operation = await this.store.operations.get(operationId);
     if (!space || !operation) throw new KnotError(ErrorType.Internal, 'create workflow finished but the space is missing');
     return { space, operation };
   }
@@ -261,8 +257,8 @@ export const DEFAULT_OPERATION_DEADLINE = configSchema.parse({}).server.operatio
  * The one way every process builds its LifecycleClient (cli, worker, tests, bench): ids are new
  * knot ids, the deadline is `server.operation_deadline`.
  */
-export function createLifecycleClient(client: Client, db: Db, opts: { taskQueue: string; operationDeadline?: string; now?: () => number }): LifecycleClient {
-  return new LifecycleClient(client, db, {
+export function createLifecycleClient(client: Client, store: Store, opts: { taskQueue: string; operationDeadline?: string; now?: () => number }): LifecycleClient {
+  return new LifecycleClient(client, store, {
     taskQueue: opts.taskQueue,
     operationDeadlineMs: parseDurationMs(opts.operationDeadline ?? DEFAULT_OPERATION_DEADLINE),
     newId: () => newId(Date.now()),

@@ -11,9 +11,9 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { parseDurationMs, type KnotConfig } from '../core/config';
 import type { ActivityDeps, ServerSettings } from '../activities/deps';
-import type { Db } from '../store/db';
 import { systemClock, type Clock } from '../store/clock';
-import { createAgentStateStore, type AgentStateStore } from '../store/agent-state';
+import { createAgentStateStore } from '../store/agent-state';
+import type { AgentStateStore, Store } from '../store/store';
 import { NomadClient } from '../nomad/client';
 import type { KnotMetrics } from '../metrics/metrics';
 import { createLifecycleClient, type LifecycleClient } from '../temporal/lifecycle-client';
@@ -21,7 +21,7 @@ import { temporalSweepWorkflows } from '../temporal/operation-workflow';
 import { runKnotWorker, type RunningWorker, type WorkerSetup } from './worker';
 
 export interface BackendParts {
-  db: Db;
+  store: Store;
   nomad: NomadClient;
   /** the Temporal client the LifecycleClient (and the sweeps' workflow checks) go through */
   client: Client;
@@ -35,7 +35,7 @@ export interface BackendParts {
   operationDeadline?: string;
   /** ActivityDeps.pollIntervalMs; default: the activities' own (100 ms) */
   pollIntervalMs?: number;
-  /** default: the SQL table over `db` (the activities' fallback) */
+  /** default: the store's own (the activities' fallback) */
   agentState?: AgentStateStore;
   /** default: nothing is recorded */
   metrics?: KnotMetrics;
@@ -60,10 +60,10 @@ export interface Backend {
 }
 
 export function createBackend(parts: BackendParts): Backend {
-  const { db, client, taskQueue } = parts;
-  const lifecycle = createLifecycleClient(client, db, { taskQueue, ...(parts.operationDeadline !== undefined ? { operationDeadline: parts.operationDeadline } : {}) });
+  const { store, client, taskQueue } = parts;
+  const lifecycle = createLifecycleClient(client, store, { taskQueue, ...(parts.operationDeadline !== undefined ? { operationDeadline: parts.operationDeadline } : {}) });
   const deps: ActivityDeps = {
-    db,
+    store,
     nomad: parts.nomad,
     settings: parts.settings,
     logger: parts.logger,
@@ -83,7 +83,7 @@ export function createBackend(parts: BackendParts): Backend {
 
 /** The parts configuration decides; `knot server`, `knot worker` and `knot dev` build through this. */
 export interface ConfiguredParts {
-  db: Db;
+  store: Store;
   redis: Redis | null;
   client: Client;
   /** the Nomad address in use (`knot dev` may have started the sandbox instead of `server.nomad.addr`) */
@@ -94,9 +94,9 @@ export interface ConfiguredParts {
 
 /** The configured backend; its agent-state store (Redis or SQL, as configured) is the API's too. */
 export function backendFromConfig(cfg: KnotConfig, parts: ConfiguredParts): Backend & { agentState: AgentStateStore } {
-  const agentState = createAgentStateStore(cfg, parts.db, parts.redis);
+  const agentState = createAgentStateStore(cfg, parts.store, parts.redis);
   const backend = createBackend({
-    db: parts.db,
+    store: parts.store,
     nomad: openNomad(cfg, parts.nomadAddr, parts.metrics),
     client: parts.client,
     taskQueue: cfg.server.temporal.task_queue,

@@ -20,6 +20,8 @@ export interface ScheduleSettings {
   idleTimeout?: string | number;
   /** `server.schedules.deleted_retention` */
   deletedRetention?: string | number;
+  /** `server.schedules.audit_retention` */
+  auditRetention?: string | number;
   /** other schedule ids (tests); workflow ids are `<schedule id>-sweep` */
   ids?: { autoStop: string; cleanup: string };
 }
@@ -43,7 +45,10 @@ interface Definition {
 function definitions(s: ScheduleSettings): Definition[] {
   const ids = s.ids ?? ScheduleIds;
   const autoStopInput: AutoStopSweepInput = s.idleTimeout !== undefined ? { idleTimeoutMs: ms(s.idleTimeout) } : {};
-  const cleanupInput: CleanupSweepInput = s.deletedRetention !== undefined ? { deletedRetentionMs: ms(s.deletedRetention) } : {};
+  const cleanupInput: CleanupSweepInput = {
+    ...(s.deletedRetention !== undefined ? { deletedRetentionMs: ms(s.deletedRetention) } : {}),
+    ...(s.auditRetention !== undefined ? { auditRetentionMs: ms(s.auditRetention) } : {}),
+  };
   return [
     {
       scheduleId: ids.autoStop,
@@ -53,7 +58,7 @@ function definitions(s: ScheduleSettings): Definition[] {
     },
     {
       scheduleId: ids.cleanup,
-      note: 'knot: purges orphan Nomad jobs and volumes, fails stuck operations, forgets deleted spaces past retention',
+      note: 'knot: purges orphan Nomad jobs and volumes, fails stuck operations, forgets deleted spaces and audit entries past retention',
       spec: { intervals: [{ every: ms(s.cleanupInterval) }] },
       action: { type: 'startWorkflow', workflowType: SWEEP_WORKFLOWS.cleanup, workflowId: `${ids.cleanup}-sweep`, taskQueue: s.taskQueue, args: [cleanupInput] },
     },

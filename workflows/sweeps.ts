@@ -4,7 +4,7 @@
  * from piling up behind itself, and the next run retries whatever this one could not do, so the
  * activities get a small retry budget rather than a long one.
  */
-import { log, proxyActivities } from '@temporalio/workflow';
+import { log, patched, proxyActivities } from '@temporalio/workflow';
 import type { KnotActivities } from '../activities';
 import type {
   AutoStopSweepInput,
@@ -28,6 +28,9 @@ export async function autoStopSweepWorkflow(input: AutoStopSweepInput = {}): Pro
 }
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600_000;
+const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600_000;
+/** The audit-log part was added to the cleanup sweep after runs of it had been recorded. */
+export const AUDIT_RETENTION_PATCH = 'cleanup-audit-retention';
 
 /**
  * Jobs first, then volumes: purging an orphan job releases its volume claims, so its volumes can
@@ -50,5 +53,9 @@ export async function cleanupSweepWorkflow(input: CleanupSweepInput = {}): Promi
   result.volumes = await part('orphan volumes', () => sweep.cleanupOrphanVolumes(input.volumeGraceMs !== undefined ? { graceMs: input.volumeGraceMs } : {}));
   result.stuckOperations = await part('stuck operations', () => sweep.failStuckOperations({}));
   result.deletedSpaces = await part('deleted spaces', () => sweep.purgeDeletedSpaces({ retentionMs: input.deletedRetentionMs ?? DEFAULT_RETENTION_MS }));
+  const auditRetentionMs = input.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
+  if (patched(AUDIT_RETENTION_PATCH)) {
+    result.auditLog = auditRetentionMs > 0 ? await part('audit log', () => sweep.pruneAuditLog({ retentionMs: auditRetentionMs })) : null;
+  }
   return result;
 }

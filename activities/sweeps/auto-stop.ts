@@ -7,12 +7,7 @@ import { autoStopDecision, type AutoStopTemplate } from '../../core/auto-stop';
 import { forEachLimit } from '../../core/batches';
 import { ErrorType, isKnotError } from '../../core/errors';
 import { autoStopFields, type AutoStopSweepInput, type AutoStopSweepResult } from '../../core/sweeps';
-import { SqlAgentStateStore, type AgentStateStore } from '../../store/agent-state';
-import { insertAudit } from '../../store/audit';
-import type { Db } from '../../store/db';
-import { listRunningSpaces } from '../../store/spaces';
-import { getTemplatesByIds, getTemplateVersionContents } from '../../store/templates';
-import { getUsersByIds } from '../../store/users';
+import type { AgentStateStore, Store } from '../../store/store';
 import { heartbeat, resumedFrom } from '../context';
 import type { ActivityDeps } from '../deps';
 
@@ -29,7 +24,7 @@ class TemplateCache {
   private readonly templates = new Map<string, TemplateInfo | null>();
   private readonly versions = new Map<string, AutoStopTemplate>();
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
   template(id: string): TemplateInfo | null {
     return this.templates.get(id) ?? null;
@@ -43,13 +38,13 @@ class TemplateCache {
   async load(spaces: readonly { templateId: string; version: string | null }[]): Promise<void> {
     const missing = [...new Set(spaces.map((s) => s.templateId))].filter((id) => !this.templates.has(id));
     for (const id of missing) this.templates.set(id, null);
-    for (const t of await getTemplatesByIds(this.db, missing)) this.templates.set(t.id, { name: t.name, latestVersion: t.latestVersion });
+    for (const t of await this.store.templates.getByIds(missing)) this.templates.set(t.id, { name: t.name, latestVersion: t.latestVersion });
     const wanted = new Map<string, [string, string]>();
     for (const s of spaces) {
       const v = s.version ?? this.template(s.templateId)?.latestVersion;
       if (v && !this.versions.has(`${s.templateId}@${v}`)) wanted.set(`${s.templateId}@${v}`, [s.templateId, v]);
     }
-    const contents = await getTemplateVersionContents(this.db, [...wanted.values()]);
+    const contents = await this.store.templates.versionContents([...wanted.values()]);
     for (const key of wanted.keys()) {
       const content = contents.get(key);
       this.versions.set(key, content ? autoStopFields(content) : {});
@@ -58,7 +53,7 @@ class TemplateCache {
 }
 
 export function createAutoStopActivities(deps: ActivityDeps) {
-  const agentState: AgentStateStore = deps.agentState ?? new SqlAgentStateStore(deps.db, 0, deps.clock);
+  const agentState: AgentStateStore = deps.agentState ?? deps.store.agentState(0, deps.clock);
   const log = deps.logger;
 
   return {
@@ -70,14 +65,14 @@ export function createAutoStopActivities(deps: ActivityDeps) {
       const resumed = resumedFrom<{ cursor: { startedAt: number; id: string } | null; result: AutoStopSweepResult }>();
       let cursor = resumed?.cursor ?? null;
       const result: AutoStopSweepResult = resumed?.result ?? { scanned: 0, stopped: 0, skipped: 0, failed: 0 };
-      const templates = new TemplateCache(deps.db);
+      const templates = new TemplateCache(deps.store);
 
       for (;;) {
-        const page = await listRunningSpaces(deps.db, cursor, pageSize);
+        const page = await deps.store.spaces.listRunning(cursor, pageSize);
         if (page.length === 0) break;
 
         await templates.load(page);
-        const owners = new Map((await getUsersByIds(deps.db, [...new Set(page.map((s) => s.ownerId))])).map((u) => [u.id, { username: u.username, timezone: u.timezone || 'UTC' }]));
+        const owners = new Map((await deps.store.users.getByIds([...new Set(page.map((s) => s.ownerId))])).map((u) => [u.id, { username: u.username, timezone: u.timezone || 'UTC' }]));
         const agents = await agentState.getMany(page.map((s) => s.id));
 
         const now = deps.clock();
@@ -100,7 +95,7 @@ export function createAutoStopActivities(deps: ActivityDeps) {
           try {
             const op = await lifecycle.startOperation({ spaceId: d.spaceId, type: 'stop', requestedBy: 'system', ownerName: d.ownerName, templateName: d.templateName, reason: d.reason });
             result.stopped++;
-            await insertAudit(deps.db, {
+            await deps.store.audit.append({
               at: deps.clock(),
               actorId: null,
               actor: 'system',

@@ -9,8 +9,6 @@ import { forEachLimit } from '../../core/batches';
 import { listStubsCarryMeta, orphanJobReason, submittedWithin, type OrphanJobsResult } from '../../core/sweeps';
 import { KNOT_SPACE_META } from '../../nomad/meta';
 import type { JobListStub } from '../../nomad/types';
-import { activeOperationSpaceIds } from '../../store/operations';
-import { getSpaceFacts } from '../../store/spaces';
 import { heartbeat } from '../context';
 import type { ActivityDeps } from '../deps';
 
@@ -33,8 +31,8 @@ export function createOrphanJobActivities(deps: ActivityDeps) {
       });
       result.checked = marked.length;
 
-      const spaces = await getSpaceFacts(deps.db, marked.map((m) => m.spaceId));
-      const busy = await activeOperationSpaceIds(deps.db, [...spaces.keys()]);
+      const spaces = await deps.store.spaces.facts(marked.map((m) => m.spaceId));
+      const busy = await deps.store.operations.activeSpaceIds([...spaces.keys()]);
       const now = deps.clock();
 
       await forEachLimit(marked, 10, async ({ job, spaceId }) => {
@@ -42,8 +40,8 @@ export function createOrphanJobActivities(deps: ActivityDeps) {
         if (!reason) return;
         if (spaces.has(spaceId)) {
           if (submittedWithin(job.SubmitTime, now, graceMs)) return;
-          const fresh = await getSpaceFacts(deps.db, [spaceId]);
-          const freshBusy = await activeOperationSpaceIds(deps.db, [spaceId]);
+          const fresh = await deps.store.spaces.facts([spaceId]);
+          const freshBusy = await deps.store.operations.activeSpaceIds([spaceId]);
           reason = orphanJobReason(job.ID, fresh.get(spaceId) ?? null, freshBusy.has(spaceId));
           if (!reason) return;
         }

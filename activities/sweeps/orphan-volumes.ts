@@ -12,7 +12,7 @@ import { forEachLimit } from '../../core/batches';
 import { ErrorType, isKnotError } from '../../core/errors';
 import { volumeIsOrphan, type OrphanVolumesResult } from '../../core/sweeps';
 import type { CsiVolumeListStub, HostVolumeStub } from '../../nomad/types';
-import { forgetSpaceVolume, volumeRecords, volumeRecordsOfDeletedSpaces, type VolumeRecord } from '../../store/space-volumes';
+import type { VolumeRecord } from '../../store/model';
 import { heartbeat } from '../context';
 import type { ActivityDeps } from '../deps';
 import { deleteVolumeIfUnclaimed } from '../nomad-volumes';
@@ -51,7 +51,7 @@ export function createOrphanVolumeActivities(deps: ActivityDeps) {
       const result: OrphanVolumesResult = { checked: 0, deleted: 0, inUse: 0, failed: 0, forgotten: 0, listErrors: [] };
       const { volumes, listed } = await listVolumes(result);
       heartbeat();
-      const records = await volumeRecords(deps.db, volumes.flatMap((v) => [v.name, v.nomadId]));
+      const records = await deps.store.volumes.records(volumes.flatMap((v) => [v.name, v.nomadId]));
       const recordOf = (v: ListedVolume) => records.get(v.nomadId) ?? records.get(v.name);
       result.checked = volumes.filter((v) => recordOf(v)).length;
       const now = deps.clock();
@@ -63,7 +63,7 @@ export function createOrphanVolumeActivities(deps: ActivityDeps) {
       await forEachLimit(orphans, 5, async ({ volume, record }) => {
         try {
           await deleteVolumeIfUnclaimed(deps, { type: volume.type, nomadId: volume.nomadId, name: volume.name }, null);
-          await forgetSpaceVolume(deps.db, record.spaceId, record.volumeId);
+          await deps.store.volumes.forget(record.spaceId, record.volumeId);
           result.deleted++;
           log.info({ volumeId: volume.name, type: volume.type, spaceId: record.spaceId }, 'cleanup: deleted orphan volume');
         } catch (e) {
@@ -81,11 +81,11 @@ export function createOrphanVolumeActivities(deps: ActivityDeps) {
       // records whose volume Nomad no longer lists were deleted already: drop them, so the
       // deleted space can be purged (only for the lists that were read)
       const present = new Set(volumes.flatMap((v) => [v.name, v.nomadId]));
-      const stale = (await volumeRecordsOfDeletedSpaces(deps.db, now - graceMs, FORGET_PAGE)).filter(
+      const stale = (await deps.store.volumes.recordsOfDeletedSpaces(now - graceMs, FORGET_PAGE)).filter(
         (r: VolumeRecord) => listed.has(r.type) && !present.has(r.volumeId) && !(r.nomadId && present.has(r.nomadId)),
       );
       for (const r of stale) {
-        await forgetSpaceVolume(deps.db, r.spaceId, r.volumeId);
+        await deps.store.volumes.forget(r.spaceId, r.volumeId);
         result.forgotten++;
       }
       return result;

@@ -1,6 +1,8 @@
-/** Forgets spaces deleted longer than `retentionMs` ago: volume rows, operations, agent state, the space. */
-import type { PurgeDeletedResult } from '../../core/sweeps';
-import { listSpacesDeletedBefore, purgeDeletedSpaces } from '../../store/spaces';
+/**
+ * Retention: forgets spaces deleted longer than `retentionMs` ago (volume rows, operations, agent
+ * state, the space) and audit entries older than the audit retention.
+ */
+import type { PruneAuditResult, PurgeDeletedResult } from '../../core/sweeps';
 import { heartbeat } from '../context';
 import type { ActivityDeps } from '../deps';
 
@@ -11,15 +13,19 @@ export function createPurgeDeletedActivities(deps: ActivityDeps) {
       const before = deps.clock() - input.retentionMs;
       const result: PurgeDeletedResult = { purged: 0 };
       for (;;) {
-        const ids = await listSpacesDeletedBefore(deps.db, before, pageSize);
+        const ids = await deps.store.spaces.listDeletedBefore(before, pageSize);
         if (ids.length === 0) break;
-        await purgeDeletedSpaces(deps.db, ids);
+        await deps.store.spaces.purgeDeleted(ids);
         if (deps.agentState) await deps.agentState.forget(ids);
         result.purged += ids.length;
         heartbeat(result);
         if (ids.length < pageSize) break;
       }
       return result;
+    },
+
+    async pruneAuditLog(input: { retentionMs: number }): Promise<PruneAuditResult> {
+      return { pruned: await deps.store.audit.pruneBefore(deps.clock() - input.retentionMs) };
     },
   };
 }

@@ -7,8 +7,6 @@
 import { ErrorType } from '../../core/errors';
 import { FailureReason } from '../../core/lifecycle';
 import { stuckOperationMessage, type StuckOperationsResult } from '../../core/sweeps';
-import { finishOperation, listOverdueOperations } from '../../store/operations';
-import { failSpaceLeftByOperation } from '../../store/spaces';
 import { heartbeat } from '../context';
 import { recordOperationFinished } from '../metrics';
 import type { ActivityDeps } from '../deps';
@@ -23,15 +21,15 @@ export function createStuckOperationActivities(deps: ActivityDeps) {
       const now = deps.clock();
       let cursor: { deadlineAt: number; id: string } | null = null;
       for (;;) {
-        const page = await listOverdueOperations(deps.db, now, cursor, pageSize);
+        const page = await deps.store.operations.listOverdue(now, cursor, pageSize);
         for (const op of page) {
           result.checked++;
           if (deps.workflows && (await deps.workflows.isRunning(op))) continue;
           const message = stuckOperationMessage(op.type, op.deadlineAt ?? now);
-          if (await finishOperation(deps.db, op.id, { status: 'failed', errorType: ErrorType.OperationStuck, errorMessage: message }, deps.clock())) {
-            await recordOperationFinished(deps.metrics, deps.db, op.id);
+          if (await deps.store.operations.finish(op.id, { status: 'failed', errorType: ErrorType.OperationStuck, errorMessage: message }, deps.clock())) {
+            await recordOperationFinished(deps.metrics, deps.store, op.id);
           }
-          await failSpaceLeftByOperation(deps.db, op.spaceId, op.id, FailureReason.OperationStuck, message, deps.clock());
+          await deps.store.spaces.failLeftByOperation(op.spaceId, op.id, FailureReason.OperationStuck, message, deps.clock());
           result.markedFailed++;
           log.warn({ operationId: op.id, spaceId: op.spaceId }, 'cleanup: marked a stuck operation failed');
         }

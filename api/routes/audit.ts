@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ErrorType, KnotError } from '../../core/errors';
-import { listAudit } from '../../store/audit';
 import { defineRoute, type RouteDef } from '../route';
 import { auditList, listAuditQuery } from '../schemas/audit';
 import { AUTH_PROBLEMS, decodeCursor, encodeCursor, problems } from '../schemas/common';
@@ -20,7 +19,7 @@ export const auditRoutes: RouteDef[] = [
     async handler({ svc, query }) {
       const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorSchema);
       if (cursor === null) throw new KnotError(ErrorType.Validation, 'query.cursor: is not a cursor from a previous page', { errors: [{ path: 'query.cursor', message: 'invalid cursor' }] });
-      const rows = await listAudit(svc.db, {
+      const rows = await svc.store.audit.list({
         ...(query.actor ? { actor: query.actor } : {}),
         ...(query.action ? { action: query.action } : {}),
         ...(query.resourceType ? { resourceType: query.resourceType } : {}),

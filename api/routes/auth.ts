@@ -7,11 +7,7 @@
  */
 import { hashToken } from '../../core/crypto';
 import { ErrorType, KnotError } from '../../core/errors';
-import { insertAudit } from '../../store/audit';
-import { groupNamesOfUser } from '../../store/groups';
-import { getSession, listActiveSessionsOfUser, revokeSession, revokeSessionsOfUser, type Session } from '../../store/sessions';
-import { findUsableTokenByHash } from '../../store/tokens';
-import { getPasswordHash, getUser, getUserByUsername, setPasswordHash, type User } from '../../store/users';
+import type { Session, User } from '../../store/model';
 import { clientIp, rateLimited, TOKEN_PREFIX_LENGTH } from '../auth';
 import type { Services } from '../context';
 import { requireUser } from '../lookup';
@@ -31,21 +27,21 @@ function sessionJson(s: Session, currentId: string | null) {
 async function checkCredentials(svc: Services, body: { username: string; password: string } | { token: string }): Promise<{ user: User | null; method: 'password' | 'token'; limitKey: string | null }> {
   const now = svc.now();
   if ('token' in body) {
-    const row = await findUsableTokenByHash(svc.db, hashToken(body.token), now);
-    const user = row ? await getUser(svc.db, row.userId) : null;
+    const row = await svc.store.tokens.findUsableByHash(hashToken(body.token), now);
+    const user = row ? await svc.store.users.get(row.userId) : null;
     return { user: user?.active ? user : null, method: 'token', limitKey: body.token.slice(0, TOKEN_PREFIX_LENGTH) };
   }
   // usernames are lowercase by rule; looking up the lowercased name makes SQLite answer as MariaDB's
   // case-insensitive comparison does
-  const user = await getUserByUsername(svc.db, body.username.toLowerCase());
-  const stored = user ? await getPasswordHash(svc.db, user.id) : null;
+  const user = await svc.store.users.getByUsername(body.username.toLowerCase());
+  const stored = user ? await svc.store.users.getPasswordHash(user.id) : null;
   const ok = await verifyPassword(stored ?? (await decoyHash()), body.password);
   return { user: ok && stored && user?.active ? user : null, method: 'password', limitKey: `user:${body.username.toLowerCase()}` };
 }
 
 async function auditSignIn(svc: Services, req: Request, user: User | null, attempted: string, ok: boolean, method: string): Promise<void> {
   try {
-    await insertAudit(svc.db, {
+    await svc.store.audit.append({
       at: svc.now(),
       actorId: user?.id ?? null,
       actor: user?.username ?? attempted,
@@ -85,7 +81,7 @@ export const authRoutes: RouteDef[] = [
       }
       const session = await startSession(svc, req, res, user, method);
       await auditSignIn(svc, req, user, attempted, true, method);
-      const groups = await groupNamesOfUser(svc.db, user.id);
+      const groups = await svc.store.groups.namesOfUser(user.id);
       return {
         status: 200,
         headers: { 'Cache-Control': 'no-store' },
@@ -103,7 +99,7 @@ export const authRoutes: RouteDef[] = [
     responses: { 204: noContent, ...problems(403, ...AUTH_PROBLEMS) },
     async handler({ svc, res, actor, audit }) {
       if (actor.sessionId) {
-        await revokeSession(svc.db, actor.sessionId, svc.now());
+        await svc.store.sessions.revoke(actor.sessionId, svc.now());
         audit.resourceId = actor.sessionId;
       }
       clearSessionCookies(svc, res);
@@ -118,7 +114,7 @@ export const authRoutes: RouteDef[] = [
     auth: 'user',
     responses: { 200: { description: 'sessions that still work', schema: sessionList }, ...problems(...AUTH_PROBLEMS) },
     async handler({ svc, actor }) {
-      const items = await listActiveSessionsOfUser(svc.db, actor.user.id, svc.now());
+      const items = await svc.store.sessions.listActiveOfUser(actor.user.id, svc.now());
       return { status: 200, body: { items: items.map((s) => sessionJson(s, actor.sessionId)) } };
     },
   }),
@@ -131,9 +127,9 @@ export const authRoutes: RouteDef[] = [
     audit: { action: 'session.revoke', resourceType: 'session' },
     responses: { 204: noContent, ...problems(404, 403, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params }) {
-      const s = await getSession(svc.db, params.id ?? '');
+      const s = await svc.store.sessions.get(params.id ?? '');
       if (!s || (!actor.isAdmin && s.userId !== actor.user.id)) throw new KnotError(ErrorType.NotFound, `session '${params.id}' not found`);
-      await revokeSession(svc.db, s.id, svc.now());
+      await svc.store.sessions.revoke(s.id, svc.now());
       return { status: 204 };
     },
   }),
@@ -148,7 +144,7 @@ export const authRoutes: RouteDef[] = [
     audit: { action: 'user.set_password', resourceType: 'user' },
     responses: { 204: noContent, ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, body, audit }) {
-      const u = await requireUser(svc.db, params.id ?? '');
+      const u = await requireUser(svc.store, params.id ?? '');
       audit.resourceId = u.id;
       const self = u.id === actor.user.id;
       if (!self && !actor.isAdmin) throw new KnotError(ErrorType.Forbidden, "only admins set other users' passwords");
@@ -156,16 +152,16 @@ export const authRoutes: RouteDef[] = [
       // anyone changing their own password proves they know the current one, admins included: a
       // stolen admin session must not be enough to take the account over
       if (self) {
-        const stored = await getPasswordHash(svc.db, u.id);
+        const stored = await svc.store.users.getPasswordHash(u.id);
         if (stored && !(body.currentPassword !== undefined && (await verifyPassword(stored, body.currentPassword)))) {
           throw new KnotError(ErrorType.Validation, 'the current password is wrong', { errors: [{ path: 'currentPassword', message: 'is wrong' }] });
         }
       }
       const hash = await hashPassword(body.password);
       const now = svc.now();
-      await svc.db.transaction(async (trx) => {
-        await setPasswordHash(trx, u.id, hash, now);
-        await revokeSessionsOfUser(trx, u.id, now, self ? actor.sessionId : null);
+      await svc.store.transaction(async (tx) => {
+        await tx.users.setPasswordHash(u.id, hash, now);
+        await tx.sessions.revokeAllOfUser(u.id, now, self ? actor.sessionId : null);
       });
       return { status: 204 };
     },

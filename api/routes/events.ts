@@ -6,7 +6,7 @@
 import type { Response } from 'express';
 import { ErrorType, KnotError } from '../../core/errors';
 import type { KnotEvent, ResetEvent } from '../../core/events';
-import { eventBounds, eventsAfter, type StoredEvent } from '../../store/events';
+import type { StoredEvent } from '../../store/model';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, problems } from '../schemas/common';
 import { eventSchema } from '../schemas/events';
@@ -102,13 +102,13 @@ export const eventRoutes: RouteDef[] = [
 
       try {
         if (lastId !== null && lastId < since) {
-          const { oldestId } = await eventBounds(svc.db);
+          const { oldestId } = await svc.store.events.bounds();
           if (oldestId === null || lastId < oldestId - 1) {
             conn.event(since, { type: 'reset', reason: 'the events after Last-Event-ID are no longer retained; refetch', oldestId });
           } else {
             let after = lastId;
             for (;;) {
-              const batch = await eventsAfter(svc.db, after, { limit: REPLAY_BATCH, upTo: since, ...(ownerId ? { ownerId } : {}) });
+              const batch = await svc.store.events.after(after, { limit: REPLAY_BATCH, upTo: since, ...(ownerId ? { ownerId } : {}) });
               for (const e of batch) if (!conn.event(e.id, e.event)) return { status: 200, streamed: true };
               if (batch.length < REPLAY_BATCH) break;
               after = batch[batch.length - 1]!.id;

@@ -1,8 +1,6 @@
 /** Admin CRUD for groups. Names are immutable (templates refer to groups by name). */
 import { ErrorType, KnotError, notFound } from '../../core/errors';
-import { deleteGroup, getGroup, getGroupByName, insertGroup, listGroups, updateGroup, type Group } from '../../store/groups';
-import { listTemplates } from '../../store/templates';
-import { getUsersByIds } from '../../store/users';
+import type { Group } from '../../store/model';
 import type { Services } from '../context';
 import { userIdsOf } from '../lookup';
 import { defineRoute, type RouteDef } from '../route';
@@ -13,13 +11,13 @@ import { groupJson } from '../views';
 const BASE = '/api/v1/groups';
 
 async function views(svc: Services, groups: Group[]) {
-  const users = await getUsersByIds(svc.db, [...new Set(groups.flatMap((g) => g.memberIds))]);
+  const users = await svc.store.users.getByIds([...new Set(groups.flatMap((g) => g.memberIds))]);
   const names = new Map(users.map((u) => [u.id, u.username]));
   return groups.map((g) => groupJson(g, (id) => names.get(id)));
 }
 
 async function requireGroup(svc: Services, name: string): Promise<Group> {
-  const g = await getGroupByName(svc.db, name);
+  const g = await svc.store.groups.getByName(name);
   if (!g) throw notFound('group', name);
   return g;
 }
@@ -33,7 +31,7 @@ export const groupRoutes: RouteDef[] = [
     auth: 'admin',
     responses: { 200: { description: 'all groups', schema: groupList }, ...problems(403, ...AUTH_PROBLEMS) },
     async handler({ svc }) {
-      return { status: 200, body: { items: await views(svc, await listGroups(svc.db)) } };
+      return { status: 200, body: { items: await views(svc, await svc.store.groups.list()) } };
     },
   }),
   defineRoute({
@@ -47,8 +45,8 @@ export const groupRoutes: RouteDef[] = [
     responses: { 201: { description: 'created', schema: groupView }, ...problems(400, 403, 409, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, body, audit }) {
       audit.resourceId = body.name;
-      const memberIds = await userIdsOf(svc.db, body.members, 'members');
-      const g = await insertGroup(svc.db, { id: svc.newId(), name: body.name, description: body.description, memberIds }, svc.now());
+      const memberIds = await userIdsOf(svc.store, body.members, 'members');
+      const g = await svc.store.groups.insert({ id: svc.newId(), name: body.name, description: body.description, memberIds }, svc.now());
       return { status: 201, body: (await views(svc, [g]))[0], headers: { Location: `${BASE}/${g.name}` } };
     },
   }),
@@ -74,9 +72,9 @@ export const groupRoutes: RouteDef[] = [
     responses: { 200: { description: 'updated', schema: groupView }, ...problems(400, 403, 404, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, params, body }) {
       const g = await requireGroup(svc, params.name ?? '');
-      const memberIds = body.members === undefined ? undefined : await userIdsOf(svc.db, body.members, 'members');
-      await updateGroup(svc.db, g.id, { ...(body.description !== undefined ? { description: body.description } : {}), ...(memberIds ? { memberIds } : {}) }, svc.now());
-      return { status: 200, body: (await views(svc, [(await getGroup(svc.db, g.id))!]))[0] };
+      const memberIds = body.members === undefined ? undefined : await userIdsOf(svc.store, body.members, 'members');
+      await svc.store.groups.update(g.id, { ...(body.description !== undefined ? { description: body.description } : {}), ...(memberIds ? { memberIds } : {}) }, svc.now());
+      return { status: 200, body: (await views(svc, [(await svc.store.groups.get(g.id))!]))[0] };
     },
   }),
   defineRoute({
@@ -89,11 +87,11 @@ export const groupRoutes: RouteDef[] = [
     responses: { 204: noContent, ...problems(403, 404, 409, ...AUTH_PROBLEMS) },
     async handler({ svc, params }) {
       const g = await requireGroup(svc, params.name ?? '');
-      const users = (await listTemplates(svc.db)).filter((t) => t.groups.includes(g.name)).map((t) => t.name);
+      const users = (await svc.store.templates.list()).filter((t) => t.groups.includes(g.name)).map((t) => t.name);
       if (users.length) {
         throw new KnotError(ErrorType.Conflict, `group '${g.name}' is used by template(s) ${users.join(', ')}; remove it from them first`, { details: { templates: users } });
       }
-      await deleteGroup(svc.db, g.id);
+      await svc.store.groups.delete(g.id);
       return { status: 204 };
     },
   }),

@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { definePublicRoute, type RouteDef } from '../route';
 
 export const healthView = z
-  .object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.enum(['ok', 'down'])) })
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    /** which store holds knot's data */
+    store: z.enum(['sqlite', 'mysql', 'redis']).optional(),
+    checks: z.record(z.string(), z.enum(['ok', 'down'])),
+  })
   .meta({ id: 'Health' });
 
 async function runCheck(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -31,7 +36,7 @@ export const healthRoutes: RouteDef[] = [
       const checks: Record<string, 'ok' | 'down'> = {};
       entries.forEach(([name], i) => (checks[name] = results[i] ? 'ok' : 'down'));
       const ok = results.every(Boolean);
-      return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', checks }, headers: { 'Cache-Control': 'no-store' } };
+      return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', ...(svc.health.store ? { store: svc.health.store as 'sqlite' | 'mysql' | 'redis' } : {}), checks }, headers: { 'Cache-Control': 'no-store' } };
     },
   }),
 ];

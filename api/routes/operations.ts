@@ -1,7 +1,5 @@
 import { ErrorType, KnotError, notFound } from '../../core/errors';
-import { listSteps } from '../../store/operation-steps';
-import { getOperation, type Operation } from '../../store/operations';
-import { getSpace } from '../../store/spaces';
+import type { Operation } from '../../store/model';
 import type { Actor, Services } from '../context';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, iso, problems } from '../schemas/common';
@@ -12,8 +10,8 @@ const BASE = '/api/v1/operations';
 
 /** An operation of a space the caller may see; anything else is 404 (never reveal others'). */
 async function visibleOperation(svc: Services, actor: Actor, id: string): Promise<Operation> {
-  const op = await getOperation(svc.db, id);
-  const space = op ? await getSpace(svc.db, op.spaceId) : null;
+  const op = await svc.store.operations.get(id);
+  const space = op ? await svc.store.spaces.get(op.spaceId) : null;
   // operations of deleted spaces stay readable (the delete operation itself, the audit trail)
   if (!op || !space || !(actor.isAdmin || space.ownerId === actor.user.id)) throw notFound('operation', id);
   return op;
@@ -29,7 +27,7 @@ export const operationRoutes: RouteDef[] = [
     responses: { 200: { description: 'the operation and every step with start, end and outcome', schema: operationDetailView }, ...problems(404, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params }) {
       const op = await visibleOperation(svc, actor, params.id ?? '');
-      const steps = (await listSteps(svc.db, op.id)).map((s) => ({
+      const steps = (await svc.store.steps.list(op.id)).map((s) => ({
         name: s.name,
         startedAt: iso(s.startedAt),
         finishedAt: iso(s.finishedAt),
@@ -57,7 +55,7 @@ export const operationRoutes: RouteDef[] = [
       }
       if (!svc.lifecycle.cancelOperation) throw new KnotError(ErrorType.Unavailable, 'cancelling is not available on this server');
       await svc.lifecycle.cancelOperation(op);
-      return { status: 202, body: { operation: operationJson((await getOperation(svc.db, op.id)) ?? op) }, headers: { Location: `${BASE}/${op.id}` } };
+      return { status: 202, body: { operation: operationJson((await svc.store.operations.get(op.id)) ?? op) }, headers: { Location: `${BASE}/${op.id}` } };
     },
   }),
 ];

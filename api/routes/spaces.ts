@@ -9,10 +9,7 @@ import { encryptSecret } from '../../core/crypto';
 import { ErrorType, KnotError } from '../../core/errors';
 import { secretParameterNames, validateParameterValues, type ParameterDef, type ParameterValue } from '../../core/parameters';
 import { checkTemplateRef } from '../../core/versions';
-import { listOperations } from '../../store/operations';
-import { getSpaceByName, listSpaces, type Space } from '../../store/spaces';
-import { getTemplateByName } from '../../store/templates';
-import type { User } from '../../store/users';
+import type { Space, User } from '../../store/model';
 import { checkAgentUrl, requireDeletable, type SpaceSpecChange } from '../../core/lifecycle';
 import type { Actor, Services } from '../context';
 import { findUser, templateAllows } from '../lookup';
@@ -70,7 +67,7 @@ function checkParameters(svc: Services, defs: readonly ParameterDef[], given: Re
 async function ownerFor(svc: Services, actor: Actor, owner: string | undefined): Promise<User> {
   if (owner === undefined || owner === actor.user.username) return actor.user;
   if (!actor.isAdmin) throw new KnotError(ErrorType.Forbidden, 'only admins may create spaces for other users', { errors: [{ path: 'owner', message: 'admins only' }] });
-  const u = await findUser(svc.db, owner);
+  const u = await findUser(svc.store, owner);
   if (!u || !u.active) throw fieldError('owner', `unknown or inactive user '${owner}'`);
   return u;
 }
@@ -83,7 +80,7 @@ async function factsOf(svc: Services, space: Space): Promise<TemplateFacts> {
 
 async function ownerNameOf(svc: Services, actor: Actor, space: Space): Promise<string> {
   if (space.ownerId === actor.user.id) return actor.user.username;
-  return (await findUser(svc.db, space.ownerId))?.username ?? space.ownerId;
+  return (await findUser(svc.store, space.ownerId))?.username ?? space.ownerId;
 }
 
 function accepted(op: Parameters<typeof operationJson>[0]) {
@@ -105,7 +102,7 @@ export const spaceRoutes: RouteDef[] = [
     async handler({ svc, actor, body, audit }) {
       audit.detail = { name: body.name, template: body.template };
       const owner = await ownerFor(svc, actor, body.owner);
-      const t = await getTemplateByName(svc.db, body.template);
+      const t = await svc.store.templates.getByName(body.template);
       if (!t || !templateAllows(actor, t.groups)) throw fieldError('template', `unknown template '${body.template}'`);
       const facts = (await templateFacts(svc, t.id))!;
       const ref = body.templateVersion ?? '';
@@ -113,7 +110,7 @@ export const spaceRoutes: RouteDef[] = [
       const parameters = checkParameters(svc, version.content.parameters ?? [], body.parameters, false);
       const agentUrl = body.agentUrl ?? null;
       checkAgentUrl(t.type, agentUrl);
-      if (await getSpaceByName(svc.db, owner.id, body.name)) {
+      if (await svc.store.spaces.getByName(owner.id, body.name)) {
         throw new KnotError(ErrorType.Conflict, `a space named '${body.name}' already exists`, { errors: [{ path: 'name', message: 'already in use' }] });
       }
       const spaceId = svc.newId();
@@ -140,17 +137,17 @@ export const spaceRoutes: RouteDef[] = [
       const empty = { status: 200, body: { items: [], nextCursor: null } };
       let ownerId: string | undefined = actor.isAdmin ? undefined : actor.user.id;
       if (query.owner !== undefined) {
-        const owner = await findUser(svc.db, query.owner);
+        const owner = await findUser(svc.store, query.owner);
         if (!owner || (!actor.isAdmin && owner.id !== actor.user.id)) return empty;
         ownerId = owner.id;
       }
       let templateId: string | undefined;
       if (query.template !== undefined) {
-        const t = await getTemplateByName(svc.db, query.template);
+        const t = await svc.store.templates.getByName(query.template);
         if (!t) return empty;
         templateId = t.id;
       }
-      const rows = await listSpaces(svc.db, {
+      const rows = await svc.store.spaces.list({
         ...(ownerId ? { ownerId } : {}),
         ...(templateId ? { templateId } : {}),
         ...(query.phase ? { phase: query.phase } : {}),
@@ -274,7 +271,7 @@ export const spaceRoutes: RouteDef[] = [
     responses: { 200: { description: 'operations', schema: operationList }, ...problems(404, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params }) {
       const space = await findVisibleSpace(svc, actor, params.id ?? '');
-      return { status: 200, body: { items: (await listOperations(svc.db, space.id)).map(operationJson) } };
+      return { status: 200, body: { items: (await svc.store.operations.listOfSpace(space.id)).map(operationJson) } };
     },
   }),
 ];

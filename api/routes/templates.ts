@@ -7,18 +7,7 @@ import * as mergePatch from 'json-merge-patch';
 import { ErrorType, KnotError, notFound } from '../../core/errors';
 import type { TemplateContent } from '../../core/template';
 import { contentHash, nextVersion } from '../../core/versions';
-import { countSpacesUsingTemplate } from '../../store/spaces';
-import {
-  addTemplateVersion,
-  getTemplateByName,
-  insertTemplate,
-  listTemplates,
-  listTemplateVersions,
-  markTemplateDeleted,
-  type TemplateMeta,
-  type TemplateRecord,
-  type TemplateVersionRecord,
-} from '../../store/templates';
+import type { TemplateMeta, TemplateRecord, TemplateVersionRecord } from '../../store/model';
 import type { Actor, Services } from '../context';
 import { templateAllows } from '../lookup';
 import { defineRoute, type RouteDef } from '../route';
@@ -56,20 +45,20 @@ function metaOf(c: TemplateContent): TemplateMeta {
 }
 
 async function visibleTemplate(svc: Services, actor: Actor, name: string): Promise<TemplateRecord> {
-  const t = await getTemplateByName(svc.db, name);
+  const t = await svc.store.templates.getByName(name);
   if (!t || !templateAllows(actor, t.groups)) throw notFound('template', name);
   return t;
 }
 
 async function fullView(svc: Services, t: TemplateRecord) {
-  const versions = await listTemplateVersions<StoredTemplateContent>(svc.db, t.id);
+  const versions = await svc.store.templates.listVersions<StoredTemplateContent>(t.id);
   const latest = versions.find((v) => v.version === t.latestVersion);
   if (!latest) throw new KnotError(ErrorType.Internal, `template ${t.name} has no version ${t.latestVersion}`);
   return templateJson(t, latest, versions as TemplateVersionRecord[]);
 }
 
 async function latestContent(svc: Services, t: TemplateRecord): Promise<StoredContent> {
-  const versions = await listTemplateVersions<StoredContent>(svc.db, t.id);
+  const versions = await svc.store.templates.listVersions<StoredContent>(t.id);
   return versions.find((v) => v.version === t.latestVersion)?.content ?? {};
 }
 
@@ -83,9 +72,7 @@ async function saveEdit(svc: Services, actor: Actor, t: TemplateRecord, raw: unk
   const next = nextVersion(t.latestVersion, previous, { ...storedContent(content), ...(content.version ? { version: content.version } : {}) });
   if (!next) return { template: t, created: null };
   const stored = storedContent(content);
-  const updated = await addTemplateVersion(
-    svc.db,
-    t.id,
+  const updated = await svc.store.templates.addVersion(t.id,
     t.latestVersion,
     metaOf(content),
     { versionId: svc.newId(), version: next.version, contentHash: contentHash(stored), content: stored, createdBy: actor.user.id },
@@ -159,7 +146,7 @@ export const templateRoutes: RouteDef[] = [
     auth: 'user',
     responses: { 200: { description: 'templates', schema: templateList }, ...problems(...AUTH_PROBLEMS) },
     async handler({ svc, actor }) {
-      const visible = (await listTemplates(svc.db)).filter((t) => templateAllows(actor, t.groups));
+      const visible = (await svc.store.templates.list()).filter((t) => templateAllows(actor, t.groups));
       return { status: 200, body: { items: await Promise.all(visible.map((t) => fullView(svc, t))) } };
     },
   }),
@@ -175,14 +162,12 @@ export const templateRoutes: RouteDef[] = [
     async handler({ svc, actor, body, audit }) {
       audit.resourceId = body.name;
       const content = await requireValidTemplate(svc, body);
-      if (await getTemplateByName(svc.db, content.name)) {
+      if (await svc.store.templates.getByName(content.name)) {
         throw new KnotError(ErrorType.Conflict, `a template named '${content.name}' already exists`, { errors: [{ path: 'name', message: 'already in use' }] });
       }
       const first = nextVersion(null, null, { ...storedContent(content), ...(content.version ? { version: content.version } : {}) });
       const stored = storedContent(content);
-      const t = await insertTemplate(
-        svc.db,
-        svc.newId(),
+      const t = await svc.store.templates.insert(svc.newId(),
         metaOf(content),
         { versionId: svc.newId(), version: first?.version ?? '1.0.0', contentHash: contentHash(stored), content: stored, createdBy: actor.user.id },
         svc.now(),
@@ -233,7 +218,7 @@ export const templateRoutes: RouteDef[] = [
     async handler({ svc, actor, params, body, contentType, audit }) {
       const t = await visibleTemplate(svc, actor, params.name ?? '');
       audit.resourceId = t.id;
-      const versions = await listTemplateVersions(svc.db, t.id);
+      const versions = await svc.store.templates.listVersions(t.id);
       const doc: Record<string, unknown> = {
         ...(await latestContent(svc, t)),
         id: t.id,
@@ -263,9 +248,9 @@ export const templateRoutes: RouteDef[] = [
     async handler({ svc, actor, params, audit }) {
       const t = await visibleTemplate(svc, actor, params.name ?? '');
       audit.resourceId = t.id;
-      const inUse = await countSpacesUsingTemplate(svc.db, t.id);
+      const inUse = await svc.store.spaces.countUsingTemplate(t.id);
       if (inUse > 0) throw new KnotError(ErrorType.Conflict, `template '${t.name}' is used by ${inUse} space(s)`, { details: { spaces: inUse } });
-      await markTemplateDeleted(svc.db, t.id, svc.now());
+      await svc.store.templates.markDeleted(t.id, svc.now());
       return { status: 204 };
     },
   }),
@@ -278,7 +263,7 @@ export const templateRoutes: RouteDef[] = [
     responses: { 200: { description: 'versions', schema: versionList }, ...problems(404, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params }) {
       const t = await visibleTemplate(svc, actor, params.name ?? '');
-      const versions = await listTemplateVersions(svc.db, t.id);
+      const versions = await svc.store.templates.listVersions(t.id);
       return { status: 200, body: { items: versions.map((v) => ({ ...versionSummaryJson(v), content: v.content })) } };
     },
   }),

@@ -1,6 +1,5 @@
 /** A user's own API tokens: list, create (secret shown once), revoke. Admins may revoke any token. */
 import { ErrorType, KnotError } from '../../core/errors';
-import { getToken, listTokensOfUser, revokeToken } from '../../store/tokens';
 import { issueToken } from '../auth';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, noContent, problems } from '../schemas/common';
@@ -19,7 +18,7 @@ export const tokenRoutes: RouteDef[] = [
     auth: 'user',
     responses: { 200: { description: 'tokens, without secrets', schema: tokenList }, ...problems(...AUTH_PROBLEMS) },
     async handler({ svc, actor }) {
-      return { status: 200, body: { items: (await listTokensOfUser(svc.db, actor.user.id)).map(tokenJson) } };
+      return { status: 200, body: { items: (await svc.store.tokens.listOfUser(actor.user.id)).map(tokenJson) } };
     },
   }),
   defineRoute({
@@ -33,7 +32,7 @@ export const tokenRoutes: RouteDef[] = [
     responses: { 201: { description: 'created; `token` is the secret', schema: createdTokenView }, ...problems(400, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, body, audit }) {
       const now = svc.now();
-      const { secret, token } = await issueToken(svc.db, { id: svc.newId(), userId: actor.user.id, name: body.name, expiresAt: expiryOf(body.expiresAt, now) }, now);
+      const { secret, token } = await issueToken(svc.store, { id: svc.newId(), userId: actor.user.id, name: body.name, expiresAt: expiryOf(body.expiresAt, now) }, now);
       audit.resourceId = token.id;
       return { status: 201, body: { ...tokenJson(token), token: secret }, headers: { Location: `${BASE}/${token.id}`, 'Cache-Control': 'no-store' } };
     },
@@ -47,9 +46,9 @@ export const tokenRoutes: RouteDef[] = [
     audit: { action: 'token.revoke', resourceType: 'token' },
     responses: { 204: noContent, ...problems(404, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params }) {
-      const t = await getToken(svc.db, params.id ?? '');
+      const t = await svc.store.tokens.get(params.id ?? '');
       if (!t || (t.userId !== actor.user.id && !actor.isAdmin)) throw new KnotError(ErrorType.NotFound, `token '${params.id}' not found`);
-      await revokeToken(svc.db, t.id, svc.now());
+      await svc.store.tokens.revoke(t.id, svc.now());
       return { status: 204 };
     },
   }),

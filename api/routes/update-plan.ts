@@ -10,7 +10,6 @@ import { renderTemplate } from '../../core/render';
 import type { TemplateContent } from '../../core/template';
 import { parseVolumeDefinitions, planVolumes } from '../../core/volumes';
 import { loadRenderContext } from '../../store/render-context';
-import { listSpaceVolumes } from '../../store/space-volumes';
 import type { Services } from '../context';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, problems } from '../schemas/common';
@@ -54,9 +53,9 @@ export const updatePlanRoutes: RouteDef[] = [
       }
       const content = target.content as unknown as TemplateContent;
       const yaml = content.volumes ?? '';
-      const ctx = await loadRenderContext(svc.db, renderSettings(svc), space, facts.template);
+      const ctx = await loadRenderContext(svc.store, renderSettings(svc), space, facts.template);
       const desired = yaml.trim() ? parseVolumeDefinitions(renderTemplate(yaml, ctx, { escape: 'yaml', path: 'volumes' })) : [];
-      const existing = await listSpaceVolumes(svc.db, space.id);
+      const existing = await svc.store.volumes.listOfSpace(space.id);
       const plan = planVolumes(desired, existing.map((v) => ({ id: v.volumeId, type: v.type })));
       const brief = (v: { id: string; name: string; type: 'csi' | 'host' }) => ({ id: v.id, name: v.name, type: v.type });
       return {

@@ -1,9 +1,6 @@
 /** Admin CRUD for users (plus: anyone may read themselves). Deactivating revokes every token and session. */
 import { ErrorType, KnotError } from '../../core/errors';
-import { getGroupsByNames, groupNamesOfUser, updateGroup } from '../../store/groups';
-import { revokeSessionsOfUser } from '../../store/sessions';
-import { revokeTokensOfUser } from '../../store/tokens';
-import { countActiveAdmins, countSpacesOwnedBy, deleteUser, getUser, insertUser, listUsers, updateUser, type User } from '../../store/users';
+import type { User } from '../../store/model';
 import { issueToken } from '../auth';
 import type { Services } from '../context';
 import { requireUser } from '../lookup';
@@ -16,12 +13,12 @@ import { tokenJson, userJson } from '../views';
 const BASE = '/api/v1/users';
 
 async function view(svc: Services, u: User) {
-  return userJson(u, await groupNamesOfUser(svc.db, u.id));
+  return userJson(u, await svc.store.groups.namesOfUser(u.id));
 }
 
 /** The last active admin can't be demoted, deactivated or deleted: nobody could administer knot. */
 async function guardLastAdmin(svc: Services, u: User, what: string): Promise<void> {
-  if (u.role === 'admin' && u.active && (await countActiveAdmins(svc.db)) <= 1) {
+  if (u.role === 'admin' && u.active && (await svc.store.users.countActiveAdmins()) <= 1) {
     throw new KnotError(ErrorType.Conflict, `cannot ${what} the last active admin`, { details: { user: u.username } });
   }
 }
@@ -35,7 +32,7 @@ export const userRoutes: RouteDef[] = [
     auth: 'admin',
     responses: { 200: { description: 'all users', schema: userList }, ...problems(403, ...AUTH_PROBLEMS) },
     async handler({ svc }) {
-      const users = await listUsers(svc.db);
+      const users = await svc.store.users.list();
       return { status: 200, body: { items: await Promise.all(users.map((u) => view(svc, u))) } };
     },
   }),
@@ -51,7 +48,7 @@ export const userRoutes: RouteDef[] = [
     async handler({ svc, body, audit }) {
       audit.resourceId = body.username;
       const groups = body.groups ?? [];
-      const found = await getGroupsByNames(svc.db, groups);
+      const found = await svc.store.groups.getByNames(groups);
       const missing = groups.map((g, i) => ({ g, i })).filter(({ g }) => !found.some((f) => f.name === g));
       if (missing.length) {
         throw new KnotError(ErrorType.Validation, `unknown group(s): ${missing.map((m) => m.g).join(', ')}`, {
@@ -60,9 +57,9 @@ export const userRoutes: RouteDef[] = [
       }
       const now = svc.now();
       const id = svc.newId();
-      const user = await svc.db.transaction(async (trx) => {
-        const u = await insertUser(trx, { id, username: body.username, email: body.email, timezone: body.timezone, role: body.role, active: body.active }, now);
-        for (const g of found) await updateGroup(trx, g.id, { memberIds: [...new Set([...g.memberIds, id])] }, now);
+      const user = await svc.store.transaction(async (tx) => {
+        const u = await tx.users.insert({ id, username: body.username, email: body.email, timezone: body.timezone, role: body.role, active: body.active }, now);
+        for (const g of found) await tx.groups.update(g.id, { memberIds: [...new Set([...g.memberIds, id])] }, now);
         return u;
       });
       audit.resourceId = user.id;
@@ -77,7 +74,7 @@ export const userRoutes: RouteDef[] = [
     auth: 'user',
     responses: { 200: { description: 'the user', schema: userView }, ...problems(404, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params }) {
-      const u = await requireUser(svc.db, params.id ?? '');
+      const u = await requireUser(svc.store, params.id ?? '');
       if (!actor.isAdmin && u.id !== actor.user.id) throw new KnotError(ErrorType.NotFound, `user '${params.id}' not found`);
       return { status: 200, body: await view(svc, u) };
     },
@@ -92,20 +89,20 @@ export const userRoutes: RouteDef[] = [
     audit: { action: 'user.update', resourceType: 'user' },
     responses: { 200: { description: 'updated', schema: userView }, ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, params, body, audit }) {
-      const u = await requireUser(svc.db, params.id ?? '');
+      const u = await requireUser(svc.store, params.id ?? '');
       audit.resourceId = u.id;
       audit.detail = { changed: Object.keys(body) };
       if (body.active === false) await guardLastAdmin(svc, u, 'deactivate');
       if (body.role === 'user') await guardLastAdmin(svc, u, 'demote');
       const now = svc.now();
-      await svc.db.transaction(async (trx) => {
-        await updateUser(trx, u.id, body, now);
+      await svc.store.transaction(async (tx) => {
+        await tx.users.update(u.id, body, now);
         if (body.active === false) {
-          await revokeTokensOfUser(trx, u.id, now);
-          await revokeSessionsOfUser(trx, u.id, now);
+          await tx.tokens.revokeAllOfUser(u.id, now);
+          await tx.sessions.revokeAllOfUser(u.id, now);
         }
       });
-      return { status: 200, body: await view(svc, (await getUser(svc.db, u.id))!) };
+      return { status: 200, body: await view(svc, (await svc.store.users.get(u.id))!) };
     },
   }),
   defineRoute({
@@ -117,17 +114,17 @@ export const userRoutes: RouteDef[] = [
     audit: { action: 'user.delete', resourceType: 'user' },
     responses: { 204: noContent, ...problems(403, 404, 409, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, audit }) {
-      const u = await requireUser(svc.db, params.id ?? '');
+      const u = await requireUser(svc.store, params.id ?? '');
       audit.resourceId = u.id;
       if (u.id === actor.user.id) throw new KnotError(ErrorType.Conflict, 'you cannot delete yourself');
       await guardLastAdmin(svc, u, 'delete');
-      const spaces = await countSpacesOwnedBy(svc.db, u.id, true);
+      const spaces = await svc.store.spaces.countOwnedBy(u.id, true);
       if (spaces > 0) {
         throw new KnotError(ErrorType.Conflict, `user '${u.username}' owns ${spaces} space(s) (live or retained); delete them or deactivate the user instead`, {
           details: { spaces },
         });
       }
-      await deleteUser(svc.db, u.id);
+      await svc.store.users.delete(u.id);
       return { status: 204 };
     },
   }),
@@ -141,11 +138,11 @@ export const userRoutes: RouteDef[] = [
     audit: { action: 'token.create', resourceType: 'user' },
     responses: { 201: { description: 'created; `token` is the secret', schema: createdTokenView }, ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, params, body, audit }) {
-      const u = await requireUser(svc.db, params.id ?? '');
+      const u = await requireUser(svc.store, params.id ?? '');
       audit.resourceId = u.id;
       if (!u.active) throw new KnotError(ErrorType.Conflict, `user '${u.username}' is inactive`);
       const expiresAt = expiryOf(body.expiresAt, svc.now());
-      const { secret, token } = await issueToken(svc.db, { id: svc.newId(), userId: u.id, name: body.name, expiresAt }, svc.now());
+      const { secret, token } = await issueToken(svc.store, { id: svc.newId(), userId: u.id, name: body.name, expiresAt }, svc.now());
       return { status: 201, body: { ...tokenJson(token), token: secret }, headers: { 'Cache-Control': 'no-store' } };
     },
   }),

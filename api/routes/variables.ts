@@ -6,8 +6,7 @@
 import { encryptSecret, decryptSecret, variableAad } from '../../core/crypto';
 import { ErrorType, KnotError, notFound } from '../../core/errors';
 import { findTemplateExpressions } from '../../core/render';
-import { listTemplates, listTemplateVersions } from '../../store/templates';
-import { deleteVariable, getVariable, insertVariable, listVariables, updateVariable, type TemplateVariable } from '../../store/variables';
+import type { TemplateVariable } from '../../store/model';
 import type { Services } from '../context';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, noContent, problems } from '../schemas/common';
@@ -18,7 +17,7 @@ const BASE = '/api/v1/variables';
 
 
 async function requireVariable(svc: Services, name: string): Promise<TemplateVariable> {
-  const v = await getVariable(svc.db, name);
+  const v = await svc.store.variables.get(name);
   if (!v) throw notFound('variable', name);
   return v;
 }
@@ -35,8 +34,8 @@ function usesVariable(text: string | undefined, name: string, format: 'text' | '
 /** Names of live templates whose latest version uses the variable. */
 async function templatesUsing(svc: Services, name: string): Promise<string[]> {
   const out: string[] = [];
-  for (const t of await listTemplates(svc.db)) {
-    const versions = await listTemplateVersions<{ job?: string; volumes?: string }>(svc.db, t.id);
+  for (const t of await svc.store.templates.list()) {
+    const versions = await svc.store.templates.listVersions<{ job?: string; volumes?: string }>(t.id);
     const latest = versions.find((v) => v.version === t.latestVersion);
     if (latest && (usesVariable(latest.content.job, name, 'text') || usesVariable(latest.content.volumes, name, 'yaml'))) out.push(t.name);
   }
@@ -52,7 +51,7 @@ export const variableRoutes: RouteDef[] = [
     auth: 'admin',
     responses: { 200: { description: 'variables', schema: variableList }, ...problems(403, ...AUTH_PROBLEMS) },
     async handler({ svc }) {
-      return { status: 200, body: { items: (await listVariables(svc.db)).map(variableJson) } };
+      return { status: 200, body: { items: (await svc.store.variables.list()).map(variableJson) } };
     },
   }),
   defineRoute({
@@ -66,12 +65,12 @@ export const variableRoutes: RouteDef[] = [
     responses: { 201: { description: 'created', schema: variableView }, ...problems(400, 403, 409, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, body, audit }) {
       audit.resourceId = body.name;
-      if (await getVariable(svc.db, body.name)) {
+      if (await svc.store.variables.get(body.name)) {
         throw new KnotError(ErrorType.Conflict, `a variable named '${body.name}' already exists`, { errors: [{ path: 'name', message: 'already in use' }] });
       }
       const id = svc.newId();
       const value = body.protected ? encryptSecret(body.value, svc.config.server.encrypt, variableAad(id)) : body.value;
-      const v = await insertVariable(svc.db, { id, name: body.name, value, protected: body.protected }, svc.now());
+      const v = await svc.store.variables.insert({ id, name: body.name, value, protected: body.protected }, svc.now());
       return { status: 201, body: variableJson(v), headers: { Location: `${BASE}/${v.name}` } };
     },
   }),
@@ -104,8 +103,8 @@ export const variableRoutes: RouteDef[] = [
       if (plain === undefined && protect !== v.protected) plain = v.protected ? decryptSecret(v.value, key, variableAad(v.id)) : v.value;
       const patch: { value?: string; protected?: boolean } = { protected: protect };
       if (plain !== undefined) patch.value = protect ? encryptSecret(plain, key, variableAad(v.id)) : plain;
-      await updateVariable(svc.db, v.name, patch, svc.now());
-      return { status: 200, body: variableJson((await getVariable(svc.db, v.name))!) };
+      await svc.store.variables.update(v.name, patch, svc.now());
+      return { status: 200, body: variableJson((await svc.store.variables.get(v.name))!) };
     },
   }),
   defineRoute({
@@ -120,7 +119,7 @@ export const variableRoutes: RouteDef[] = [
       const v = await requireVariable(svc, params.name ?? '');
       const users = await templatesUsing(svc, v.name);
       if (users.length) throw new KnotError(ErrorType.Conflict, `variable '${v.name}' is used by template(s) ${users.join(', ')}`, { details: { templates: users } });
-      await deleteVariable(svc.db, v.name);
+      await svc.store.variables.delete(v.name);
       return { status: 204 };
     },
   }),

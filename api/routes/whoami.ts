@@ -1,4 +1,3 @@
-import { groupNamesOfUser } from '../../store/groups';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, problems } from '../schemas/common';
 import { whoamiView } from '../schemas/users';
@@ -13,7 +12,7 @@ export const whoamiRoutes: RouteDef[] = [
     auth: 'user',
     responses: { 200: { description: 'the caller', schema: whoamiView }, ...problems(...AUTH_PROBLEMS) },
     async handler({ svc, actor }) {
-      const groups = await groupNamesOfUser(svc.db, actor.user.id);
+      const groups = await svc.store.groups.namesOfUser(actor.user.id);
       return { status: 200, body: { user: userJson(actor.user, groups), tokenId: actor.tokenId, sessionId: actor.sessionId, isAdmin: actor.isAdmin } };
     },
   }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUDIT_OUTCOMES } from '../../store/audit';
+import { AUDIT_OUTCOMES } from '../../store/model';
 import { isoTime, limitParam } from './common';
 
 export const listAuditQuery = z.strictObject({

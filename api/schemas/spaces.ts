@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { nameString } from '../../core/names';
-import { OPERATION_STATUSES, OPERATION_TYPES } from '../../store/operations';
-import { SPACE_PHASES } from '../../store/spaces';
+import { OPERATION_STATUSES, OPERATION_TYPES, SPACE_PHASES } from '../../store/model';
 import { STEP_OUTCOMES } from '../../core/events';
 import { isoTime, limitParam, nullableIsoTime } from './common';
 

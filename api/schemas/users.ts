@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { nameString } from '../../core/names';
-import { USER_ROLES } from '../../store/users';
+import { USER_ROLES } from '../../store/model';
 import { isoTime } from './common';
 
 /** An IANA time zone name, checked against what this Node knows (Intl). */

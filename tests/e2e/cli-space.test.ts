@@ -57,7 +57,7 @@ describe('knot space CLI on sqlite', () => {
 
   beforeAll(async () => {
     backend = await startBackend('sqlite');
-    api = await startApi('sqlite', { backend: { db: backend.db, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle }, config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey } });
+    api = await startApi('sqlite', { backend: { store: backend.store, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle }, config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey } });
     await api.client.createTemplate({ name: 'example', description: 'seed 000', job: seedJob(), volumes: seedVolumes() });
     const { token } = await api.user('alice');
     home = mkdtempSync(path.join(os.tmpdir(), 'knot-cli-'));

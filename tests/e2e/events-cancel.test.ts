@@ -7,8 +7,8 @@
  */
 import net from 'node:net';
 import { KnotApiError, type KnotClient, type KnotEvent, type ResetEvent } from '../../client';
-import { recordEvent, setEventRetention, DEFAULT_EVENT_RETENTION, pruneEvents } from '../../store/events';
-import { dbKinds } from '../support/db';
+import { DEFAULT_EVENT_RETENTION } from '../../store/model';
+import { storeKinds } from '../support/db';
 import { seedJob, seedVolumes, startHarness as startBackend, type Harness as Backend } from '../support/harness';
 import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
 
@@ -46,7 +46,7 @@ function follow(client: KnotClient, lastEventId?: number) {
 
 const finishedOp = (id: string) => (seen: Streamed[]) => seen.some((e) => e.type === 'operation.finished' && (e as KnotEvent).operationId === id);
 
-describe.each(dbKinds())('events and cancel on %s', (kind) => {
+describe.each(storeKinds())('events and cancel on %s', (kind) => {
   let backend: Backend;
   let api: Api;
   let alice: KnotClient;
@@ -54,7 +54,7 @@ describe.each(dbKinds())('events and cancel on %s', (kind) => {
   beforeAll(async () => {
     backend = await startBackend(kind);
     api = await startApi(kind, {
-      backend: { db: backend.db, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle },
+      backend: { store: backend.store, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle },
       config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey },
       events: { pollIntervalMs: 50, keepAliveMs: 200, maxBufferedBytes: 64 * 1024 },
     });
@@ -63,7 +63,7 @@ describe.each(dbKinds())('events and cancel on %s', (kind) => {
     bob = api.client.as((await api.user('bob')).token);
   });
   afterAll(async () => {
-    setEventRetention(DEFAULT_EVENT_RETENTION);
+    api.store.events.setRetention(DEFAULT_EVENT_RETENTION);
     await api?.close();
     await backend?.close();
   });
@@ -105,14 +105,14 @@ describe.each(dbKinds())('events and cancel on %s', (kind) => {
     await replay.close();
 
     // an id older than the retained log answers a reset
-    setEventRetention(3);
+    api.store.events.setRetention(3);
     const newest = mine[mine.length - 1]!.id;
-    await pruneEvents(api.db, newest);
+    await api.store.events.prune();
     const stale = follow(alice, 1);
     await stale.until((s) => s.some((e) => e.type === 'reset'), 'a reset');
     expect(stale.seen[0]).toMatchObject({ type: 'reset' });
     await stale.close();
-    setEventRetention(DEFAULT_EVENT_RETENTION);
+    api.store.events.setRetention(DEFAULT_EVENT_RETENTION);
 
     // stop it again for the next test
     const stop = await alice.stopSpace(space.id);
@@ -185,7 +185,7 @@ describe.each(dbKinds())('events and cancel on %s', (kind) => {
     // 32 MiB of events: far more than the 64 KiB limit plus the kernel's socket buffers on loopback
     const big = 'x'.repeat(16 * 1024);
     const count = 2048;
-    for (let i = 0; i < count; i++) await recordEvent(api.db, { type: 'operation.step', spaceId: space.id, step: big, stepStatus: 'running' }, Date.now());
+    for (let i = 0; i < count; i++) await api.store.events.append({ type: 'operation.step', spaceId: space.id, step: big, stepStatus: 'running' }, Date.now());
     // the server hangs up on the client that stopped reading: reading again finds the stream ended early
     let received = 0;
     socket.on('data', (b: Buffer) => (received += b.length));

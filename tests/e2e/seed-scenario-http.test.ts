@@ -3,7 +3,7 @@
  * Temporal dev server, the Nomad sandbox, on SQLite and MariaDB. The client polls the space until
  * each phase, never sleeps a fixed time.
  */
-import { dbKinds } from '../support/db';
+import { storeKinds } from '../support/db';
 import { seedJob, seedVolumes, startHarness as startBackend, type Harness as Backend } from '../support/harness';
 import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
 import { openApiConformance, type Conformance } from '../support/openapi-conformance';
@@ -29,14 +29,14 @@ const phaseOf = (b: Record<string, unknown>) => (b.status as { phase?: string } 
 const settledIn = (phase: string) => (b: Record<string, unknown>) =>
   phaseOf(b) === phase && (b.status as { lastOperation?: { status: string } }).lastOperation?.status === 'succeeded';
 
-describe.each(dbKinds())('seed scenario over HTTP on %s', (kind) => {
+describe.each(storeKinds())('seed scenario over HTTP on %s', (kind) => {
   let backend: Backend;
   let api: Api;
   const violations: string[] = [];
   let responses = 0;
   beforeAll(async () => {
     backend = await startBackend(kind);
-    const raw = await startApi(kind, { backend: { db: backend.db, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle }, config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey } });
+    const raw = await startApi(kind, { backend: { store: backend.store, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle }, config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey } });
     const doc = await raw.call('GET', '/api/v1/openapi.json', { token: null });
     const conformance: Conformance = openApiConformance(doc.body);
     // every response of the scenario is checked against the served OpenAPI document

@@ -65,7 +65,7 @@ describeBuilt('web UI in Chromium on the real stack', () => {
   beforeAll(async () => {
     backend = await startBackend('sqlite');
     api = await startApi('sqlite', {
-      backend: { db: backend.db, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle },
+      backend: { store: backend.store, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle },
       config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey, KNOT_BOOTSTRAP_PASSWORD: ADMIN_PASSWORD },
     });
     const tpl = await api.call('POST', '/api/v1/templates', { body: { name: 'example', description: 'seed 000', job: seedJob(), volumes: seedVolumes() } });

@@ -1,5 +1,6 @@
 /**
- * Agent state on Redis and on SQL (SQLite and MariaDB): report, get, getMany, expiry; and the
+ * Agent state on Redis (beside an SQL store, and as part of the Redis store) and on SQL (SQLite and
+ * MariaDB): report, get, getMany, expiry; and the
  * agent route over real HTTP, where only the agent token of the very space is accepted.
  */
 import type { AddressInfo } from 'node:net';
@@ -10,9 +11,11 @@ import { agentView, createAgentRouter } from '../../api/agent-routes';
 import { loadConfig, type KnotConfig } from '../../core/config';
 import { deriveAgentToken } from '../../core/crypto';
 import { newId } from '../../core/names';
-import { createAgentStateStore, RedisAgentStateStore, SqlAgentStateStore, type AgentStateStore } from '../../store/agent-state';
-import { insertSpace, markSpaceDeleted } from '../../store/spaces';
-import { createTestDb, type TestDb } from '../support/db';
+import { createAgentStateStore } from '../../store/agent-state';
+import { RedisAgentStateStore } from '../../store/redis/agent-state';
+import { SqlAgentStateStore } from '../../store/sql/agent-state';
+import type { AgentStateStore } from '../../store/store';
+import { createTestStore, type TestStore } from '../support/db';
 import { seedTemplate, seedUser } from '../support/harness';
 
 const KEY = Buffer.alloc(32, 9).toString('base64');
@@ -35,12 +38,19 @@ function config(redis: boolean, ttl: string): KnotConfig {
   });
 }
 
+/** Redis alone (seed 001 "Without MySQL — Redis"): the Redis store keeps agent state too */
+function redisStoreConfig(ttl: string): KnotConfig {
+  const url = redisUrl();
+  return loadConfig('', { KNOT_SERVER_ENCRYPT: KEY, KNOT_SERVER_REDIS_ENABLED: 'true', KNOT_SERVER_REDIS_HOST: `${url.hostname}:${url.port}`, KNOT_SERVER_REDIS_AGENT_TTL: ttl });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Kind = 'redis' | 'sqlite' | 'mysql';
+/** `redis`: Redis agent state beside an SQLite store; `redis-store`: the Redis store's own */
+type Kind = 'redis' | 'redis-store' | 'sqlite' | 'mysql';
 
-describe.each<Kind>(['redis', 'sqlite', 'mysql'])('agent state on %s', (kind) => {
-  let testDb: TestDb;
+describe.each<Kind>(['redis', 'redis-store', 'sqlite', 'mysql'])('agent state on %s', (kind) => {
+  let testDb: TestStore;
   let redis: Redis | null = null;
   let now = Date.parse('2025-05-01T10:00:00Z');
   const clock = () => now;
@@ -48,7 +58,7 @@ describe.each<Kind>(['redis', 'sqlite', 'mysql'])('agent state on %s', (kind) =>
   const prefix = newId(Date.now()); // keeps this run's Redis keys apart from any other
 
   beforeAll(async () => {
-    testDb = await createTestDb(kind === 'mysql' ? 'mysql' : 'sqlite');
+    testDb = await createTestStore(kind === 'mysql' ? 'mysql' : kind === 'redis-store' ? 'redis' : 'sqlite');
     if (kind === 'redis') {
       const url = redisUrl();
       redis = new Redis({ host: url.hostname, port: Number(url.port), lazyConnect: true });
@@ -62,11 +72,14 @@ describe.each<Kind>(['redis', 'sqlite', 'mysql'])('agent state on %s', (kind) =>
 
   beforeEach(() => {
     // SQL expiry follows the injected clock; Redis expiry is Redis's own, so its TTL is real time
-    store = createAgentStateStore(config(kind === 'redis', kind === 'redis' ? '700ms' : '5m'), testDb.db, redis, clock);
+    store =
+      kind === 'redis-store'
+        ? createAgentStateStore(redisStoreConfig('700ms'), testDb.store, null, clock)
+        : createAgentStateStore(config(kind === 'redis', kind === 'redis' ? '700ms' : '5m'), testDb.store, redis, clock);
   });
 
   it('is the store the configuration asks for', () => {
-    expect(store).toBeInstanceOf(kind === 'redis' ? RedisAgentStateStore : SqlAgentStateStore);
+    expect(store).toBeInstanceOf(kind === 'redis' || kind === 'redis-store' ? RedisAgentStateStore : SqlAgentStateStore);
   });
 
   it('reports, reads one and many, keeps the last activity, expires', async () => {
@@ -87,7 +100,7 @@ describe.each<Kind>(['redis', 'sqlite', 'mysql'])('agent state on %s', (kind) =>
     expect([...many.keys()].sort()).toEqual([a, b].sort());
     expect(many.get(b)).toEqual({ connected: true, lastSeen: now - 1000, lastActivity: null, services: { codeServer: true } });
 
-    if (kind === 'redis') {
+    if (kind === 'redis' || kind === 'redis-store') {
       await sleep(900);
       expect(await store.get(a)).toBeNull();
       expect((await store.getMany([a, b])).size).toBe(0);
@@ -105,7 +118,7 @@ describe.each<Kind>(['redis', 'sqlite', 'mysql'])('agent state on %s', (kind) =>
 });
 
 describe('agent route over HTTP', () => {
-  let testDb: TestDb;
+  let testDb: TestStore;
   let server: Server;
   let base: string;
   let spaceId: string;
@@ -116,28 +129,28 @@ describe('agent route over HTTP', () => {
   let wrappedBase: string;
 
   beforeAll(async () => {
-    testDb = await createTestDb('sqlite');
-    const db = testDb.db;
+    testDb = await createTestStore('sqlite');
+    const db = testDb.store;
     const owner = await seedUser(db, 'agentowner');
     const tpl = await seedTemplate(db, { name: 'agent-test', type: 'manual' });
     const mk = async (name: string) => {
       const id = newId(Date.now());
-      await insertSpace(db, { id, name, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: 'http://127.0.0.1:1' }, Date.now());
+      await db.spaces.insert({ id, name, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: 'http://127.0.0.1:1' }, Date.now());
       return id;
     };
     spaceId = await mk('one');
     otherSpaceId = await mk('two');
     deletedSpaceId = await mk('three');
-    await markSpaceDeleted(db, deletedSpaceId, Date.now());
+    await db.spaces.markDeleted(deletedSpaceId, Date.now());
 
     const cfg = config(false, '5m');
     store = createAgentStateStore(cfg, db);
     const app = express();
-    app.use(createAgentRouter({ db, agentState: store, config: cfg }));
+    app.use(createAgentRouter({ store: db, agentState: store, config: cfg }));
     // what the knot app does: every body read raw before the routes
     const wrapped = express();
     wrapped.use(express.raw({ type: () => true }));
-    wrapped.use(createAgentRouter({ db, agentState: store, config: cfg }));
+    wrapped.use(createAgentRouter({ store: db, agentState: store, config: cfg }));
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -6,7 +6,7 @@ import { startApiServer } from '../../api/server';
 import { temporalReachable } from '../../temporal/client';
 import { freePort } from '../../temporal/dev-server';
 import { healthChecks } from '../../cli/services';
-import { createTestDb } from '../support/db';
+import { createTestStore } from '../support/db';
 
 async function healthOf(url: string) {
   const res = await fetch(`${url}/health`);
@@ -14,19 +14,19 @@ async function healthOf(url: string) {
 }
 
 it('answers 200 with every dependency up and 503 naming each one that is down', async () => {
-  const t = await createTestDb('sqlite');
+  const t = await createTestStore('sqlite');
   const live = new Client({ connection: await Connection.connect({ address: process.env.KNOT_TEST_TEMPORAL_ADDRESS! }) });
   // nothing listens there: a real connection attempt that fails
   const dead = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: '1s' }) });
   let temporal = live;
   const config = loadConfig('', {});
   const api = await startApiServer({
-    db: t.db,
+    store: t.store,
     config,
     logger: pino({ level: 'silent' }),
     lifecycle: { startOperation: async () => Promise.reject(new Error('unused')), createSpace: async () => Promise.reject(new Error('unused')) },
     nomad: { parseJob: async () => ({}) },
-    health: { checks: healthChecks(t.db, () => temporalReachable(temporal, 1500), null), timeoutMs: 3000 },
+    health: { checks: healthChecks(t.store, () => temporalReachable(temporal, 1500), null), timeoutMs: 3000 },
   });
   try {
     const up = await healthOf(api.url);
@@ -41,7 +41,7 @@ it('answers 200 with every dependency up and 503 naming each one that is down', 
     expect((noTemporal.body.checks as Record<string, string>).temporal).not.toBe('ok');
 
     temporal = live;
-    await t.db.destroy();
+    await t.store.close();
     const noStore = await healthOf(api.url);
     expect(noStore.status).toBe(503);
     expect((noStore.body.checks as Record<string, string>).store).not.toBe('ok');

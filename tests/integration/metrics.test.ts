@@ -47,7 +47,7 @@ describe('GET /metrics after a lifecycle', () => {
     backend.deps.nomad = new NomadClient({ addr: backend.sandbox.url, timeoutMs: 3000, onResponse: metrics.recordNomadCall });
     await backend.startWorker();
     api = await startApi('sqlite', {
-      backend: { db: backend.db, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle },
+      backend: { store: backend.store, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle },
       config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey, KNOT_SERVER_METRICS_TOKEN: 'scrape-token-0123456789' },
       metrics,
     });

@@ -12,7 +12,7 @@ import { newId } from '../../core/names';
 import { NomadClient } from '../../nomad/client';
 import { seededRandom } from '../../nomad/sandbox/faults';
 import { createLifecycleClient } from '../../temporal/lifecycle-client';
-import { createTestDb, type TestDb } from '../support/db';
+import { createTestStore, type TestStore } from '../support/db';
 import { EXAMPLES, seedUser } from '../support/harness';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
 import { checkInvariants, nomadStateOverApi, summary } from '../resilience/invariants';
@@ -39,7 +39,7 @@ function execJobs(prefix: string): { first: string; withData: string } {
 }
 
 let agent: RealNomad;
-let db: TestDb;
+let db: TestStore;
 let worker: WorkerProcess;
 let temporal: Client;
 
@@ -53,14 +53,14 @@ afterAll(async () => {
 it(`keeps its invariants on a real Nomad agent while the worker is SIGKILLed every few seconds (${PROFILE.ops} operations)`, async () => {
   agent = await startRealNomad();
   const nomad = new NomadClient({ addr: agent.url, timeoutMs: 10_000 });
-  db = await createTestDb('sqlite');
+  db = await createTestStore('sqlite');
   const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS!;
   const taskQueue = `real-chaos-${newId(Date.now())}`;
-  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: agent.url, db: db.target, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s' });
+  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: agent.url, storeEnv: db.env, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s' });
   await worker.start();
   temporal = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-  const lifecycle = createLifecycleClient(temporal, db.db, { taskQueue });
-  const owner = await seedUser(db.db, `rk${newId(Date.now()).slice(-6)}`);
+  const lifecycle = createLifecycleClient(temporal, db.store, { taskQueue });
+  const owner = await seedUser(db.store, `rk${newId(Date.now()).slice(-6)}`);
 
   const random = seededRandom(17);
   const killer = loop(
@@ -73,15 +73,15 @@ it(`keeps its invariants on a real Nomad agent while the worker is SIGKILLed eve
   const t0 = Date.now();
   let d: Awaited<ReturnType<typeof drive>>;
   try {
-    d = await drive({ db: db.db, lifecycle }, { owner, template: 'rk', jobPrefix: 'rk', ops: PROFILE.ops, spaces: PROFILE.spaces, seed: 5, timeoutMs: PROFILE.settleMs, paceMs: PROFILE.paceMs, jobs: execJobs('rk') });
+    d = await drive({ store: db.store, lifecycle }, { owner, template: 'rk', jobPrefix: 'rk', ops: PROFILE.ops, spaces: PROFILE.spaces, seed: 5, timeoutMs: PROFILE.settleMs, paceMs: PROFILE.paceMs, jobs: execJobs('rk') });
     const until = Date.now() + 120_000;
     while (killer.count() < PROFILE.minKills && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
   } finally {
     await killer.stop();
     await worker.start();
   }
-  const s = await settle({ db: db.db }, d.opIds, PROFILE.settleMs);
-  const report = await checkInvariants(db.db, await nomadStateOverApi(nomad), { spaceIds: d.spaceIds });
+  const s = await settle({ store: db.store }, d.opIds, PROFILE.settleMs);
+  const report = await checkInvariants(db.store, await nomadStateOverApi(nomad), { spaceIds: d.spaceIds });
   const totalMs = Date.now() - t0;
   console.log(summary('real-nomad worker-kill', report, { issued: d.issued, refused: d.refusedBy, byType: d.byType, kills: killer.count(), driveMs: d.ms, settleMs: s.ms, totalMs, unsettled: s.pending.length }));
   if (report.violations.length > 0) console.log(`[resilience] real-nomad violations:\n  ${report.violations.join('\n  ')}`);

@@ -13,7 +13,7 @@ import { newId } from '../../core/names';
 import { NomadClient } from '../../nomad/client';
 import { createLifecycleClient } from '../../temporal/lifecycle-client';
 import { SWEEP_WORKFLOWS, type KnotWorkflows } from '../../temporal/workflows';
-import { createTestDb, type TestDb } from '../support/db';
+import { createTestStore, type TestStore } from '../support/db';
 import { EXAMPLES } from '../support/harness';
 import { waitFor } from '../support/wait';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
@@ -32,7 +32,7 @@ const timed = (what: string, ms: number) => (timings[what] ??= []).push(ms);
 
 let nomadAgent: RealNomad;
 let nomad: NomadClient;
-let db: TestDb;
+let db: TestStore;
 let worker: WorkerProcess;
 let temporal: Client;
 let api: Api;
@@ -43,15 +43,15 @@ let taskQueue: string;
 beforeAll(async () => {
   nomadAgent = await startRealNomad();
   nomad = new NomadClient({ addr: nomadAgent.url, timeoutMs: 10_000 });
-  db = await createTestDb('sqlite');
+  db = await createTestStore('sqlite');
   const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS!;
   taskQueue = `real-nomad-${newId(Date.now())}`;
-  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: nomadAgent.url, db: db.target, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s' });
+  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: nomadAgent.url, storeEnv: db.env, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s' });
   await worker.start();
   temporal = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-  const lifecycle = createLifecycleClient(temporal, db.db, { taskQueue });
+  const lifecycle = createLifecycleClient(temporal, db.store, { taskQueue });
   // job parsing and validation at template save go to the real agent too
-  api = await startApi('sqlite', { backend: { db: db.db, sandboxUrl: nomadAgent.url, lifecycle }, config: { KNOT_ENCRYPT: ENCRYPT_KEY } });
+  api = await startApi('sqlite', { backend: { store: db.store, sandboxUrl: nomadAgent.url, lifecycle }, config: { KNOT_ENCRYPT: ENCRYPT_KEY } });
   username = `u${newId(Date.now()).slice(-8)}`;
   ({ token } = await api.user(username));
   const tpl = await api.call('POST', '/api/v1/templates', { body: { name: 'debian-exec', description: 'seed 000 on exec', job: execJob(), volumes: execVolumes() } });
@@ -272,7 +272,7 @@ describe('crash recovery and cleanup on a real Nomad agent', () => {
     await act(id, 'start');
     await act(id, 'stop');
     const recorded = `debian_${id}_home`;
-    await db.db('spaces').where({ id }).update({ deleted_at: Date.now() - 60_000 });
+    await db.store.spaces.markDeleted(id, Date.now() - 60_000);
     // a volume whose name holds a lowercase ULID, as a foreign tool might name one: never knot's
     const foreign = `backup_${newId(Date.now()).toLowerCase()}_data`;
     await nomad.createCsiVolume({ type: 'csi', id: foreign, name: foreign, pluginId: 'hostpath', capacityMin: 1e6, capacityMax: 1e9, capabilities: [{ accessMode: 'single-node-writer', attachmentMode: 'file-system' }] });

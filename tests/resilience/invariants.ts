@@ -7,7 +7,7 @@
  * - every space_volumes row of a live space exists in the sandbox (nothing the space had is lost);
  * - no duplicate volume (host volumes by name, space_volumes rows by volume id).
  */
-import type { Db } from '../../store/db';
+import type { Store } from '../../store/store';
 import type { NomadClient } from '../../nomad/client';
 import { spaceAllocationStatus } from '../../nomad/health';
 import type { AllocListStub, Evaluation, Job } from '../../nomad/types';
@@ -49,26 +49,23 @@ export interface InvariantReport {
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-export async function checkInvariants(db: Db, state: NomadState, opts: { spaceIds?: string[] } = {}): Promise<InvariantReport> {
+/** Checks the spaces `spaceIds` (those a scenario made) and everything of theirs in Nomad, through the store interface (any driver). */
+export async function checkInvariants(store: Store, state: NomadState, opts: { spaceIds: string[] }): Promise<InvariantReport> {
   const violations: string[] = [];
-  const scope = opts.spaceIds ? new Set(opts.spaceIds) : null;
-  const inScope = (id: string) => !scope || scope.has(id);
+  const scope: Set<string> | null = new Set(opts.spaceIds);
+  const inScope = (id: string) => scope.has(id);
+  const ids = [...scope];
 
-  const ops = (await db('operations').select('id', 'space_id', 'type', 'status', 'error_type')) as { id: string; space_id: string; type: string; status: string; error_type: string | null }[];
+  const ops = (await Promise.all(ids.map((id) => store.operations.listOfSpace(id, 100_000)))).flat().map((o) => ({ id: o.id, space_id: o.spaceId, type: o.type, status: o.status }));
   const operations: Record<string, number> = {};
   for (const op of ops.filter((o) => inScope(o.space_id))) {
     operations[op.status] = (operations[op.status] ?? 0) + 1;
     if (!TERMINAL.has(op.status)) violations.push(`operation ${op.id} (${op.type} of ${op.space_id}) is still ${op.status}`);
   }
 
-  const spaceRows = (await db('spaces').select('id', 'name', 'phase', 'reason', 'nomad_job_id', 'deleted_at')) as {
-    id: string;
-    name: string;
-    phase: string;
-    reason: string;
-    nomad_job_id: string | null;
-    deleted_at: number | null;
-  }[];
+  const spaceRows = (await Promise.all(ids.map((id) => store.spaces.get(id))))
+    .filter((x) => x !== null)
+    .map((x) => ({ id: x.id, name: x.name, phase: x.phase as string, reason: x.reason, nomad_job_id: x.nomadJobId, deleted_at: x.deletedAt }));
   const rows = spaceRows.filter((s) => inScope(s.id));
   const live = new Map(rows.filter((s) => !s.deleted_at && s.phase !== 'deleted').map((s) => [s.id, s]));
   const spaces: Record<string, number> = {};
@@ -112,7 +109,7 @@ export async function checkInvariants(db: Db, state: NomadState, opts: { spaceId
     }
   }
 
-  const volRows = (await db('space_volumes').select('space_id', 'volume_id', 'type', 'nomad_id')) as { space_id: string; volume_id: string; type: 'csi' | 'host'; nomad_id: string | null }[];
+  const volRows = [...(await store.volumes.listOfSpaces(ids)).values()].flat().map((v) => ({ space_id: v.spaceId, volume_id: v.volumeId, type: v.type, nomad_id: v.nomadId }));
   const seen = new Map<string, number>();
   for (const v of volRows) seen.set(v.volume_id, (seen.get(v.volume_id) ?? 0) + 1);
   for (const [id, n] of seen) if (n > 1) violations.push(`volume ${id} is recorded ${n} times`);

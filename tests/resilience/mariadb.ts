@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../temporal/dev-server';
 
-function findBin(name: string): string | null {
+export function findBin(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin'])) {
     const p = path.join(dir, name);
     if (existsSync(p)) return p;

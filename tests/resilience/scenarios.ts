@@ -12,17 +12,24 @@
  */
 import { seededRandom } from '../../nomad/sandbox/faults';
 import type { FaultRule, Faults } from '../../nomad/sandbox/faults';
-import { getOperation, type Operation } from '../../store/operations';
-import { getSpace } from '../../store/spaces';
+import type { Operation } from '../../store/model';
 import { startDevServer, freePort, type DevServer } from '../../temporal/dev-server';
-import { dbKinds, type DbKind } from '../support/db';
+import { storeKinds, type StoreKind } from '../support/db';
 import { seedTemplate, seedUser, startHarness, testSettings, type Harness } from '../support/harness';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
 import { checkInvariants, summary } from './invariants';
 import { createSpace, homeAndData, homeOnly, jobNamed, jobWithData, loggedNomad, startOp, type OpType } from './support';
-import { dbReachable } from '../../store/db';
 import { startHarness as startApiHarness, type Harness as ApiHarness } from '../integration/api/harness';
-import { mariadbAvailable, startPrivateMariaDb, type PrivateMariaDb } from './mariadb';
+import { mariadbAvailable, startPrivateMariaDb } from './mariadb';
+import { redisAvailable, startPrivateRedis } from './redis';
+
+/** A store server of the scenario's own that it can kill and start again. */
+interface PrivateStoreServer {
+  url: string;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+  destroy(): Promise<void>;
+}
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,7 +67,7 @@ export interface DriveResult {
  * replaced by new ones. Returns once all are issued (not finished).
  */
 export async function drive(
-  h: Pick<Harness, 'db' | 'lifecycle'>,
+  h: Pick<Harness, 'store' | 'lifecycle'>,
   opts: {
     owner: Owner;
     template: string;
@@ -72,12 +79,14 @@ export async function drive(
     paceMs?: number;
     /** the template's job before and after the upgrade (default: the seed job, then with a data volume) */
     jobs?: { first: string; withData: string };
+    /** counts every operation recorded so far (creates and lifecycle operations), for disturbances that wait for the run to be under way */
+    progress?: { operations: number };
   },
 ): Promise<DriveResult> {
   const t0 = Date.now();
   const random = seededRandom(opts.seed);
   const jobs = opts.jobs ?? { first: jobNamed(opts.jobPrefix), withData: jobWithData(opts.jobPrefix) };
-  const tpl = await seedTemplate(h.db, { name: opts.template, job: jobs.first, volumes: homeOnly() });
+  const tpl = await seedTemplate(h.store, { name: opts.template, job: jobs.first, volumes: homeOnly() });
   const res: DriveResult = { issued: 0, refused: 0, createFailures: 0, storeErrors: 0, refusedBy: {}, opIds: [], spaceIds: [], byType: {}, ms: 0 };
   const pool = new Map<string, { id: string; op: string | null }>();
   const creating = new Set<Promise<void>>();
@@ -90,6 +99,7 @@ export async function drive(
           const s = await createSpace(h, opts.owner, tpl.id, name, opts.template);
           pool.set(s.id, { id: s.id, op: null });
           res.spaceIds.push(s.id);
+          if (opts.progress) opts.progress.operations++;
           return;
         } catch {
           res.createFailures++;
@@ -108,17 +118,17 @@ export async function drive(
   const round = async (): Promise<number> => {
     let issued = 0;
     if (!upgraded && res.issued >= opts.ops / 2) {
-      await seedTemplate(h.db, { name: opts.template, job: jobs.withData, volumes: homeAndData() }, '1.1.0');
+      await seedTemplate(h.store, { name: opts.template, job: jobs.withData, volumes: homeAndData() }, '1.1.0');
       upgraded = true;
     }
     for (const entry of [...pool.values()]) {
       if (res.issued >= opts.ops) break;
       if (entry.op) {
-        const op = await getOperation(h.db, entry.op);
+        const op = await h.store.operations.get(entry.op);
         if (op && !['succeeded', 'failed', 'cancelled'].includes(op.status)) continue;
         entry.op = null;
       }
-      const space = await getSpace(h.db, entry.id);
+      const space = await h.store.spaces.get(entry.id);
       if (!space || space.deletedAt || space.phase === 'deleted') {
         pool.delete(entry.id);
         addSpace();
@@ -137,6 +147,7 @@ export async function drive(
         res.opIds.push(op.id);
         res.issued++;
         issued++;
+        if (opts.progress) opts.progress.operations++;
         res.byType[type] = (res.byType[type] ?? 0) + 1;
         // spread the operations over the chaos window (operations take milliseconds on the sandbox)
         if (opts.paceMs) await sleep(opts.paceMs);
@@ -165,14 +176,14 @@ export async function drive(
 }
 
 /** Waits (bounded) until every operation is terminal; returns the ones that are not. */
-export async function settle(h: Pick<Harness, 'db'>, opIds: string[], timeoutMs: number): Promise<{ pending: Operation[]; ms: number }> {
+export async function settle(h: Pick<Harness, 'store'>, opIds: string[], timeoutMs: number): Promise<{ pending: Operation[]; ms: number }> {
   const t0 = Date.now();
   const deadline = t0 + timeoutMs;
   for (;;) {
     let pending: Operation[] = [];
     try {
       for (const id of opIds) {
-        const op = await getOperation(h.db, id);
+        const op = await h.store.operations.get(id);
         if (op && !['succeeded', 'failed', 'cancelled'].includes(op.status)) pending.push(op);
       }
     } catch {
@@ -184,7 +195,7 @@ export async function settle(h: Pick<Harness, 'db'>, opIds: string[], timeoutMs:
 }
 
 async function finish(h: Harness, label: string, d: DriveResult, extra: Record<string, unknown>) {
-  const report = await checkInvariants(h.db, h.sandbox.state(), { spaceIds: d.spaceIds });
+  const report = await checkInvariants(h.store, h.sandbox.state(), { spaceIds: d.spaceIds });
   console.log(summary(label, report, { issued: d.issued, refused: d.refusedBy, byType: d.byType, ...extra }));
   if (report.violations.length > 0) console.log(`[resilience] ${label} violations:\n  ${report.violations.join('\n  ')}`);
   expect(d.issued).toBeGreaterThan(0);
@@ -197,7 +208,7 @@ function childWorker(h: Harness, temporalAddress: string): WorkerProcess {
     taskQueue: h.taskQueue,
     temporalAddress,
     nomadAddr: h.sandbox.url,
-    db: h.testDb.target,
+    storeEnv: h.testStore.env,
     encryptKey: testSettings.encryptKey,
     nomadTimeout: '3s',
   });
@@ -231,45 +242,54 @@ export function loop(every: () => number, body: () => Promise<void>): { stop(): 
 
 export function defineResilienceSuite(mode: Mode): void {
   const p = PROFILE[mode];
-  // CI-short runs each scenario on one store to stay within a couple of minutes; full runs both
-  const kinds: DbKind[] = mode === 'full' ? dbKinds() : ['sqlite'];
+  // CI-short runs each scenario on SQLite to stay within a few minutes (and worker-kill on Redis too); full runs every store
+  const kinds: StoreKind[] = mode === 'full' ? storeKinds() : ['sqlite'];
   jest.setTimeout(mode === 'full' ? 3_600_000 : 600_000);
 
-  describe.each(kinds)(`resilience (${mode}) on %s`, (kind) => {
-    it(`keeps its invariants while the worker is SIGKILLed every few seconds (${p.ops} operations)`, async () => {
-      const h = await startHarness(kind, { startWorker: false });
-      const worker = childWorker(h, process.env.KNOT_TEST_TEMPORAL_ADDRESS!);
-      const random = seededRandom(11);
-      try {
-        await worker.start();
-        const owner = await seedUser(h.db, `wk${kind}`);
-        const killer = loop(
-          () => p.killEveryMs[0] + random() * (p.killEveryMs[1] - p.killEveryMs[0]),
-          async () => {
-            await worker.kill();
-            await worker.start();
-          },
-        );
-        let d: DriveResult;
-        try {
-          d = await drive(h, { owner, template: 'wk', jobPrefix: 'wk', ops: p.ops, spaces: p.spaces, seed: 5, timeoutMs: p.settleMs, paceMs: p.killPaceMs });
-          // keep killing while operations are still in flight, until the profile's kill count
-          const t = Date.now() + p.settleMs / 2;
-          while (killer.count() < p.minKills && Date.now() < t) await sleep(200);
-        } finally {
-          await killer.stop();
+  const workerKill = (kind: StoreKind) => async () => {
+    const h = await startHarness(kind, { startWorker: false });
+    const worker = childWorker(h, process.env.KNOT_TEST_TEMPORAL_ADDRESS!);
+    const random = seededRandom(11);
+    try {
+      await worker.start();
+      const owner = await seedUser(h.store, `wk${kind}`);
+      const killer = loop(
+        () => p.killEveryMs[0] + random() * (p.killEveryMs[1] - p.killEveryMs[0]),
+        async () => {
+          await worker.kill();
           await worker.start();
-        }
-        const s = await settle(h, d.opIds, p.settleMs);
-        await finish(h, `${kind} worker-kill`, d, { kills: killer.count(), driveMs: d.ms, settleMs: s.ms, unsettled: s.pending.length });
-        // the scenario proves something only if the worker really was killed (and came back)
-        expect(killer.count()).toBeGreaterThan(0);
-        expect(worker.starts).toBeGreaterThan(killer.count());
+        },
+      );
+      let d: DriveResult;
+      try {
+        d = await drive(h, { owner, template: 'wk', jobPrefix: 'wk', ops: p.ops, spaces: p.spaces, seed: 5, timeoutMs: p.settleMs, paceMs: p.killPaceMs });
+        // keep killing while operations are still in flight, until the profile's kill count
+        const t = Date.now() + p.settleMs / 2;
+        while (killer.count() < p.minKills && Date.now() < t) await sleep(200);
       } finally {
-        await worker.stop();
-        await h.close();
+        await killer.stop();
+        await worker.start();
       }
+      const s = await settle(h, d.opIds, p.settleMs);
+      await finish(h, `${kind} worker-kill`, d, { kills: killer.count(), driveMs: d.ms, settleMs: s.ms, unsettled: s.pending.length });
+      // the scenario proves something only if the worker really was killed (and came back)
+      expect(killer.count()).toBeGreaterThan(0);
+      expect(worker.starts).toBeGreaterThan(killer.count());
+    } finally {
+      await worker.stop();
+      await h.close();
+    }
+  };
+
+  // the Redis store gets the worker-kill scenario in CI too (the full run covers every scenario on every store)
+  if (mode === 'short') {
+    describe('resilience (short) on redis', () => {
+      it(`keeps its invariants while the worker is SIGKILLed every few seconds (${p.ops} operations)`, workerKill('redis'));
     });
+  }
+
+  describe.each(kinds)(`resilience (${mode}) on %s`, (kind) => {
+    it(`keeps its invariants while the worker is SIGKILLed every few seconds (${p.ops} operations)`, workerKill(kind));
 
     it(`keeps its invariants through 30% 500s, latency spikes and hung Nomad calls (${p.ops} operations)`, async () => {
       const h = await startHarness(kind, { startWorker: false });
@@ -280,7 +300,7 @@ export function defineResilienceSuite(mode: Mode): void {
       let phase = 0;
       try {
         await h.startWorker();
-        const owner = await seedUser(h.db, `nf${kind}`);
+        const owner = await seedUser(h.store, `nf${kind}`);
         const chaos = loop(
           () => p.faultPhaseMs,
           async () => {
@@ -330,17 +350,14 @@ export function defineResilienceSuite(mode: Mode): void {
         process.env.KNOT_TEST_TEMPORAL_ADDRESS = shared;
         worker = childWorker(h, dev.address);
         await worker.start();
-        const owner = await seedUser(h.db, `tp${kind}`);
+        const owner = await seedUser(h.store, `tp${kind}`);
         let restarts = 0;
         let downMs = 0;
+        const progress = { operations: 0 };
         const restarter = (async () => {
           // restart once the run is under way
           const t = Date.now() + 30_000;
-          while (Date.now() < t) {
-            const ops = Number(((await h!.db('operations').count<{ n: number }[]>({ n: '*' }))[0]?.n ?? 0));
-            if (ops >= Math.max(8, p.spaces + p.temporalOps / 3)) break;
-            await sleep(100);
-          }
+          while (Date.now() < t && progress.operations < Math.max(8, p.spaces + p.temporalOps / 3)) await sleep(100);
           const t0 = Date.now();
           await dev.stop();
           dev = await startDevServer({ port, dbFilename });
@@ -351,7 +368,7 @@ export function defineResilienceSuite(mode: Mode): void {
         })();
         let d: DriveResult;
         try {
-          d = await drive(h, { owner, template: 'tp', jobPrefix: 'tp', ops: p.temporalOps, spaces: p.spaces, seed: 13, timeoutMs: p.settleMs, paceMs: p.outagePaceMs });
+          d = await drive(h, { owner, template: 'tp', jobPrefix: 'tp', ops: p.temporalOps, spaces: p.spaces, seed: 13, timeoutMs: p.settleMs, paceMs: p.outagePaceMs, progress });
         } finally {
           await restarter;
         }
@@ -371,88 +388,103 @@ export function defineResilienceSuite(mode: Mode): void {
   });
 
   /*
-   * Isolated (a private MariaDB on its own port and data dir), so it runs in CI too. Opt out with
-   * KNOT_CHAOS_MARIADB=0 (e.g. on a machine without mariadb-server).
+   * The store's server killed mid-run and started again: a private MariaDB, or a private Redis
+   * holding the whole store (appendonly, as the Redis store asks of production), each on its own
+   * port and data dir, so these run in CI too. Opt out with KNOT_CHAOS_MARIADB=0 / KNOT_CHAOS_REDIS=0
+   * (e.g. on a machine without the server).
    */
-  const runMariadb = mariadbAvailable() && process.env.KNOT_CHAOS_MARIADB !== '0';
-  const mariadb = runMariadb ? it : it.skip;
-  mariadb(`keeps its invariants when MariaDB is killed mid-run; the API answers 503 and recovers by itself (${p.mariadbOps} operations)`, async () => {
-    // a private MariaDB (own data dir and port): killing it disturbs no other suite
-    const mdb: PrivateMariaDb = await startPrivateMariaDb();
-    // knex reports every failed pool acquisition on console.log while the server is down: expected here
-    const log = console.log.bind(console);
-    const quiet = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-      if (!/Acquire connection error|Connection Error|ECONNREFUSED/.test(String(args[0]))) log(...args);
-    });
-    const shared = process.env.KNOT_TEST_MYSQL;
-    let h: Harness | null = null;
-    let api: ApiHarness | null = null;
-    try {
-      process.env.KNOT_TEST_MYSQL = mdb.url;
-      try {
-        h = await startHarness('mysql');
-      } finally {
-        process.env.KNOT_TEST_MYSQL = shared;
-      }
-      const db = h.db;
-      api = await startApiHarness('mysql', {
-        backend: { db, sandboxUrl: h.sandbox.url, lifecycle: h.lifecycle },
-        health: { checks: { store: () => dbReachable(db) } },
+  const restartable: { kind: 'mysql' | 'redis'; label: string; run: boolean; open: () => Promise<PrivateStoreServer>; env: 'KNOT_TEST_MYSQL' | 'KNOT_TEST_REDIS' }[] = [
+    { kind: 'mysql', label: 'MariaDB', run: mariadbAvailable() && process.env.KNOT_CHAOS_MARIADB !== '0', open: startPrivateMariaDb, env: 'KNOT_TEST_MYSQL' },
+    { kind: 'redis', label: 'Redis (the whole store)', run: redisAvailable() && process.env.KNOT_CHAOS_REDIS !== '0', open: startPrivateRedis, env: 'KNOT_TEST_REDIS' },
+  ];
+  for (const server of restartable) {
+    (server.run ? it : it.skip)(`keeps its invariants when ${server.label} is killed mid-run; the API answers 503, recovers by itself, nothing is written twice (${p.mariadbOps} operations)`, async () => {
+      const store = await server.open();
+      // knex reports every failed pool acquisition on console.log while the server is down: expected here
+      const log = console.log.bind(console);
+      const quiet = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+        if (!/Acquire connection error|Connection Error|ECONNREFUSED/.test(String(args[0]))) log(...args);
       });
-      const owner = await seedUser(db, 'mdb');
-      const probe = async () => {
-        try {
-          return (await api!.call('GET', '/api/v1/spaces')).status;
-        } catch {
-          return -1;
-        }
-      };
-      expect(await probe()).toBe(200);
-      const outage = { statuses: {} as Record<string, number>, health: 0, downMs: 0, recoveryMs: 0 };
-      const chaos = (async () => {
-        const t = Date.now() + 60_000;
-        while (Date.now() < t) {
-          const n = Number((await db('operations').count<{ n: number }[]>({ n: '*' }))[0]?.n ?? 0);
-          if (n >= p.spaces + p.mariadbOps / 3) break;
-          await sleep(100);
-        }
-        const t0 = Date.now();
-        await mdb.kill();
-        // the API answers 503 (problem+json) while the store is down: seen within a bounded time
-        const seen503 = Date.now() + 20_000;
-        for (;;) {
-          const st = await probe();
-          outage.statuses[st] = (outage.statuses[st] ?? 0) + 1;
-          if (st === 503 || Date.now() > seen503) break;
-          await sleep(100);
-        }
-        outage.health = (await api!.call('GET', '/health', { token: null })).status;
-        // stays down a little while operations keep being attempted
-        await sleep(3000);
-        await mdb.start();
-        outage.downMs = Date.now() - t0;
-        const t1 = Date.now();
-        const recovered = Date.now() + 60_000;
-        while ((await probe()) !== 200 && Date.now() < recovered) await sleep(200);
-        outage.recoveryMs = Date.now() - t1;
-      })();
-      let d: DriveResult;
+      const shared = process.env[server.env];
+      let h: Harness | null = null;
+      let api: ApiHarness | null = null;
       try {
-        d = await drive(h, { owner, template: 'mdb', jobPrefix: 'md', ops: p.mariadbOps, spaces: p.spaces, seed: 17, timeoutMs: p.settleMs, paceMs: p.outagePaceMs });
+        process.env[server.env] = store.url;
+        try {
+          h = await startHarness(server.kind);
+        } finally {
+          process.env[server.env] = shared;
+        }
+        const db = h.store;
+        api = await startApiHarness(server.kind, {
+          backend: { store: db, sandboxUrl: h.sandbox.url, lifecycle: h.lifecycle },
+          health: { checks: { store: () => db.ping() } },
+        });
+        const owner = await seedUser(db, `restart${server.kind}`);
+        const probe = async () => {
+          try {
+            return (await api!.call('GET', '/api/v1/spaces')).status;
+          } catch {
+            return -1;
+          }
+        };
+        expect(await probe()).toBe(200);
+        const outage = { statuses: {} as Record<string, number>, health: 0, downMs: 0, recoveryMs: 0 };
+        const progress = { operations: 0 };
+        const chaos = (async () => {
+          const t = Date.now() + 60_000;
+          while (Date.now() < t && progress.operations < p.spaces + p.mariadbOps / 3) await sleep(100);
+          const t0 = Date.now();
+          await store.kill();
+          // the API answers 503 (problem+json) while the store is down: seen within a bounded time
+          const seen503 = Date.now() + 20_000;
+          for (;;) {
+            const st = await probe();
+            outage.statuses[st] = (outage.statuses[st] ?? 0) + 1;
+            if (st === 503 || Date.now() > seen503) break;
+            await sleep(100);
+          }
+          outage.health = (await api!.call('GET', '/health', { token: null })).status;
+          // stays down a little while operations keep being attempted
+          await sleep(3000);
+          await store.start();
+          outage.downMs = Date.now() - t0;
+          const t1 = Date.now();
+          const recovered = Date.now() + 60_000;
+          while ((await probe()) !== 200 && Date.now() < recovered) await sleep(200);
+          outage.recoveryMs = Date.now() - t1;
+        })();
+        let d: DriveResult;
+        try {
+          d = await drive(h, { owner, template: 'rs', jobPrefix: 'rs', ops: p.mariadbOps, spaces: p.spaces, seed: 17, timeoutMs: p.settleMs, paceMs: p.outagePaceMs, progress });
+        } finally {
+          await chaos;
+        }
+        const s = await settle(h, d.opIds, p.settleMs);
+        const after = await probe();
+        await finish(h, `${server.kind} store-restart`, d, { storeErrors: d.storeErrors, outage, apiAfter: after, driveMs: d.ms, settleMs: s.ms, unsettled: s.pending.length });
+        expect(outage.statuses['503']).toBeGreaterThan(0);
+        expect(outage.health).toBe(503);
+        expect(after).toBe(200);
+        // nothing written twice: one record per operation id, each operation finished once, every
+        // step of an operation recorded once
+        const ops = (await Promise.all(d.spaceIds.map((id) => db.operations.listOfSpace(id, 10_000)))).flat();
+        expect(new Set(ops.map((o) => o.id)).size).toBe(ops.length);
+        const finishedEvents = new Map<string, number>();
+        for (const e of await db.events.after(0, { limit: 100_000 })) {
+          if (e.event.type === 'operation.finished' && e.event.operationId) finishedEvents.set(e.event.operationId, (finishedEvents.get(e.event.operationId) ?? 0) + 1);
+        }
+        expect([...finishedEvents.entries()].filter(([, n]) => n > 1)).toEqual([]);
+        for (const op of ops) {
+          const names = (await db.steps.list(op.id)).map((st) => st.name);
+          expect(new Set(names).size).toBe(names.length);
+        }
       } finally {
-        await chaos;
+        await api?.close();
+        await h?.close();
+        await store.destroy();
+        quiet.mockRestore();
       }
-      const s = await settle(h, d.opIds, p.settleMs);
-      const after = await probe();
-      await finish(h, 'mysql mariadb-restart', d, { storeErrors: d.storeErrors, outage, apiAfter: after, driveMs: d.ms, settleMs: s.ms, unsettled: s.pending.length });
-      expect(outage.statuses['503']).toBeGreaterThan(0);
-      expect(outage.health).toBe(503);
-      expect(after).toBe(200);
-    } finally {
-      await api?.close();
-      await h?.close();
-      await mdb.destroy();
-      quiet.mockRestore();
-    }
-  });
+    });
+  }
 }

@@ -1,7 +1,7 @@
 /** Small helpers shared by the fault tests and the resilience suite. */
 import { NomadClient } from '../../nomad/client';
 import { newId } from '../../core/names';
-import type { Operation } from '../../store/operations';
+import type { Operation } from '../../store/model';
 import { seedJob, waitForOperation, type Harness } from '../support/harness';
 
 export type OpType = 'start' | 'stop' | 'delete' | 'update' | 'restart';
@@ -53,7 +53,7 @@ export async function startOp(h: Pick<Harness, 'lifecycle'>, spaceId: string, ty
 
 export async function runOp(h: Harness, spaceId: string, type: OpType, owner: { id: string; username: string }, templateName: string, timeoutMs = 60_000): Promise<Operation> {
   const op = await startOp(h, spaceId, type, owner, templateName);
-  return waitForOperation(h.db, op.id, timeoutMs);
+  return waitForOperation(h.store, op.id, timeoutMs);
 }
 
 export { until } from '../support/wait';

@@ -1,5 +1,5 @@
 /**
- * A whole knot backend for tests, every part real: a migrated database (SQLite or MariaDB), the
+ * A whole knot backend for tests, every part real: a migrated store (SQLite, MariaDB or Redis), the
  * Nomad sandbox over HTTP, a worker on the shared Temporal dev server (own task queue), and the
  * LifecycleClient the API uses.
  */
@@ -19,12 +19,10 @@ import { loadConfig } from '../../core/config';
 import { newId } from '../../core/names';
 import { contentHash } from '../../core/versions';
 import { templateContentSchema, type TemplateContentInput, type TemplateContent } from '../../core/template';
-import { insertTemplate, addTemplateVersion, getTemplateByName } from '../../store/templates';
-import { getOperation, type Operation } from '../../store/operations';
-import { getSpace, type Space } from '../../store/spaces';
-import { createTestDb, type DbKind, type TestDb } from './db';
+import type { Operation, Space } from '../../store/model';
+import { createTestStore, type StoreKind, type TestStore } from './db';
 import { until } from './wait';
-import type { Db } from '../../store/db';
+import type { Store } from '../../store/store';
 
 export const EXAMPLES = path.resolve(__dirname, '../../examples/templates');
 export const seedJob = () => readFileSync(path.join(EXAMPLES, 'debian/job.nomad.hcl'), 'utf8');
@@ -36,9 +34,9 @@ export const testSettings: ServerSettings = serverSettings(
 );
 
 export interface Harness {
-  kind: DbKind;
-  db: Db;
-  testDb: TestDb;
+  kind: StoreKind;
+  store: Store;
+  testStore: TestStore;
   sandbox: Sandbox;
   nomad: NomadClient;
   client: Client;
@@ -58,19 +56,19 @@ export interface HarnessOptions {
   sweepsThroughTemporal?: boolean;
 }
 
-export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Promise<Harness> {
+export async function startHarness(kind: StoreKind, opts: HarnessOptions = {}): Promise<Harness> {
   installQuietRuntime();
   const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS;
   const bundle = process.env.KNOT_TEST_WORKFLOW_BUNDLE;
   if (!address || !bundle) throw new Error('integration tests need the global setup (run with `npm test`)');
-  const testDb = await createTestDb(kind);
+  const testStore = await createTestStore(kind);
   const sandbox = await startSandbox({ port: 0, allocRunningDelayMs: 60, healthyDelayMs: 40, claimReleaseDelayMs: 150, ...opts.sandbox });
   const nomad = new NomadClient({ addr: sandbox.url, timeoutMs: 3000 });
   const taskQueue = `test-${randomBytes(5).toString('hex')}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const backend = createBackend({
-    db: testDb.db,
+    store: testStore.store,
     nomad,
     client,
     taskQueue,
@@ -85,8 +83,8 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
   let running: RunningWorker | null = null;
   const h: Harness = {
     kind,
-    db: testDb.db,
-    testDb,
+    store: testStore.store,
+    testStore,
     sandbox,
     nomad,
     client,
@@ -109,7 +107,7 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
       await workerConn?.close();
       await connection.close();
       await sandbox.close();
-      await testDb.cleanup();
+      await testStore.cleanup();
     },
   };
   if (opts.startWorker !== false) await h.startWorker();
@@ -117,35 +115,34 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
 }
 
 let userCounter = 0;
-export async function seedUser(db: Db, username = `user${++userCounter}`, role: 'admin' | 'user' = 'user'): Promise<{ id: string; username: string }> {
-  const id = newId(Date.now());
+export async function seedUser(store: Store, username = `user${++userCounter}`, role: 'admin' | 'user' = 'user'): Promise<{ id: string; username: string }> {
   const now = Date.now();
-  await db('users').insert({ id, username, email: `${username}@example.com`, timezone: 'Europe/Berlin', role, active: true, created_at: now, updated_at: now });
-  return { id, username };
+  const user = await store.users.insert({ id: newId(now), username, email: `${username}@example.com`, timezone: 'Europe/Berlin', role, active: true }, now);
+  return { id: user.id, username };
 }
 
 /** Stores a template version directly (the API path is tested separately). */
-export async function seedTemplate(db: Db, input: TemplateContentInput, version = '1.0.0'): Promise<{ id: string; version: string; hash: string; content: TemplateContent }> {
+export async function seedTemplate(store: Store, input: TemplateContentInput, version = '1.0.0'): Promise<{ id: string; version: string; hash: string; content: TemplateContent }> {
   const content = templateContentSchema.parse(input);
   const hash = contentHash(content as unknown as Record<string, unknown>);
-  const existing = await getTemplateByName(db, content.name);
+  const existing = await store.templates.getByName(content.name);
   const meta = { name: content.name, displayName: content.displayName ?? '', description: content.description ?? '', type: content.type, groups: content.groups ?? [] };
   if (existing) {
-    await addTemplateVersion(db, existing.id, existing.latestVersion, meta, { versionId: newId(Date.now()), version, contentHash: hash, content, createdBy: null }, Date.now());
+    await store.templates.addVersion(existing.id, existing.latestVersion, meta, { versionId: newId(Date.now()), version, contentHash: hash, content, createdBy: null }, Date.now());
     return { id: existing.id, version, hash, content };
   }
   const id = newId(Date.now());
-  await insertTemplate(db, id, meta, { versionId: newId(Date.now()), version, contentHash: hash, content, createdBy: null }, Date.now());
+  await store.templates.insert(id, meta, { versionId: newId(Date.now()), version, contentHash: hash, content, createdBy: null }, Date.now());
   return { id, version, hash, content };
 }
 
 /** Polls the store until the operation is terminal (the condition, not a fixed sleep). */
-export async function waitForOperation(db: Db, operationId: string, timeoutMs = 60_000): Promise<Operation> {
+export async function waitForOperation(store: Store, operationId: string, timeoutMs = 60_000): Promise<Operation> {
   let last: Operation | null = null;
   return until(
     `operation ${operationId} to finish`,
     async () => {
-      last = await getOperation(db, operationId);
+      last = await store.operations.get(operationId);
       return last && ['succeeded', 'failed', 'cancelled'].includes(last.status) ? last : null;
     },
     timeoutMs,
@@ -155,8 +152,8 @@ export async function waitForOperation(db: Db, operationId: string, timeoutMs = 
   });
 }
 
-export async function spaceOf(db: Db, id: string): Promise<Space> {
-  const s = await getSpace(db, id);
+export async function spaceOf(store: Store, id: string): Promise<Space> {
+  const s = await store.spaces.get(id);
   if (!s) throw new Error(`space ${id} missing`);
   return s;
 }

@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DbTarget } from '../../store/db';
 
 export const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
 
@@ -16,7 +15,8 @@ export interface WorkerProcessOptions {
   taskQueue: string;
   temporalAddress: string;
   nomadAddr: string;
-  db: DbTarget;
+  /** the KNOT_* variables that open the store (TestStore.env) */
+  storeEnv: Record<string, string>;
   /** base64 encryption key (the harness's testSettings.encryptKey) */
   encryptKey: string;
   /** prebuilt workflow bundle so the child starts in ~1-2 s; default KNOT_TEST_WORKFLOW_BUNDLE */
@@ -43,21 +43,6 @@ export interface WorkerProcess {
   output(): string;
 }
 
-function dbEnv(t: DbTarget): Record<string, string> {
-  if (t.client === 'sqlite') {
-    return { KNOT_SERVER_SQLITE_ENABLED: 'true', KNOT_SERVER_SQLITE_PATH: t.filename, KNOT_SERVER_MYSQL_ENABLED: 'false' };
-  }
-  return {
-    KNOT_SERVER_MYSQL_ENABLED: 'true',
-    KNOT_SERVER_SQLITE_ENABLED: 'false',
-    KNOT_SERVER_MYSQL_HOST: t.host,
-    KNOT_SERVER_MYSQL_PORT: String(t.port),
-    KNOT_SERVER_MYSQL_USER: t.user,
-    KNOT_SERVER_MYSQL_PASSWORD: t.password,
-    KNOT_SERVER_MYSQL_DATABASE: t.database,
-  };
-}
-
 export function workerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const bundle = opts.bundle ?? process.env.KNOT_TEST_WORKFLOW_BUNDLE;
   if (!bundle) throw new Error('worker process needs a workflow bundle (KNOT_TEST_WORKFLOW_BUNDLE from the global setup)');
@@ -81,7 +66,7 @@ export function workerProcess(opts: WorkerProcessOptions): WorkerProcess {
     KNOT_SERVER_DATA_DIR: path.join(cwd, '.data'),
     KNOT_ENCRYPT: opts.encryptKey,
     KNOT_WORKFLOW_BUNDLE: bundle,
-    ...dbEnv(opts.db),
+    ...opts.storeEnv,
     ...opts.extraEnv,
   };
 

@@ -55,6 +55,16 @@ describe('folder dependency rules', () => {
     ],
     ['api importing workflows', { 'api/a.ts': "import { b } from '../workflows/b';\nexport const a = b;\n", 'workflows/b.ts': 'export const b = 1;\n' }, 'api-imports'],
     [
+      'one store driver importing another',
+      { 'store/sql/a.ts': "import { b } from '../redis/b';\nexport const a = b;\n", 'store/redis/b.ts': 'export const b = 1;\n' },
+      'store-drivers-apart',
+    ],
+    [
+      'an activity reaching past the store interface into a driver',
+      { 'activities/a.ts': "import { b } from '../store/sql/b';\nexport const a = b;\n", 'store/sql/b.ts': 'export const b = 1;\n' },
+      'store-through-its-interface',
+    ],
+    [
       'a cycle inside one folder',
       { 'core/a.ts': "import { b } from './b';\nexport const a = () => b;\n", 'core/b.ts': "import { a } from './a';\nexport const b = () => a;\n" },
       'no-cycles',

@@ -13,10 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { progressQuery } from '../../temporal/workflows';
 import { Client } from '@temporalio/client';
 import { createLifecycleClient } from '../../temporal/lifecycle-client';
-import type { Db } from '../../store/db';
-import { listSpaceVolumes } from '../../store/space-volumes';
-import { getOperation, type Operation } from '../../store/operations';
-import { dbKinds, type DbKind } from '../support/db';
+import type { OperationRepository, Store } from '../../store/store';
+import type { Operation } from '../../store/model';
+import { storeKinds, type StoreKind } from '../support/db';
 import { seedTemplate, seedUser, spaceOf, startHarness, testSettings, waitForOperation, type Harness } from '../support/harness';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
 import { checkInvariants, summary } from '../resilience/invariants';
@@ -26,7 +25,7 @@ const csiVolume = (h: Harness, id: string) => h.sandbox.state().csiVolumes.find(
 
 /** The end-of-test checks shared by every scenario. */
 async function expectConsistent(h: Harness, label: string, spaceIds: string[]) {
-  const report = await checkInvariants(h.db, h.sandbox.state(), { spaceIds });
+  const report = await checkInvariants(h.store, h.sandbox.state(), { spaceIds });
   console.log(summary(`${h.kind} ${label}`, report));
   expect(report.violations).toEqual([]);
   return report;
@@ -48,10 +47,10 @@ async function expectHomeIntact(h: Harness, spaceId: string, homeId: string, cre
   expect(now).toBeDefined();
   // same CreateIndex: the volume was never deleted and re-created, its data is there
   expect(now!.CreateIndex).toBe(createIndex);
-  expect((await listSpaceVolumes(h.db, spaceId)).map((v) => v.volumeId)).toContain(homeId);
+  expect((await h.store.volumes.listOfSpace(spaceId)).map((v) => v.volumeId)).toContain(homeId);
 }
 
-describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) => {
+describe.each(storeKinds())('lifecycle under Nomad faults on %s', (kind: StoreKind) => {
   let h: Harness;
   let log: CallLog;
   beforeAll(async () => {
@@ -68,8 +67,8 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
   });
 
   it('starts and stops through 30% injected 500s on every Nomad endpoint', async () => {
-    const owner = await seedUser(h.db, `flaky${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'flaky', job: jobNamed('fl'), volumes: homeOnly() });
+    const owner = await seedUser(h.store, `flaky${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'flaky', job: jobNamed('fl'), volumes: homeOnly() });
     const { space: a, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'flaky', 'a');
     const b = await createSpace(h, owner, tpl.id, 'b', 'flaky');
     const c = await createSpace(h, owner, tpl.id, 'c', 'flaky');
@@ -88,18 +87,18 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
     const injected = log.calls.filter((x) => x.status === 500).length - errorsBefore;
     console.log(`[faults] ${kind} 30% 500s: ${injected} injected errors retried, ${Date.now() - t0} ms`);
     expect(injected).toBeGreaterThan(0);
-    expect((await spaceOf(h.db, a.id)).phase).toBe('running');
-    expect((await spaceOf(h.db, b.id)).phase).toBe('stopped');
-    expect((await spaceOf(h.db, c.id)).phase).toBe('running');
+    expect((await spaceOf(h.store, a.id)).phase).toBe('running');
+    expect((await spaceOf(h.store, b.id)).phase).toBe('stopped');
+    expect((await spaceOf(h.store, c.id)).phase).toBe('running');
     await expectHomeIntact(h, a.id, homeId, homeCreateIndex);
-    for (const s of [a, b, c]) expect((await listSpaceVolumes(h.db, s.id)).map((v) => v.volumeId)).toEqual([`debian_${s.id}_home`]);
+    for (const s of [a, b, c]) expect((await h.store.volumes.listOfSpace(s.id)).map((v) => v.volumeId)).toEqual([`debian_${s.id}_home`]);
     expect(h.sandbox.state().jobs.filter((j) => /^fl-/.test(j.ID)).map((j) => j.ID).sort()).toEqual(['fl-a', 'fl-c']);
     await expectConsistent(h, '30% 500s', [a.id, b.id, c.id]);
   });
 
   it('times out a hung job registration, retries it and starts exactly one job', async () => {
-    const owner = await seedUser(h.db, `hang${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'hung', job: jobNamed('hg'), volumes: homeOnly() });
+    const owner = await seedUser(h.store, `hang${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'hung', job: jobNamed('hg'), volumes: homeOnly() });
     const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'hung', 'reg');
     const before = log.count('PUT', /^\/v1\/jobs$/);
     const abortedBefore = log.count('PUT', /^\/v1\/jobs$/, 'aborted');
@@ -111,21 +110,21 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
     } finally {
       h.sandbox.setFaults({});
     }
-    const done = await waitForOperation(h.db, op.id, 60_000);
+    const done = await waitForOperation(h.store, op.id, 60_000);
     expect(done.status).toBe('succeeded');
     expect(log.count('PUT', /^\/v1\/jobs$/) - before).toBeGreaterThanOrEqual(3);
     expect(h.sandbox.state().jobs.filter((j) => j.Meta?.knot_space_id === space.id).map((j) => j.ID)).toEqual(['hg-reg']);
-    expect((await spaceOf(h.db, space.id)).phase).toBe('running');
+    expect((await spaceOf(h.store, space.id)).phase).toBe('running');
     await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
     await expectConsistent(h, 'hung register', [space.id]);
   });
 
   it('compensates fast when Nomad rejects the job (400, non-retryable): new volume deleted, old one intact', async () => {
-    const owner = await seedUser(h.db, `rej${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'rejected', job: jobNamed('rj'), volumes: homeOnly() });
+    const owner = await seedUser(h.store, `rej${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'rejected', job: jobNamed('rj'), volumes: homeOnly() });
     const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'rejected', 'four');
     // the template now adds a data volume; Nomad refuses the job
-    await seedTemplate(h.db, { name: 'rejected', job: jobWithData('rj'), volumes: homeAndData() }, '1.1.0');
+    await seedTemplate(h.store, { name: 'rejected', job: jobWithData('rj'), volumes: homeAndData() }, '1.1.0');
     h.sandbox.setFaults({ rules: [{ method: 'PUT', path: '^/v1/jobs$', errorRate: 1, errorStatus: 400, errorMessage: 'Job validation failed: 1 error occurred: group "debian" has an invalid resource' }] });
     const t0 = Date.now();
     let op: Operation;
@@ -140,13 +139,13 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
     expect(op.status).toBe('failed');
     expect(op.errorType).toBe('nomad_request');
     expect(op.errorMessage).toMatch(/Job validation failed/);
-    const s = await spaceOf(h.db, space.id);
+    const s = await spaceOf(h.store, space.id);
     expect(s.phase).toBe('stopped');
     expect(s.reason).toBe('StartFailed:nomad_request');
     expect(h.sandbox.state().jobs.filter((j) => j.ID === 'rj-four')).toHaveLength(0);
     expect(csiVolume(h, `debian_${space.id}_data`)).toBeUndefined();
     await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
-    expect((await listSpaceVolumes(h.db, space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_home`]);
+    expect((await h.store.volumes.listOfSpace(space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_home`]);
     await expectConsistent(h, '400 on register', [space.id]);
   });
 
@@ -161,10 +160,10 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
    * loop and when a Nomad read fails (throw the non-retryable StartTimeout there).
    */
   it('honours the start timeout while Nomad reads hang during the wait (compensates)', async () => {
-    const owner = await seedUser(h.db, `hw${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'hungwait', job: jobNamed('hw'), volumes: homeOnly(), startTimeout: '3s' });
+    const owner = await seedUser(h.store, `hw${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'hungwait', job: jobNamed('hw'), volumes: homeOnly(), startTimeout: '3s' });
     const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'hungwait', 'wait');
-    await seedTemplate(h.db, { name: 'hungwait', job: jobWithData('hw'), volumes: homeAndData(), startTimeout: '3s' }, '1.1.0');
+    await seedTemplate(h.store, { name: 'hungwait', job: jobWithData('hw'), volumes: homeAndData(), startTimeout: '3s' }, '1.1.0');
     // the wait watches the job's allocations (a blocking query): that call hangs. Compensation
     // reads the same path, so the hang is lifted as soon as the workflow starts compensating.
     h.sandbox.setFaults({ rules: [{ method: 'GET', path: '^/v1/job/hw-wait/allocations$', hang: true }] });
@@ -176,7 +175,7 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
       const step = await until(
         'the start to compensate or end',
         async () => {
-          const o = await getOperation(h.db, op.id);
+          const o = await h.store.operations.get(op.id);
           if (o && ['succeeded', 'failed', 'cancelled'].includes(o.status)) return 'ended';
           const p = await handle.query(progressQuery).catch(() => null);
           return p?.step === 'compensating' ? 'compensating' : null;
@@ -187,16 +186,16 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
       console.log(`[faults] ${kind} hung wait: ${step} after ${log.count('GET', /^\/v1\/job\/hw-wait\/allocations$/, 'aborted') - hangsBefore} timed-out watches`);
       h.sandbox.setFaults({});
       if (step === 'stuck') throw new Error('the start is still waiting 30 s after its 3 s start timeout: the wait retries hung Nomad reads for ever');
-      done = await waitForOperation(h.db, op.id, 30_000);
+      done = await waitForOperation(h.store, op.id, 30_000);
     } finally {
       h.sandbox.setFaults({});
       // should the wait ever hang again, end the workflow so it cannot leak into other tests
       await handle.cancel().catch(() => undefined);
-      await waitForOperation(h.db, op.id, 30_000).catch(() => undefined);
+      await waitForOperation(h.store, op.id, 30_000).catch(() => undefined);
     }
     expect(done.status).toBe('failed');
     expect(done.errorType).toBe('start_timeout');
-    expect((await spaceOf(h.db, space.id)).reason).toBe('StartFailed:start_timeout');
+    expect((await spaceOf(h.store, space.id)).reason).toBe('StartFailed:start_timeout');
     expect(h.sandbox.state().jobs.filter((j) => j.ID === 'hw-wait')).toHaveLength(0);
     expect(csiVolume(h, `debian_${space.id}_data`)).toBeUndefined();
     await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
@@ -219,24 +218,22 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
    * deadline, and must not mark the space failed for an operation that never ran.
    */
   it('a store failure while undoing a failed workflow start does not block the space', async () => {
-    const owner = await seedUser(h.db, `undo${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'undo', job: jobNamed('ud'), volumes: homeOnly() });
+    const owner = await seedUser(h.store, `undo${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'undo', job: jobNamed('ud'), volumes: homeOnly() });
     const space = await createSpace(h, owner, tpl.id, 'undo', 'undo');
     // the store refuses deletes of operation rows (a connection lost at that moment) ...
     let failDeletes = true;
-    const flakyDb = new Proxy(h.db, {
-      apply(target, thisArg, args: unknown[]) {
-        const qb = Reflect.apply(target, thisArg, args) as { delete: () => Promise<unknown> };
-        if (failDeletes && args[0] === 'operations') qb.delete = () => Promise.reject(new Error('Connection lost: The server closed the connection.'));
-        return qb;
-      },
-    }) as Db;
+    const real = h.store.operations;
+    const flakyOperations: OperationRepository = Object.create(real, {
+      delete: { value: (id: string) => (failDeletes ? Promise.reject(new Error('Connection lost: The server closed the connection.')) : real.delete(id)) },
+    });
+    const flakyDb: Store = Object.create(h.store, { operations: { value: flakyOperations } });
     // ... while Temporal refuses the workflow start (here: an unknown namespace)
     const broken = createLifecycleClient(new Client({ connection: h.client.connection, namespace: 'knot-no-such-namespace' }), flakyDb, { taskQueue: h.taskQueue });
     await expect(broken.startOperation({ spaceId: space.id, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'undo' })).rejects.toBeDefined();
     failDeletes = false;
-    const orphan = await h.db('operations').where({ space_id: space.id, status: 'pending' }).first();
-    expect(orphan).toBeDefined();
+    const orphan = (await h.store.operations.active(space.id))!;
+    expect(orphan).toMatchObject({ status: 'pending', runId: null });
     // everything is healthy again and nothing runs on the space: once the orphan is old enough to
     // be sure no request is still starting it, a start is accepted (the orphan is failed) and succeeds
     const accepted = await until(
@@ -245,10 +242,10 @@ describe.each(dbKinds())('lifecycle under Nomad faults on %s', (kind: DbKind) =>
       15_000,
       250,
     );
-    const op = await waitForOperation(h.db, accepted.id);
-    expect((await h.db('operations').where({ id: orphan.id }).first()).error_type).toBe('operation_not_started');
+    const op = await waitForOperation(h.store, accepted.id);
+    expect((await h.store.operations.get(orphan.id))!.errorType).toBe('operation_not_started');
     expect(op.status).toBe('succeeded');
-    expect((await spaceOf(h.db, space.id)).phase).toBe('running');
+    expect((await spaceOf(h.store, space.id)).phase).toBe('running');
     await expectConsistent(h, 'failed start undo', [space.id]);
   });
 });
@@ -282,7 +279,7 @@ async function waitActivityHeartbeating(h: Harness, spaceId: string, name: strin
 /** Waits for the operation; when it does not end, says where the workflow is stuck (and the worker's last output). */
 async function waitOrExplain(h: Harness, spaceId: string, operationId: string, worker: WorkerProcess, timeoutMs: number): Promise<Operation> {
   try {
-    return await waitForOperation(h.db, operationId, timeoutMs);
+    return await waitForOperation(h.store, operationId, timeoutMs);
   } catch (e) {
     const { raw } = await h.client.workflow.getHandle(`space-${spaceId}`).describe();
     const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} state=${String(a.state)} attempt=${a.attempt} lastFailure=${a.lastFailure?.message ?? '-'}`);
@@ -291,7 +288,7 @@ async function waitOrExplain(h: Harness, spaceId: string, operationId: string, w
   }
 }
 
-describe.each(dbKinds())('a worker process killed mid-start on %s', (kind: DbKind) => {
+describe.each(storeKinds())('a worker process killed mid-start on %s', (kind: StoreKind) => {
   const RUN_DELAY_MS = 4000;
   let h: Harness;
   let worker: WorkerProcess;
@@ -301,7 +298,7 @@ describe.each(dbKinds())('a worker process killed mid-start on %s', (kind: DbKin
       taskQueue: h.taskQueue,
       temporalAddress: process.env.KNOT_TEST_TEMPORAL_ADDRESS!,
       nomadAddr: h.sandbox.url,
-      db: h.testDb.target,
+      storeEnv: h.testStore.env,
       encryptKey: testSettings.encryptKey,
       nomadTimeout: '3s',
     });
@@ -316,10 +313,10 @@ describe.each(dbKinds())('a worker process killed mid-start on %s', (kind: DbKin
   const tag = () => randomBytes(2).toString('hex');
 
   it('resumes the start on the restarted worker: running, one job, no duplicate volume', async () => {
-    const owner = await seedUser(h.db, `crash${kind}${tag()}`);
-    const tpl = await seedTemplate(h.db, { name: 'crash', job: jobNamed('cr'), volumes: homeOnly() });
+    const owner = await seedUser(h.store, `crash${kind}${tag()}`);
+    const tpl = await seedTemplate(h.store, { name: 'crash', job: jobNamed('cr'), volumes: homeOnly() });
     const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'crash', 'resume');
-    await seedTemplate(h.db, { name: 'crash', job: jobWithData('cr'), volumes: homeAndData() }, '1.1.0');
+    await seedTemplate(h.store, { name: 'crash', job: jobWithData('cr'), volumes: homeAndData() }, '1.1.0');
     const t0 = Date.now();
     const op = await startOp(h, space.id, 'start', owner, 'crash');
     // mid-wait: the job is registered, its allocation pending, the wait activity heartbeating
@@ -333,21 +330,21 @@ describe.each(dbKinds())('a worker process killed mid-start on %s', (kind: DbKin
     expect(done.status).toBe('succeeded');
     // the wait was resumed only after the 15 s heartbeat timeout: it really was mid-activity
     expect(Date.now() - t0).toBeGreaterThan(14_000);
-    const s = await spaceOf(h.db, space.id);
+    const s = await spaceOf(h.store, space.id);
     expect(s.phase).toBe('running');
     expect(s.appliedVersion).toBe('1.1.0');
     expect(h.sandbox.state().jobs.filter((j) => j.Meta?.knot_space_id === space.id).map((j) => j.ID)).toEqual(['cr-resume']);
     expect(h.sandbox.state().csiVolumes.filter((v) => v.ID.includes(space.id)).map((v) => v.ID).sort()).toEqual([`debian_${space.id}_data`, `debian_${space.id}_home`]);
-    expect((await listSpaceVolumes(h.db, space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_data`, `debian_${space.id}_home`]);
+    expect((await h.store.volumes.listOfSpace(space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_data`, `debian_${space.id}_home`]);
     await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
     await expectConsistent(h, 'SIGKILL mid-start', [space.id]);
   });
 
   it('compensates on the restarted worker when the start timed out while it was dead', async () => {
-    const owner = await seedUser(h.db, `comp${kind}${tag()}`);
-    const tpl = await seedTemplate(h.db, { name: 'crashcomp', job: jobNamed('cc'), volumes: homeOnly() });
+    const owner = await seedUser(h.store, `comp${kind}${tag()}`);
+    const tpl = await seedTemplate(h.store, { name: 'crashcomp', job: jobNamed('cc'), volumes: homeOnly() });
     const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'crashcomp', 'comp');
-    await seedTemplate(h.db, { name: 'crashcomp', job: jobWithData('cc'), volumes: homeAndData(), startTimeout: '4s' }, '1.1.0');
+    await seedTemplate(h.store, { name: 'crashcomp', job: jobWithData('cc'), volumes: homeAndData(), startTimeout: '4s' }, '1.1.0');
     h.sandbox.setFaults({ pendingAllocations: '^cc-comp$' });
     const t0 = Date.now();
     const op = await startOp(h, space.id, 'start', owner, 'crashcomp');
@@ -365,13 +362,13 @@ describe.each(dbKinds())('a worker process killed mid-start on %s', (kind: DbKin
     console.log(`[faults] ${kind} SIGKILL then compensation: ${done.status}/${done.errorType} after ${Date.now() - t0} ms`);
     expect(done.status).toBe('failed');
     expect(done.errorType).toBe('start_timeout');
-    const s = await spaceOf(h.db, space.id);
+    const s = await spaceOf(h.store, space.id);
     expect(s.phase).toBe('stopped');
     expect(s.reason).toBe('StartFailed:start_timeout');
     expect(h.sandbox.state().jobs.filter((j) => j.ID === 'cc-comp')).toHaveLength(0);
     expect(csiVolume(h, `debian_${space.id}_data`)).toBeUndefined();
     await expectHomeIntact(h, space.id, homeId, homeCreateIndex);
-    expect((await listSpaceVolumes(h.db, space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_home`]);
+    expect((await h.store.volumes.listOfSpace(space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_home`]);
     await expectConsistent(h, 'SIGKILL then compensation', [space.id]);
   });
 });

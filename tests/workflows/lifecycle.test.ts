@@ -5,9 +5,7 @@
 import { newId } from '../../core/names';
 import { progressQuery, type KnotWorkflows } from '../../temporal/workflows';
 import { until } from '../support/wait';
-import { listSpaceVolumes } from '../../store/space-volumes';
-import { getSpaceByName } from '../../store/spaces';
-import { dbKinds } from '../support/db';
+import { storeKinds } from '../support/db';
 import { seedJob, seedTemplate, seedUser, seedVolumes, spaceOf, startHarness, waitForOperation, type Harness } from '../support/harness';
 
 const twoVolumes = (home: boolean, data: boolean) =>
@@ -33,10 +31,10 @@ async function createSpace(h: Harness, owner: { id: string; username: string }, 
 
 async function run(h: Harness, spaceId: string, type: 'start' | 'stop' | 'delete' | 'update' | 'restart', owner: string) {
   const op = await h.lifecycle.startOperation({ spaceId, type, requestedBy: owner, ownerName: owner, templateName: 'debian' });
-  return waitForOperation(h.db, op.id);
+  return waitForOperation(h.store, op.id);
 }
 
-describe.each(dbKinds())('space lifecycle on %s', (kind) => {
+describe.each(storeKinds())('space lifecycle on %s', (kind) => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness(kind);
@@ -46,8 +44,8 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
   });
 
   it('walks the seed scenario: create, start, stop, template change, update, delete', async () => {
-    const owner = await seedUser(h.db, `seed${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
+    const owner = await seedUser(h.store, `seed${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
 
     const space = await createSpace(h, owner, tpl.id, 'mytest');
     expect(space.phase).toBe('stopped');
@@ -56,7 +54,7 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
 
     const started = await run(h, space.id, 'start', owner.id);
     expect(started.status).toBe('succeeded');
-    let s = await spaceOf(h.db, space.id);
+    let s = await spaceOf(h.store, space.id);
     expect(s.phase).toBe('running');
     expect(s.appliedVersion).toBe('1.0.0');
     expect(s.appliedHash).toBe(tpl.hash);
@@ -70,51 +68,51 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
     expect(stopped.status).toBe('succeeded');
     expect(h.sandbox.state().jobs.find((j) => j.ID === jobId)).toBeUndefined();
     expect(h.sandbox.state().csiVolumes.map((v) => v.ID)).toEqual([`debian_${space.id}_home`]);
-    expect((await spaceOf(h.db, space.id)).phase).toBe('stopped');
+    expect((await spaceOf(h.store, space.id)).phase).toBe('stopped');
 
     // the template gains a volume and loses one
-    const v2 = await seedTemplate(h.db, { name: 'debian', job: seedJob().replace('debian_${{.space.id}}_home', 'debian_${{.space.id}}_data'), volumes: twoVolumes(false, true) }, '1.1.0');
+    const v2 = await seedTemplate(h.store, { name: 'debian', job: seedJob().replace('debian_${{.space.id}}_home', 'debian_${{.space.id}}_data'), volumes: twoVolumes(false, true) }, '1.1.0');
     expect(v2.hash).not.toBe(tpl.hash);
     const restarted = await run(h, space.id, 'start', owner.id);
     expect(restarted.status).toBe('succeeded');
-    s = await spaceOf(h.db, space.id);
+    s = await spaceOf(h.store, space.id);
     expect(s.appliedVersion).toBe('1.1.0');
     expect(h.sandbox.state().csiVolumes.map((v) => v.ID)).toEqual([`debian_${space.id}_data`]);
-    expect((await listSpaceVolumes(h.db, space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_data`]);
+    expect((await h.store.volumes.listOfSpace(space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_data`]);
 
     // delete is refused while running
     const refused = await run(h, space.id, 'delete', owner.id);
     expect(refused.status).toBe('failed');
     expect(refused.errorType).toBe('space_not_stopped');
-    expect((await spaceOf(h.db, space.id)).phase).toBe('running');
+    expect((await spaceOf(h.store, space.id)).phase).toBe('running');
 
     expect((await run(h, space.id, 'stop', owner.id)).status).toBe('succeeded');
     const deleted = await run(h, space.id, 'delete', owner.id);
     expect(deleted.status).toBe('succeeded');
     expect(h.sandbox.state().jobs.filter((j) => j.Meta?.knot_space_id === space.id)).toHaveLength(0);
     expect(h.sandbox.state().csiVolumes.filter((v) => v.ID.includes(space.id))).toHaveLength(0);
-    expect((await spaceOf(h.db, space.id)).phase).toBe('deleted');
-    expect(await getSpaceByName(h.db, owner.id, 'mytest')).toBeNull();
+    expect((await spaceOf(h.store, space.id)).phase).toBe('deleted');
+    expect(await h.store.spaces.getByName(owner.id, 'mytest')).toBeNull();
     // the name is free again
     const again = await createSpace(h, owner, tpl.id, 'mytest');
     expect(again.id).not.toBe(space.id);
   });
 
   it('compensates a failed allocation: no leaked job or volume, pre-existing volumes intact', async () => {
-    const owner = await seedUser(h.db, `alloc${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'allocfail', job: seedJob().replace('job "${{.space.name}}-${{.user.username}}"', 'job "af-${{.space.name}}"'), volumes: twoVolumes(true, false) });
+    const owner = await seedUser(h.store, `alloc${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'allocfail', job: seedJob().replace('job "${{.space.name}}-${{.user.username}}"', 'job "af-${{.space.name}}"'), volumes: twoVolumes(true, false) });
     const space = await createSpace(h, owner, tpl.id, 'willfail');
     // first start succeeds so the space owns a home volume with "data"
     expect((await run(h, space.id, 'start', owner.id)).status).toBe('succeeded');
     expect((await run(h, space.id, 'stop', owner.id)).status).toBe('succeeded');
     // the template now adds a data volume; allocations of this job fail
-    await seedTemplate(h.db, { name: 'allocfail', job: seedJob().replace('job "${{.space.name}}-${{.user.username}}"', 'job "af-${{.space.name}}"'), volumes: twoVolumes(true, true) }, '1.1.0');
+    await seedTemplate(h.store, { name: 'allocfail', job: seedJob().replace('job "${{.space.name}}-${{.user.username}}"', 'job "af-${{.space.name}}"'), volumes: twoVolumes(true, true) }, '1.1.0');
     h.sandbox.setFaults({ failAllocations: '^af-willfail$' });
     const op = await run(h, space.id, 'start', owner.id);
     h.sandbox.setFaults({});
     expect(op.status).toBe('failed');
     expect(op.errorType).toBe('allocation_failed');
-    const s = await spaceOf(h.db, space.id);
+    const s = await spaceOf(h.store, space.id);
     expect(s.phase).toBe('stopped');
     expect(s.reason).toBe('StartFailed:allocation_failed');
     expect(s.message).toMatch(/failed/);
@@ -122,14 +120,14 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
     expect(state.jobs.filter((j) => j.ID === 'af-willfail')).toHaveLength(0);
     // the volume created by this run is gone; the one the space had before is intact
     expect(state.csiVolumes.map((v) => v.ID).filter((id) => id.includes(space.id))).toEqual([`debian_${space.id}_home`]);
-    expect((await listSpaceVolumes(h.db, space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_home`]);
+    expect((await h.store.volumes.listOfSpace(space.id)).map((v) => v.volumeId)).toEqual([`debian_${space.id}_home`]);
   });
 
   it('reports a placement failure and cleans up', async () => {
-    const owner = await seedUser(h.db, `place${kind}`);
+    const owner = await seedUser(h.store, `place${kind}`);
     // the job mounts a volume the template never defines: Nomad cannot place it
     const job = seedJob().replace('source = "debian_${{.space.id}}_home"', 'source = "missing_${{.space.id}}"');
-    const tpl = await seedTemplate(h.db, { name: 'noplace', job: job.replace('job "${{.space.name}}-${{.user.username}}"', 'job "np-${{.space.name}}"'), volumes: seedVolumes() });
+    const tpl = await seedTemplate(h.store, { name: 'noplace', job: job.replace('job "${{.space.name}}-${{.user.username}}"', 'job "np-${{.space.name}}"'), volumes: seedVolumes() });
     const space = await createSpace(h, owner, tpl.id, 'noplace');
     const op = await run(h, space.id, 'start', owner.id);
     expect(op.status).toBe('failed');
@@ -137,12 +135,12 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
     const state = h.sandbox.state();
     expect(state.jobs.filter((j) => j.ID === 'np-noplace')).toHaveLength(0);
     expect(state.csiVolumes.filter((v) => v.ID.includes(space.id))).toHaveLength(0);
-    expect((await spaceOf(h.db, space.id)).phase).toBe('stopped');
+    expect((await spaceOf(h.store, space.id)).phase).toBe('stopped');
   });
 
   it('refuses a second operation while one runs, naming it', async () => {
-    const owner = await seedUser(h.db, `conc${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'slow', job: seedJob().replace('job "${{.space.name}}-${{.user.username}}"', 'job "slow-${{.space.name}}"'), volumes: seedVolumes() });
+    const owner = await seedUser(h.store, `conc${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'slow', job: seedJob().replace('job "${{.space.name}}-${{.user.username}}"', 'job "slow-${{.space.name}}"'), volumes: seedVolumes() });
     const space = await createSpace(h, owner, tpl.id, 'busy');
     // volume creation is slow, so the cancel below lands while Nomad is still creating it: the
     // compensation must wait for that step to finish, or it deletes nothing and the volume leaks
@@ -163,7 +161,7 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
     // the cancel below must land during the step, or the test proves nothing about it
     expect(seen).toMatchObject({ operationId: first.id, type: 'start', step: expect.stringMatching(/^creating volume /) });
     await handle.cancel();
-    const done = await waitForOperation(h.db, first.id);
+    const done = await waitForOperation(h.store, first.id);
     h.sandbox.setFaults({});
     expect(done.status).toBe('cancelled');
     expect(h.sandbox.state().jobs.filter((j) => j.ID === 'slow-busy')).toHaveLength(0);
@@ -175,21 +173,21 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(leaked).toBe(0);
-    expect((await spaceOf(h.db, space.id)).phase).toBe('stopped');
+    expect((await spaceOf(h.store, space.id)).phase).toBe('stopped');
   });
 
   it('rejects a template that does not render at create time, storing nothing', async () => {
-    const owner = await seedUser(h.db, `bad${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'badparse', job: 'job "x-${{.space.name}}" { group "g" { task "t" { driver = "docker" ', volumes: '' });
-    const before = (await h.db('spaces').count<{ n: number }[]>({ n: '*' }))[0]!.n;
+    const owner = await seedUser(h.store, `bad${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'badparse', job: 'job "x-${{.space.name}}" { group "g" { task "t" { driver = "docker" ', volumes: '' });
+    const before = (await h.store.spaces.list({ limit: 100_000 })).length;
     await expect(createSpace(h, owner, tpl.id, 'broken')).rejects.toMatchObject({ type: 'template_parse' });
-    const after = (await h.db('spaces').count<{ n: number }[]>({ n: '*' }))[0]!.n;
-    expect(Number(after)).toBe(Number(before));
+    const after = (await h.store.spaces.list({ limit: 100_000 })).length;
+    expect(after).toBe(before);
     expect(h.sandbox.state().jobs.filter((j) => j.ID.startsWith('x-'))).toHaveLength(0);
   });
   it('a job Nomad rejects on register fails the start at once as job_rejected, naming the reason, and compensates', async () => {
-    const owner = await seedUser(h.db, `tiny${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'tiny', job: seedJob().replace('memory = 512', 'memory = 5'), volumes: seedVolumes() });
+    const owner = await seedUser(h.store, `tiny${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'tiny', job: seedJob().replace('memory = 512', 'memory = 5'), volumes: seedVolumes() });
     const space = await createSpace(h, owner, tpl.id, 'tiny');
     const op = await run(h, space.id, 'start', owner.id);
     expect(op).toMatchObject({ status: 'failed', errorType: 'job_rejected' });
@@ -197,18 +195,18 @@ describe.each(dbKinds())('space lifecycle on %s', (kind) => {
     // one register attempt: a validation refusal is final, not an outage to retry
     expect(h.sandbox.state().jobs.filter((j) => j.ID === `tiny-${owner.username}`)).toHaveLength(0);
     expect(h.sandbox.state().csiVolumes.filter((v) => v.ID.includes(space.id))).toHaveLength(0);
-    expect(await spaceOf(h.db, space.id)).toMatchObject({ phase: 'stopped', reason: 'StartFailed:job_rejected' });
+    expect(await spaceOf(h.store, space.id)).toMatchObject({ phase: 'stopped', reason: 'StartFailed:job_rejected' });
   });
 
   it('a batch-job space comes up: batch allocations never get deployment health', async () => {
-    const owner = await seedUser(h.db, `batch${kind}`);
+    const owner = await seedUser(h.store, `batch${kind}`);
     const batchJob = seedJob().replace('datacenters = ["dc1"]', 'type = "batch"\n  datacenters = ["dc1"]').replace(/\n {2}update \{[^}]*\}\n/, '\n');
     expect(batchJob).toContain('type = "batch"');
-    const tpl = await seedTemplate(h.db, { name: 'batchy', job: batchJob, volumes: seedVolumes() });
+    const tpl = await seedTemplate(h.store, { name: 'batchy', job: batchJob, volumes: seedVolumes() });
     const space = await createSpace(h, owner, tpl.id, 'batchy');
     const op = await run(h, space.id, 'start', owner.id);
     expect(op.status).toBe('succeeded');
-    expect((await spaceOf(h.db, space.id)).phase).toBe('running');
+    expect((await spaceOf(h.store, space.id)).phase).toBe('running');
     expect(h.sandbox.state().jobs.find((j) => j.ID === `batchy-${owner.username}`)?.Type).toBe('batch');
     expect((await run(h, space.id, 'stop', owner.id)).status).toBe('succeeded');
   });

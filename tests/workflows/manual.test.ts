@@ -32,8 +32,8 @@ describe('manual spaces', () => {
   });
 
   async function manualSpace(agentUrl: string, name: string) {
-    const owner = await seedUser(h.db);
-    const tpl = await seedTemplate(h.db, { name: `manual-${name}`, type: 'manual' });
+    const owner = await seedUser(h.store);
+    const tpl = await seedTemplate(h.store, { name: `manual-${name}`, type: 'manual' });
     const spaceId = newId(Date.now());
     await h.lifecycle.createSpace({ spaceId, name, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl, requestedBy: owner.id }, owner.username, tpl.id);
     return { spaceId, owner };
@@ -48,11 +48,11 @@ describe('manual spaces', () => {
       // the agent is still booting (503): the start keeps asking until it answers
       while (agent.pings() < 2) await new Promise((r) => setTimeout(r, 20));
       status = 200;
-      expect((await waitForOperation(h.db, op.id)).status).toBe('succeeded');
-      expect((await spaceOf(h.db, spaceId)).phase).toBe('running');
+      expect((await waitForOperation(h.store, op.id)).status).toBe('succeeded');
+      expect((await spaceOf(h.store, spaceId)).phase).toBe('running');
       const stop = await h.lifecycle.startOperation({ spaceId, type: 'stop', requestedBy: owner.id, ownerName: owner.username, templateName: 'manual' });
-      expect((await waitForOperation(h.db, stop.id)).status).toBe('succeeded');
-      expect((await spaceOf(h.db, spaceId)).phase).toBe('stopped');
+      expect((await waitForOperation(h.store, stop.id)).status).toBe('succeeded');
+      expect((await spaceOf(h.store, spaceId)).phase).toBe('stopped');
       expect(h.sandbox.state().jobs).toHaveLength(0);
     } finally {
       await agent.close();
@@ -64,9 +64,9 @@ describe('manual spaces', () => {
     try {
       const { spaceId, owner } = await manualSpace(agent.url, 'notagent');
       const op = await h.lifecycle.startOperation({ spaceId, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'manual' });
-      const done = await waitForOperation(h.db, op.id);
+      const done = await waitForOperation(h.store, op.id);
       expect(done).toMatchObject({ status: 'failed', errorType: 'agent_unreachable' });
-      expect((await spaceOf(h.db, spaceId)).phase).toBe('stopped');
+      expect((await spaceOf(h.store, spaceId)).phase).toBe('stopped');
     } finally {
       await agent.close();
     }

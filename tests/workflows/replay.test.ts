@@ -9,7 +9,6 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { newId } from '../../core/names';
-import { getOperation } from '../../store/operations';
 import { seedJob, seedTemplate, seedUser, seedVolumes, startHarness, waitForOperation } from '../support/harness';
 
 const DIR = path.join(__dirname, 'histories');
@@ -18,8 +17,8 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
 (recording ? it : it.skip)('records one history per workflow path', async () => {
   const h = await startHarness('sqlite');
   try {
-    const owner = await seedUser(h.db, 'replay');
-    const tpl = await seedTemplate(h.db, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
+    const owner = await seedUser(h.store, 'replay');
+    const tpl = await seedTemplate(h.store, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
     const spaceId = newId(Date.now());
     await h.lifecycle.createSpace({ spaceId, name: 'replay', ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
     const save = async (name: string, runId?: string) => {
@@ -30,7 +29,7 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
     await save('create');
     const run = async (type: 'start' | 'stop' | 'restart' | 'update' | 'delete', name: string) => {
       const op = await h.lifecycle.startOperation({ spaceId, type, requestedBy: owner.id, ownerName: owner.username, templateName: 'debian', ...(type === 'update' ? { spec: { shell: 'zsh' } } : {}) });
-      await waitForOperation(h.db, op.id);
+      await waitForOperation(h.store, op.id);
       await save(name);
     };
     await run('start', 'start');
@@ -54,11 +53,11 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
 (process.env.KNOT_RECORD_HISTORIES === 'steps' ? it : it.skip)('records the step-recording shape, with a cancelled start', async () => {
   const h = await startHarness('sqlite');
   try {
-    const owner = await seedUser(h.db, 'replay');
-    await seedTemplate(h.db, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
-    const tpl = await h.db('templates').where({ name: 'debian' }).first();
+    const owner = await seedUser(h.store, 'replay');
+    await seedTemplate(h.store, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
+    const tpl = (await h.store.templates.getByName('debian'))!;
     const spaceId = newId(Date.now());
-    await h.lifecycle.createSpace({ spaceId, name: 'steps', ownerId: owner.id, templateId: tpl.id as string, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
+    await h.lifecycle.createSpace({ spaceId, name: 'steps', ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
     const save = async (name: string) => {
       // the whole run: the operation is recorded finished a workflow task before the run closes
       const handle = h.client.workflow.getHandle(`space-${spaceId}`);
@@ -68,7 +67,7 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
     };
     const run = async (type: 'start' | 'stop' | 'delete', name: string) => {
       const op = await h.lifecycle.startOperation({ spaceId, type, requestedBy: owner.id, ownerName: owner.username, templateName: 'debian' });
-      await waitForOperation(h.db, op.id);
+      await waitForOperation(h.store, op.id);
       await save(name);
     };
     await run('start', 'start');
@@ -76,12 +75,12 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
     h.sandbox.setFaults({ pendingAllocations: '.*' });
     const op = await h.lifecycle.startOperation({ spaceId, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'debian' });
     const deadline = Date.now() + 30_000;
-    while ((await h.db('operation_steps').where({ operation_id: op.id, name: 'waiting for the allocation to be healthy' }).first()) === undefined) {
+    while (!(await h.store.steps.list(op.id)).some((st) => st.name === 'waiting for the allocation to be healthy')) {
       if (Date.now() > deadline) throw new Error('the start never reached the wait');
       await new Promise((r) => setTimeout(r, 20));
     }
-    await h.lifecycle.cancelOperation((await getOperation(h.db, op.id))!);
-    expect((await waitForOperation(h.db, op.id)).status).toBe('cancelled');
+    await h.lifecycle.cancelOperation((await h.store.operations.get(op.id))!);
+    expect((await waitForOperation(h.store, op.id)).status).toBe('cancelled');
     await save('start-cancelled');
     h.sandbox.setFaults({});
     await run('delete', 'delete');

@@ -6,13 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { newId } from '../../core/names';
-import { listAudit } from '../../store/audit';
-import { getOperation, insertOperation, listOperations } from '../../store/operations';
-import { getSpace, insertSpace, markSpaceDeleted, updateSpace, type SpacePhase } from '../../store/spaces';
+import type { SpacePhase } from '../../store/model';
 import type { VolumeSpec } from '../../nomad/types';
 import { ensureSchedules, type ScheduleSettings } from '../../worker/schedules';
 import type { AutoStopSweepResult, CleanupSweepResult } from '../../workflows/sweeps';
-import { dbKinds } from '../support/db';
+import { storeKinds } from '../support/db';
 import { until } from '../support/wait';
 import { seedJob, seedTemplate, seedUser, seedVolumes, spaceOf, startHarness, waitForOperation, type Harness } from '../support/harness';
 
@@ -89,7 +87,7 @@ async function triggerAndWait<T>(client: Client, scheduleId: string): Promise<T>
   }
 }
 
-describe.each(dbKinds())('sweeps on %s', (kind) => {
+describe.each(storeKinds())('sweeps on %s', (kind) => {
   let h: Harness;
   const suffix = randomBytes(4).toString('hex');
   const ids = { autoStop: `test-auto-stop-${suffix}`, cleanup: `test-cleanup-${suffix}` };
@@ -98,7 +96,7 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
   beforeAll(async () => {
     h = await startHarness(kind, { sweepsThroughTemporal: true });
     // a day apart: the schedules only act when the tests trigger them
-    settings = { taskQueue: h.taskQueue, autoStopInterval: '24h', cleanupInterval: '24h', enabled: true, idleTimeout: '0s', deletedRetention: '168h', ids };
+    settings = { taskQueue: h.taskQueue, autoStopInterval: '24h', cleanupInterval: '24h', enabled: true, idleTimeout: '0s', deletedRetention: '168h', auditRetention: '720h', ids };
   });
   afterAll(async () => {
     if (h) {
@@ -110,8 +108,8 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
   /** A space row as a finished start would leave it, without going through Nomad. */
   async function storedSpace(ownerId: string, templateId: string, name: string, phase: SpacePhase, startedAt: number | null = null): Promise<string> {
     const id = newId(Date.now());
-    await insertSpace(h.db, { id, name, ownerId, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, Date.now());
-    await updateSpace(h.db, id, { phase, startedAt, appliedVersion: '1.0.0' }, Date.now());
+    await h.store.spaces.insert({ id, name, ownerId, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, Date.now());
+    await h.store.spaces.update(id, { phase, startedAt, appliedVersion: '1.0.0' }, Date.now());
     return id;
   }
 
@@ -125,46 +123,46 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     expect(autoStop.action).toMatchObject({ type: 'startWorkflow', workflowType: 'autoStopSweepWorkflow', workflowId: `${ids.autoStop}-sweep`, taskQueue: h.taskQueue });
     const cleanup = await h.client.schedule.getHandle(ids.cleanup).describe();
     expect(cleanup.action).toMatchObject({ type: 'startWorkflow', workflowType: 'cleanupSweepWorkflow', workflowId: `${ids.cleanup}-sweep`, taskQueue: h.taskQueue });
-    expect(cleanup.action.type === 'startWorkflow' && cleanup.action.args).toEqual([{ deletedRetentionMs: 168 * 60 * MIN }]);
+    expect(cleanup.action.type === 'startWorkflow' && cleanup.action.args).toEqual([{ deletedRetentionMs: 168 * 60 * MIN, auditRetentionMs: 720 * 60 * MIN }]);
   });
 
   it('auto-stops a space past its max uptime, skips one with an operation running, leaves the rest', async () => {
-    const owner = await seedUser(h.db, `sweeper${kind}`);
-    const short = await seedTemplate(h.db, { name: 'short', job: seedJob(), volumes: seedVolumes(), maxUptime: '2m' });
-    const open = await seedTemplate(h.db, { name: 'open', job: seedJob(), volumes: seedVolumes() });
+    const owner = await seedUser(h.store, `sweeper${kind}`);
+    const short = await seedTemplate(h.store, { name: 'short', job: seedJob(), volumes: seedVolumes(), maxUptime: '2m' });
+    const open = await seedTemplate(h.store, { name: 'open', job: seedJob(), volumes: seedVolumes() });
 
     // a real space: created and started through its workflows, then made 3 minutes old
     const spaceId = newId(Date.now());
     await h.lifecycle.createSpace({ spaceId, name: 'due', ownerId: owner.id, templateId: short.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'short');
     const started = await h.lifecycle.startOperation({ spaceId, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'short' });
-    expect((await waitForOperation(h.db, started.id)).status).toBe('succeeded');
-    const jobId = (await spaceOf(h.db, spaceId)).nomadJobId;
+    expect((await waitForOperation(h.store, started.id)).status).toBe('succeeded');
+    const jobId = (await spaceOf(h.store, spaceId)).nomadJobId;
     expect(h.sandbox.state().jobs.some((j) => j.ID === jobId)).toBe(true);
-    await updateSpace(h.db, spaceId, { startedAt: Date.now() - 3 * MIN }, Date.now());
+    await h.store.spaces.update(spaceId, { startedAt: Date.now() - 3 * MIN }, Date.now());
 
     const fresh = await storedSpace(owner.id, open.id, 'fresh', 'running', Date.now() - 60 * MIN);
     const busy = await storedSpace(owner.id, short.id, 'busy', 'running', Date.now() - 10 * MIN);
-    await insertOperation(h.db, { id: newId(Date.now()), spaceId: busy, type: 'update', requestedBy: owner.id, workflowId: `space-${busy}`, deadlineAt: Date.now() + 60 * MIN }, Date.now());
+    await h.store.operations.insert({ id: newId(Date.now()), spaceId: busy, type: 'update', requestedBy: owner.id, workflowId: `space-${busy}`, deadlineAt: Date.now() + 60 * MIN }, Date.now());
 
     const result = await triggerAndWait<AutoStopSweepResult>(h.client, ids.autoStop);
     expect(result).toEqual({ scanned: 3, stopped: 1, skipped: 1, failed: 0 });
 
-    const stop = (await listOperations(h.db, spaceId)).find((o) => o.type === 'stop');
+    const stop = (await h.store.operations.listOfSpace(spaceId)).find((o) => o.type === 'stop');
     expect(stop).toMatchObject({ requestedBy: 'system', reason: 'auto-stop: max uptime 2m reached' });
-    expect((await waitForOperation(h.db, stop!.id)).status).toBe('succeeded');
-    expect((await spaceOf(h.db, spaceId)).phase).toBe('stopped');
+    expect((await waitForOperation(h.store, stop!.id)).status).toBe('succeeded');
+    expect((await spaceOf(h.store, spaceId)).phase).toBe('stopped');
     expect(h.sandbox.state().jobs.some((j) => j.ID === jobId)).toBe(false);
-    expect((await spaceOf(h.db, fresh)).phase).toBe('running');
-    expect((await listOperations(h.db, fresh)).length).toBe(0);
+    expect((await spaceOf(h.store, fresh)).phase).toBe('running');
+    expect((await h.store.operations.listOfSpace(fresh)).length).toBe(0);
 
-    const audit = await listAudit(h.db, { action: 'space.auto_stop', limit: 10 });
+    const audit = await h.store.audit.list({ action: 'space.auto_stop', limit: 10 });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'system', resourceType: 'space', resourceId: spaceId, outcome: 'ok', detail: { reason: 'auto-stop: max uptime 2m reached', operationId: stop!.id } });
   });
 
   it('cleans orphan jobs and volumes, fails stuck operations, forgets old deleted spaces; leaves foreign objects', async () => {
-    const owner = await seedUser(h.db, `cleaner${kind}`);
-    const tpl = await seedTemplate(h.db, { name: 'plain', job: seedJob(), volumes: seedVolumes() });
+    const owner = await seedUser(h.store, `cleaner${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'plain', job: seedJob(), volumes: seedVolumes() });
 
     // behind knot's back: a job marked for a space the store never heard of, and foreign objects
     const unknownSpace = newId(Date.now() - 60 * MIN);
@@ -181,17 +179,17 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     // a space deleted an hour ago whose recorded volumes survived: one free, one still claimed by
     // a running allocation (deleting that would destroy its data on Nomad 1.6)
     const deleted = await storedSpace(owner.id, tpl.id, 'gone', 'stopped');
-    await markSpaceDeleted(h.db, deleted, Date.now() - 60 * MIN);
+    await h.store.spaces.markDeleted(deleted, Date.now() - 60 * MIN);
     for (const v of [`debian_${deleted}_home`, `debian_${deleted}_extra`]) {
       await h.nomad.createCsiVolume(csiSpec(v));
-      await h.db('space_volumes').insert({ space_id: deleted, volume_id: v, type: 'csi', nomad_id: v, created_by_operation: null, created_at: Date.now() });
+      await h.store.volumes.record({ spaceId: deleted, volumeId: v, type: 'csi', nomadId: v, createdByOperation: null }, Date.now());
     }
     await h.nomad.registerJob(await h.nomad.parseJob(claimingJobHcl('claimer', `debian_${deleted}_extra`)));
     await until('the claimer holds its volume', async () => Object.keys((await h.nomad.readCsiVolume(`debian_${deleted}_extra`))?.WriteAllocs ?? {}).length > 0);
     // deleted eight days ago, its volume gone from Nomad already: the record goes, then the space
     const ancientWithRecord = await storedSpace(owner.id, tpl.id, 'ancient2', 'stopped');
-    await markSpaceDeleted(h.db, ancientWithRecord, Date.now() - 8 * 24 * 60 * MIN);
-    await h.db('space_volumes').insert({ space_id: ancientWithRecord, volume_id: `debian_${ancientWithRecord}_home`, type: 'csi', nomad_id: null, created_by_operation: null, created_at: Date.now() });
+    await h.store.spaces.markDeleted(ancientWithRecord, Date.now() - 8 * 24 * 60 * MIN);
+    await h.store.volumes.record({ spaceId: ancientWithRecord, volumeId: `debian_${ancientWithRecord}_home`, type: 'csi', nomadId: null, createdByOperation: null }, Date.now());
 
     // a stopped space whose job is still running
     const stopped = await storedSpace(owner.id, tpl.id, 'halted', 'stopped');
@@ -199,20 +197,25 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     // a live space's recorded volume stays
     const live = await storedSpace(owner.id, tpl.id, 'live', 'stopped');
     await h.nomad.createCsiVolume(csiSpec(`debian_${live}_home`));
-    await h.db('space_volumes').insert({ space_id: live, volume_id: `debian_${live}_home`, type: 'csi', nomad_id: null, created_by_operation: null, created_at: Date.now() });
+    await h.store.volumes.record({ spaceId: live, volumeId: `debian_${live}_home`, type: 'csi', nomadId: null, createdByOperation: null }, Date.now());
 
     // an operation whose workflow never ran, past its deadline, holding its space in `starting`
     const stuckSpace = await storedSpace(owner.id, tpl.id, 'stuck', 'starting');
     const stuckOp = newId(Date.now());
-    await insertOperation(h.db, { id: stuckOp, spaceId: stuckSpace, type: 'start', requestedBy: owner.id, workflowId: `space-${stuckSpace}`, deadlineAt: Date.now() - MIN }, Date.now() - 61 * MIN);
-    await updateSpace(h.db, stuckSpace, { lastOperationId: stuckOp }, Date.now());
+    await h.store.operations.insert({ id: stuckOp, spaceId: stuckSpace, type: 'start', requestedBy: owner.id, workflowId: `space-${stuckSpace}`, deadlineAt: Date.now() - MIN }, Date.now() - 61 * MIN);
+    await h.store.spaces.update(stuckSpace, { lastOperationId: stuckOp }, Date.now());
 
     // deleted eight days ago: past the 7-day retention
     const old = await storedSpace(owner.id, tpl.id, 'ancient', 'stopped');
-    await markSpaceDeleted(h.db, old, Date.now());
-    await h.db('spaces').where({ id: old }).update({ deleted_at: Date.now() - 8 * 24 * 60 * MIN });
-    await insertOperation(h.db, { id: newId(Date.now()), spaceId: old, type: 'delete', requestedBy: owner.id, workflowId: `space-${old}`, deadlineAt: null }, Date.now());
-    await h.db('agent_state').insert({ space_id: old, state_json: '{}', last_seen: 1, expires_at: 1 });
+    await h.store.spaces.markDeleted(old, Date.now() - 8 * 24 * 60 * MIN);
+    await h.store.operations.insert({ id: newId(Date.now()), spaceId: old, type: 'delete', requestedBy: owner.id, workflowId: `space-${old}`, deadlineAt: null }, Date.now());
+    const agentState = h.store.agentState(60 * MIN);
+    await agentState.report(old, { services: {} }, Date.now());
+    // audit entries: one past the 30-day retention, one recent
+    const auditMark = `sweep-${kind}-${newId(Date.now())}`;
+    const audit = (at: number) => h.store.audit.append({ at, actorId: null, actor: 'system', action: 'test.retention', resourceType: 'test', resourceId: auditMark, outcome: 'ok', detail: {} });
+    await audit(Date.now() - 31 * 24 * 60 * MIN);
+    await audit(Date.now() - 60 * MIN);
 
     const result = await triggerAndWait<CleanupSweepResult>(h.client, ids.cleanup);
     expect(result.errors).toEqual([]);
@@ -220,6 +223,9 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     expect(result.volumes).toMatchObject({ deleted: 1, inUse: 1, failed: 0, forgotten: 1, listErrors: [] });
     expect(result.stuckOperations).toMatchObject({ markedFailed: 1 });
     expect(result.deletedSpaces).toEqual({ purged: 2 });
+    expect(result.auditLog?.pruned).toBeGreaterThanOrEqual(1);
+    const left = await h.store.audit.list({ resourceId: auditMark, limit: 10 });
+    expect(left.map((e) => Date.now() - e.at < 2 * 60 * MIN)).toEqual([true]);
 
     const jobs = h.sandbox.state().jobs.map((j) => j.ID);
     expect(jobs).not.toContain('orphan-job');
@@ -236,14 +242,14 @@ describe.each(dbKinds())('sweeps on %s', (kind) => {
     expect(volumes).toContain(`debian_${live}_home`);
     expect(volumes).toContain(`shared-${owner.id}`);
 
-    expect(await getOperation(h.db, stuckOp)).toMatchObject({ status: 'failed', errorType: 'operation_stuck' });
-    expect(await spaceOf(h.db, stuckSpace)).toMatchObject({ phase: 'failed', reason: 'OperationStuck' });
-    expect(await getSpace(h.db, old)).toBeNull();
-    expect(await listOperations(h.db, old)).toEqual([]);
-    expect(await h.db('agent_state').where({ space_id: old }).first()).toBeUndefined();
-    expect(await getSpace(h.db, ancientWithRecord)).toBeNull();
+    expect(await h.store.operations.get(stuckOp)).toMatchObject({ status: 'failed', errorType: 'operation_stuck' });
+    expect(await spaceOf(h.store, stuckSpace)).toMatchObject({ phase: 'failed', reason: 'OperationStuck' });
+    expect(await h.store.spaces.get(old)).toBeNull();
+    expect(await h.store.operations.listOfSpace(old)).toEqual([]);
+    expect(await agentState.get(old)).toBeNull();
+    expect(await h.store.spaces.get(ancientWithRecord)).toBeNull();
     // kept while it holds a record of a volume Nomad still has
-    expect(await getSpace(h.db, deleted)).not.toBeNull();
+    expect(await h.store.spaces.get(deleted)).not.toBeNull();
 
     // once past the grace period the stopped space's running job goes too
     const again = await h.client.workflow.execute('cleanupSweepWorkflow', { taskQueue: h.taskQueue, workflowId: `test-cleanup-now-${suffix}-${kind}`, args: [{ jobGraceMs: 0 }] });

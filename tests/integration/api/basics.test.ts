@@ -1,13 +1,14 @@
 /** Errors as problem+json, auth, bootstrap, rate limiting, request ids, health, OpenAPI. */
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { bootstrapAdmin } from '../../../api/auth';
 import { loadConfig } from '../../../core/config';
-import { createTestDb, dbKinds } from '../../support/db';
+import { createTestStore, storeKinds } from '../../support/db';
 import { closeTemporal, startHarness, type Harness } from './harness';
 
 afterAll(closeTemporal);
 
-describe.each(dbKinds())('API basics on %s', (kind) => {
+describe.each(storeKinds())('API basics on %s', (kind) => {
   let h: Harness;
   /** moves the API's clock forward instead of sleeping (token expiry) */
   let skewMs = 0;
@@ -95,12 +96,11 @@ describe.each(dbKinds())('API basics on %s', (kind) => {
     // deactivate → the remaining token stops working
     expect((await h.call('PATCH', `/api/v1/users/${user.id}`, { body: { active: false } })).status).toBe(200);
     expect((await h.call('GET', '/api/v1/whoami', { token })).status).toBe(401);
-    const rows = await h.db('api_tokens').where({ user_id: user.id }).whereNull('revoked_at');
-    expect(rows).toHaveLength(0);
-    // tokens are stored hashed
-    const all = await h.db('api_tokens').select('token_hash');
-    for (const r of all) expect(r.token_hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(JSON.stringify(all)).not.toContain(token);
+    expect((await h.store.tokens.listOfUser(user.id)).filter((t) => t.revokedAt === null)).toHaveLength(0);
+    // tokens are stored hashed: the secret is nowhere in the store, its sha256 is
+    const raw = await h.rawDump();
+    expect(raw).not.toContain(token);
+    expect(raw).toContain(createHash('sha256').update(token).digest('hex'));
   });
 
   test('health: ok, and 503 naming what is down', async () => {
@@ -200,34 +200,34 @@ describe.each(dbKinds())('API basics on %s', (kind) => {
   });
 });
 
-describe.each(dbKinds())('bootstrapAdmin on %s', (kind) => {
+describe.each(storeKinds())('bootstrapAdmin on %s', (kind) => {
   const logger = pino({ level: 'silent' });
 
   test('with server.bootstrap_token (KNOT_BOOTSTRAP_TOKEN): admin gets that token; later starts do nothing', async () => {
-    const t = await createTestDb(kind);
+    const t = await createTestStore(kind);
     try {
       const config = loadConfig('', { KNOT_BOOTSTRAP_TOKEN: 'knot_configured_token_123456' });
-      const first = await bootstrapAdmin(t.db, config, logger);
+      const first = await bootstrapAdmin(t.store, config, logger);
       expect(first).toEqual({ created: true, username: 'admin' });
-      const users = await t.db('users').select('username', 'role');
+      const users = (await t.store.users.list()).map((u) => ({ username: u.username, role: u.role }));
       expect(users).toEqual([{ username: 'admin', role: 'admin' }]);
-      expect(await bootstrapAdmin(t.db, config, logger)).toEqual({ created: false });
-      expect(await t.db('users').count({ n: '*' })).toEqual([{ n: 1 }]);
+      expect(await bootstrapAdmin(t.store, config, logger)).toEqual({ created: false });
+      expect(await t.store.users.count()).toBe(1);
     } finally {
       await t.cleanup();
     }
   });
 
   test('without a configured token: a generated one, returned once, stored only hashed', async () => {
-    const t = await createTestDb(kind);
+    const t = await createTestStore(kind);
     try {
-      const result = await bootstrapAdmin(t.db, loadConfig('', {}), logger);
+      const result = await bootstrapAdmin(t.store, loadConfig('', {}), logger);
       expect(result.created).toBe(true);
       expect(result.generatedToken).toMatch(/^knot_[A-Za-z0-9_-]{43}$/);
-      const rows = await t.db('api_tokens').select('token_hash', 'prefix');
-      expect(rows).toHaveLength(1);
-      expect(JSON.stringify(rows)).not.toContain(result.generatedToken);
-      expect(await bootstrapAdmin(t.db, loadConfig('', {}), logger)).toEqual({ created: false });
+      const [admin] = await t.store.users.list();
+      expect(await t.store.tokens.listOfUser(admin!.id)).toHaveLength(1);
+      expect(await t.rawDump()).not.toContain(result.generatedToken);
+      expect(await bootstrapAdmin(t.store, loadConfig('', {}), logger)).toEqual({ created: false });
     } finally {
       await t.cleanup();
     }

@@ -1,5 +1,5 @@
 /**
- * A real API for tests: a fresh migrated store (SQLite or MariaDB), the Nomad sandbox for job
+ * A real API for tests: a fresh migrated store (SQLite, MariaDB or Redis), the Nomad sandbox for job
  * parsing, the real LifecycleClient on the integration run's Temporal dev server (no worker: tests
  * here only exercise paths that refuse before a workflow runs), and an HTTP server on an ephemeral
  * port, called through the typed client (client/): `client` for typed calls, `call` for tests of
@@ -15,22 +15,24 @@ import type { AppDeps, LifecyclePort } from '../../../api/context';
 import { NomadClient } from '../../../nomad/client';
 import { startSandbox, type Sandbox } from '../../../nomad/sandbox';
 import { createLifecycleClient } from '../../../temporal/lifecycle-client';
-import { insertUser, type User } from '../../../store/users';
-import { createTestDb, type DbKind, type TestDb } from '../../support/db';
+import type { User } from '../../../store/model';
+import { createTestStore, type StoreKind } from '../../support/db';
 import { seedJob, seedVolumes } from '../../support/harness';
-import type { Db } from '../../../store/db';
+import type { Store } from '../../../store/store';
 import { KnotClient } from '../../../client';
 
 export const ENCRYPT_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface Harness {
   url: string;
-  db: Db;
+  store: Store;
   config: KnotConfig;
   adminToken: string;
   lifecycle: LifecyclePort;
   /** the typed client with the admin token; `.as(token)` for another caller */
   client: KnotClient;
+  /** everything the store holds, raw (see TestStore.rawDump); only for a harness with its own store */
+  rawDump(): Promise<string>;
   /** creates a user (role user unless said) and a token for them */
   user(username: string, role?: 'admin' | 'user'): Promise<{ user: User; token: string }>;
   call(method: string, path: string, opts?: { token?: string | null; body?: unknown; raw?: string | Buffer; contentType?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
@@ -52,7 +54,7 @@ export interface HarnessOptions {
   events?: AppDeps['events'];
   clock?: () => number;
   /** run on an existing backend (tests/support/harness: store, sandbox, worker) instead of a fresh one */
-  backend?: { db: Db; sandboxUrl: string; lifecycle: LifecyclePort };
+  backend?: { store: Store; sandboxUrl: string; lifecycle: LifecyclePort };
   metrics?: AppDeps['metrics'];
 }
 
@@ -71,19 +73,20 @@ export async function closeTemporal(): Promise<void> {
   temporalClient = null;
 }
 
-export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Promise<Harness> {
-  const testDb: TestDb = opts.backend ? { db: opts.backend.db, target: { client: 'sqlite', filename: '' }, cleanup: async () => undefined } : await createTestDb(kind);
+export async function startHarness(kind: StoreKind, opts: HarnessOptions = {}): Promise<Harness> {
+  const owned = opts.backend ? null : await createTestStore(kind);
+  const store = opts.backend?.store ?? owned!.store;
   const sandbox: Sandbox | null = opts.backend ? null : await startSandbox({ port: 0 });
   const sandboxUrl = opts.backend?.sandboxUrl ?? sandbox!.url;
   const config = loadConfig('', { KNOT_ENCRYPT: ENCRYPT_KEY, KNOT_BOOTSTRAP_TOKEN: 'knot_test_bootstrap_admin_token_0001', ...opts.config });
   const logger = pino({ level: 'silent' });
-  const boot = await bootstrapAdmin(testDb.db, config, logger);
+  const boot = await bootstrapAdmin(store, config, logger);
   const adminToken = boot.generatedToken ?? config.server.bootstrap_token;
   const lifecycle =
-    opts.lifecycle ?? opts.backend?.lifecycle ?? createLifecycleClient(await temporal(), testDb.db, { taskQueue: `api-test-${newId(Date.now())}` });
+    opts.lifecycle ?? opts.backend?.lifecycle ?? createLifecycleClient(await temporal(), store, { taskQueue: `api-test-${newId(Date.now())}` });
   const nomad = new NomadClient({ addr: sandboxUrl });
   const server: ApiServer = await startApiServer({
-    db: testDb.db,
+    store,
     config,
     logger,
     lifecycle,
@@ -108,36 +111,54 @@ export async function startHarness(kind: DbKind, opts: HarnessOptions = {}): Pro
   };
   return {
     url: server.url,
-    db: testDb.db,
+    store,
+    rawDump: () => {
+      if (!owned) throw new Error('rawDump needs the harness to own its store');
+      return owned.rawDump();
+    },
     config,
     adminToken,
     lifecycle,
     client,
     async user(username, role = 'user') {
       const now = Date.now();
-      const user = await insertUser(testDb.db, { id: newId(now), username, email: `${username}@example.com`, timezone: 'UTC', role, active: true }, now);
-      const { secret } = await issueToken(testDb.db, { id: newId(now), userId: user.id, name: 'test', expiresAt: null }, now);
+      const user = await store.users.insert({ id: newId(now), username, email: `${username}@example.com`, timezone: 'UTC', role, active: true }, now);
+      const { secret } = await issueToken(store, { id: newId(now), userId: user.id, name: 'test', expiresAt: null }, now);
       return { user, token: secret };
     },
     call,
     async close() {
       await server.close();
       await sandbox?.close();
-      await testDb.cleanup();
+      await owned?.cleanup();
     },
   };
 }
 
-/** Row counts of every table but the audit log (which records refusals on purpose). */
-export async function storeSnapshot(db: Db): Promise<Record<string, unknown>> {
-  const tables = ['users', 'groups', 'group_members', 'api_tokens', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations'];
-  const out: Record<string, unknown> = {};
-  for (const t of tables) {
-    const rows = await db(t).select('*');
-    // last_used_at moves on every authenticated call: not a change the request made
-    out[t] = rows.map((r: Record<string, unknown>) => JSON.stringify({ ...r, last_used_at: undefined })).sort();
-  }
-  return out;
+/**
+ * Everything the store holds but the audit log (which records refusals on purpose), read through
+ * the store interface so it means the same on every driver: a request that changed nothing leaves
+ * it equal.
+ */
+export async function storeSnapshot(store: Store): Promise<Record<string, unknown>> {
+  // last_used_at moves on every authenticated call: not a change the request made
+  const users = await store.users.list();
+  const tokens = await Promise.all(users.map(async (u) => (await store.tokens.listOfUser(u.id)).map((t) => ({ ...t, lastUsedAt: undefined }))));
+  const templates = [...(await store.templates.list())];
+  const versions = await Promise.all(templates.map((t) => store.templates.listVersions(t.id)));
+  const spaces = await store.spaces.list({ limit: 100_000 });
+  const ids = spaces.map((s) => s.id);
+  return {
+    users,
+    groups: await store.groups.list(),
+    tokens,
+    templates,
+    versions,
+    variables: await store.variables.list(),
+    spaces,
+    volumes: [...(await store.volumes.listOfSpaces(ids)).entries()],
+    operations: await Promise.all(ids.map((id) => store.operations.listOfSpace(id, 1000))),
+  };
 }
 
 /** The seed 000 template (job and volume definition verbatim), kept once in examples/templates/debian. */

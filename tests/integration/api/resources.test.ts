@@ -4,13 +4,12 @@
  * store stays unchanged.
  */
 import { newId } from '../../../core/names';
-import { insertSpace } from '../../../store/spaces';
-import { dbKinds } from '../../support/db';
+import { storeKinds } from '../../support/db';
 import { closeTemporal, seedTemplate, startHarness, storeSnapshot, type Harness, SEED_JOB, SEED_VOLUMES } from './harness';
 
 afterAll(closeTemporal);
 
-describe.each(dbKinds())('API resources on %s', (kind) => {
+describe.each(storeKinds())('API resources on %s', (kind) => {
   let h: Harness;
   let alice: { token: string; id: string };
   let bob: { token: string; id: string };
@@ -26,9 +25,9 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
     const created = await h.call('POST', '/api/v1/templates', { body: seedTemplate('example') });
     expect(created.status).toBe(201);
     expect((await h.call('POST', '/api/v1/templates', { body: seedTemplate('devonly', { groups: ['devs'] }) })).status).toBe(201);
-    const t = await h.db('templates').where({ name: 'example' }).first();
+    const t = (await h.store.templates.getByName('example'))!;
     spaceId = newId(Date.now());
-    await insertSpace(h.db, { id: spaceId, name: 'mytest', ownerId: alice.id, templateId: t.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, Date.now());
+    await h.store.spaces.insert({ id: spaceId, name: 'mytest', ownerId: alice.id, templateId: t.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, Date.now());
   });
   afterAll(async () => h.close());
 
@@ -71,7 +70,7 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
     expect(mp.status).toBe(200);
     expect(mp.body.displayName).toBe('Patched');
     expect(mp.body.description).toBe('');
-    const before = await storeSnapshot(h.db);
+    const before = await storeSnapshot(h.store);
     for (const path of ['/name', '/id', '/version', '/versions/0']) {
       const r = await h.call('PATCH', '/api/v1/templates/patchme', { raw: JSON.stringify([{ op: 'replace', path, value: 'x' }]), contentType: 'application/json-patch+json' });
       expect(r.status).toBe(400);
@@ -81,11 +80,11 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
     expect(rn.status).toBe(400);
     const tf = await h.call('PATCH', '/api/v1/templates/patchme', { raw: JSON.stringify([{ op: 'test', path: '/description', value: 'nope' }]), contentType: 'application/json-patch+json' });
     expect(tf.status).toBe(409);
-    expect(await storeSnapshot(h.db)).toEqual(before);
+    expect(await storeSnapshot(h.store)).toEqual(before);
   });
 
   test('validate: no side effects; 200 valid/invalid', async () => {
-    const before = await storeSnapshot(h.db);
+    const before = await storeSnapshot(h.store);
     const ok = await h.call('POST', '/api/v1/templates/validate', { body: seedTemplate('anything') });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ valid: true, errors: [] });
@@ -95,15 +94,15 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
     expect((bad.body.errors as { path: string }[])[0]!.path).toBe('job');
     const unparsable = await h.call('POST', '/api/v1/templates/validate', { body: { name: 'x', job: 'job "x" { group "g" { task "t" { driver = ' } });
     expect(unparsable.body.valid).toBe(false);
-    expect(await storeSnapshot(h.db)).toEqual(before);
+    expect(await storeSnapshot(h.store)).toEqual(before);
   });
 
   test('variables: protected values encrypted and never returned', async () => {
     const r = await h.call('POST', '/api/v1/variables', { body: { name: 'API_KEY', value: 's3cret', protected: true } });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ name: 'API_KEY', value: null, protected: true });
-    const row = await h.db('template_variables').where({ name: 'API_KEY' }).first();
-    expect(row.value).toMatch(/^v1:/);
+    expect((await h.store.variables.get('API_KEY'))!.value).toMatch(/^v1:/);
+    expect(await h.rawDump()).not.toContain('s3cret');
     expect((await h.call('GET', '/api/v1/variables')).text).not.toContain('s3cret');
     const plain = await h.call('POST', '/api/v1/variables', { body: { name: 'REGION', value: 'eu' } });
     expect(plain.body.value).toBe('eu');
@@ -120,9 +119,9 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
     expect((await h.call('GET', '/api/v1/spaces/mytest', { token: bob.token })).status).toBe(404);
     expect((await h.call('GET', `/api/v1/spaces/${spaceId}`, { token: bob.token })).status).toBe(404);
     expect((await h.call('GET', '/api/v1/spaces/mytest?owner=alice')).status).toBe(200);
-    const t = await h.db('templates').where({ name: 'example' }).first();
+    const t = (await h.store.templates.getByName('example'))!;
     for (let i = 0; i < 4; i++) {
-      await insertSpace(h.db, { id: newId(Date.now() + i), name: `page${i}`, ownerId: bob.id, templateId: t.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, Date.now() + i);
+      await h.store.spaces.insert({ id: newId(Date.now() + i), name: `page${i}`, ownerId: bob.id, templateId: t.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, Date.now() + i);
     }
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -172,7 +171,7 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
       ['POST', '/api/v1/spaces', { name: 'x', template: 'missing', owner: 'alice' }, { anon: 401, user: 400, other: 403, admin: 400 }],
       ['POST', '/api/v1/spaces', { name: 'x', template: 'devonly', templateVersion: '7.x.x' }, { anon: 401, user: 400, other: 400, admin: 400 }],
     ];
-    const before = await storeSnapshot(h.db);
+    const before = await storeSnapshot(h.store);
     const failures: string[] = [];
     for (const [method, path, body, want] of cases) {
       for (const [who, token] of [['anon', null], ['user', alice.token], ['other', bob.token], ['admin', A]] as const) {
@@ -182,7 +181,7 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
       }
     }
     expect(failures).toEqual([]);
-    expect(await storeSnapshot(h.db)).toEqual(before);
+    expect(await storeSnapshot(h.store)).toEqual(before);
     const refused = await h.call('GET', '/api/v1/audit?outcome=refused&limit=200');
     expect((refused.body.items as { action: string; actor: string }[]).some((e) => e.action === 'template.delete' && e.actor === 'admin')).toBe(true);
   });
@@ -240,7 +239,7 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
       ['POST', '/api/v1/variables', { body: { name: 'REGION', value: 'x' } }, 409],
       ['GET', '/api/v1/audit?outcome=maybe', {}, 400, 'query.outcome'],
     ];
-    const before = await storeSnapshot(h.db);
+    const before = await storeSnapshot(h.store);
     const failures: string[] = [];
     for (const [method, path, o, status, field] of cases) {
       const r = await h.call(method, path, o);
@@ -251,7 +250,7 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
     }
     expect(failures).toEqual([]);
     expect(cases.length).toBeGreaterThanOrEqual(30);
-    expect(await storeSnapshot(h.db)).toEqual(before);
+    expect(await storeSnapshot(h.store)).toEqual(before);
   });
 
   test('malformed JSON names its position', async () => {
@@ -262,12 +261,12 @@ describe.each(dbKinds())('API resources on %s', (kind) => {
   });
 
   test('DELETE of a space that is not stopped → 409 before any workflow', async () => {
-    await h.db('spaces').where({ id: spaceId }).update({ phase: 'running' });
-    const before = await storeSnapshot(h.db);
+    await h.store.spaces.update(spaceId, { phase: 'running' }, Date.now());
+    const before = await storeSnapshot(h.store);
     const r = await h.call('DELETE', `/api/v1/spaces/${spaceId}`, { token: alice.token });
     expect(r.status).toBe(409);
     expect(r.body.type).toBe('https://knot.dev/problems/space_not_stopped');
-    expect(await storeSnapshot(h.db)).toEqual(before);
-    await h.db('spaces').where({ id: spaceId }).update({ phase: 'stopped' });
+    expect(await storeSnapshot(h.store)).toEqual(before);
+    await h.store.spaces.update(spaceId, { phase: 'stopped' }, Date.now());
   });
 });

@@ -4,7 +4,7 @@
  * Cookies are read from `set-cookie` and sent back in `cookie`, as a browser would.
  */
 import { hashToken } from '../../../core/crypto';
-import { dbKinds } from '../../support/db';
+import { storeKinds } from '../../support/db';
 import { closeTemporal, startHarness, type ApiResponse, type Harness } from './harness';
 
 afterAll(closeTemporal);
@@ -51,7 +51,7 @@ const expectProblem = (r: ApiResponse, status: number, type: string) => {
 /** The parts of a problem that must not depend on which wrong credential was sent. */
 const problemShape = (r: ApiResponse) => ({ status: r.status, contentType: r.headers.get('content-type'), type: r.body.type, title: r.body.title, detail: r.body.detail, errors: r.body.errors, cookies: r.headers.getSetCookie() });
 
-describe.each(dbKinds())('web sign-in sessions on %s', (kind) => {
+describe.each(storeKinds())('web sign-in sessions on %s', (kind) => {
   let h: Harness;
   beforeAll(async () => {
     // failures here (wrong passwords, revoked cookies) all come from 127.0.0.1: the limit has its own tests below
@@ -382,7 +382,7 @@ describe.each(dbKinds())('web sign-in sessions on %s', (kind) => {
   });
 });
 
-describe.each(dbKinds())('web sign-in behind https and a tight failure limit on %s', (kind) => {
+describe.each(storeKinds())('web sign-in behind https and a tight failure limit on %s', (kind) => {
   const MAX = 3;
   let h: Harness;
   beforeAll(async () => {

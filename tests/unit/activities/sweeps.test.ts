@@ -9,37 +9,35 @@ import type { ActivityDeps } from '../../../activities/deps';
 import { newId } from '../../../core/names';
 import type { NomadClient } from '../../../nomad/client';
 import { KNOT_SPACE_META } from '../../../nomad/meta';
-import { getOperation, insertOperation } from '../../../store/operations';
-import { getSpace, insertSpace, updateSpace } from '../../../store/spaces';
-import { createTestDb, type TestDb } from '../../support/db';
+import { createTestStore, type TestStore } from '../../support/db';
 import { seedTemplate, seedUser, testSettings } from '../../support/harness';
 
-let testDb: TestDb;
+let testDb: TestStore;
 const now = Date.UTC(2026, 5, 1, 12);
 
 beforeAll(async () => {
-  testDb = await createTestDb('sqlite');
+  testDb = await createTestStore('sqlite');
 });
 afterAll(() => testDb.cleanup());
 
 function deps(nomad: Partial<NomadClient>, workflows?: ActivityDeps['workflows']): ActivityDeps {
-  return { db: testDb.db, nomad: nomad as NomadClient, settings: testSettings, logger: pino({ level: 'silent' }), clock: () => now, ...(workflows ? { workflows } : {}) };
+  return { store: testDb.store, nomad: nomad as NomadClient, settings: testSettings, logger: pino({ level: 'silent' }), clock: () => now, ...(workflows ? { workflows } : {}) };
 }
 
 async function seedSpace(name: string, phase: 'stopped' | 'running' | 'starting', jobId: string | null = null): Promise<string> {
-  const owner = await seedUser(testDb.db, `${name}-owner`);
-  const tpl = await seedTemplate(testDb.db, { name: `${name}-tpl`, job: 'job "x" {}', volumes: '' });
+  const owner = await seedUser(testDb.store, `${name}-owner`);
+  const tpl = await seedTemplate(testDb.store, { name: `${name}-tpl`, job: 'job "x" {}', volumes: '' });
   const id = newId(now - 3600_000);
-  await insertSpace(testDb.db, { id, name, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, now - 3600_000);
-  await updateSpace(testDb.db, id, { phase, nomadJobId: jobId }, now - 3600_000);
+  await testDb.store.spaces.insert({ id, name, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, now - 3600_000);
+  await testDb.store.spaces.update(id, { phase, nomadJobId: jobId }, now - 3600_000);
   return id;
 }
 
 it('failStuckOperations fails an overdue operation whose workflow is gone, heartbeating its progress', async () => {
   const spaceId = await seedSpace('stuck', 'starting');
   const opId = newId(now - 7200_000);
-  await insertOperation(testDb.db, { id: opId, spaceId, type: 'start', requestedBy: 'u', workflowId: `space-${spaceId}`, deadlineAt: now - 60_000 }, now - 7200_000);
-  await updateSpace(testDb.db, spaceId, { lastOperationId: opId }, now);
+  await testDb.store.operations.insert({ id: opId, spaceId, type: 'start', requestedBy: 'u', workflowId: `space-${spaceId}`, deadlineAt: now - 60_000 }, now - 7200_000);
+  await testDb.store.spaces.update(spaceId, { lastOperationId: opId }, now);
   const asked: string[] = [];
   const env = new MockActivityEnvironment();
   const beats: unknown[] = [];
@@ -50,8 +48,8 @@ it('failStuckOperations fails an overdue operation whose workflow is gone, heart
 
   expect(result).toEqual({ checked: 1, markedFailed: 1 });
   expect(asked).toEqual([opId]);
-  expect(await getOperation(testDb.db, opId)).toMatchObject({ status: 'failed', errorType: 'operation_stuck' });
-  expect(await getSpace(testDb.db, spaceId)).toMatchObject({ phase: 'failed', reason: 'OperationStuck' });
+  expect(await testDb.store.operations.get(opId)).toMatchObject({ status: 'failed', errorType: 'operation_stuck' });
+  expect(await testDb.store.spaces.get(spaceId)).toMatchObject({ phase: 'failed', reason: 'OperationStuck' });
   expect(beats).toContainEqual(result);
 });
 

@@ -2,12 +2,12 @@
 import pino from 'pino';
 import { createApp } from '../../../api/app';
 import { loadConfig } from '../../../core/config';
-import { createTestDb } from '../../support/db';
+import { createTestStore } from '../../support/db';
 
 it('serves the agent route in the OpenAPI document', async () => {
-  const t = await createTestDb('sqlite');
+  const t = await createTestStore('sqlite');
   const app = createApp({
-    db: t.db,
+    store: t.store,
     config: loadConfig('', {}),
     logger: pino({ level: 'silent' }),
     lifecycle: { startOperation: () => Promise.reject(new Error('unused')), createSpace: () => Promise.reject(new Error('unused')) },

@@ -1,4 +1,4 @@
-import { configKeys, envNameOf, loadConfig, redactConfig } from '../../../core/config';
+import { configKeys, envNameOf, loadConfig, redactConfig, storeChoice } from '../../../core/config';
 import { KnotError } from '../../../core/errors';
 import { pickSrvTarget, resolveHost } from '../../../core/srv';
 
@@ -123,40 +123,41 @@ server:
       token: ""
 `;
 
-describe('a Redis-only config (seed 001, "Without MySQL — Redis")', () => {
-  const failureOf = (fn: () => unknown): KnotError => {
-    try {
-      fn();
-    } catch (e) {
-      return e as KnotError;
-    }
-    throw new Error('expected the config to be refused');
-  };
-
-  it('is refused with a message naming the keys, instead of writing an SQLite file', () => {
-    const e = failureOf(() => loadConfig(SEED_001_REDIS_ONLY));
-    expect(e).toBeInstanceOf(KnotError);
-    expect(e.type).toBe('config_invalid');
-    expect(e.message).toMatch(/server\.redis\.enabled/);
-    expect(e.message).toMatch(/server\.mysql\.enabled/);
-    expect(e.message).toMatch(/server\.sqlite\.enabled: true/);
-    expect(e.errors.map((x) => x.path)).toEqual(['server.redis.enabled', 'server.mysql.enabled']);
+describe('which store runs', () => {
+  it('Redis alone: the seed 001 "Without MySQL — Redis" file keeps everything in Redis, no SQLite', () => {
+    const cfg = loadConfig(SEED_001_REDIS_ONLY);
+    expect(storeChoice(cfg)).toBe('redis');
+    expect(cfg.server.sqlite.enabled).toBe(false);
+    expect(storeChoice(loadConfig('', { KNOT_SERVER_REDIS_ENABLED: 'true' }))).toBe('redis');
+    // choosing "not SQLite" explicitly is still Redis alone
+    expect(storeChoice(loadConfig('', { KNOT_SERVER_REDIS_ENABLED: 'true', KNOT_SERVER_SQLITE_ENABLED: 'false' }))).toBe('redis');
   });
 
-  it('is refused the same when Redis is switched on from the environment', () => {
-    expect(() => loadConfig('', { KNOT_SERVER_REDIS_ENABLED: 'true' })).toThrow(/server\.redis\.enabled/);
+  it('MySQL when enabled (Redis, if on, keeps agent state only)', () => {
+    const cfg = loadConfig(SEED_001);
+    expect(storeChoice(cfg)).toBe('mysql');
+    expect(cfg.server.redis.enabled).toBe(true);
   });
 
-  it('is accepted with SQLite chosen explicitly (file or env), or with MySQL', () => {
+  it('SQLite by default, and beside Redis agent state when chosen explicitly (file or env)', () => {
+    expect(storeChoice(loadConfig(''))).toBe('sqlite');
     const withSqlite = loadConfig(SEED_001_REDIS_ONLY.replace('  redis:', '  sqlite:\n    enabled: true\n    path: /data/knot.db\n\n  redis:'));
+    expect(storeChoice(withSqlite)).toBe('sqlite');
     expect(withSqlite.server.sqlite).toEqual({ enabled: true, path: '/data/knot.db' });
-    expect(withSqlite.server.redis.enabled).toBe(true);
-    expect(loadConfig(SEED_001_REDIS_ONLY, { KNOT_SERVER_SQLITE_ENABLED: 'true' }).server.sqlite.enabled).toBe(true);
-    expect(loadConfig(SEED_001).server.mysql.enabled).toBe(true);
+    expect(storeChoice(loadConfig(SEED_001_REDIS_ONLY, { KNOT_SERVER_SQLITE_ENABLED: 'true' }))).toBe('sqlite');
   });
 
-  it('an explicit sqlite.enabled: false does not count as choosing SQLite', () => {
-    expect(() => loadConfig('', { KNOT_SERVER_REDIS_ENABLED: 'true', KNOT_SERVER_SQLITE_ENABLED: 'false' })).toThrow(/server\.redis\.enabled/);
+  it('refuses a configuration that enables no store, naming the key', () => {
+    const e = configError('', { KNOT_SERVER_SQLITE_ENABLED: 'false' });
+    expect(e.type).toBe('config_invalid');
+    expect(e.errors.map((x) => x.path)).toEqual(['server.sqlite.enabled']);
+    expect(e.message).toMatch(/no store is enabled/);
+  });
+
+  it('takes the Redis key prefix, and refuses one with characters a key pattern would trip over', () => {
+    expect(loadConfig('').server.redis.prefix).toBe('knot:');
+    expect(loadConfig('', { KNOT_SERVER_REDIS_PREFIX: 'team-a:knot:' }).server.redis.prefix).toBe('team-a:knot:');
+    expect(configError('', { KNOT_SERVER_REDIS_PREFIX: 'knot*' }).errors[0]?.path).toBe('server.redis.prefix');
   });
 });
 

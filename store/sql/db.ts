@@ -5,10 +5,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import type { KnotConfig } from '../core/config';
-import { migrationSource } from '../migrations';
+import type { KnotConfig } from '../../core/config';
+import { migrationSource } from '../../migrations';
 
 export type Db = Knex;
+/** What the SQL repositories run their queries on: the pool, or a transaction of the caller's. */
+export type Queryable = Knex | Knex.Transaction;
 
 export type DbTarget =
   | { client: 'sqlite'; filename: string }
@@ -89,6 +91,17 @@ export async function dbReachable(db: Db): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A unique index refused the write (either driver). */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; errno?: number; message?: string };
+  return (
+    err.code === 'ER_DUP_ENTRY' ||
+    err.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    /UNIQUE constraint failed|Duplicate entry/.test(err.message ?? '')
+  );
 }
 
 /** 0/1 from either driver → boolean */

@@ -1,0 +1,107 @@
+/**
+ * The event log on SQL (`events`): every space change and operation step, written by activities
+ * (and the API for template-driven changes), tailed by every API instance. Bounded: one append in
+ * PRUNE_EVERY (per store) prunes what is past the retention, after its transaction commits.
+ */
+import type { KnotEvent } from '../../core/events';
+import { DEFAULT_EVENT_RETENTION, type EventFacts, type StoredEvent } from '../model';
+import type { EventRepository } from '../store';
+import type { Queryable } from './db';
+
+const PRUNE_EVERY = 100;
+
+/** What the store's event repositories share: the retention, the prune counter. */
+export class SqlEventLog {
+  retention = DEFAULT_EVENT_RETENTION;
+  private appendsSincePrune = 0;
+
+  /** Whether this append should prune; a new retention prunes on the next append. */
+  dueForPrune(): boolean {
+    if (++this.appendsSincePrune < PRUNE_EVERY) return false;
+    this.appendsSincePrune = 0;
+    return true;
+  }
+
+  setRetention(n: number): void {
+    this.retention = Math.max(1, Math.floor(n));
+    this.appendsSincePrune = PRUNE_EVERY;
+  }
+}
+
+/** Work to run once the transaction an append belongs to has committed (the pool: at once). */
+export type AfterCommit = (fn: () => Promise<void>) => void;
+
+async function insertEvent(db: Queryable, facts: EventFacts, now: number): Promise<number> {
+  // the space's and the operation's facts as this transaction sees them
+  const space = (await db('spaces').where({ id: facts.spaceId }).first('name', 'owner_id', 'phase', 'last_operation_id')) as
+    | { name: string; owner_id: string; phase: string; last_operation_id: string | null }
+    | undefined;
+  const operationId = facts.operationId === undefined ? (space?.last_operation_id ?? null) : facts.operationId;
+  const op = operationId ? ((await db('operations').where({ id: operationId }).first('type', 'status')) as { type: string; status: string } | undefined) : undefined;
+  const data: Omit<KnotEvent, 'id'> = {
+    at: new Date(now).toISOString(),
+    type: facts.type,
+    spaceId: facts.spaceId,
+    spaceName: space?.name ?? null,
+    operationId,
+    operationType: op?.type ?? null,
+    phase: space?.phase ?? null,
+    status: op?.status ?? null,
+    step: facts.step ?? null,
+    stepStatus: facts.stepStatus ?? null,
+    durationMs: facts.durationMs ?? null,
+    updateAvailable: facts.updateAvailable ?? null,
+    error: facts.error ?? null,
+  };
+  const [inserted] = await db('events').insert({ at: now, type: facts.type, space_id: facts.spaceId, owner_id: space?.owner_id ?? null, operation_id: operationId, data: JSON.stringify(data) });
+  return Number(inserted);
+}
+
+function fromRow(r: Record<string, unknown>): StoredEvent {
+  const id = Number(r.id);
+  return { id, ownerId: (r.owner_id as string | null) ?? null, event: { id, ...(JSON.parse(r.data as string) as Omit<KnotEvent, 'id'>) } };
+}
+
+/**
+ * `db` is the pool (each append its own transaction) or the caller's transaction, whose
+ * `afterCommit` runs the pruning once everything has committed.
+ */
+export function sqlEvents(db: Queryable, log: SqlEventLog, pool: Queryable, afterCommit: AfterCommit | null): EventRepository {
+  const prune = (newestId: number) => async () => {
+    await pool('events').where('id', '<=', newestId - log.retention).delete();
+  };
+  return {
+    async append(facts, now) {
+      if (afterCommit) {
+        const id = await insertEvent(db, facts, now);
+        if (log.dueForPrune()) afterCommit(prune(id));
+        return;
+      }
+      const id = await db.transaction((trx) => insertEvent(trx, facts, now));
+      if (log.dueForPrune()) await prune(id)();
+    },
+
+    async after(afterId, q) {
+      const query = db('events').where('id', '>', afterId);
+      if (q.upTo !== undefined) query.where('id', '<=', q.upTo);
+      if (q.ownerId !== undefined) query.where({ owner_id: q.ownerId });
+      const rows = await query.orderBy('id').limit(q.limit).select('id', 'owner_id', 'data');
+      return rows.map(fromRow);
+    },
+
+    async bounds() {
+      const r = (await db('events').min({ lo: 'id' }).max({ hi: 'id' }).first()) as { lo: unknown; hi: unknown } | undefined;
+      return { oldestId: r?.lo == null ? null : Number(r.lo), newestId: r?.hi == null ? null : Number(r.hi) };
+    },
+
+    setRetention(n) {
+      log.setRetention(n);
+    },
+
+    async prune() {
+      const newest = (await db('events').max({ hi: 'id' }).first()) as { hi: unknown } | undefined;
+      if (newest?.hi == null) return 0;
+      return pool('events').where('id', '<=', Number(newest.hi) - log.retention).delete();
+    },
+  };
+}

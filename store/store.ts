@@ -1,0 +1,317 @@
+/**
+ * The one store interface. Every caller (API, activities, sweeps, CLI admin commands, tests,
+ * benchmarks) reads and writes knot's data through a `Store`; each backend is a driver in a sibling
+ * folder — store/sql (MySQL/MariaDB and SQLite through knex) and store/redis (ioredis) — so a
+ * fourth backend is a fourth folder implementing this file. store/open.ts picks the driver the
+ * configuration names.
+ *
+ * Rules every driver keeps (tests/integration/store-conformance.test.ts checks them on each):
+ * - ids are given by the caller; `insert` of an id that exists answers the existing record where
+ *   the method says so (retried activities find their own write);
+ * - names are unique where the model says so (users, groups, templates, variables, a space name
+ *   per owner, token and session hashes), and two writers racing for one name: exactly one wins,
+ *   the other gets a `conflict` KnotError naming the field;
+ * - a method that writes several records writes all or none; `transaction` does the same for a
+ *   caller's sequence of writes;
+ * - lists come in the same order with the same cursors and filters on every driver.
+ */
+import type {
+  AgentState,
+  AgentReport,
+  ApiToken,
+  AuditEntry,
+  AuditFilter,
+  EventFacts,
+  EventQuery,
+  Group,
+  GroupPatch,
+  NewAuditEntry,
+  NewGroup,
+  NewOperation,
+  NewSession,
+  NewSpace,
+  NewTemplateVersion,
+  NewToken,
+  NewUser,
+  NewVariable,
+  Operation,
+  OperationOutcome,
+  OperationStep,
+  OverdueCursor,
+  RunningSpace,
+  RunningSpaceCursor,
+  Session,
+  Space,
+  SpaceFacts,
+  SpaceFilter,
+  SpacePatch,
+  SpaceVolume,
+  StepClosing,
+  StoredEvent,
+  TemplateMeta,
+  TemplateRecord,
+  TemplateVariable,
+  TemplateVersionRecord,
+  User,
+  UserPatch,
+  VariablePatch,
+  VolumeRecord,
+} from './model';
+
+export type StoreKind = 'sqlite' | 'mysql' | 'redis';
+
+export interface UserRepository {
+  /** conflict (field `username`) when the name is taken */
+  insert(u: NewUser, now: number): Promise<User>;
+  get(id: string): Promise<User | null>;
+  getByUsername(username: string): Promise<User | null>;
+  getByIds(ids: readonly string[]): Promise<User[]>;
+  getByUsernames(usernames: readonly string[]): Promise<User[]>;
+  /** by username */
+  list(): Promise<User[]>;
+  count(): Promise<number>;
+  countActiveAdmins(): Promise<number>;
+  update(id: string, patch: UserPatch, now: number): Promise<void>;
+  /** Hard delete with the user's tokens, sessions and group memberships; the caller has checked no space refers to the user. */
+  delete(id: string): Promise<void>;
+  /** The stored password hash (PHC string), or null when the user has no password. */
+  getPasswordHash(id: string): Promise<string | null>;
+  setPasswordHash(id: string, hash: string | null, now: number): Promise<void>;
+  /** Which of these users have a password. */
+  withPassword(ids: readonly string[]): Promise<Set<string>>;
+}
+
+export interface GroupRepository {
+  /** by name */
+  list(): Promise<Group[]>;
+  get(id: string): Promise<Group | null>;
+  getByName(name: string): Promise<Group | null>;
+  getByNames(names: readonly string[]): Promise<Group[]>;
+  /** names of the groups a user belongs to, sorted */
+  namesOfUser(userId: string): Promise<string[]>;
+  /** conflict (field `name`) when the name is taken */
+  insert(g: NewGroup, now: number): Promise<Group>;
+  update(id: string, patch: GroupPatch, now: number): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
+export interface TokenRepository {
+  insert(t: NewToken, now: number): Promise<ApiToken>;
+  get(id: string): Promise<ApiToken | null>;
+  /** the token with this hash when it is usable at `now` (not revoked, not expired) */
+  findUsableByHash(tokenHash: string, now: number): Promise<ApiToken | null>;
+  /** newest first; revoked tokens included so a user can see what was revoked and when */
+  listOfUser(userId: string): Promise<ApiToken[]>;
+  revoke(id: string, now: number): Promise<void>;
+  /** how many were revoked */
+  revokeAllOfUser(userId: string, now: number): Promise<number>;
+  /** written at most once per `granularityMs` per token, so every request is not a write */
+  touch(id: string, now: number, granularityMs?: number): Promise<void>;
+}
+
+export interface SessionRepository {
+  insert(s: NewSession, now: number): Promise<Session>;
+  get(id: string): Promise<Session | null>;
+  findUsableByHash(sessionHash: string, now: number): Promise<Session | null>;
+  /** a user's sessions that still work, newest first */
+  listActiveOfUser(userId: string, now: number): Promise<Session[]>;
+  revoke(id: string, now: number): Promise<void>;
+  /** every session of a user except `keepId`; how many were revoked */
+  revokeAllOfUser(userId: string, now: number, keepId?: string | null): Promise<number>;
+  touch(id: string, now: number, granularityMs?: number): Promise<void>;
+}
+
+export interface TemplateRepository {
+  get(id: string): Promise<TemplateRecord | null>;
+  /** the live template of this name */
+  getByName(name: string): Promise<TemplateRecord | null>;
+  /** live templates by name */
+  list(): Promise<TemplateRecord[]>;
+  /** many by id, deleted ones included */
+  getByIds(ids: readonly string[]): Promise<TemplateRecord[]>;
+  /** oldest first */
+  listVersions<C = Record<string, unknown>>(templateId: string): Promise<TemplateVersionRecord<C>[]>;
+  getVersion<C = Record<string, unknown>>(templateId: string, version: string): Promise<TemplateVersionRecord<C> | null>;
+  /** the content of each (template, version) pair that exists, keyed `<templateId>@<version>` */
+  versionContents(pairs: readonly (readonly [templateId: string, version: string])[]): Promise<Map<string, Record<string, unknown>>>;
+  /** the template and its first version together; conflict (field `name`) when the name is taken */
+  insert<C>(id: string, meta: TemplateMeta, first: NewTemplateVersion<C>, now: number): Promise<TemplateRecord>;
+  /**
+   * Updates the metadata and adds `next` (when the content changed) together; conflict when the
+   * latest version is no longer `expectedLatest` (two edits deriving the same next version).
+   */
+  addVersion<C>(templateId: string, expectedLatest: string, meta: TemplateMeta, next: NewTemplateVersion<C> | null, now: number): Promise<TemplateRecord>;
+  /** frees the name; versions stay for the spaces' history */
+  markDeleted(id: string, now: number): Promise<void>;
+}
+
+export interface VariableRepository {
+  /** by name */
+  list(): Promise<TemplateVariable[]>;
+  get(name: string): Promise<TemplateVariable | null>;
+  /** conflict (field `name`) when the name is taken */
+  insert(v: NewVariable, now: number): Promise<TemplateVariable>;
+  update(name: string, patch: VariablePatch, now: number): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface SpaceRepository {
+  /** created `stopped`; idempotent on id (a retried activity finds its own); conflict (field `name`) when the owner has a live space of this name */
+  insert(s: NewSpace, now: number): Promise<Space>;
+  /** deleted spaces included */
+  get(id: string): Promise<Space | null>;
+  /** not-found KnotError unless the space exists and is not deleted */
+  require(id: string): Promise<Space>;
+  /** the owner's live space of this name */
+  getByName(ownerId: string, name: string): Promise<Space | null>;
+  /** live spaces in (createdAt, id) order after the cursor */
+  list(f: SpaceFilter): Promise<Space[]>;
+  update(id: string, patch: SpacePatch, now: number): Promise<void>;
+  /** phase `deleted`, name freed, job forgotten */
+  markDeleted(id: string, now: number): Promise<void>;
+  countUsingTemplate(templateId: string): Promise<number>;
+  countOwnedBy(userId: string, includeDeleted: boolean): Promise<number>;
+  /** one page of running spaces in (startedAt, id) order after the cursor (auto-stop sweep) */
+  listRunning(after: RunningSpaceCursor | null, limit: number): Promise<RunningSpace[]>;
+  /** phase, deletion and job of each of these spaces that exists (orphan-job sweep) */
+  facts(ids: readonly string[]): Promise<Map<string, SpaceFacts>>;
+  /**
+   * A space left in a transitional phase by this (dead) operation becomes `failed` with the
+   * reason; a space a later operation has since taken over is left alone.
+   */
+  failLeftByOperation(spaceId: string, operationId: string, reason: string, message: string, now: number): Promise<void>;
+  /**
+   * Up to `limit` ids of spaces deleted before `before`, oldest first, that hold no volume record
+   * any more: a record is knot's only proof that a Nomad volume is its own, so a space keeps it
+   * (and is kept) until the cleanup sweep has seen the volume gone.
+   */
+  listDeletedBefore(before: number, limit: number): Promise<string[]>;
+  /** forgets deleted spaces for good: their volume records, operations and steps, agent state, the spaces */
+  purgeDeleted(ids: readonly string[]): Promise<void>;
+}
+
+export interface VolumeRepository {
+  /** by volume id */
+  listOfSpace(spaceId: string): Promise<SpaceVolume[]>;
+  /** grouped by space, each by volume id; spaces without volumes are absent */
+  listOfSpaces(spaceIds: readonly string[]): Promise<Map<string, SpaceVolume[]>>;
+  get(spaceId: string, volumeId: string): Promise<SpaceVolume | null>;
+  /** which space (if any) holds a record of this volume id */
+  owner(volumeId: string): Promise<string | null>;
+  /** idempotent; a later call may fill in the Nomad id */
+  record(v: Omit<SpaceVolume, 'createdAt'>, now: number): Promise<void>;
+  forget(spaceId: string, volumeId: string): Promise<void>;
+  /** the records of these Nomad volumes (by knot volume id or Nomad id), keyed by both */
+  records(names: readonly string[]): Promise<Map<string, VolumeRecord>>;
+  /** up to `limit` records of spaces deleted before `before`, oldest deletion first */
+  recordsOfDeletedSpaces(before: number, limit: number): Promise<VolumeRecord[]>;
+}
+
+export interface OperationRepository {
+  /** `pending` */
+  insert(op: NewOperation, now: number): Promise<Operation>;
+  get(id: string): Promise<Operation | null>;
+  getMany(ids: readonly string[]): Promise<Map<string, Operation>>;
+  /** only an operation whose workflow never started (its start is being undone) */
+  delete(id: string): Promise<void>;
+  /** newest first */
+  listOfSpace(spaceId: string, limit?: number): Promise<Operation[]>;
+  /** the operation of this space that is still pending or running, if any (the newest) */
+  active(spaceId: string, exceptId?: string): Promise<Operation | null>;
+  /** true when this call moved it from pending to running (its first start); a finished one never moves */
+  markRunning(id: string, runId: string, now: number): Promise<boolean>;
+  /** true when this call finished it (not when it was finished already: retries, replays) */
+  finish(id: string, outcome: OperationOutcome, now: number): Promise<boolean>;
+  /** which of these spaces have an operation pending or running */
+  activeSpaceIds(spaceIds: readonly string[]): Promise<Set<string>>;
+  /** operations still pending or running past their deadline, in (deadlineAt, id) order after the cursor */
+  listOverdue(now: number, after: OverdueCursor | null, limit: number): Promise<Operation[]>;
+}
+
+export interface StepRepository {
+  /**
+   * Opens a step (idempotent: false when it exists). The workflow runs its steps one at a time, so
+   * a step still open when the next starts was interrupted: it is closed as `closeOpenAs`.
+   */
+  start(operationId: string, name: string, now: number, closeOpenAs?: StepClosing): Promise<boolean>;
+  /** closes a step still open; its duration, or null when it was closed already */
+  finish(operationId: string, name: string, outcome: StepClosing, now: number, message?: string): Promise<number | null>;
+  /** the end of an operation closes whatever step is still open */
+  closeOpen(operationId: string, outcome: StepClosing, now: number, message?: string): Promise<void>;
+  /** in order */
+  list(operationId: string): Promise<OperationStep[]>;
+}
+
+export interface EventRepository {
+  /**
+   * Appends an event carrying the space's and the operation's facts (phase, status) as the store
+   * has them at this point of the transaction. Ids increase in commit order. The log is bounded:
+   * entries beyond the retention are pruned.
+   */
+  append(facts: EventFacts, now: number): Promise<void>;
+  /** events with id > afterId, oldest first */
+  after(afterId: number, q: EventQuery): Promise<StoredEvent[]>;
+  bounds(): Promise<{ oldestId: number | null; newestId: number | null }>;
+  /** how many events are kept (tests shrink it); takes effect at the next prune */
+  setRetention(n: number): void;
+  /** drops what is past the retention now (appends also do it, every so often); how many */
+  prune(): Promise<number>;
+}
+
+export interface AuditRepository {
+  append(e: NewAuditEntry): Promise<void>;
+  /** newest first */
+  list(f: AuditFilter): Promise<AuditEntry[]>;
+  /** drops entries recorded before `before`; how many */
+  pruneBefore(before: number): Promise<number>;
+}
+
+/** What each space's agent last reported: its services and when someone last used the space. */
+export interface AgentStateStore {
+  report(spaceId: string, state: AgentReport, now: number): Promise<void>;
+  get(spaceId: string): Promise<AgentState | null>;
+  /** only the spaces with a state are in the map */
+  getMany(spaceIds: readonly string[]): Promise<Map<string, AgentState>>;
+  /** drops the state of spaces that no longer exist (cleanup sweep) */
+  forget(spaceIds: readonly string[]): Promise<void>;
+  /** releases a connection the store opened itself (never one it was given) */
+  close(): Promise<void>;
+}
+
+/** The repositories, as seen inside and outside a transaction. */
+export interface Repositories {
+  readonly users: UserRepository;
+  readonly groups: GroupRepository;
+  readonly tokens: TokenRepository;
+  readonly sessions: SessionRepository;
+  readonly templates: TemplateRepository;
+  readonly variables: VariableRepository;
+  readonly spaces: SpaceRepository;
+  readonly volumes: VolumeRepository;
+  readonly operations: OperationRepository;
+  readonly steps: StepRepository;
+  readonly events: EventRepository;
+  readonly audit: AuditRepository;
+}
+
+export interface Store extends Repositories {
+  readonly kind: StoreKind;
+  /**
+   * Runs `work` so that every write it makes through `tx` commits together or not at all. A driver
+   * with optimistic concurrency (Redis) runs `work` again when a record it read changed before the
+   * commit, so `work` must do nothing but store calls (and pure computation) until it returns.
+   */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** agent reports kept by this store, each expiring after `ttlMs` (used when Redis is not configured separately) */
+  agentState(ttlMs: number, clock?: () => number): AgentStateStore;
+  /** creates or upgrades what the store needs (SQL migrations, the Redis schema version); the steps applied */
+  migrate(): Promise<string[]>;
+  /** reverses `migrate` (tests and `knot migrate --down`) */
+  migrateDown(): Promise<void>;
+  /** whether the backing server answers */
+  ping(): Promise<boolean>;
+  /** a description for the start banner and /health: driver and where (no credentials) */
+  describe(): string;
+  close(): Promise<void>;
+}
+
