@@ -16,16 +16,8 @@ import { runFor } from './concurrency';
 import { envInt } from './env';
 import { benchLine, loadContext, contextFields, note } from './report';
 import { seedTemplate, seedTemplateInput, seedUser } from './seed';
+import { measureRequests } from './requests';
 import { round, summarize } from './stats';
-
-interface Scenario {
-  name: string;
-  requests: number;
-  errors: number;
-  rps: number;
-  p50: number;
-  p99: number;
-}
 
 export async function runApi(): Promise<string> {
   const count = envInt('BENCH_API_SPACES', 10_000);
@@ -44,20 +36,7 @@ export async function runApi(): Promise<string> {
     const client = new KnotClient({ url: b.api!.url, token: secret, timeoutMs: 60_000 });
     const statusOf = (e: unknown) => (e instanceof KnotApiError ? e.status : 0);
 
-    const timed = async (name: string, request: (i: number) => Promise<number>): Promise<Scenario> => {
-      const latencies: number[] = [];
-      let errors = 0;
-      const { calls, elapsedMs } = await runFor({ concurrency, durationMs: seconds * 1000 }, async (i) => {
-        const t0 = performance.now();
-        const status = await request(i).catch(() => 0);
-        latencies.push(performance.now() - t0);
-        if (status !== 200) errors++;
-      });
-      const s = summarize(latencies);
-      const scenario = { name, requests: calls, errors, rps: round(calls / (elapsedMs / 1000)), p50: round(s.p50), p99: round(s.p99) };
-      note(`api ${name}: ${calls} requests, ${errors} errors, ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms`);
-      return scenario;
-    };
+    const timed = (name: string, request: (i: number) => Promise<number>) => measureRequests(`api ${name}`, { concurrency, seconds }, request);
 
     // warm up (JIT, SQLite page cache)
     await runFor({ concurrency: 4, durationMs: 1000 }, async () => {

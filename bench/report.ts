@@ -38,6 +38,6 @@ export function loadFields(prefix: string, ctx: LoadContext): BenchFields {
 }
 
 /** Where a figure was measured: the store, Temporal's persistence, and the load before and after. */
-export function contextFields(temporalDb: string, before: LoadContext, after: LoadContext): BenchFields {
-  return { store: 'sqlite', temporal_db: temporalDb, ...loadFields('before', before), ...loadFields('after', after) };
+export function contextFields(temporalDb: string, before: LoadContext, after: LoadContext, store = 'sqlite'): BenchFields {
+  return { store, temporal_db: temporalDb, ...loadFields('before', before), ...loadFields('after', after) };
 }

@@ -6,6 +6,7 @@ import { runApi } from './api';
 import { runEvents } from './events';
 import { runOverhead } from './overhead';
 import { note } from './report';
+import { runStores } from './stores';
 import { runSweeps } from './sweeps';
 import { runThroughput } from './throughput';
 import { runWebUi } from './web-ui';
@@ -17,6 +18,7 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   sweeps: runSweeps,
   'web-ui': runWebUi,
   events: runEvents,
+  stores: runStores,
 };
 
 async function main(): Promise<void> {
