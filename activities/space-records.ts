@@ -7,7 +7,7 @@ import { planVolumes } from '../core/volumes';
 import { parseDuration } from '../core/duration';
 import type { StepRef } from '../core/events';
 import { recordOperationFinished, recordOperationStarted } from './metrics';
-import type { EventFacts, Space, SpacePatch, SpacePhase } from '../store/model';
+import { newSpaceRecord, type EventFacts, type Space, type SpacePatch, type SpacePhase } from '../store/model';
 import type { Repositories } from '../store/store';
 import { checkAgentUrl, requireDeletable, type CreateSpaceInput, type SpaceSpecChange } from '../core/lifecycle';
 import type { ActivityDeps } from './deps';
@@ -131,25 +131,8 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       const template = await deps.store.templates.get(input.templateId);
       if (!template || template.deletedAt) throw new KnotError(ErrorType.NotFound, `template '${input.templateId}' not found`, { errors: [{ path: 'template', message: 'not found' }] });
       const probe: Space = {
-        id: input.spaceId,
-        name: input.name,
-        ownerId: input.ownerId,
-        templateId: input.templateId,
-        templateRef: input.templateRef,
-        parameters: {},
-        shell: input.shell,
-        agentUrl: input.agentUrl,
-        phase: 'stopped',
-        reason: '',
-        message: '',
-        appliedVersion: null,
-        appliedHash: null,
-        nomadJobId: null,
+        ...newSpaceRecord({ id: input.spaceId, name: input.name, ownerId: input.ownerId, templateId: input.templateId, templateRef: input.templateRef, parameters: {}, shell: input.shell, agentUrl: input.agentUrl }, now()),
         lastOperationId: input.operationId,
-        startedAt: null,
-        createdAt: now(),
-        updatedAt: now(),
-        deletedAt: null,
       };
       const { version } = await resolveSpaceVersion(deps, probe);
       const defs = (version.content.parameters ?? []) as ParameterDef[];

@@ -16,7 +16,7 @@ import { runFor } from './concurrency';
 import { envInt } from './env';
 import { benchLine, loadContext, contextFields, note } from './report';
 import { seedTemplate, seedTemplateInput, seedUser } from './seed';
-import { measureRequests } from './requests';
+import { measureSpaceReads } from './requests';
 import { round, summarize } from './stats';
 
 export async function runApi(): Promise<string> {
@@ -34,33 +34,8 @@ export async function runApi(): Promise<string> {
     const ids = await insertSpaces(b.store, { count, ownerId: user.id, templateId: tpl.id, phase: () => 'stopped' });
     note(`api: ${count} spaces stored in ${Math.round(performance.now() - seeding)} ms`);
     const client = new KnotClient({ url: b.api!.url, token: secret, timeoutMs: 60_000 });
-    const statusOf = (e: unknown) => (e instanceof KnotApiError ? e.status : 0);
 
-    const timed = (name: string, request: (i: number) => Promise<number>) => measureRequests(`api ${name}`, { concurrency, seconds }, request);
-
-    // warm up (JIT, SQLite page cache)
-    await runFor({ concurrency: 4, durationMs: 1000 }, async () => {
-      await client.listSpaces({ limit: 50 });
-    });
-
-    const first = await timed('list', async () => {
-      return client.listSpaces({ limit: 50 }).then(() => 200, statusOf);
-    });
-    // each lane walks the listing page by page, starting again at the end
-    const cursors = new Map<number, string | null>();
-    let lane = 0;
-    const pages = await timed('list_paged', async () => {
-      const me = lane++ % concurrency;
-      const cursor = cursors.get(me) ?? null;
-      return client.listSpaces({ limit: 50, ...(cursor ? { cursor } : {}) }).then((page) => {
-        cursors.set(me, page.nextCursor);
-        return 200;
-      }, statusOf);
-    });
-    const get = await timed('get', async (i) => {
-      const id = ids[(i * 7919) % ids.length];
-      return client.getSpace(id!).then(() => 200, statusOf);
-    });
+    const { list: first, paged: pages, get } = await measureSpaceReads(client, ids, { concurrency, seconds, label: 'api' });
 
     // starts: distinct stopped spaces, until the first refusal or error
     let accepted = 0;

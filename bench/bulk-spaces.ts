@@ -46,3 +46,29 @@ export async function insertSpaces(store: Store, spec: BulkSpaces): Promise<stri
   }
   return ids;
 }
+
+export type SweepShare = 'running' | 'due' | 'stopped' | 'deleted';
+
+/**
+ * The sweep benchmarks' mix: 60% running (1 in 60 of those started 2 h ago, past a 1 h maxUptime:
+ * due for auto-stop), 30% stopped, 10% deleted 30 days ago (past the 7-day retention).
+ */
+export function sweepShare(i: number): SweepShare {
+  const r = i % 100;
+  if (r < 60) return r === 0 ? 'due' : 'running';
+  return r < 90 ? 'stopped' : 'deleted';
+}
+
+export function insertSweepMix(store: Store, spec: { count: number; ownerId: string; templateId: string; appliedVersion: string; now: number; batchSize: number }): Promise<string[]> {
+  const { now } = spec;
+  return insertSpaces(store, {
+    count: spec.count,
+    ownerId: spec.ownerId,
+    templateId: spec.templateId,
+    appliedVersion: spec.appliedVersion,
+    phase: (i) => (sweepShare(i) === 'stopped' ? 'stopped' : 'running'),
+    startedAt: (i) => (sweepShare(i) === 'due' ? now - 2 * 3600_000 : sweepShare(i) === 'running' ? now - 10 * 60_000 : null),
+    deletedAt: (i) => (sweepShare(i) === 'deleted' ? now - 30 * 24 * 3600_000 : null),
+    batchSize: spec.batchSize,
+  });
+}

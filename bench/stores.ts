@@ -13,15 +13,15 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
 import { issueToken } from '../api/auth';
-import { KnotApiError, KnotClient } from '../client';
+import { KnotClient } from '../client';
 import { newId } from '../core/names';
 import { openScratchStore } from '../store/scratch';
 import type { StoreKind } from '../store/store';
 import { startBackend, temporalDbFromEnv } from './backend';
-import { insertSpaces } from './bulk-spaces';
+import { insertSweepMix, sweepShare } from './bulk-spaces';
 import { envInt } from './env';
 import { benchLine, contextFields, loadContext, note } from './report';
-import { measureRequests } from './requests';
+import { measureSpaceReads } from './requests';
 import { seedTemplate, seedTemplateInput, seedUser } from './seed';
 import { round } from './stats';
 
@@ -50,45 +50,12 @@ async function benchOne(kind: StoreKind, count: number, seconds: number, concurr
     const user = await seedUser(store, 'bench');
     const { secret } = await issueToken(store, { id: newId(Date.now()), userId: user.id, name: 'bench', expiresAt: null }, Date.now());
     const tpl = await seedTemplate(store, { ...seedTemplateInput('debian'), maxUptime: '1h' });
-    const now = Date.now();
-    const share = (i: number): 'running' | 'due' | 'stopped' | 'deleted' => {
-      const r = i % 100;
-      if (r < 60) return r === 0 ? 'due' : 'running';
-      return r < 90 ? 'stopped' : 'deleted';
-    };
-    const seeding = await timedMs(() =>
-      insertSpaces(store, {
-        count,
-        ownerId: user.id,
-        templateId: tpl.id,
-        appliedVersion: tpl.version,
-        phase: (i) => (share(i) === 'stopped' ? 'stopped' : 'running'),
-        startedAt: (i) => (share(i) === 'due' ? now - 2 * 3600_000 : share(i) === 'running' ? now - 10 * 60_000 : null),
-        deletedAt: (i) => (share(i) === 'deleted' ? now - 30 * 24 * 3600_000 : null),
-        batchSize: 1000,
-      }),
-    );
-    const live = seeding.result.filter((_, i) => share(i) !== 'deleted');
+    const seeding = await timedMs(() => insertSweepMix(store, { count, ownerId: user.id, templateId: tpl.id, appliedVersion: tpl.version, now: Date.now(), batchSize: 1000 }));
+    const live = seeding.result.filter((_, i) => sweepShare(i) !== 'deleted');
     note(`stores ${kind} ${count}: spaces stored in ${Math.round(seeding.ms)} ms`);
 
     const client = new KnotClient({ url: b.api!.url, token: secret, timeoutMs: 60_000 });
-    const statusOf = (e: unknown) => (e instanceof KnotApiError ? e.status : 0);
-    const timed = (name: string, request: (i: number) => Promise<number>) => measureRequests(`stores ${kind} ${count} ${name}`, { concurrency, seconds }, request);
-    // warm up (JIT, page caches)
-    await timed('warm-up', () => client.listSpaces({ limit: 50 }).then(() => 200, statusOf));
-    const list = await timed('list', () => client.listSpaces({ limit: 50 }).then(() => 200, statusOf));
-    // each lane walks the listing page by page, starting again at the end
-    const cursors = new Map<number, string | null>();
-    let lane = 0;
-    const paged = await timed('list_paged', () => {
-      const me = lane++ % concurrency;
-      const cursor = cursors.get(me) ?? null;
-      return client.listSpaces({ limit: 50, ...(cursor ? { cursor } : {}) }).then((page) => {
-        cursors.set(me, page.nextCursor);
-        return 200;
-      }, statusOf);
-    });
-    const get = await timed('get', (i) => client.getSpace(live[(i * 7919) % live.length]!).then(() => 200, statusOf));
+    const { list, paged, get } = await measureSpaceReads(client, live, { concurrency, seconds, label: `stores ${kind} ${count}` });
 
     const acts = createActivities(b.deps);
     const env = new MockActivityEnvironment();

@@ -11,7 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
 import { newId } from '../core/names';
 import { startBackend, temporalDbFromEnv } from './backend';
-import { insertSpaces } from './bulk-spaces';
+import { insertSweepMix, sweepShare } from './bulk-spaces';
 import { envInt } from './env';
 import { benchLine, loadContext, contextFields, note } from './report';
 import { seedTemplate, seedTemplateInput, seedUser } from './seed';
@@ -32,29 +32,15 @@ export async function runSweeps(): Promise<string> {
     const user = await seedUser(b.store, 'bench');
     const tpl = await seedTemplate(b.store, { ...seedTemplateInput('debian'), maxUptime: '1h' });
     const now = Date.now();
-    const kind = (i: number): 'running' | 'due' | 'stopped' | 'deleted' => {
-      const r = i % 100;
-      if (r < 60) return r === 0 ? 'due' : 'running';
-      return r < 90 ? 'stopped' : 'deleted';
-    };
     const seeding = performance.now();
-    const ids = await insertSpaces(b.store, {
-      count,
-      ownerId: user.id,
-      templateId: tpl.id,
-      appliedVersion: tpl.version,
-      phase: (i) => (kind(i) === 'stopped' ? 'stopped' : 'running'),
-      startedAt: (i) => (kind(i) === 'due' ? now - 2 * 3600_000 : kind(i) === 'running' ? now - 10 * 60_000 : null),
-      deletedAt: (i) => (kind(i) === 'deleted' ? now - 30 * 24 * 3600_000 : null),
-      batchSize: 2000,
-    });
+    const ids = await insertSweepMix(b.store, { count, ownerId: user.id, templateId: tpl.id, appliedVersion: tpl.version, now, batchSize: 2000 });
     for (let k = 0; k < stuck; k++) {
       const spaceId = ids[k * 100 + 61] as string; // a stopped space
       const id = newId(now - 7200_000);
       await b.store.operations.insert({ id, spaceId, type: 'start', requestedBy: user.id, workflowId: `space-${spaceId}`, deadlineAt: now - 3600_000 }, now - 7200_000);
     }
-    const due = ids.filter((_, i) => kind(i) === 'due').length;
-    const deleted = ids.filter((_, i) => kind(i) === 'deleted').length;
+    const due = ids.filter((_, i) => sweepShare(i) === 'due').length;
+    const deleted = ids.filter((_, i) => sweepShare(i) === 'deleted').length;
     note(`sweeps: ${count} spaces (${due} due for auto-stop, ${deleted} deleted) and ${stuck} stuck operations stored in ${Math.round(performance.now() - seeding)} ms`);
 
     const acts = createActivities(b.deps);

@@ -46,6 +46,14 @@ server:
     database: knot
     user: ""
     password: ""
+  # Or Redis alone (seed 001, "Without MySQL"): drop the mysql section and enable this one. Run
+  # that Redis as a database (appendonly yes, no eviction): it then holds all of knot's data.
+  # With MySQL, an enabled Redis keeps only the agents' state.
+  redis:
+    enabled: false
+    host: "srv+redis.service.consul"
+    password: ""
+    db: 0
 
   nomad:
     addr: "http://nomad.service.consul:4646"
@@ -132,7 +140,7 @@ export function nomadServerJob(opts: ScaffoldOptions = {}): string {
   const image = opts.image ?? defaultImage();
   return `# knot ${knotVersion()}: the API and the worker as two groups, scaled independently.
 # Build and push the image first (see the README), then set \`image\` (knot scaffold --nomad --image ...).
-# Both groups need the same MySQL store and a Temporal cluster (server.temporal.*); the worker
+# Both groups need the same store (MySQL, or Redis alone) and a Temporal cluster (server.temporal.*); the worker
 # creates the knot-auto-stop and knot-cleanup Schedules there at start.
 job "knot-server" {
   datacenters = ["dc1"]

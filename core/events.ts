@@ -60,3 +60,48 @@ export interface StepRef {
   /** how to close a step still open when this one starts (a compensation after a cancel) */
   closeOpenAs?: 'failed' | 'cancelled';
 }
+
+/** What a writer says happened; the store adds the space's and the operation's facts when it records it. */
+export interface EventFacts {
+  type: KnotEventType;
+  spaceId: string;
+  /** undefined: the space's last operation */
+  operationId?: string | null;
+  step?: string | null;
+  stepStatus?: StepOutcome | null;
+  durationMs?: number | null;
+  updateAvailable?: boolean | null;
+  error?: { type: string; message: string } | null;
+}
+
+/** The space as an event records it (the store's record at that moment, or null when it is gone). */
+export interface EventSpace {
+  name: string;
+  ownerId: string;
+  phase: string;
+  lastOperationId: string | null;
+}
+
+/** The operation an event is about: the one the facts name, else the space's last one. */
+export function eventOperationId(facts: EventFacts, space: EventSpace | null): string | null {
+  return facts.operationId === undefined ? (space?.lastOperationId ?? null) : facts.operationId;
+}
+
+/** The event every store driver records for these facts (its id is the store's). */
+export function eventData(facts: EventFacts, space: EventSpace | null, operation: { type: string; status: string } | null, now: number): Omit<KnotEvent, 'id'> {
+  return {
+    at: new Date(now).toISOString(),
+    type: facts.type,
+    spaceId: facts.spaceId,
+    spaceName: space?.name ?? null,
+    operationId: eventOperationId(facts, space),
+    operationType: operation?.type ?? null,
+    phase: space?.phase ?? null,
+    status: operation?.status ?? null,
+    step: facts.step ?? null,
+    stepStatus: facts.stepStatus ?? null,
+    durationMs: facts.durationMs ?? null,
+    updateAvailable: facts.updateAvailable ?? null,
+    error: facts.error ?? null,
+  };
+}

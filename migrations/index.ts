@@ -6,11 +6,13 @@ import type { Knex } from 'knex';
 import * as m001 from './001_initial';
 import * as m002 from './002_events';
 import * as m003 from './003_sessions';
+import * as m004 from './004_space_list_indexes';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
   '002_events': m002,
   '003_sessions': m003,
+  '004_space_list_indexes': m004,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

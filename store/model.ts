@@ -3,7 +3,7 @@
  * the new-record and patch shapes, and the list filters with their cursors. Timestamps are
  * milliseconds since the epoch.
  */
-import type { KnotEvent, KnotEventType, StepOutcome } from '../core/events';
+import type { KnotEvent, StepOutcome } from '../core/events';
 import type { OperationStatus, OperationType, SpacePhase } from '../core/lifecycle';
 
 export { SPACE_PHASES, OPERATION_TYPES, OPERATION_STATUSES, type SpacePhase, type OperationStatus, type OperationType } from '../core/lifecycle';
@@ -198,15 +198,25 @@ export interface Space {
   deletedAt: number | null;
 }
 
-export interface NewSpace {
-  id: string;
-  name: string;
-  ownerId: string;
-  templateId: string;
-  templateRef: string;
-  parameters: Record<string, string | number | boolean>;
-  shell: string;
-  agentUrl: string | null;
+/** What a new space is made of; the rest of its record starts empty (phase `stopped`). */
+export type NewSpace = Pick<Space, 'id' | 'name' | 'ownerId' | 'templateId' | 'templateRef' | 'parameters' | 'shell' | 'agentUrl'>;
+
+/** The record of a space just created: stopped, nothing applied, no operation yet. */
+export function newSpaceRecord(s: NewSpace, now: number): Space {
+  return {
+    ...s,
+    phase: 'stopped',
+    reason: '',
+    message: '',
+    appliedVersion: null,
+    appliedHash: null,
+    nomadJobId: null,
+    lastOperationId: null,
+    startedAt: null,
+    createdAt: now,
+    updatedAt: now,
+    deletedAt: null,
+  };
 }
 
 export type SpacePatch = Partial<
@@ -326,17 +336,7 @@ export type StepClosing = Exclude<StepOutcome, 'running' | 'retrying'>;
 
 // ---- events ----
 
-export interface EventFacts {
-  type: KnotEventType;
-  spaceId: string;
-  /** undefined: the space's last operation */
-  operationId?: string | null;
-  step?: string | null;
-  stepStatus?: StepOutcome | null;
-  durationMs?: number | null;
-  updateAvailable?: boolean | null;
-  error?: { type: string; message: string } | null;
-}
+export type { EventFacts } from '../core/events';
 
 export interface StoredEvent {
   id: number;

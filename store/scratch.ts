@@ -112,38 +112,29 @@ export async function openScratchStore(kind: StoreKind, servers: ScratchServers 
   }
   if (kind === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'knot-scratch-'));
-    const target: DbTarget = { client: 'sqlite', filename: path.join(dir, 'knot.db') };
-    const sql = createDb(target);
-    const store = createSqlStore(sql, target);
-    if (migrate) await store.migrate();
-    return {
-      kind,
-      store,
-      sql,
-      env: sqlEnv(target),
-      rawDump: () => sqlDump(sql),
-      async cleanup() {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return sqlScratch({ client: 'sqlite', filename: path.join(dir, 'knot.db') }, migrate, async () => rmSync(dir, { recursive: true, force: true }));
   }
   const url = serverOf(servers, 'mysql');
   const database = `knot_scratch_${randomBytes(6).toString('hex')}`;
   await asMysqlAdmin(url, (admin) => admin.raw(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`));
   const target: DbTarget = { client: 'mysql', host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), database };
+  return sqlScratch(target, migrate, () => asMysqlAdmin(url, (admin) => admin.raw(`DROP DATABASE IF EXISTS \`${database}\``)));
+}
+
+/** A SQL scratch store on `target`; `remove` deletes the file or database once the pool is closed. */
+async function sqlScratch(target: DbTarget, migrate: boolean, remove: () => Promise<void>): Promise<ScratchStore> {
   const sql = createDb(target);
   const store = createSqlStore(sql, target);
   if (migrate) await store.migrate();
   return {
-    kind,
+    kind: target.client,
     store,
     sql,
     env: sqlEnv(target),
     rawDump: () => sqlDump(sql),
     async cleanup() {
       await store.close();
-      await asMysqlAdmin(url, (admin) => admin.raw(`DROP DATABASE IF EXISTS \`${database}\``));
+      await remove();
     },
   };
 }

@@ -4,7 +4,7 @@
  * script inside the transaction's MULTI, so the id is taken at EXEC: ids are contiguous and follow
  * commit order, which the API's tail relies on (it never sees id n+1 before id n).
  */
-import type { KnotEvent } from '../../core/events';
+import { eventData, eventOperationId, type KnotEvent } from '../../core/events';
 import { DEFAULT_EVENT_RETENTION, type EventFacts, type Operation, type Space, type StoredEvent } from '../model';
 import type { EventRepository } from '../store';
 import type { Keys } from './keys';
@@ -56,23 +56,9 @@ export function redisEvents(kv: Kv, keys: Keys, retention: EventRetention): Even
       kv.write(async (tx) => {
         // the facts as this transaction sees them (its own earlier writes included)
         const space = await readDoc<Space>(tx, keys.space(facts.spaceId));
-        const operationId = facts.operationId === undefined ? (space?.lastOperationId ?? null) : facts.operationId;
+        const operationId = eventOperationId(facts, space);
         const op = operationId ? await readDoc<Operation>(tx, keys.operation(operationId)) : null;
-        const event: Omit<KnotEvent, 'id'> = {
-          at: new Date(now).toISOString(),
-          type: facts.type,
-          spaceId: facts.spaceId,
-          spaceName: space?.name ?? null,
-          operationId,
-          operationType: op?.type ?? null,
-          phase: space?.phase ?? null,
-          status: op?.status ?? null,
-          step: facts.step ?? null,
-          stepStatus: facts.stepStatus ?? null,
-          durationMs: facts.durationMs ?? null,
-          updateAvailable: facts.updateAvailable ?? null,
-          error: facts.error ?? null,
-        };
+        const event = eventData(facts, space, op, now);
         const payload: StoredPayload = { ownerId: space?.ownerId ?? null, event };
         tx.appendLog({ counterKey: keys.eventCounter, logKey: keys.events, payload: JSON.stringify(payload) });
         tx.afterCommit(async () => {

@@ -6,7 +6,7 @@
  */
 import { alreadyInUse, KnotError, notFound } from '../../core/errors';
 import { TRANSITIONAL_PHASES } from '../../core/lifecycle';
-import type { NewSpace, RunningSpace, Space, SpaceFacts, SpaceFilter, SpacePatch } from '../model';
+import { newSpaceRecord, type NewSpace, type RunningSpace, type Space, type SpaceFacts, type SpaceFilter, type SpacePatch } from '../model';
 import type { SpaceRepository } from '../store';
 import { holds, reindex, scanIndex, type IndexEntry } from './indexes';
 import { type Keys, LEX_MIN, LEX_MAX, lexBelowNumber, lexExclusive, orderedMember, idOfMember } from './keys';
@@ -114,27 +114,8 @@ export function redisSpaces(kv: Kv, keys: Keys): SpaceRepository {
         const existing = await readDoc<Space>(tx, keys.space(s.id));
         if (existing) return existing;
         if ((await tx.get(keys.spaceByName(s.ownerId, s.name))) !== null) throw nameTaken(s.name);
-        const space: Space = {
-          id: s.id,
-          name: s.name,
-          ownerId: s.ownerId,
-          templateId: s.templateId,
-          templateRef: s.templateRef,
-          parameters: s.parameters,
-          shell: s.shell,
-          agentUrl: s.agentUrl,
-          phase: 'stopped',
-          reason: '',
-          message: '',
-          appliedVersion: null,
-          appliedHash: null,
-          nomadJobId: null,
-          lastOperationId: null,
-          startedAt: null,
-          createdAt: now,
-          updatedAt: now,
-          deletedAt: null,
-        };
+        // only the fields a new space is made of (a caller's wider object adds nothing)
+        const space = newSpaceRecord({ id: s.id, name: s.name, ownerId: s.ownerId, templateId: s.templateId, templateRef: s.templateRef, parameters: s.parameters, shell: s.shell, agentUrl: s.agentUrl }, now);
         put(tx, null, space);
         return space;
       }),

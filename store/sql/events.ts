@@ -3,7 +3,7 @@
  * (and the API for template-driven changes), tailed by every API instance. Bounded: one append in
  * PRUNE_EVERY (per store) prunes what is past the retention, after its transaction commits.
  */
-import type { KnotEvent } from '../../core/events';
+import { eventData, eventOperationId, type EventSpace, type KnotEvent } from '../../core/events';
 import { DEFAULT_EVENT_RETENTION, type EventFacts, type StoredEvent } from '../model';
 import type { EventRepository } from '../store';
 import type { Queryable } from './db';
@@ -33,27 +33,14 @@ export type AfterCommit = (fn: () => Promise<void>) => void;
 
 async function insertEvent(db: Queryable, facts: EventFacts, now: number): Promise<number> {
   // the space's and the operation's facts as this transaction sees them
-  const space = (await db('spaces').where({ id: facts.spaceId }).first('name', 'owner_id', 'phase', 'last_operation_id')) as
+  const row = (await db('spaces').where({ id: facts.spaceId }).first('name', 'owner_id', 'phase', 'last_operation_id')) as
     | { name: string; owner_id: string; phase: string; last_operation_id: string | null }
     | undefined;
-  const operationId = facts.operationId === undefined ? (space?.last_operation_id ?? null) : facts.operationId;
+  const space: EventSpace | null = row ? { name: row.name, ownerId: row.owner_id, phase: row.phase, lastOperationId: row.last_operation_id } : null;
+  const operationId = eventOperationId(facts, space);
   const op = operationId ? ((await db('operations').where({ id: operationId }).first('type', 'status')) as { type: string; status: string } | undefined) : undefined;
-  const data: Omit<KnotEvent, 'id'> = {
-    at: new Date(now).toISOString(),
-    type: facts.type,
-    spaceId: facts.spaceId,
-    spaceName: space?.name ?? null,
-    operationId,
-    operationType: op?.type ?? null,
-    phase: space?.phase ?? null,
-    status: op?.status ?? null,
-    step: facts.step ?? null,
-    stepStatus: facts.stepStatus ?? null,
-    durationMs: facts.durationMs ?? null,
-    updateAvailable: facts.updateAvailable ?? null,
-    error: facts.error ?? null,
-  };
-  const [inserted] = await db('events').insert({ at: now, type: facts.type, space_id: facts.spaceId, owner_id: space?.owner_id ?? null, operation_id: operationId, data: JSON.stringify(data) });
+  const data = eventData(facts, space, op ?? null, now);
+  const [inserted] = await db('events').insert({ at: now, type: facts.type, space_id: facts.spaceId, owner_id: space?.ownerId ?? null, operation_id: operationId, data: JSON.stringify(data) });
   return Number(inserted);
 }
 

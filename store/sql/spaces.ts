@@ -86,7 +86,8 @@ export function sqlSpaces(db: Queryable): SpaceRepository {
       if (f.phase) q.where('phase', f.phase);
       if (f.after) {
         const a = f.after;
-        q.where((w) => w.where('created_at', '>', a.createdAt).orWhere((w2) => w2.where('created_at', a.createdAt).andWhere('id', '>', a.id)));
+        // the `>=` bound lets the (…, created_at, id) index start at the cursor instead of the first row
+        q.where('created_at', '>=', a.createdAt).andWhere((w) => w.where('created_at', '>', a.createdAt).orWhere('id', '>', a.id));
       }
       const rows = await q.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(f.limit);
       return rows.map(fromRow);

@@ -22,14 +22,10 @@ import { createSpace, homeAndData, homeOnly, jobNamed, jobWithData, loggedNomad,
 import { startHarness as startApiHarness, type Harness as ApiHarness } from '../integration/api/harness';
 import { mariadbAvailable, startPrivateMariaDb } from './mariadb';
 import { redisAvailable, startPrivateRedis } from './redis';
+import type { PrivateServer } from './private-server';
 
 /** A store server of the scenario's own that it can kill and start again. */
-interface PrivateStoreServer {
-  url: string;
-  start(): Promise<void>;
-  kill(): Promise<void>;
-  destroy(): Promise<void>;
-}
+type PrivateStoreServer = PrivateServer & { url: string };
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

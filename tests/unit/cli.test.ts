@@ -1,7 +1,7 @@
 /** The CLI seeds: `knot genkey` makes a key the config accepts; `knot scaffold --nomad` is a valid job. */
 import { readFileSync } from 'node:fs';
 import { generateKey } from '../../core/crypto';
-import { loadConfig } from '../../core/config';
+import { loadConfig, storeChoice } from '../../core/config';
 import { defaultImage, knotVersion, nomadServerJob } from '../../cli/scaffold';
 import { parseJobspec } from '../../nomad/sandbox/jobspec';
 
@@ -42,6 +42,9 @@ it('scaffold --nomad deploys this knot image as two independently scaled groups'
   expect(cfg.server.temporal).toMatchObject({ address: 'temporal.service.consul:7233', task_queue: 'knot' });
   expect(cfg.server.metrics.worker_listen).toBe('0.0.0.0:9464');
   expect(cfg.server.trust_proxy).toBe(1);
+  expect(storeChoice(cfg)).toBe('mysql');
+  // switching to Redis alone is one key away
+  expect(storeChoice(loadConfig(yml.replace('"knot genkey"', `"${generateKey()}"`).replace('enabled: true\n    host: ""', 'enabled: false\n    host: ""').replace('enabled: false\n    host: "srv+redis', 'enabled: true\n    host: "srv+redis')))).toBe('redis');
   const defaults = await parseJobspec(nomadServerJob());
   expect(defaults.TaskGroups![0]!.Tasks![0]!.Config).toMatchObject({ image: `localhost/knot:${version}` });
 });

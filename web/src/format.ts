@@ -27,7 +27,9 @@ export function duration(ms: number): string {
 
 export function uptime(space: Space, now: number): string {
   if (space.status.phase !== 'running' || !space.status.startedAt) return '—';
-  return duration(now - Date.parse(space.status.startedAt));
+  const ms = now - Date.parse(space.status.startedAt);
+  // whole seconds: an uptime in milliseconds reads like a glitch
+  return ms < 1000 ? '0s' : duration(ms);
 }
 
 export function when(iso: string | null | undefined): string {
