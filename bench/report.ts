@@ -1,5 +1,6 @@
 /** The one machine-readable line each benchmark prints, plus the load context it ran under. */
 import os from 'node:os';
+import { round } from './stats';
 
 export type BenchFields = Record<string, string | number | boolean>;
 
@@ -40,4 +41,21 @@ export function loadFields(prefix: string, ctx: LoadContext): BenchFields {
 /** Where a figure was measured: the store, Temporal's persistence, and the load before and after. */
 export function contextFields(temporalDb: string, before: LoadContext, after: LoadContext, store = 'sqlite'): BenchFields {
   return { store, temporal_db: temporalDb, ...loadFields('before', before), ...loadFields('after', after) };
+}
+
+interface AutoStopRun {
+  ms: number;
+  result: { scanned: number; stopped: number; skipped: number; failed: number };
+}
+
+/** The auto-stop sweep's figures: a first pass (stops started) and a rescan (nothing due: the scan alone). */
+export function autoStopFields(first: AutoStopRun, rescan: AutoStopRun): BenchFields {
+  return {
+    auto_stop_ms: round(first.ms),
+    auto_stop_scanned: first.result.scanned,
+    auto_stop_stopped: first.result.stopped,
+    auto_stop_failed: first.result.failed,
+    auto_stop_rescan_ms: round(rescan.ms),
+    auto_stop_rescan_skipped: rescan.result.skipped,
+  };
 }

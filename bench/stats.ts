@@ -72,3 +72,10 @@ export class SampleSet {
     return summarize(this.get(key));
   }
 }
+
+/** How long `run` took (ms), with what it answered. */
+export async function timedMs<T>(run: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  const t0 = performance.now();
+  const result = await run();
+  return { ms: performance.now() - t0, result };
+}

@@ -20,10 +20,10 @@ import type { StoreKind } from '../store/store';
 import { startBackend, temporalDbFromEnv } from './backend';
 import { insertSweepMix, sweepShare } from './bulk-spaces';
 import { envInt } from './env';
-import { benchLine, contextFields, loadContext, note } from './report';
+import { autoStopFields, benchLine, contextFields, loadContext, note } from './report';
 import { measureSpaceReads } from './requests';
 import { seedTemplate, seedTemplateInput, seedUser } from './seed';
-import { round } from './stats';
+import { round, timedMs } from './stats';
 
 const KINDS: readonly StoreKind[] = ['sqlite', 'mysql', 'redis'];
 
@@ -33,12 +33,6 @@ function listFromEnv<T extends string>(name: string, fallback: readonly T[], all
   const bad = allowed ? items.filter((i) => !allowed.includes(i)) : [];
   if (bad.length > 0) throw new Error(`${name}: unknown ${bad.join(', ')}; known: ${allowed!.join(', ')}`);
   return items;
-}
-
-async function timedMs<T>(run: () => Promise<T>): Promise<{ ms: number; result: T }> {
-  const t0 = performance.now();
-  const result = await run();
-  return { ms: performance.now() - t0, result };
 }
 
 async function benchOne(kind: StoreKind, count: number, seconds: number, concurrency: number): Promise<string> {
@@ -82,12 +76,7 @@ async function benchOne(kind: StoreKind, count: number, seconds: number, concurr
       get_p50: get.p50,
       get_p99: get.p99,
       get_errors: get.errors,
-      auto_stop_ms: round(autoStop.ms),
-      auto_stop_scanned: autoStop.result.scanned,
-      auto_stop_stopped: autoStop.result.stopped,
-      auto_stop_failed: autoStop.result.failed,
-      auto_stop_rescan_ms: round(rescan.ms),
-      auto_stop_rescan_skipped: rescan.result.skipped,
+      ...autoStopFields(autoStop, rescan),
       ...contextFields(temporalDbFromEnv(), before, after, kind),
     });
   } finally {

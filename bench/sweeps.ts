@@ -13,15 +13,9 @@ import { newId } from '../core/names';
 import { startBackend, temporalDbFromEnv } from './backend';
 import { insertSweepMix, sweepShare } from './bulk-spaces';
 import { envInt } from './env';
-import { benchLine, loadContext, contextFields, note } from './report';
+import { autoStopFields, benchLine, contextFields, loadContext, note } from './report';
 import { seedTemplate, seedTemplateInput, seedUser } from './seed';
-import { round } from './stats';
-
-async function timedMs<T>(run: () => Promise<T>): Promise<{ ms: number; result: T }> {
-  const t0 = performance.now();
-  const result = await run();
-  return { ms: performance.now() - t0, result };
-}
+import { round, timedMs } from './stats';
 
 export async function runSweeps(): Promise<string> {
   const count = envInt('BENCH_SWEEP_SPACES', 100_000);
@@ -61,12 +55,7 @@ export async function runSweeps(): Promise<string> {
     const after = loadContext();
     return benchLine('sweeps', {
       spaces: count,
-      auto_stop_ms: round(autoStop.ms),
-      auto_stop_scanned: autoStop.result.scanned,
-      auto_stop_stopped: autoStop.result.stopped,
-      auto_stop_failed: autoStop.result.failed,
-      auto_stop_rescan_ms: round(rescan.ms),
-      auto_stop_rescan_skipped: rescan.result.skipped,
+      ...autoStopFields(autoStop, rescan),
       cleanup_ms: round(cleanupMs),
       cleanup_jobs_ms: round(jobs.ms),
       cleanup_volumes_ms: round(volumes.ms),

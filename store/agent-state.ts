@@ -15,6 +15,7 @@ export function agentTtlMs(config: KnotConfig): number {
   return parseDurationMs(config.server.redis.agent_ttl);
 }
 
+/** `redis` is the connection `server.redis.*` opened (cli/services.ts); without it the store keeps agent state itself. */
 export function createAgentStateStore(config: KnotConfig, store: Store, redis: Redis | null = null, clock: Clock = systemClock): AgentStateStore {
   const ttl = agentTtlMs(config);
   if (config.server.redis.enabled && redis && store.kind !== 'redis') return new RedisAgentStateStore(redis, ttl, { prefix: config.server.redis.prefix });
