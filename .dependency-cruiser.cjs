@@ -3,12 +3,14 @@
  *   core → core; store → core, migrations; nomad → core; activities → core, store, nomad;
  *   workflows → core (activities as types); temporal → core, store (workflows as types);
  *   api → core, store, temporal; client → core (api as types); web → client, core;
+ *   link → core (the agent link protocol, both sides import it); agent → core, link (runs inside a
+ *   space: nothing of the server's);
  *   worker, cli, bench, tests compose the rest.
  * Type-only imports are erased at compile time, so "as types" rules allow them and nothing else.
  * Inside store/, each driver (store/sql, store/redis) stands alone, and the rest of knot reaches the
  * store through its interface (store/store.ts, store/open.ts), never a driver.
  */
-const folders = ['core', 'store', 'migrations', 'nomad', 'activities', 'workflows', 'temporal', 'api', 'client', 'web', 'worker', 'cli', 'bench', 'tests', 'scripts'];
+const folders = ['core', 'link', 'agent', 'store', 'migrations', 'nomad', 'activities', 'workflows', 'temporal', 'api', 'client', 'web', 'worker', 'cli', 'bench', 'tests', 'scripts'];
 const others = (allowed) => folders.filter((f) => !allowed.includes(f));
 const paths = (names) => `^(${names.join('|')})/`;
 
@@ -41,13 +43,15 @@ module.exports = {
     ...layer('core', []),
     ...layer('store', ['core', 'migrations']),
     ...layer('migrations', []),
+    ...layer('link', ['core']),
+    ...layer('agent', ['core', 'link']),
     ...layer('nomad', ['core']),
     ...layer('activities', ['core', 'store', 'nomad']),
     ...layer('workflows', ['core'], ['activities']),
     ...layer('temporal', ['core', 'store'], ['workflows']),
-    ...layer('api', ['core', 'store', 'temporal']),
-    ...layer('client', ['core'], ['api']),
-    ...layer('web', ['client', 'core']),
+    ...layer('api', ['core', 'link', 'store', 'temporal']),
+    ...layer('client', ['core', 'link'], ['api']),
+    ...layer('web', ['client', 'core', 'link']),
     ...layer('worker', ['core', 'store', 'nomad', 'activities', 'temporal', 'workflows']),
     {
       name: 'store-drivers-apart',
@@ -67,8 +71,15 @@ module.exports = {
       name: 'nothing-imports-api-or-cli',
       comment: 'api/ and cli/ are entry points: only tests, bench and cli itself may load them',
       severity: 'error',
-      from: { path: '^(core|store|migrations|nomad|activities|workflows|temporal|worker)/' },
+      from: { path: '^(core|link|agent|store|migrations|nomad|activities|workflows|temporal|worker)/' },
       to: { path: '^(api|cli)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'agent-is-its-own-part',
+      comment: 'the agent runs inside a space: only the knot command (cli), tests and bench load it',
+      severity: 'error',
+      from: { path: '^(core|link|store|migrations|nomad|activities|workflows|temporal|api|client|web|worker)/' },
+      to: { path: '^agent/' },
     },
   ],
   options: {

@@ -12,6 +12,7 @@ import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
 import { KNOT_SPACE_META } from '../nomad/meta';
 import { renderSpace } from './render-space';
+import { cutOffAgent, forgetAgentLink, injectAgentToken, mintStartToken } from './agent-access';
 
 function cancellationSignal(): AbortSignal {
   return Context.current().cancellationSignal;
@@ -53,12 +54,18 @@ const BLOCKING_WAIT_MS = 5_000;
 export function createNomadJobActivities(deps: ActivityDeps) {
   const poll = deps.pollIntervalMs ?? 100;
 
-  return {
-    /** Registers the space's job (meta knot_space_id). Refuses to overwrite a job another owner has. */
+  const activities = {
+    /**
+     * Registers the space's job (meta knot_space_id) with a freshly minted agent token in its env.
+     * Refuses to overwrite a job another owner has. A retry mints another token, replacing the
+     * last one, and registers the job again with it. The answer never carries the token.
+     */
     async registerSpaceJob(input: { spaceId: string; version: string; step?: StepRef }): Promise<{ jobId: string }> {
-      const rendered = await renderSpace(deps, input.spaceId, input.version);
+      const token = await mintStartToken(deps, input.spaceId);
+      const rendered = await renderSpace(deps, input.spaceId, input.version, { agentToken: token });
       const job = rendered.job;
       if (!job || !rendered.jobId) throw nonRetryable(ErrorType.Validation, 'this template has no Nomad job');
+      injectAgentToken(job, token);
       const current = await deps.nomad.readJob(rendered.jobId);
       const owner = current?.Meta?.[KNOT_SPACE_META];
       if (current && !current.Stop && owner !== input.spaceId) {
@@ -70,6 +77,8 @@ export function createNomadJobActivities(deps: ActivityDeps) {
       }
       // remember the job before creating it, so compensation and cleanup can always find it
       await deps.store.spaces.update(input.spaceId, { nomadJobId: rendered.jobId }, deps.clock());
+      // before the job exists, so no agent of this start can have linked yet
+      await forgetAgentLink(deps, input.spaceId);
       try {
         await deps.nomad.registerJob(job);
       } catch (e) {
@@ -122,41 +131,51 @@ export function createNomadJobActivities(deps: ActivityDeps) {
 
     /**
      * Purges the space's job (if it is this space's, or unknown) and waits, heartbeating, until the
-     * allocations that were live are terminal. One activity: a stop is one step, not two.
+     * allocations that were live are terminal; then, the job gone, revokes the start token it ran
+     * with and marks the agent's link down. One activity: a stop is one step, not two.
      */
     async stopSpaceJob(input: { spaceId: string; jobId: string | null; deadline: number; step?: StepRef }): Promise<{ stopped: number }> {
-      const jobId = input.jobId ?? (await deps.store.spaces.require(input.spaceId)).nomadJobId;
-      if (!jobId) return { stopped: 0 };
-      const job = await deps.nomad.readJob(jobId);
-      const owner = job?.Meta?.[KNOT_SPACE_META];
-      // someone else's job now carries this id: never touch it
-      if (job && owner && owner !== input.spaceId) return { stopped: 0 };
-      const before = await deps.nomad.jobAllocations(jobId);
-      const waitingFor = new Set(before.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
-      await deps.nomad.deregisterJob(jobId, { purge: true });
-      let index = 0;
-      while (waitingFor.size > 0) {
-        const remaining = input.deadline - deps.clock();
-        if (remaining <= 0) {
-          throw new KnotError(ErrorType.NomadUnavailable, `allocations still running after deregistering: ${[...waitingFor].join(', ')}`, { retryable: false });
-        }
-        const signal = cancellationSignal();
-        const watched = await deps.nomad
-          .watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) })
-          .catch((e: unknown) => {
-            if (deps.clock() >= input.deadline) throw new KnotError(ErrorType.NomadUnavailable, `allocations not confirmed stopped before the deadline: ${(e as Error).message}`, { retryable: false });
-            throw e;
-          });
-        index = watched.index;
-        const live = new Set(watched.allocs.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
-        // an allocation Nomad no longer lists has been garbage-collected: terminal too
-        for (const id of [...waitingFor]) if (!live.has(id)) waitingFor.delete(id);
-        heartbeat({ pending: waitingFor.size });
-        if (index === 0 && waitingFor.size > 0) await pause(poll);
-      }
-      return { stopped: before.length };
+      const result = await purgeSpaceJob(input);
+      await cutOffAgent(deps, input.spaceId, 'start');
+      return result;
     },
   };
+
+  /** The stop itself: purge the job and wait until its allocations are terminal. */
+  async function purgeSpaceJob(input: { spaceId: string; jobId: string | null; deadline: number }): Promise<{ stopped: number }> {
+    const jobId = input.jobId ?? (await deps.store.spaces.require(input.spaceId)).nomadJobId;
+    if (!jobId) return { stopped: 0 };
+    const job = await deps.nomad.readJob(jobId);
+    const owner = job?.Meta?.[KNOT_SPACE_META];
+    // someone else's job now carries this id: never touch it
+    if (job && owner && owner !== input.spaceId) return { stopped: 0 };
+    const before = await deps.nomad.jobAllocations(jobId);
+    const waitingFor = new Set(before.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
+    await deps.nomad.deregisterJob(jobId, { purge: true });
+    let index = 0;
+    while (waitingFor.size > 0) {
+      const remaining = input.deadline - deps.clock();
+      if (remaining <= 0) {
+        throw new KnotError(ErrorType.NomadUnavailable, `allocations still running after deregistering: ${[...waitingFor].join(', ')}`, { retryable: false });
+      }
+      const signal = cancellationSignal();
+      const watched = await deps.nomad
+        .watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) })
+        .catch((e: unknown) => {
+          if (deps.clock() >= input.deadline) throw new KnotError(ErrorType.NomadUnavailable, `allocations not confirmed stopped before the deadline: ${(e as Error).message}`, { retryable: false });
+          throw e;
+        });
+      index = watched.index;
+      const live = new Set(watched.allocs.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
+      // an allocation Nomad no longer lists has been garbage-collected: terminal too
+      for (const id of [...waitingFor]) if (!live.has(id)) waitingFor.delete(id);
+      heartbeat({ pending: waitingFor.size });
+      if (index === 0 && waitingFor.size > 0) await pause(poll);
+    }
+    return { stopped: before.length };
+  }
+
+  return activities;
 }
 
 export type NomadJobActivities = ReturnType<typeof createNomadJobActivities>;

@@ -5,7 +5,7 @@
  * ids and versions, and each activity re-renders what it needs.
  */
 import { KnotError, ErrorType, notFound } from '../core/errors';
-import { renderTemplate, type RenderContext } from '../core/render';
+import { AGENT_TOKEN_PLACEHOLDER, renderTemplate, type RenderContext } from '../core/render';
 import { parseVolumeDefinitions, type VolumeSpec } from '../core/volumes';
 import { resolveTemplateRef } from '../core/versions';
 import type { TemplateContent } from '../core/template';
@@ -50,6 +50,23 @@ export async function buildRenderContext(deps: ActivityDeps, space: Space, templ
   return loadRenderContext(deps.store, deps.settings, space, template);
 }
 
+export interface RenderSpaceOptions {
+  /**
+   * The real agent token for `${{ .space.agent_token }}`: only the activity that registers the job
+   * passes it; every other render gets the placeholder (core/render.ts).
+   */
+  agentToken?: string;
+}
+
+/** An error whose messages may quote the rendered job, with the token put back to the placeholder. */
+function withoutToken(e: KnotError, token: string): KnotError {
+  const scrub = (text: string) => text.split(token).join(AGENT_TOKEN_PLACEHOLDER);
+  return new KnotError(e.type, scrub(e.message), {
+    errors: e.errors.map((fe) => ({ ...fe, message: scrub(fe.message) })),
+    retryable: e.retryable,
+  });
+}
+
 /** Parsed jobs by content, so prepare and register in one start parse once. */
 const parsedJobCache = new Map<string, Job>();
 const CACHE_LIMIT = 500;
@@ -64,10 +81,11 @@ async function parseJobCached(deps: ActivityDeps, hcl: string): Promise<Job> {
 }
 
 /** Renders job + volumes; parse errors from Nomad become non-retryable template_parse failures. */
-export async function renderSpace(deps: ActivityDeps, spaceOrId: Space | string, exactVersion?: string): Promise<RenderedSpace> {
+export async function renderSpace(deps: ActivityDeps, spaceOrId: Space | string, exactVersion?: string, opts: RenderSpaceOptions = {}): Promise<RenderedSpace> {
   const space = typeof spaceOrId === 'string' ? await deps.store.spaces.require(spaceOrId) : spaceOrId;
   const { template, version } = await resolveSpaceVersion(deps, space, exactVersion);
   const ctx = await buildRenderContext(deps, space, template);
+  if (opts.agentToken !== undefined) ctx.space.agent_token = opts.agentToken;
   const content = version.content;
   const volumesYaml = content.volumes ?? '';
   const volumes = volumesYaml.trim() ? parseVolumeDefinitions(renderTemplate(volumesYaml, ctx, { escape: 'yaml', path: 'volumes' })) : [];
@@ -75,16 +93,20 @@ export async function renderSpace(deps: ActivityDeps, spaceOrId: Space | string,
     return { space, template, version, job: null, jobId: null, volumes };
   }
   const hcl = renderTemplate(content.job, ctx, { escape: 'hcl', path: 'job' });
+  // a job that carries a real token is parsed uncached: no token stays in memory past this render
+  const token = opts.agentToken !== undefined && opts.agentToken !== '' && hcl.includes(opts.agentToken) ? opts.agentToken : null;
   let job: Job;
   try {
-    job = await parseJobCached(deps, hcl);
+    job = token ? await deps.nomad.parseJob(hcl) : await parseJobCached(deps, hcl);
   } catch (e) {
+    let error = e;
     if (e instanceof KnotError && e.type === ErrorType.NomadRequest) {
-      throw new KnotError(ErrorType.TemplateParse, `the rendered job does not parse: ${(e.details.nomadMessage as string) ?? e.message}`, {
+      error = new KnotError(ErrorType.TemplateParse, `the rendered job does not parse: ${(e.details.nomadMessage as string) ?? e.message}`, {
         errors: [{ path: 'job', message: String(e.details.nomadMessage ?? e.message) }],
       });
     }
-    throw e;
+    // a parse error may quote the job's source: the token must not reach the workflow's history
+    throw token && error instanceof KnotError ? withoutToken(error, token) : error;
   }
   const jobId = job.ID ?? job.Name;
   if (!jobId) throw new KnotError(ErrorType.TemplateParse, 'the rendered job has no id', { errors: [{ path: 'job', message: 'job has no name' }] });

@@ -12,6 +12,7 @@ import type { Repositories } from '../store/store';
 import { checkAgentUrl, requireDeletable, type CreateSpaceInput, type SpaceSpecChange } from '../core/lifecycle';
 import type { ActivityDeps } from './deps';
 import { renderSpace, resolveSpaceVersion } from './render-space';
+import { cutOffAgent } from './agent-access';
 
 export interface StartPlan {
   kind: 'nomad' | 'manual';
@@ -213,6 +214,11 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
     },
 
     async markSpaceDeleted(input: { spaceId: string; finishOperationId?: string; step?: StepRef }): Promise<void> {
+      // no agent may link to a deleted space: every token goes, announced before the space.deleted
+      // event (a retry after the commit only makes sure, without announcing a deleted space again)
+      const before = await deps.store.spaces.get(input.spaceId);
+      if (before && !before.deletedAt) await cutOffAgent(deps, input.spaceId);
+      else await deps.store.agentTokens.revokeForSpace(input.spaceId);
       await commit(async (tx, emit) => {
         await tx.spaces.markDeleted(input.spaceId, now());
         await emit({ type: 'space.deleted', spaceId: input.spaceId, ...(input.finishOperationId ? { operationId: input.finishOperationId } : {}) });

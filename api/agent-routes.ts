@@ -1,28 +1,38 @@
 /**
- * Where each space's agent reports its state: `POST /api/v1/agents/:spaceId/state`. Agents do not
- * hold user tokens; each presents the token derived from the server secret and its own space id,
- * so one space's agent can never report for another.
+ * The HTTP alias of the agent link: `POST /api/v1/agents/:spaceId/state`, for agents that report
+ * without holding a link. Agents do not hold user tokens; each presents its space's agent token
+ * (minted when the job was registered, or issued for a manual space), looked up by its sha256 and
+ * bound to that space, so one space's agent can never report for another and a stopped space's
+ * token no longer works. Failures count against the client address like user tokens' do.
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { RouteDef } from './route';
 import { problems } from './schemas/common';
+import { agentStatus, type AgentStatus, type SpaceForAgentStatus } from '../core/agent-status';
 import type { KnotConfig } from '../core/config';
-import { verifyAgentToken } from '../core/crypto';
+import { hashToken } from '../core/crypto';
 import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
-import type { AgentServices, AgentState } from '../store/model';
+import type { AgentState } from '../store/model';
 import type { Clock } from '../store/clock';
 import type { AgentStateStore, Store } from '../store/store';
+import { clientIp, rateLimited } from './auth';
 import { MAX_BODY_BYTES, parseJsonBody } from './json-body';
 import { problemOf, sendProblem, toKnotError } from './problem';
+import { AuthFailureLimiter } from './rate-limit';
 
 export interface AgentRouterDeps {
   store: Store;
   agentState: AgentStateStore;
   config: KnotConfig;
   clock?: Clock;
+  /** the app's limiter (svc.limiter), so agent and user failures from one address add up; a private one when not given */
+  limiter?: AuthFailureLimiter;
 }
+
+/** Every agent token starts `knot_agent_`: the characters after it tell tokens apart for the limiter. */
+const AGENT_TOKEN_PREFIX_LENGTH = 'knot_agent_'.length + 4;
 
 export const agentReportSchema = z
   .object({
@@ -64,6 +74,7 @@ function bodyOf(req: Request): unknown {
 
 export function createAgentRouter(deps: AgentRouterDeps): Router {
   const now = deps.clock ?? Date.now;
+  const limiter = deps.limiter ?? new AuthFailureLimiter({ maxFailures: 20, windowMs: 60_000, now });
   const router = Router();
   // the app reads every body raw; on a bare app this reads it (an already-read body is left alone)
   router.use('/api/v1/agents', express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
@@ -72,11 +83,16 @@ export function createAgentRouter(deps: AgentRouterDeps): Router {
     try {
       const spaceId = String(req.params.spaceId ?? '');
       const token = agentTokenOf(req);
-      if (!token) throw unauthorized('an agent token is required (Authorization: Bearer <token> or X-Knot-Agent-Token)');
-      // the same answer for a malformed id, another space's token and a forged one: nothing to probe
-      if (!isId(spaceId) || !verifyAgentToken(deps.config.server.encrypt, spaceId, token)) {
-        throw unauthorized('the agent token is not valid for this space');
-      }
+      const fail = (detail: string): never => {
+        const wait = limiter.failed(clientIp(req), token ? token.slice(0, AGENT_TOKEN_PREFIX_LENGTH) : null);
+        if (wait > 0) throw rateLimited(wait);
+        throw unauthorized(detail);
+      };
+      if (!token) fail('an agent token is required (Authorization: Bearer <token> or X-Knot-Agent-Token)');
+      // the same answer for a malformed id, a forged, revoked or replaced token and another
+      // space's: nothing to probe. A valid token is checked first, so it passes even when limited.
+      const held = isId(spaceId) ? await deps.store.agentTokens.findByHash(hashToken(token!)) : null;
+      if (!held || held.spaceId !== spaceId) fail('the agent token is not valid for this space');
       const parsed = agentReportSchema.safeParse(bodyOf(req));
       if (!parsed.success) {
         const errors = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
@@ -99,27 +115,15 @@ export function createAgentRouter(deps: AgentRouterDeps): Router {
     if (res.headersSent) return;
     const { error } = toKnotError(err);
     const headers: Record<string, string> = error.type === ErrorType.Unauthorized ? { 'WWW-Authenticate': 'Bearer realm="knot-agent"' } : {};
+    if (typeof error.details.retryAfter === 'number') headers['Retry-After'] = String(error.details.retryAfter);
     sendProblem(res, problemOf(error, req), headers);
   });
   return router;
 }
 
-export interface AgentView {
-  connected: boolean;
-  lastSeen: string | null;
-  lastActivity: string | null;
-  services: AgentServices;
-}
-
-/** The agent part of a space's JSON view. */
-export function agentView(state: AgentState | null): AgentView {
-  if (!state) return { connected: false, lastSeen: null, lastActivity: null, services: {} };
-  return {
-    connected: state.connected,
-    lastSeen: new Date(state.lastSeen).toISOString(),
-    lastActivity: state.lastActivity === null ? null : new Date(state.lastActivity).toISOString(),
-    services: state.services,
-  };
+/** The agent part of a space's JSON view and of `space.agent` events (core/agent-status.ts decides). */
+export function agentView(space: SpaceForAgentStatus, state: AgentState | null, now: number): AgentStatus {
+  return agentStatus(space, state, now);
 }
 
 /**
@@ -129,14 +133,18 @@ export function agentView(state: AgentState | null): AgentView {
 export const agentStateRouteDoc: RouteDef = {
   method: 'post',
   path: '/api/v1/agents/:spaceId/state',
-  summary: "The space's agent reports its services and last user activity",
+  summary: "The space's agent reports its services and last user activity (alias of the agent link)",
   description:
-    "Authenticated with the space's agent token (`Authorization: Bearer <token>` or `X-Knot-Agent-Token`), derived from the server key and the space id, so one space's agent cannot report for another.",
+    "Kept for agents that report over plain HTTP; the agent link (a WebSocket the agent dials) supersedes it. Authenticated with the space's agent token " +
+    '(`Authorization: Bearer <token>` or `X-Knot-Agent-Token`): the `start` token knot minted into the job\'s `KNOT_AGENT_TOKEN` when it registered it, or the `manual` token ' +
+    'from `POST /api/v1/spaces/{id}/agent-token`. Tokens are random, stored as their sha256, bound to one space and revoked when the job stops (start) or the space is deleted (all), ' +
+    'so one space\'s agent cannot report for another. A malformed id, a forged, revoked or replaced token and another space\'s token all answer the same 401; ' +
+    'failures count against the client address like user tokens\' and answer 429 (with Retry-After) past the limit.',
   tag: 'agents',
   auth: 'none',
   body: { 'application/json': agentReportSchema },
   bodyRequired: true,
-  responses: { 204: { description: 'stored' }, ...problems(400, 401, 404, 413, 415, 503) },
+  responses: { 204: { description: 'stored' }, ...problems(400, 401, 404, 413, 415, 429, 503) },
   handle: async () => {
     throw new Error('documentation only: served by createAgentRouter');
   },

@@ -20,6 +20,7 @@ import { API_ROUTES } from './routes';
 import { agentStateRouteDoc, createAgentRouter } from './agent-routes';
 import { agentTtlMs } from '../store/agent-state';
 import { webAppHandlers } from './web-app';
+import { agentDownloadRouteDocs, agentDownloadsRoot, createAgentDownloadsRouter } from './agent-downloads';
 import { z } from 'zod';
 import { EventHub } from './event-stream';
 
@@ -78,7 +79,7 @@ const openApiRoute = (routes: () => readonly RouteDef[]) =>
 
 export function allRoutes(): readonly RouteDef[] {
   const routes: RouteDef[] = [];
-  routes.push(openApiRoute(() => [...routes, agentStateRouteDoc]), ...API_ROUTES);
+  routes.push(openApiRoute(() => [...routes, agentStateRouteDoc, ...agentDownloadRouteDocs]), ...API_ROUTES);
   return routes;
 }
 
@@ -117,7 +118,9 @@ export function createApp(deps: AppDeps, services?: Services): Express {
   }
 
   // the agent inside a space reports with its own per-space token, not a user's
-  app.use(createAgentRouter({ store: svc.store, agentState: svc.agentState, config: svc.config, clock: svc.now }));
+  app.use(createAgentRouter({ store: svc.store, agentState: svc.agentState, config: svc.config, clock: svc.now, limiter: svc.limiter }));
+  // the agent's files for spaces to download (public code, no auth), before the web UI can answer /agent/*
+  app.use(createAgentDownloadsRouter(deps.agentRoot === undefined ? agentDownloadsRoot() : deps.agentRoot, svc.logger));
   // the web UI, after every API route so it can never shadow one
   for (const h of webAppHandlers(deps.webRoot)) app.use(h);
 

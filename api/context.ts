@@ -44,6 +44,8 @@ export interface AppDeps {
   health: HealthChecks;
   /** the built web UI's folder; default dist/web when built, null = no web UI */
   webRoot?: string | null;
+  /** the agent downloads' folder (GET /agent/); default dist/agent-downloads when built, null = not served */
+  agentRoot?: string | null;
   /** agent reports (Redis or SQL); the store's own when not given */
   agentState?: AgentStateStore;
   clock?: () => number;
@@ -54,6 +56,8 @@ export interface AppDeps {
   metrics?: KnotMetrics;
   /** the live event stream's timings and limits */
   events?: EventStreamOptions;
+  /** agent link heartbeat timings (tests shorten them); default link/protocol.ts */
+  agentLinks?: { heartbeatMs: number; deadAfterMs: number };
 }
 
 /** Resolved dependencies every handler sees: the injected ones, with every default filled in. */

@@ -2,9 +2,12 @@
 import type { AddressInfo } from 'node:net';
 import { createApp, servicesOf } from './app';
 import type { AppDeps } from './context';
+import { attachAgentLinks, type LinkRegistry } from './agent-link';
 
 export interface ApiServer {
   url: string;
+  /** the agent links this process holds */
+  links: LinkRegistry;
   close(): Promise<void>;
 }
 
@@ -16,13 +19,16 @@ export async function startApiServer(deps: AppDeps, listen: { host?: string; por
     const s = app.listen(listen.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
+  const agentLinks = attachAgentLinks(server, svc, deps.agentLinks);
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     url: `http://${shownHost}:${port}`,
+    links: agentLinks.links,
     close: () =>
       new Promise<void>((resolve, reject) => {
         svc.events.close();
+        agentLinks.close();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),

@@ -76,6 +76,7 @@ export async function spaceViews(svc: Services, spaces: Space[]) {
   for (const id of new Set(spaces.map((s) => s.templateId))) facts.set(id, await templateFacts(svc, id));
   // one query each for the whole page, not one per space
   const ids = spaces.map((s) => s.id);
+  const now = svc.now();
   const [agents, volumes, operations] = await Promise.all([
     svc.agentState.getMany(ids),
     svc.store.volumes.listOfSpaces(ids),
@@ -94,7 +95,7 @@ export async function spaceViews(svc: Services, spaces: Space[]) {
       updateAvailable: updateAvailableFor(s, f),
       volumes: volumes.get(s.id) ?? [],
       lastOperation,
-      agent: agentView(agents.get(s.id) ?? null),
+      agent: agentView(s, agents.get(s.id) ?? null, now),
     });
   });
 }

@@ -1,5 +1,5 @@
 /** Store records → the flat JSON the API returns (ISO-8601 times, secrets masked). */
-import type { AgentView } from './agent-routes';
+import type { AgentStatus } from '../core/agent-status';
 import type { z } from 'zod';
 import type { ParameterDef } from '../core/parameters';
 import { secretParameterNames } from '../core/parameters';
@@ -112,7 +112,7 @@ export interface SpaceViewFacts {
   updateAvailable: boolean;
   volumes: SpaceVolume[];
   lastOperation: Operation | null;
-  agent: AgentView;
+  agent: AgentStatus;
 }
 
 export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView> {

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { generateKey } from '../core/crypto';
 import { newId } from '../core/names';
+import { registerAgentCommand } from './agent-command';
 import { loadConfigOrExit } from './config-file';
 import { loggerFor, resolveTemporalAddress, runUntilSignal, startApi, startDev, startWorker } from './processes';
 import { defaultImage, nomadServerJob } from './scaffold';
@@ -162,5 +163,6 @@ admin
   });
 
 registerClientCommands(program);
+registerAgentCommand(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -21,6 +21,7 @@ import { installRuntime } from '../worker/worker';
 import { backendFromConfig } from '../worker/backend';
 import { ensureSchedules } from '../worker/schedules';
 import { startSandbox, type Sandbox } from '../nomad/sandbox';
+import { startDevAgents } from './dev-agents';
 import type { Store } from '../store/store';
 import { healthChecks, openStoreAndRedis } from './services';
 import { KnotMetrics } from '../metrics/metrics';
@@ -155,6 +156,8 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: Process
 export interface DevOptions {
   temporalPort?: number;
   nomadPort?: number;
+  /** run each running space's agent as a local process (default true with the sandbox) */
+  standInAgents?: boolean;
 }
 
 /** Everything on embedded defaults: dev server (DB file under data_dir), sandbox, worker, API. */
@@ -179,10 +182,17 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
       logger.info({ address: temporalAddress, ui: uiUrl }, 'Temporal dev server ready');
     }
     let nomadAddr = cfg.server.nomad.addr;
+    let standIns = false;
     if (!nomadAddr) {
       const sandbox: Sandbox = await startSandbox({ port: opts.nomadPort ?? 4646, logger: logger.child({ part: 'nomad-sandbox' }) });
       stoppers.push({ name: 'nomad sandbox', stop: () => sandbox.close() });
       nomadAddr = sandbox.url;
+      if (opts.standInAgents !== false) {
+        // the sandbox runs no containers: each running space's agent runs here instead
+        const agents = startDevAgents({ nomadAddr, namespace: cfg.server.nomad.namespace || 'default', dataDir: cfg.server.data_dir, cliPath: path.resolve(__dirname, 'main.js'), logger: logger.child({ part: 'stand-in-agents' }) });
+        stoppers.push({ name: 'stand-in agents', stop: () => agents.stop() });
+        standIns = true;
+      }
     }
     const metrics = new KnotMetrics({ processMetrics: true });
     const worker = await startWorker(cfg, logger.child({ part: 'worker' }), { temporalAddress, nomadAddr, metrics });
@@ -201,6 +211,9 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
       `  API           ${api.url}   (health: ${api.url}/health, OpenAPI: ${api.url}/api/v1/openapi.json)`,
       `  Temporal UI   ${uiUrl ?? `external cluster at ${temporalAddress}`}`,
       `  Nomad         ${cfg.server.nomad.addr ? nomadAddr : `${nomadAddr}  (sandbox: simulated Nomad API, no workloads run)`}`,
+      ...(standIns
+        ? [`  Agents        each running space's agent runs as a local process of yours, home under ${path.resolve(cfg.server.data_dir, 'spaces')}/<id>/home`, '                (a stand-in for the container the sandbox cannot run)']
+        : []),
       `  Store         ${api.store}`,
       `  Web UI        ${api.url}/   (sign in: username admin with server.bootstrap_password if set, or paste the admin token into "Token";`,
       `                then set passwords under Admin → Users)`,

@@ -95,6 +95,12 @@ async function runLifecycle(ui: Ui, name: string, opts: WaitOpts, start: (client
   }
 }
 
+/** The shell line that runs a manual space's agent (values single-quoted: a URL may hold `&`). */
+export function agentCommandLine(serverUrl: string, spaceId: string, token: string): string {
+  const q = (v: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  return `KNOT_SERVER=${q(serverUrl)} KNOT_SPACEID=${q(spaceId)} KNOT_AGENT_TOKEN=${q(token)} knot agent`;
+}
+
 function parseParams(list: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of list) {
@@ -148,7 +154,7 @@ export function registerClientCommands(program: Command): void {
       }),
     );
 
-  const space = program.command('space').description('your spaces: list, create, start, stop, restart, update, delete, show, ops');
+  const space = program.command('space').description('your spaces: list, create, start, stop, restart, update, delete, show, ops, agent-token');
   const waitOptions = (c: Command) =>
     c
       .option('--no-wait', 'return at once with the operation id')
@@ -230,6 +236,24 @@ export function registerClientCommands(program: Command): void {
             ['last operation', st.lastOperation ? `${st.lastOperation.type} ${st.lastOperation.status} (${st.lastOperation.id})` : '-'],
           ]),
         );
+      }),
+    );
+
+  space
+    .command('agent-token <name>')
+    .description('issue the agent token of a manual space (replaces the last one; shown once) and print how to run its agent')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (ui, name: string) => {
+        const config = resolveClientConfig();
+        const client = new KnotClient(config);
+        const s = await findSpace(client, name);
+        const issued = await client.issueAgentToken(s.id);
+        if (ui.json) return printJson(issued);
+        ui.line(issued.token);
+        ui.line('');
+        ui.line('Run the agent where the space lives (this token is not shown again; a new one replaces it):');
+        ui.line(`  ${agentCommandLine(config.url, issued.spaceId, issued.token)}`);
       }),
     );
 

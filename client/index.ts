@@ -8,6 +8,7 @@ import { SseParser } from './sse';
 import type * as T from './types';
 
 export * from './errors';
+export * from './terminal';
 export type * from './types';
 
 export interface KnotClientOptions {
@@ -86,6 +87,7 @@ export const CLIENT_ROUTES = [
   'POST /api/v1/spaces/:id/update',
   'DELETE /api/v1/spaces/:id',
   'GET /api/v1/spaces/:id/operations',
+  'POST /api/v1/spaces/:id/agent-token',
   'GET /api/v1/operations/:id',
   'POST /api/v1/operations/:id/cancel',
   'GET /api/v1/events',
@@ -379,6 +381,10 @@ export class KnotClient {
   }
   deleteSpace(idOrName: string, o: RequestOptions = {}) {
     return this.json<T.OperationAccepted>('DELETE /api/v1/spaces/:id', { ...o, params: { id: idOrName } });
+  }
+  /** A new agent token for a manual space (replacing the last one); the secret is shown this once. */
+  issueAgentToken(idOrName: string, o: RequestOptions = {}) {
+    return this.json<T.CreatedAgentToken>('POST /api/v1/spaces/:id/agent-token', { ...o, params: { id: idOrName } });
   }
   spaceOperations(idOrName: string, o: RequestOptions = {}) {
     return this.json<T.OperationList>('GET /api/v1/spaces/:id/operations', { ...o, params: { id: idOrName } });

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import type { agentReportSchema } from '../api/agent-routes';
+import type { agentStatusView, createdAgentTokenView } from '../api/schemas/agents';
 import type { healthView } from '../api/routes/health';
 import type { auditList, listAuditQuery } from '../api/schemas/audit';
 import type { loginBody, loginView, sessionList, sessionView, setPasswordBody } from '../api/schemas/auth';
@@ -84,6 +85,8 @@ export type AuditList = z.infer<typeof auditList>;
 export type ListAuditQuery = Partial<z.infer<typeof listAuditQuery>>;
 
 export type AgentReport = z.input<typeof agentReportSchema>;
+export type AgentStatus = z.infer<typeof agentStatusView>;
+export type CreatedAgentToken = z.infer<typeof createdAgentTokenView>;
 
 export type Login = z.input<typeof loginBody>;
 export type LoginResult = z.infer<typeof loginView>;

@@ -133,7 +133,7 @@ export const configSchema = z
             /** every key knot writes starts with this (several knot installations can share one Redis) */
             prefix: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits and _ : . - only, at most 64').default('knot:'),
             /** agent state lives this long without a report before it counts as disconnected */
-            agent_ttl: duration.default('5m'),
+            agent_ttl: duration.default('1m'),
           })
           .strict()
           .prefault({}),

@@ -7,7 +7,7 @@
  * data binds a ciphertext to where it belongs (e.g. `variable:<id>`), so a stored secret can't be
  * copied into another row and decrypt there.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorType, KnotError } from './errors';
 
 const KEY_BYTES = 32;
@@ -101,22 +101,12 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /**
- * The token a space's agent presents: HMAC-SHA256 over the space id, keyed with the server secret
- * (the `server.encrypt` key or another server-side secret). Bound to the space, so one space's agent
- * token is useless for another; stateless, so nothing needs storing or rotating per space.
+ * A new agent token for a space (`knot_agent_` + base64url of 32 random bytes). Random rather than
+ * derived from the space id: a token can be revoked (a stop, a delete, a newer token) and a leaked
+ * one says nothing about another space's. The store keeps only its `hashToken`.
  */
-export function deriveAgentToken(secret: string | undefined | null, spaceId: string): string {
-  if (!secret) {
-    throw new KnotError(
-      ErrorType.EncryptionKeyMissing,
-      "no server secret for agent tokens: generate one with 'knot genkey' and set server.encrypt (or KNOT_ENCRYPT)",
-    );
-  }
-  return 'knot_agent_' + createHmac('sha256', secret).update(`knot-agent-token:v1:${spaceId}`, 'utf8').digest('base64url');
-}
-
-export function verifyAgentToken(secret: string | undefined | null, spaceId: string, token: string): boolean {
-  return constantTimeEqual(deriveAgentToken(secret, spaceId), token);
+export function generateAgentToken(): string {
+  return generateToken('knot_agent_');
 }
 
 /** The associated data that binds a protected variable's ciphertext to its row. */

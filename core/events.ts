@@ -3,6 +3,7 @@
  * every API instance tails the store and sends them as Server-Sent Events. Shared by the store, the
  * API and the typed client.
  */
+import type { AgentStatus } from './agent-status';
 
 export const EVENT_TYPES = [
   /** a step of an operation started, finished or is being retried */
@@ -14,6 +15,8 @@ export const EVENT_TYPES = [
   /** a new template version makes an update available (or the update was applied) */
   'space.update_available',
   'space.deleted',
+  /** the space's agent linked, dropped its link, or was cut off (stop, delete): `agent` says how it is now */
+  'space.agent',
 ] as const;
 export type KnotEventType = (typeof EVENT_TYPES)[number];
 
@@ -42,6 +45,8 @@ export interface KnotEvent {
   durationMs: number | null;
   updateAvailable: boolean | null;
   error: { type: string; message: string } | null;
+  /** `space.agent`: the agent's status at that moment; null on other events (and on events stored before it existed) */
+  agent: AgentStatus | null;
 }
 
 /** Sent instead of a replay when the Last-Event-ID is older than the retained log: refetch. */
@@ -72,6 +77,7 @@ export interface EventFacts {
   durationMs?: number | null;
   updateAvailable?: boolean | null;
   error?: { type: string; message: string } | null;
+  agent?: AgentStatus | null;
 }
 
 /** The space as an event records it (the store's record at that moment, or null when it is gone). */
@@ -103,5 +109,6 @@ export function eventData(facts: EventFacts, space: EventSpace | null, operation
     durationMs: facts.durationMs ?? null,
     updateAvailable: facts.updateAvailable ?? null,
     error: facts.error ?? null,
+    agent: facts.agent ?? null,
   };
 }

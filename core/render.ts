@@ -38,8 +38,16 @@ import { sampleParameterValues, type ParameterDef } from './parameters';
 
 export type RenderValue = string | number | boolean;
 
+/**
+ * What `${{ .space.agent_token }}` renders to wherever no real token is at hand: template
+ * validation, the create-time parse check, plans the API shows. Only the activity that registers
+ * the space's job mints a real token and renders with it, so a token never leaves that activity.
+ */
+export const AGENT_TOKEN_PLACEHOLDER = '(agent token: minted at start)';
+
 export interface RenderContext {
-  space: { id: string; name: string };
+  /** `agent_token` absent: the placeholder renders */
+  space: { id: string; name: string; agent_token?: string };
   user: { id: string; username: string; email: string; timezone: string };
   server: { url: string; wildcard_domain: string; agent_endpoint: string };
   template: { id: string; name: string };
@@ -58,7 +66,7 @@ export interface RenderOptions {
 
 /** The fixed names; `var` and `param` take any identifier. */
 export const FIXED_NAMES: Readonly<Record<string, readonly string[]>> = {
-  space: ['id', 'name'],
+  space: ['id', 'name', 'agent_token'],
   user: ['id', 'username', 'email', 'timezone'],
   server: ['url', 'wildcard_domain', 'agent_endpoint'],
   template: ['id', 'name'],
@@ -317,6 +325,7 @@ type Evaluated =
 function lookup(ctx: RenderContext, [root, key]: [string, string]): RenderValue | undefined {
   if (root === 'var') return Object.hasOwn(ctx.var, key) ? ctx.var[key] : undefined;
   if (root === 'param') return Object.hasOwn(ctx.param, key) ? ctx.param[key] : undefined;
+  if (root === 'space' && key === 'agent_token') return ctx.space.agent_token ?? AGENT_TOKEN_PLACEHOLDER;
   const group = (ctx as unknown as Record<string, Record<string, unknown> | undefined>)[root];
   const v = group?.[key];
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined;

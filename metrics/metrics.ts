@@ -22,12 +22,16 @@ export class KnotMetrics {
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpRequestDuration: Histogram<'method' | 'route'>;
   readonly eventStreamClients: Gauge;
+  readonly agentLinks: Gauge;
+  readonly terminalStreams: Gauge;
   readonly sweepRuns: Counter<'sweep' | 'outcome'>;
   readonly sweepItems: Counter<'sweep' | 'result'>;
 
   constructor(opts: { registry?: Registry; processMetrics?: boolean } = {}) {
     const registers = [(this.registry = opts.registry ?? new Registry())];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'knot_' });
+    this.agentLinks = new Gauge({ name: 'knot_agent_links', help: 'Agent links this API process holds', registers });
+    this.terminalStreams = new Gauge({ name: 'knot_terminal_streams', help: 'Browser and CLI terminals this API process relays', registers });
     this.operationsStarted = new Counter({ name: 'knot_operations_started_total', help: 'Space operations whose workflow began, by type', labelNames: ['type'], registers });
     this.operationsFinished = new Counter({
       name: 'knot_operations_finished_total',

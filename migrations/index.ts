@@ -7,12 +7,14 @@ import * as m001 from './001_initial';
 import * as m002 from './002_events';
 import * as m003 from './003_sessions';
 import * as m004 from './004_space_list_indexes';
+import * as m005 from './005_agent_tokens';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
   '002_events': m002,
   '003_sessions': m003,
   '004_space_list_indexes': m004,
+  '005_agent_tokens': m005,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

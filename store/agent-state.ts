@@ -1,6 +1,6 @@
 /**
- * Where agent reports live: in Redis when `server.redis.enabled` (a key per space that expires with
- * the agent TTL) — beside a MySQL or SQLite store, or as part of the Redis store — else in the SQL
+ * Where agent link records live: in Redis when `server.redis.enabled` (a key per space, its record
+ * expiring with the agent TTL) — beside a MySQL or SQLite store, or as part of the Redis store — else in the SQL
  * store's `agent_state` table. The TTL is `server.redis.agent_ttl` either way, so "connected"
  * means the same thing.
  */
@@ -18,6 +18,6 @@ export function agentTtlMs(config: KnotConfig): number {
 /** `redis` is the connection `server.redis.*` opened (cli/services.ts); without it the store keeps agent state itself. */
 export function createAgentStateStore(config: KnotConfig, store: Store, redis: Redis | null = null, clock: Clock = systemClock): AgentStateStore {
   const ttl = agentTtlMs(config);
-  if (config.server.redis.enabled && redis && store.kind !== 'redis') return new RedisAgentStateStore(redis, ttl, { prefix: config.server.redis.prefix });
+  if (config.server.redis.enabled && redis && store.kind !== 'redis') return new RedisAgentStateStore(redis, ttl, { prefix: config.server.redis.prefix, clock });
   return store.agentState(ttl, clock);
 }

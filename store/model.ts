@@ -3,6 +3,7 @@
  * the new-record and patch shapes, and the list filters with their cursors. Timestamps are
  * milliseconds since the epoch.
  */
+import type { AgentLinkRecord, AgentServices } from '../core/agent-status';
 import type { KnotEvent, StepOutcome } from '../core/events';
 import type { OperationStatus, OperationType, SpacePhase } from '../core/lifecycle';
 
@@ -389,24 +390,44 @@ export interface AuditFilter {
   limit: number;
 }
 
-// ---- agent state ----
+// ---- agent tokens and link state ----
 
-export interface AgentServices {
-  ssh?: boolean;
-  codeServer?: boolean;
-  terminal?: boolean;
-  ports?: number[];
+export const AGENT_TOKEN_KINDS = ['start', 'manual'] as const;
+/**
+ * `start`: minted when the space's job is registered, revoked when it is stopped; `manual`: issued
+ * on request for a manual space's agent, which the user runs themselves. A space holds at most one
+ * of each; issuing another replaces it.
+ */
+export type AgentTokenKind = (typeof AGENT_TOKEN_KINDS)[number];
+
+/** Who may link as a space's agent. Only the sha256 of the token is stored. */
+export interface AgentToken {
+  id: string;
+  spaceId: string;
+  kind: AgentTokenKind;
+  createdAt: number;
 }
 
+export interface NewAgentToken {
+  id: string;
+  spaceId: string;
+  kind: AgentTokenKind;
+  tokenHash: string;
+}
+
+export type { AgentServices } from '../core/agent-status';
+
+/** What the holder of a space's link writes on every refresh. */
 export interface AgentReport {
   services: AgentServices;
-  /** ms since the epoch of the last user activity the agent saw */
-  lastActivity?: number;
+  /** ms since the epoch of the last user activity the agent saw (the store keeps the newest) */
+  lastActivity?: number | null;
+  version?: string | null;
+  /** open sessions (terminal, later SSH and ports) */
+  sessions?: number;
+  /** when the link came up; the stored one (or now) when not given */
+  since?: number | null;
 }
 
-export interface AgentState {
-  connected: boolean;
-  lastSeen: number;
-  lastActivity: number | null;
-  services: AgentServices;
-}
+/** What the store keeps of a space's link (core/agent-status.ts decides the status from it). */
+export type AgentState = AgentLinkRecord;

@@ -18,6 +18,9 @@
 import type {
   AgentState,
   AgentReport,
+  AgentToken,
+  AgentTokenKind,
+  NewAgentToken,
   ApiToken,
   AuditEntry,
   AuditFilter,
@@ -186,7 +189,7 @@ export interface SpaceRepository {
    * (and is kept) until the cleanup sweep has seen the volume gone.
    */
   listDeletedBefore(before: number, limit: number): Promise<string[]>;
-  /** forgets deleted spaces for good: their volume records, operations and steps, agent state, the spaces */
+  /** forgets deleted spaces for good: their volume records, operations and steps, agent state and tokens, the spaces */
   purgeDeleted(ids: readonly string[]): Promise<void>;
 }
 
@@ -266,13 +269,36 @@ export interface AuditRepository {
   pruneBefore(before: number): Promise<number>;
 }
 
-/** What each space's agent last reported: its services and when someone last used the space. */
+/**
+ * Who may link as a space's agent: at most one token of each kind per space, found by its sha256.
+ * A revoked or replaced token is gone (nothing to keep: it never identified a person).
+ */
+export interface AgentTokenRepository {
+  /** stores this token, deleting the space's earlier token of the same kind, in one write */
+  issue(t: NewAgentToken, now: number): Promise<AgentToken>;
+  findByHash(tokenHash: string): Promise<AgentToken | null>;
+  /** the space's tokens of this kind (all kinds when not given); how many were revoked */
+  revokeForSpace(spaceId: string, kind?: AgentTokenKind): Promise<number>;
+}
+
+/**
+ * The state of each space's agent link, written by the API process that holds the link (and the
+ * lifecycle, which cuts it off). A record whose holder stopped refreshing it within the TTL reads
+ * as disconnected; the record itself is kept (at least a day) so `since` and `lastActivity`
+ * survive.
+ */
 export interface AgentStateStore {
+  /**
+   * The link is up: connected, lastSeen = now, the TTL restarts. `since` is the report's, else the
+   * stored one while the record was connected, else now; lastActivity never goes back.
+   */
   report(spaceId: string, state: AgentReport, now: number): Promise<void>;
+  /** The link went down: not connected since now, no services or sessions; lastActivity and version kept. No record: nothing to do. */
+  disconnected(spaceId: string, now: number): Promise<void>;
   get(spaceId: string): Promise<AgentState | null>;
   /** only the spaces with a state are in the map */
   getMany(spaceIds: readonly string[]): Promise<Map<string, AgentState>>;
-  /** drops the state of spaces that no longer exist (cleanup sweep) */
+  /** drops the records (a new start, or spaces that no longer exist) */
   forget(spaceIds: readonly string[]): Promise<void>;
   /** releases a connection the store opened itself (never one it was given) */
   close(): Promise<void>;
@@ -284,6 +310,7 @@ export interface Repositories {
   readonly groups: GroupRepository;
   readonly tokens: TokenRepository;
   readonly sessions: SessionRepository;
+  readonly agentTokens: AgentTokenRepository;
   readonly templates: TemplateRepository;
   readonly variables: VariableRepository;
   readonly spaces: SpaceRepository;

@@ -14,6 +14,11 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: false,
     reportCompressedSize: true,
+    rollupOptions: {
+      // client/index.ts re-exports the terminal attach layer; its top level (TextEncoders, a Set) is
+      // side-effect free, so saying so keeps it, and the frames, in the lazy terminal chunk
+      treeshake: { moduleSideEffects: (id) => !/[\\/](client[\\/]terminal|link[\\/]frames|link[\\/]protocol)\.ts$/.test(id) },
+    },
   },
   server: { proxy: { '/api': 'http://127.0.0.1:3000', '/health': 'http://127.0.0.1:3000' } },
 });

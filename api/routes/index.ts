@@ -1,5 +1,6 @@
 /** Every route of the API, in mounting order (fixed paths before parameterised siblings). */
 import type { RouteDef } from '../route';
+import { agentTokenRoutes } from './agent-tokens';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
 import { eventRoutes } from './events';
@@ -28,6 +29,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...templateRoutes,
   ...variableRoutes,
   ...spaceRoutes,
+  ...agentTokenRoutes,
   ...updatePlanRoutes,
   ...operationRoutes,
   ...eventRoutes,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES, STEP_OUTCOMES } from '../../core/events';
+import { agentStatusView } from './agents';
 
 /** The JSON `data:` of an event on GET /api/v1/events. */
 export const eventSchema = z
@@ -18,6 +19,7 @@ export const eventSchema = z
     durationMs: z.number().nullable().describe('a finished step: how long it took'),
     updateAvailable: z.boolean().nullable(),
     error: z.object({ type: z.string(), message: z.string() }).nullable(),
+    agent: agentStatusView.nullable(),
   })
   .meta({ id: 'Event' });
 

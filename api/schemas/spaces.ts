@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { nameString } from '../../core/names';
 import { OPERATION_STATUSES, OPERATION_TYPES, SPACE_PHASES } from '../../store/model';
 import { STEP_OUTCOMES } from '../../core/events';
+import { agentStatusView } from './agents';
 import { isoTime, limitParam, nullableIsoTime } from './common';
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'sh'] as const;
@@ -93,12 +94,7 @@ export const spaceView = z
       nomadJobId: z.string().nullable(),
       startedAt: nullableIsoTime,
       lastOperation: z.object({ id: z.string(), type: z.string(), status: z.string(), href: z.string() }).nullable(),
-      agent: z.object({
-        connected: z.boolean(),
-        lastSeen: z.string().nullable(),
-        lastActivity: z.string().nullable(),
-        services: z.object({ ssh: z.boolean().optional(), codeServer: z.boolean().optional(), terminal: z.boolean().optional(), ports: z.array(z.number().int()).optional() }),
-      }),
+      agent: agentStatusView,
     }),
   })
   .meta({ id: 'Space' });

@@ -1,42 +1,36 @@
 /**
- * What each space's agent last reported, in Redis: a key per space, `<prefix>agent:<spaceId>`,
- * that expires with the agent TTL, so a present key means a connected agent. With the default
- * prefix the keys are `knot:agent:<id>`, as before the store had a Redis driver.
+ * Agent link records in Redis: a key per space, `<prefix>agent:<spaceId>`, holding the record with
+ * its own expiry time. The key itself lives at least a day past the last write, so a link whose
+ * holder stopped refreshing it reads as disconnected since its expiry instead of vanishing (and
+ * `since`, `lastActivity` survive a stop). With the default prefix the keys are `knot:agent:<id>`,
+ * as before the store had a Redis driver.
  */
 import type Redis from 'ioredis';
 import { chunks } from '../../core/batches';
-import type { AgentReport, AgentServices, AgentState } from '../model';
+import { disconnectedRecord, linkAt, parseLinkRecord, reportedRecord, type StoredLinkRecord } from '../agent-link-record';
+import type { Clock } from '../clock';
+import { systemClock } from '../clock';
+import type { AgentReport, AgentState } from '../model';
 import type { AgentStateStore } from '../store';
 import { guarded } from './errors';
 import { Keys } from './keys';
 
-/** Stored shape; `lastActivity` keeps the newest value even if a report leaves it out. */
-interface StoredState {
-  services: AgentServices;
-  lastSeen: number;
-  lastActivity: number | null;
-}
-
-function parse(text: string | null | undefined): StoredState | null {
-  if (!text) return null;
-  try {
-    return JSON.parse(text) as StoredState;
-  } catch {
-    // an unreadable report is as good as none: the agent's next report replaces it
-    return null;
-  }
-}
+/** How long a record outlives its last write (a stopped space's `since` for a day at least). */
+export const AGENT_RECORD_RETENTION_MS = 24 * 60 * 60_000;
 
 export interface RedisAgentStateOptions {
   /** key prefix, default `knot:` */
   prefix?: string;
   /** quit the connection on close() (true when the caller opened it for this store alone) */
   ownsConnection?: boolean;
+  /** what "now" is when reading whether a record has expired */
+  clock?: Clock;
 }
 
 export class RedisAgentStateStore implements AgentStateStore {
   private readonly keys: Keys;
   private readonly ownsConnection: boolean;
+  private readonly clock: Clock;
 
   constructor(
     private readonly redis: Redis,
@@ -45,20 +39,29 @@ export class RedisAgentStateStore implements AgentStateStore {
   ) {
     this.keys = new Keys(opts.prefix ?? 'knot:');
     this.ownsConnection = opts.ownsConnection ?? false;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  private async stored(spaceId: string): Promise<StoredLinkRecord | null> {
+    return parseLinkRecord(await guarded(this.redis.get(this.keys.agent(spaceId))), this.ttlMs);
+  }
+
+  private async write(spaceId: string, record: StoredLinkRecord): Promise<void> {
+    await guarded(this.redis.set(this.keys.agent(spaceId), JSON.stringify(record), 'PX', Math.max(this.ttlMs, 0) + AGENT_RECORD_RETENTION_MS));
   }
 
   async report(spaceId: string, state: AgentReport, now: number): Promise<void> {
-    const key = this.keys.agent(spaceId);
-    let lastActivity = state.lastActivity ?? null;
-    if (lastActivity === null) lastActivity = parse(await guarded(this.redis.get(key)))?.lastActivity ?? null;
-    const stored: StoredState = { services: state.services, lastSeen: now, lastActivity };
-    await guarded(this.redis.set(key, JSON.stringify(stored), 'PX', this.ttlMs));
+    await this.write(spaceId, reportedRecord(await this.stored(spaceId), state, now, this.ttlMs));
   }
 
-  /** A key exists only while the agent is within its TTL: present means connected. */
+  async disconnected(spaceId: string, now: number): Promise<void> {
+    const before = await this.stored(spaceId);
+    if (before) await this.write(spaceId, disconnectedRecord(before, now));
+  }
+
   private stateOf(text: string | null | undefined): AgentState | null {
-    const s = parse(text);
-    return s ? { connected: true, lastSeen: s.lastSeen, lastActivity: s.lastActivity ?? null, services: s.services ?? {} } : null;
+    const stored = parseLinkRecord(text, this.ttlMs);
+    return stored ? linkAt(stored, this.clock()) : null;
   }
 
   async get(spaceId: string): Promise<AgentState | null> {

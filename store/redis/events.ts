@@ -76,7 +76,8 @@ export function redisEvents(kv: Kv, keys: Keys, retention: EventRetention): Even
         for (const { id, payload } of entries) {
           const stored = parseJson<StoredPayload>(payload, keys.events) as StoredPayload;
           if (q.ownerId !== undefined && stored.ownerId !== q.ownerId) continue;
-          out.push({ id, ownerId: stored.ownerId, event: { id, ...stored.event } });
+          // events stored before `agent` existed read as null, like every other absent fact
+          out.push({ id, ownerId: stored.ownerId, event: { id, ...stored.event, agent: stored.event.agent ?? null } });
           if (out.length >= q.limit) break;
         }
         if (entries.length < pageSize) break;

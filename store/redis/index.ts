@@ -7,6 +7,7 @@ import type Redis from 'ioredis';
 import { DEFAULT_EVENT_RETENTION } from '../model';
 import type { Repositories, Store } from '../store';
 import { RedisAgentStateStore } from './agent-state';
+import { redisAgentTokens } from './agent-tokens';
 import { redisAudit } from './audit';
 import { EventRetention, redisEvents } from './events';
 import { redisGroups } from './groups';
@@ -50,6 +51,7 @@ function repositories(kv: Kv, keys: Keys, retention: EventRetention): Repositori
     groups: redisGroups(kv, keys),
     tokens: redisTokens(kv, keys),
     sessions: redisSessions(kv, keys),
+    agentTokens: redisAgentTokens(kv, keys),
     templates: redisTemplates(kv, keys),
     variables: redisVariables(kv, keys),
     spaces: redisSpaces(kv, keys),
@@ -101,7 +103,7 @@ export function createRedisStore(redis: Redis, opts: RedisStoreOptions = {}): St
     ...root,
     transaction: (work) => runner.run((tx) => work(repositories(joinedKv(tx, logs), keys, retention))),
     // over the store's own connection, which it does not own
-    agentState: (ttlMs) => new RedisAgentStateStore(redis, ttlMs, { prefix: keys.prefix }),
+    agentState: (ttlMs, clock) => new RedisAgentStateStore(redis, ttlMs, { prefix: keys.prefix, ...(clock ? { clock } : {}) }),
     migrate: async () => {
       await connected(redis);
       return migrate(redis, pool, keys, location);

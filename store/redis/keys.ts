@@ -149,6 +149,10 @@ export class Keys {
     return this.k('audit', 'at');
   }
 
-  // ---- agent state ----
+  // ---- agents ----
   agent = (spaceId: string) => this.k('agent', spaceId);
+  agentToken = (id: string) => this.k('agent-token', id);
+  agentTokenByHash = (sha: string) => this.k('hash', 'agent-token', sha);
+  /** the id of the space's token of this kind (at most one each) */
+  agentTokenOfSpace = (spaceId: string, kind: string) => this.k('space', spaceId, 'agent-token', kind);
 }

@@ -4,6 +4,7 @@
  * (createdAt, id) overall, per owner, per template and per phase; running spaces by (startedAt, id);
  * deleted spaces by (deletedAt, id); and per owner the set of every space id, deleted included.
  */
+import { dropAgentTokensOfSpace } from './agent-tokens';
 import { alreadyInUse, KnotError, notFound } from '../../core/errors';
 import { TRANSITIONAL_PHASES } from '../../core/lifecycle';
 import { newSpaceRecord, type NewSpace, type RunningSpace, type Space, type SpaceFacts, type SpaceFilter, type SpacePatch } from '../model';
@@ -189,6 +190,7 @@ export function redisSpaces(kv: Kv, keys: Keys): SpaceRepository {
           await dropVolumesOfSpace(tx, keys, id);
           await dropOperationsOfSpace(tx, keys, id);
           tx.del(keys.agent(id));
+          await dropAgentTokensOfSpace(tx, keys, id);
           tx.del(keys.space(id));
           reindex(tx, entriesOf(s), []);
         }

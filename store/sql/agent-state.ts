@@ -1,20 +1,14 @@
 /**
- * Agent reports in the SQL table `agent_state` (when Redis is not configured): the row stays,
- * `connected` is whether it has expired.
+ * Agent link records in the SQL table `agent_state` (when Redis is not configured): the row stays,
+ * and one whose holder stopped refreshing it before `expires_at` reads as disconnected.
  */
 import type { Clock } from '../clock';
 import { systemClock } from '../clock';
 import { chunks } from '../../core/batches';
-import type { AgentReport, AgentServices, AgentState } from '../model';
+import { disconnectedRecord, linkAt, parseLinkRecord, reportedRecord, type StoredLinkRecord } from '../agent-link-record';
+import type { AgentReport, AgentState } from '../model';
 import type { AgentStateStore } from '../store';
-import { toJson, type Queryable } from './db';
-
-/** Stored shape; `lastActivity` keeps the newest value even if a report leaves it out. */
-interface StoredState {
-  services: AgentServices;
-  lastSeen: number;
-  lastActivity: number | null;
-}
+import type { Queryable } from './db';
 
 export class SqlAgentStateStore implements AgentStateStore {
   constructor(
@@ -23,12 +17,15 @@ export class SqlAgentStateStore implements AgentStateStore {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async report(spaceId: string, state: AgentReport, now: number): Promise<void> {
-    const previous = await this.db('agent_state').where({ space_id: spaceId }).first('state_json');
-    const before = previous ? toJson<StoredState | null>(previous.state_json, null) : null;
-    const stored: StoredState = { services: state.services, lastSeen: now, lastActivity: state.lastActivity ?? before?.lastActivity ?? null };
-    const row = { state_json: JSON.stringify(stored), last_seen: now, expires_at: now + this.ttlMs };
-    // insert-or-update without dialect-specific upserts; a concurrent first report loses the race
+  private async stored(spaceId: string): Promise<StoredLinkRecord | null> {
+    const row = (await this.db('agent_state').where({ space_id: spaceId }).first('state_json', 'expires_at')) as { state_json: unknown; expires_at: unknown } | undefined;
+    const stored = row ? parseLinkRecord(row.state_json, this.ttlMs) : null;
+    return stored && row ? { ...stored, expiresAt: Number(row.expires_at) } : null;
+  }
+
+  private async write(spaceId: string, record: StoredLinkRecord): Promise<void> {
+    const row = { state_json: JSON.stringify(record), last_seen: record.lastSeen, expires_at: record.expiresAt };
+    // insert-or-update without dialect-specific upserts; a concurrent first write loses the race
     // to the primary key and then updates
     const updated = await this.db('agent_state').where({ space_id: spaceId }).update(row);
     if (updated > 0) return;
@@ -39,9 +36,19 @@ export class SqlAgentStateStore implements AgentStateStore {
     }
   }
 
-  private fromRow(r: Record<string, unknown>): AgentState {
-    const s = toJson<StoredState>(r.state_json, { services: {}, lastSeen: Number(r.last_seen), lastActivity: null });
-    return { connected: Number(r.expires_at) > this.clock(), lastSeen: Number(r.last_seen), lastActivity: s.lastActivity ?? null, services: s.services ?? {} };
+  async report(spaceId: string, state: AgentReport, now: number): Promise<void> {
+    await this.write(spaceId, reportedRecord(await this.stored(spaceId), state, now, this.ttlMs));
+  }
+
+  async disconnected(spaceId: string, now: number): Promise<void> {
+    const before = await this.stored(spaceId);
+    if (before) await this.write(spaceId, disconnectedRecord(before, now));
+  }
+
+  private fromRow(r: Record<string, unknown>): AgentState | null {
+    const stored = parseLinkRecord(r.state_json, this.ttlMs);
+    // the column is the truth for expiry (rows written before the record carried its own)
+    return stored ? linkAt({ ...stored, expiresAt: Number(r.expires_at) }, this.clock()) : null;
   }
 
   async get(spaceId: string): Promise<AgentState | null> {
@@ -53,7 +60,10 @@ export class SqlAgentStateStore implements AgentStateStore {
     const out = new Map<string, AgentState>();
     for (const ids of chunks([...new Set(spaceIds)])) {
       const rows = await this.db('agent_state').whereIn('space_id', ids);
-      for (const r of rows) out.set(r.space_id as string, this.fromRow(r));
+      for (const r of rows) {
+        const state = this.fromRow(r);
+        if (state) out.set(r.space_id as string, state);
+      }
     }
     return out;
   }

@@ -46,7 +46,9 @@ async function insertEvent(db: Queryable, facts: EventFacts, now: number): Promi
 
 function fromRow(r: Record<string, unknown>): StoredEvent {
   const id = Number(r.id);
-  return { id, ownerId: (r.owner_id as string | null) ?? null, event: { id, ...(JSON.parse(r.data as string) as Omit<KnotEvent, 'id'>) } };
+  const data = JSON.parse(r.data as string) as Omit<KnotEvent, 'id'>;
+  // events stored before `agent` existed read as null, like every other absent fact
+  return { id, ownerId: (r.owner_id as string | null) ?? null, event: { id, ...data, agent: data.agent ?? null } };
 }
 
 /**

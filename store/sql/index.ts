@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Repositories, Store } from '../store';
 import { SqlAgentStateStore } from './agent-state';
+import { sqlAgentTokens } from './agent-tokens';
 import { sqlAudit } from './audit';
 import { dbReachable, migrateDown, migrateLatest, type Db, type DbTarget, type Queryable } from './db';
 import { SqlEventLog, sqlEvents, type AfterCommit } from './events';
@@ -24,6 +25,7 @@ function repositories(q: Queryable, pool: Db, log: SqlEventLog, afterCommit: Aft
     groups: sqlGroups(q),
     tokens: sqlTokens(q),
     sessions: sqlSessions(q),
+    agentTokens: sqlAgentTokens(q),
     templates: sqlTemplates(q),
     variables: sqlVariables(q),
     spaces: sqlSpaces(q),

@@ -179,6 +179,7 @@ export function sqlSpaces(db: Queryable): SpaceRepository {
           await trx('space_volumes').whereIn('space_id', purged).delete();
           await trx('operations').whereIn('space_id', purged).delete();
           await trx('agent_state').whereIn('space_id', purged).delete();
+          await trx('agent_tokens').whereIn('space_id', purged).delete();
           await trx('spaces').whereIn('id', purged).delete();
         }
       });

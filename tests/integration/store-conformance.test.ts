@@ -1539,6 +1539,16 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       return { owner, s: (await store.spaces.get(s.id)) as Space, op };
     }
 
+    it('a space.agent event carries the agent status', async () => {
+      const { owner, template } = await ownerAndTemplate();
+      const s = await space(owner.id, template.id);
+      const base = (await store.events.bounds()).newestId ?? 0;
+      const agent = { state: 'disconnected' as const, since: new Date(T).toISOString(), version: '1.0.0', services: {}, sessions: 0, lastSeen: null, lastActivity: null, connected: false };
+      await store.events.append({ type: 'space.agent', spaceId: s.id, agent }, T + 1);
+      const got = (await store.events.after(base, { limit: 1000 })).filter((e) => e.event.spaceId === s.id);
+      expect(got.map((e) => [e.event.type, e.event.agent])).toEqual([['space.agent', agent]]);
+    });
+
     it("append carries the space's and the operation's facts as stored", async () => {
       const { owner, s, op } = await spaceWithOperation();
       const base = await newest();
@@ -1555,7 +1565,7 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       const got = await store.events.after(base, { limit: 100 });
       expect(got).toHaveLength(4);
       const [e1, e2, e3, e4] = got as [StoredEvent, StoredEvent, StoredEvent, StoredEvent];
-      const none = { step: null, stepStatus: null, durationMs: null, updateAvailable: null, error: null };
+      const none = { step: null, stepStatus: null, durationMs: null, updateAvailable: null, error: null, agent: null };
       expect(e1).toEqual({
         id: e1.id,
         ownerId: owner.id,
@@ -1579,6 +1589,7 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
           durationMs: 12,
           updateAvailable: true,
           error: { type: 'x', message: 'y' },
+          agent: null,
         },
       });
       expect(e3.event).toMatchObject({ type: 'operation.finished', operationId: other.id, operationType: 'stop', status: 'pending', phase: 'starting' });
@@ -1725,18 +1736,22 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
 
   // ================================================================ agent state
   describe('agent state', () => {
-    it('report, get, getMany and forget', async () => {
-      const agents = store.agentState(600_000);
+    const TTL = 600_000;
+    const record = (over: Record<string, unknown> = {}) => ({ connected: true, since: null, lastActivity: null, services: {}, version: null, sessions: 0, ...over });
+
+    it('report, refresh, get, getMany and forget', async () => {
+      const agents = store.agentState(TTL);
       const [a, b, missing] = [newId(T), newId(T), newId(T)];
       const now = Date.now();
       expect(await agents.get(a)).toBeNull();
-      await agents.report(a, { services: { ssh: true, ports: [8080, 3000] }, lastActivity: now - 1000 }, now);
-      expect(await agents.get(a)).toEqual({ connected: true, lastSeen: now, lastActivity: now - 1000, services: { ssh: true, ports: [8080, 3000] } });
-      // a report without lastActivity keeps the last one; services are replaced
+      await agents.report(a, { services: { ssh: true, ports: [8080, 3000] }, lastActivity: now - 1000, version: '0.9.0', sessions: 1 }, now);
+      expect(await agents.get(a)).toEqual(record({ lastSeen: now, since: now, lastActivity: now - 1000, services: { ssh: true, ports: [8080, 3000] }, version: '0.9.0', sessions: 1 }));
+      // a refresh keeps `since` and the last activity; services, version and sessions are replaced
       await agents.report(a, { services: { terminal: true } }, now + 1);
-      expect(await agents.get(a)).toEqual({ connected: true, lastSeen: now + 1, lastActivity: now - 1000, services: { terminal: true } });
-      await agents.report(b, { services: {} }, now);
-      expect(await agents.get(b)).toEqual({ connected: true, lastSeen: now, lastActivity: null, services: {} });
+      expect(await agents.get(a)).toEqual(record({ lastSeen: now + 1, since: now, lastActivity: now - 1000, services: { terminal: true } }));
+      // the holder may say when its link came up
+      await agents.report(b, { services: {}, since: now - 50 }, now);
+      expect(await agents.get(b)).toEqual(record({ lastSeen: now, since: now - 50 }));
 
       const many = await agents.getMany([a, b, missing]);
       expect(new Set(many.keys())).toEqual(new Set([a, b]));
@@ -1747,6 +1762,116 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       expect(await agents.get(a)).toBeNull();
       expect(new Set((await agents.getMany([a, b])).keys())).toEqual(new Set([b]));
       await agents.close();
+    });
+
+    it('lastActivity never goes back', async () => {
+      const agents = store.agentState(TTL);
+      const a = newId(T);
+      const now = Date.now();
+      await agents.report(a, { services: {}, lastActivity: now - 10 }, now);
+      await agents.report(a, { services: {}, lastActivity: now - 5000 }, now + 1);
+      await agents.report(a, { services: {}, lastActivity: null }, now + 2);
+      expect((await agents.get(a))?.lastActivity).toBe(now - 10);
+      await agents.report(a, { services: {}, lastActivity: now + 1 }, now + 3);
+      expect((await agents.get(a))?.lastActivity).toBe(now + 1);
+      await agents.forget([a]);
+    });
+
+    it('a record not refreshed within the TTL reads as disconnected since it expired, and is kept', async () => {
+      let clock = Date.now();
+      const agents = store.agentState(TTL, () => clock);
+      const a = newId(T);
+      const t0 = clock;
+      await agents.report(a, { services: { ssh: true }, lastActivity: t0 - 7, version: '1.0.0', sessions: 3 }, t0);
+      clock = t0 + TTL - 1;
+      expect((await agents.get(a))?.connected).toBe(true);
+      clock = t0 + TTL + 1;
+      const expired = record({ connected: false, lastSeen: t0, since: t0 + TTL, lastActivity: t0 - 7, version: '1.0.0' });
+      expect(await agents.get(a)).toEqual(expired);
+      expect((await agents.getMany([a])).get(a)).toEqual(expired);
+      // the next link starts its own `since`
+      await agents.report(a, { services: {} }, clock);
+      expect(await agents.get(a)).toMatchObject({ connected: true, since: clock, lastActivity: t0 - 7 });
+      await agents.forget([a]);
+    });
+
+    it('disconnected: down since now, no services or sessions, lastActivity and version kept; no record, nothing', async () => {
+      let clock = Date.now();
+      const agents = store.agentState(TTL, () => clock);
+      const [a, none] = [newId(T), newId(T)];
+      const t0 = clock;
+      await agents.report(a, { services: { terminal: true, ports: [22] }, lastActivity: t0 - 3, version: '2.1.0', sessions: 2 }, t0);
+      clock = t0 + 100;
+      await agents.disconnected(a, clock);
+      const down = record({ connected: false, lastSeen: t0, since: t0 + 100, lastActivity: t0 - 3, version: '2.1.0' });
+      expect(await agents.get(a)).toEqual(down);
+      // long past the TTL it is still the same record: `since` survives
+      clock = t0 + 10 * TTL;
+      expect(await agents.get(a)).toEqual(down);
+      await agents.disconnected(none, clock);
+      expect(await agents.get(none)).toBeNull();
+      await agents.forget([a]);
+    });
+  });
+
+  // ================================================================ agent tokens
+  describe('agent tokens', () => {
+    const agentToken = (spaceId: string, kind: 'start' | 'manual' = 'start') => ({ id: newId(T), spaceId, kind, tokenHash: sha256(hex(16)) });
+
+    it('issue, find by hash, replace the same kind only, revoke', async () => {
+      const spaceA = newId(T);
+      const spaceB = newId(T);
+      const start1 = agentToken(spaceA);
+      expect(await store.agentTokens.issue(start1, T)).toEqual({ id: start1.id, spaceId: spaceA, kind: 'start', createdAt: T });
+      expect(await store.agentTokens.findByHash(start1.tokenHash)).toEqual({ id: start1.id, spaceId: spaceA, kind: 'start', createdAt: T });
+      expect(await store.agentTokens.findByHash(sha256('never issued'))).toBeNull();
+
+      const manual = agentToken(spaceA, 'manual');
+      await store.agentTokens.issue(manual, T + 1);
+      const other = agentToken(spaceB);
+      await store.agentTokens.issue(other, T + 1);
+      // a new start token replaces the earlier start token, and nothing else
+      const start2 = agentToken(spaceA);
+      await store.agentTokens.issue(start2, T + 2);
+      expect(await store.agentTokens.findByHash(start1.tokenHash)).toBeNull();
+      expect((await store.agentTokens.findByHash(start2.tokenHash))?.createdAt).toBe(T + 2);
+      expect((await store.agentTokens.findByHash(manual.tokenHash))?.kind).toBe('manual');
+      expect((await store.agentTokens.findByHash(other.tokenHash))?.spaceId).toBe(spaceB);
+
+      expect(await store.agentTokens.revokeForSpace(spaceA, 'start')).toBe(1);
+      expect(await store.agentTokens.revokeForSpace(spaceA, 'start')).toBe(0);
+      expect(await store.agentTokens.findByHash(start2.tokenHash)).toBeNull();
+      expect(await store.agentTokens.findByHash(manual.tokenHash)).not.toBeNull();
+      await store.agentTokens.issue(agentToken(spaceA), T + 3);
+      expect(await store.agentTokens.revokeForSpace(spaceA)).toBe(2);
+      expect(await store.agentTokens.findByHash(manual.tokenHash)).toBeNull();
+      expect(await store.agentTokens.findByHash(other.tokenHash)).not.toBeNull();
+      expect(await store.agentTokens.revokeForSpace(newId(T))).toBe(0);
+    });
+
+    it('a hash already issued is a conflict, and the earlier token stays', async () => {
+      const first = agentToken(newId(T));
+      await store.agentTokens.issue(first, T);
+      await expectConflict(store.agentTokens.issue({ ...agentToken(newId(T)), tokenHash: first.tokenHash }, T + 1), 'tokenHash');
+      await expectConflict(store.agentTokens.issue({ ...agentToken(first.spaceId), tokenHash: first.tokenHash }, T + 1), 'tokenHash');
+      expect((await store.agentTokens.findByHash(first.tokenHash))?.id).toBe(first.id);
+    });
+
+    it('stores only the hash of an agent token', async () => {
+      const secret = `knot_agent_${hex(24)}`;
+      await store.agentTokens.issue({ id: newId(T), spaceId: newId(T), kind: 'manual', tokenHash: sha256(secret) }, T);
+      const dump = await t.rawDump();
+      expect(dump).toContain(sha256(secret));
+      expect(dump).not.toContain(secret);
+    });
+
+    it('a purged deleted space takes its tokens with it', async () => {
+      const { owner, template } = await ownerAndTemplate();
+      const gone = await deletedSpace(owner.id, template.id, T);
+      const token = agentToken(gone.id, 'manual');
+      await store.agentTokens.issue(token, T);
+      await store.spaces.purgeDeleted([gone.id]);
+      expect(await store.agentTokens.findByHash(token.tokenHash)).toBeNull();
     });
   });
 
@@ -1792,6 +1917,9 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       const ns = newSpace(owner.id, template.id);
       const no = newOperation(existing.id);
       const volumeId = unique('vol');
+      const keptAgentToken = sha256(hex(16));
+      const kept = await store.agentTokens.issue({ id: newId(T), spaceId: existing.id, kind: 'start', tokenHash: keptAgentToken }, T);
+      const agentTokenHash = sha256(hex(16));
       const boom = new Error('boom');
 
       const thrown = await rejection(
@@ -1812,6 +1940,8 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
           await tx.volumes.record({ spaceId: existing.id, volumeId, type: 'csi', nomadId: volumeId, createdByOperation: no.id }, T);
           await tx.events.append({ type: 'space.phase', spaceId: existing.id }, T + 1);
           await tx.audit.append(auditEntry({ actor }));
+          await tx.agentTokens.issue({ id: newId(T), spaceId: existing.id, kind: 'start', tokenHash: agentTokenHash }, T + 1);
+          await tx.agentTokens.revokeForSpace(existing.id, 'manual');
           throw boom;
         }),
       );
@@ -1838,6 +1968,9 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       expect(await store.volumes.owner(volumeId)).toBeNull();
       expect((await store.events.after(base, { limit: 1000 })).filter((e) => e.event.spaceId === existing.id)).toEqual([]);
       expect(await store.audit.list({ actor, limit: 10 })).toEqual([]);
+      // the replaced agent token still works, the new one never did
+      expect(await store.agentTokens.findByHash(keptAgentToken)).toEqual(kept);
+      expect(await store.agentTokens.findByHash(agentTokenHash)).toBeNull();
     });
 
     it('a conflict inside rolls back what the transaction wrote before it', async () => {

@@ -220,7 +220,7 @@ describe('failures on a real Nomad agent', () => {
   });
 
   it('an allocation that fails is compensated: no job, no volume the run created', async () => {
-    await newTemplate('crashing', execJob().replace('date -u +%Y-%m-%dT%H:%M:%SZ >> /home/starts.log && exec sleep 86400', 'exit 3'));
+    await newTemplate('crashing', execJob().replace('date -u +%Y-%m-%dT%H:%M:%SZ >> /home/starts.log && exec node \\"$NOMAD_TASK_DIR/knot-agent/knot-agent.js\\"', 'exit 3'));
     const id = await createSpace('crash', 'crashing');
     const failed = await act(id, 'start');
     expect(failed.op).toMatchObject({ status: 'failed', error: { type: 'allocation_failed' } });

@@ -1,4 +1,5 @@
 /** The shell: who is signed in, navigation, the live-stream indicator, and the page for the path. */
+import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, isKnotApiError, type Whoami } from './api';
 import { startLive, stopLive, onConnection } from './live';
@@ -35,6 +36,24 @@ function Page(props: { path: string; me: Whoami }) {
       <p>
         Nothing here. <a href="/">Go to Spaces</a>
       </p>
+    </main>
+  );
+}
+
+type TerminalPageType = ComponentType<{ id: string }>;
+
+/** The terminal page, fetched on first use: xterm stays out of the first load. */
+function LazyTerminalPage(props: { id: string }) {
+  const [page, setPage] = useState<{ Page: TerminalPageType } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    import('./pages/terminal').then((m) => setPage({ Page: m.TerminalPage }), setError);
+  }, []);
+  if (page) return <page.Page id={props.id} />;
+  return (
+    <main id="main">
+      <h1>Terminal</h1>
+      <p role="status">{error ? `Could not load the terminal: ${(error as Error).message ?? String(error)}. Reload to try again.` : 'Loading…'}</p>
     </main>
   );
 }
@@ -81,6 +100,15 @@ export function App() {
           if (path === '/sign-in') navigate('/', true);
         }}
       />
+    );
+  }
+  // the terminal fills its own window: no header, no navigation
+  const terminal = match('/spaces/:id/terminal', path);
+  if (terminal) {
+    return (
+      <SessionContext.Provider value={{ me, refresh }}>
+        <LazyTerminalPage id={terminal.id!} />
+      </SessionContext.Provider>
     );
   }
   const section = path.startsWith('/templates') ? 'templates' : path.startsWith('/admin') ? 'admin' : path.startsWith('/account') ? 'account' : 'spaces';
@@ -133,6 +161,7 @@ export function App() {
 
 function titleOf(path: string): string {
   if (path.startsWith('/spaces/new')) return 'Create Space';
+  if (match('/spaces/:id/terminal', path)) return 'Terminal';
   if (path.startsWith('/spaces/')) return 'Space';
   if (path.startsWith('/templates')) return 'Templates';
   if (path.startsWith('/admin')) return 'Admin';

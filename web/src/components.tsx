@@ -62,14 +62,12 @@ const ICONS: Record<string, string> = {
   ports: 'M4 12h4m8 0h4M8 8h8v8H8z',
 };
 
-export function ServiceIcon(props: { kind: keyof typeof ICONS; label: string }) {
+/** A service's icon, decorative: the link or button around it carries the name. */
+export function ServiceGlyph(props: { kind: keyof typeof ICONS }) {
   return (
-    <span class="service" title={props.label}>
-      <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
-        <path d={ICONS[props.kind]} fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
-      </svg>
-      <span class="service-label">{props.label}</span>
-    </span>
+    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
+      <path d={ICONS[props.kind]} fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
+    </svg>
   );
 }
 

@@ -1,10 +1,12 @@
 /**
  * The spaces on screen, kept current by the event stream: a step event updates the row at once
- * (no request); a phase, update-available or finished event refetches that one space; a reset
- * refetches the list. No timers, no polling.
+ * (no request), so does an agent event (its `agent` replaces the row's); a phase,
+ * update-available or finished event refetches that one space; a reset refetches the list. No
+ * timers, no polling.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type KnotEvent, type Space } from './api';
+import { eventAgent, isAgentEvent, withEvent } from './agent';
 import { onEvent } from './live';
 
 export interface LiveOp {
@@ -51,7 +53,8 @@ export function useSpaces(): SpacesState & { reload: () => Promise<void>; setLiv
   function apply(e: KnotEvent) {
     setState((s) => {
       const live = { ...s.live };
-      if (e.operationId) {
+      // an agent event names the space's last operation too; it says nothing new about it
+      if (e.operationId && !isAgentEvent(e)) {
         const prev = live[e.spaceId];
         const same = prev?.operationId === e.operationId;
         live[e.spaceId] = {
@@ -63,9 +66,8 @@ export function useSpaces(): SpacesState & { reload: () => Promise<void>; setLiv
           error: e.error ?? null,
         };
       }
-      const spaces = e.phase
-        ? s.spaces.map((x) => (x.id === e.spaceId && x.status.phase !== e.phase ? { ...x, status: { ...x.status, phase: e.phase as Space['status']['phase'] } } : x))
-        : s.spaces;
+      const agent = eventAgent(e);
+      const spaces = e.phase || agent ? s.spaces.map((x) => (x.id === e.spaceId ? withEvent(x, e.phase, agent) : x)) : s.spaces;
       return { ...s, spaces, live };
     });
   }
@@ -82,7 +84,7 @@ export function useSpaces(): SpacesState & { reload: () => Promise<void>; setLiv
         return;
       }
       apply(e);
-      if (e.type !== 'operation.step') void refetch(e.spaceId);
+      if (e.type !== 'operation.step' && !isAgentEvent(e)) void refetch(e.spaceId);
     });
   }, []);
 

@@ -25,6 +25,8 @@ export const ENCRYPT_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface Harness {
   url: string;
+  /** the agent links the API holds */
+  links: ApiServer['links'];
   store: Store;
   config: KnotConfig;
   adminToken: string;
@@ -56,6 +58,9 @@ export interface HarnessOptions {
   /** run on an existing backend (tests/support/harness: store, sandbox, worker) instead of a fresh one */
   backend?: { store: Store; sandboxUrl: string; lifecycle: LifecyclePort };
   metrics?: AppDeps['metrics'];
+  /** listen on this port (a restart test brings the API back where agents dial); default ephemeral */
+  port?: number;
+  agentLinks?: AppDeps['agentLinks'];
 }
 
 let temporalClient: Client | null = null;
@@ -96,7 +101,8 @@ export async function startHarness(kind: StoreKind, opts: HarnessOptions = {}): 
     ...(opts.authFailures ? { authFailures: opts.authFailures } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.events ? { events: opts.events } : {}),
-  });
+    ...(opts.agentLinks ? { agentLinks: opts.agentLinks } : {}),
+  }, opts.port !== undefined ? { port: opts.port } : {});
   const client = new KnotClient({ url: server.url, token: adminToken });
   const call: Harness['call'] = async (method, path, o = {}) => {
     const raw = o.raw === undefined ? undefined : typeof o.raw === 'string' ? o.raw : new Uint8Array(o.raw);
@@ -111,6 +117,7 @@ export async function startHarness(kind: StoreKind, opts: HarnessOptions = {}): 
   };
   return {
     url: server.url,
+    links: server.links,
     store,
     rawDump: () => {
       if (!owned) throw new Error('rawDump needs the harness to own its store');

@@ -2,13 +2,12 @@ import { ErrorType, KnotError } from '../../../core/errors';
 import {
   constantTimeEqual,
   decryptSecret,
-  deriveAgentToken,
   encryptSecret,
+  generateAgentToken,
   generateKey,
   generateToken,
   hashToken,
   isEncrypted,
-  verifyAgentToken,
 } from '../../../core/crypto';
 
 function errorOf(fn: () => unknown): KnotError {
@@ -70,7 +69,7 @@ describe('encryption', () => {
   });
 
   it.each([[''], [undefined], [null]])('a missing key (%j) is EncryptionKeyMissing telling the admin what to do', (missing) => {
-    for (const fn of [() => encryptSecret('x', missing), () => decryptSecret('v1:AAAA', missing), () => deriveAgentToken(missing, 's')]) {
+    for (const fn of [() => encryptSecret('x', missing), () => decryptSecret('v1:AAAA', missing)]) {
       const err = errorOf(fn);
       expect(err.type).toBe(ErrorType.EncryptionKeyMissing);
       expect(err.message).toContain('server.encrypt');
@@ -104,15 +103,10 @@ describe('tokens', () => {
     expect(constantTimeEqual('', '')).toBe(true);
   });
 
-  it('agent tokens are per space and per secret', () => {
-    const secret = generateKey();
-    const a = deriveAgentToken(secret, 'space-a');
-    expect(deriveAgentToken(secret, 'space-a')).toBe(a);
-    expect(deriveAgentToken(secret, 'space-b')).not.toBe(a);
-    expect(deriveAgentToken(generateKey(), 'space-a')).not.toBe(a);
-    expect(verifyAgentToken(secret, 'space-a', a)).toBe(true);
-    expect(verifyAgentToken(secret, 'space-b', a)).toBe(false);
-    expect(verifyAgentToken(secret, 'space-a', a.slice(0, -1))).toBe(false);
-    expect(verifyAgentToken(secret, 'space-a', '')).toBe(false);
+  it('agent tokens are random: knot_agent_ + 32 bytes base64url, never the same twice', () => {
+    const a = generateAgentToken();
+    expect(a).toMatch(/^knot_agent_[A-Za-z0-9_-]{43}$/);
+    expect(generateAgentToken()).not.toBe(a);
+    expect(hashToken(a)).toMatch(/^[0-9a-f]{64}$/);
   });
 });

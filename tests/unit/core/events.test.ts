@@ -28,12 +28,18 @@ describe('the event every store records', () => {
       durationMs: 21,
       updateAvailable: null,
       error: null,
+      agent: null,
     });
+  });
+
+  it('carries the agent status of a space.agent event', () => {
+    const agent = { state: 'disconnected' as const, since: '2026-12-05T10:00:00.000Z', version: null, services: {}, sessions: 0, lastSeen: null, lastActivity: null, connected: false };
+    expect(eventData({ type: 'space.agent', spaceId: 's1', agent }, space, null, 0)).toMatchObject({ type: 'space.agent', agent });
   });
 
   it('leaves what it does not know empty, never undefined', () => {
     const e = eventData({ type: 'space.deleted', spaceId: 'gone' }, null, null, 0);
     expect(Object.values(e).filter((v) => v === undefined)).toEqual([]);
-    expect(e).toMatchObject({ spaceName: null, operationId: null, phase: null, status: null });
+    expect(e).toMatchObject({ spaceName: null, operationId: null, phase: null, status: null, agent: null });
   });
 });

@@ -7,6 +7,7 @@ import {
   findTemplateExpressions,
   renderTemplate,
   sampleRenderContext,
+  AGENT_TOKEN_PLACEHOLDER,
   type RenderContext,
 } from '../../../core/render';
 
@@ -342,6 +343,7 @@ describe('findTemplateExpressions / checkTemplate', () => {
 
   it.each([
     ['known names pass', '${{ .var.registry }} ${{ .param.size }}', []],
+    ['the agent token is a known name', 'KNOT_AGENT_TOKEN = "${{ .space.agent_token }}"', []],
     ['unknown variable', 'x ${{ .var.regsitry }}', ["1:3: unknown variable 'regsitry'"]],
     ['undeclared parameter even with default', '${{ .param.sise | default "1" }}', ["1:1: unknown parameter 'sise'"]],
     ['optional parameter without default', '${{ .param.note }}', ["1:1: parameter 'note' is optional"]],
@@ -351,6 +353,14 @@ describe('findTemplateExpressions / checkTemplate', () => {
     const errors = checkTemplate(text, { vars: ['registry'], params: ['size', 'note'], optionalParams: ['note'] }, { path: 'job' });
     expect(errors.map((e) => e.path)).toEqual(messages.map(() => 'job'));
     messages.forEach((m, i) => expect(errors[i]?.message).toContain(m));
+  });
+
+  it('renders .space.agent_token as the placeholder unless the context holds a real token', () => {
+    const text = 'env { KNOT_AGENT_TOKEN = "${{ .space.agent_token }}" }';
+    expect(renderTemplate(text, context(), { escape: 'hcl' })).toBe(`env { KNOT_AGENT_TOKEN = "${AGENT_TOKEN_PLACEHOLDER}" }`);
+    expect(renderTemplate(text, sampleRenderContext('example'), { escape: 'hcl' })).toContain(AGENT_TOKEN_PLACEHOLDER);
+    const real = context({ space: { id: '01hzx0000000000000000space', name: 'mytest', agent_token: 'knot_agent_abc-_123' } });
+    expect(renderTemplate(text, real, { escape: 'hcl' })).toBe('env { KNOT_AGENT_TOKEN = "knot_agent_abc-_123" }');
   });
 
   it('reads YAML expressions from scalar values', () => {

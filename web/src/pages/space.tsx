@@ -4,6 +4,7 @@
  * the Temporal UI.
  */
 import { useEffect, useState } from 'preact/hooks';
+import { AgentSummary, eventAgent, isAgentEvent, withEvent } from '../agent';
 import { api, type OperationDetail, type Space, type Template, type UiSettings } from '../api';
 import { ErrorBanner } from '../components';
 import { duration, phaseLabel, reasonText, when } from '../format';
@@ -84,6 +85,12 @@ export function SpacePage(props: { id: string }) {
         setGone(true);
         return;
       }
+      // the agent's link came or went: the event carries the whole agent status, nothing to fetch
+      if (isAgentEvent(e)) {
+        const agent = eventAgent(e);
+        setSpace((s) => (s ? withEvent(s, e.phase, agent) : s));
+        return;
+      }
       if (e.operationId) {
         setLive({ operationId: e.operationId, operationType: e.operationType, status: e.status ?? 'running', step: e.step, stepStatus: e.stepStatus, error: e.error });
         void refreshOp(e.operationId).catch(() => undefined);
@@ -126,6 +133,10 @@ export function SpacePage(props: { id: string }) {
         <dd>
           <span class={`phase phase-${st.phase}`}>{phaseLabel(st.phase)}</span>
           {live && (live.status === 'running' || live.status === 'pending') && live.step ? <span class="step"> {live.step}</span> : null}
+        </dd>
+        <dt>Agent</dt>
+        <dd>
+          <AgentSummary space={space} />
         </dd>
         <dt>Owner</dt>
         <dd>{space.owner}</dd>

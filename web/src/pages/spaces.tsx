@@ -1,7 +1,8 @@
 /** The landing page: every space the caller may see, live. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Space } from '../api';
-import { ErrorBanner, ServiceIcon } from '../components';
+import { AgentNote, AgentServices } from '../agent';
+import { ErrorBanner } from '../components';
 import { phaseLabel, reasonText, uptime, PHASE_LABEL } from '../format';
 import { useMe } from '../session';
 import { runningOp, SpaceActions } from '../space-actions';
@@ -19,21 +20,8 @@ function Status(props: { space: Space; live: LiveOp | undefined }) {
       {op ? <span class="step">{op.step ?? `${op.type} requested`}</span> : null}
       {reason ? <span class="reason">{reason}</span> : null}
       {!op && !reason && live?.status === 'cancelled' ? <span class="reason">cancelled</span> : null}
+      <AgentNote space={space} />
     </div>
-  );
-}
-
-function Services(props: { space: Space }) {
-  const a = props.space.status.agent;
-  if (!a.connected || props.space.status.phase !== 'running') return <span class="muted">—</span>;
-  const s = a.services;
-  return (
-    <span class="services">
-      {s.ssh ? <ServiceIcon kind="ssh" label="SSH" /> : null}
-      {s.codeServer ? <ServiceIcon kind="codeServer" label="Code Server" /> : null}
-      {s.terminal ? <ServiceIcon kind="terminal" label="Terminal" /> : null}
-      {s.ports && s.ports.length ? <ServiceIcon kind="ports" label={`Ports ${s.ports.join(', ')}`} /> : null}
-    </span>
   );
 }
 
@@ -132,7 +120,7 @@ export function SpacesPage() {
                   <Status space={s} live={store.live[s.id]} />
                 </td>
                 <td>
-                  <Services space={s} />
+                  <AgentServices space={s} />
                 </td>
                 <td>{uptime(s, now)}</td>
                 <td>

@@ -1,0 +1,67 @@
+/**
+ * What the space offers, rescanned every few seconds: the terminal, SSH and code-server (something
+ * listens on their ports) and the other listening TCP ports. The report changes only when the
+ * scan does, so a quiet space sends nothing.
+ */
+import net from 'node:net';
+import type { AgentServices } from '../core/agent-status';
+import { readListeningPorts, reportablePorts } from './listening-ports';
+
+export const SERVICE_SCAN_MS = 5_000;
+
+export interface ServiceScanOptions {
+  terminal: boolean;
+  sshPort: number | null;
+  codeServerPort: number | null;
+  /** the agent's own ports, left out of `ports` */
+  ownPorts: number[];
+}
+
+/** Whether something accepts TCP on 127.0.0.1:port (used where /proc/net is missing). */
+export function acceptsConnections(port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export async function scanServices(opts: ServiceScanOptions, readPorts: () => Promise<number[] | null> = readListeningPorts): Promise<AgentServices> {
+  const listening = await readPorts();
+  const listens = async (port: number | null) => {
+    if (port === null) return false;
+    return listening ? listening.includes(port) : acceptsConnections(port);
+  };
+  const [ssh, codeServer] = await Promise.all([listens(opts.sshPort), listens(opts.codeServerPort)]);
+  return { terminal: opts.terminal, ssh, codeServer, ports: listening ? reportablePorts(listening, opts.ownPorts) : [] };
+}
+
+/** Scans now and every `intervalMs`, calling `onScan` with each result; returns the stop. */
+export function watchServices(opts: ServiceScanOptions, onScan: (services: AgentServices) => void, onError: (err: unknown) => void, intervalMs = SERVICE_SCAN_MS): () => void {
+  let stopped = false;
+  let running = false;
+  const scan = () => {
+    if (running || stopped) return; // a slow scan is never overlapped by the next
+    running = true;
+    scanServices(opts)
+      .then((s) => {
+        if (!stopped) onScan(s);
+      })
+      .catch(onError)
+      .finally(() => {
+        running = false;
+      });
+  };
+  scan();
+  const timer = setInterval(scan, intervalMs);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}

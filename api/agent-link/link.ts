@@ -1,0 +1,194 @@
+/**
+ * One agent's live link, on the server's side: the WebSocket it dialled, HTTP/2 over it with the
+ * server as the client, the agent's state stream, and the heartbeat that notices a dead link.
+ */
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { createWebSocketStream, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import {
+  AgentRoute,
+  DEAD_AFTER_MS,
+  HEARTBEAT_MS,
+  LINK_SESSION_MEMORY_MB,
+  LinkClose,
+  MAX_STATE_LINE,
+  TerminalHeader,
+  agentStateReportSchema,
+  type AgentStateReport,
+} from '../../link/protocol';
+
+export interface TerminalRequest {
+  session: string;
+  shell: string;
+  cols: number;
+  rows: number;
+}
+
+/** Heartbeat timings (tests shorten them; see link/protocol.ts for why these defaults). */
+export interface LinkTimings {
+  heartbeatMs: number;
+  deadAfterMs: number;
+}
+
+export const DEFAULT_LINK_TIMINGS: LinkTimings = { heartbeatMs: HEARTBEAT_MS, deadAfterMs: DEAD_AFTER_MS };
+
+export interface AgentLinkEvents {
+  /** a valid state report arrived */
+  onReport(link: AgentLink, report: AgentStateReport): void;
+  /** the heartbeat ticked (the link answered within DEAD_AFTER_MS) */
+  onHeartbeat(link: AgentLink): void;
+  /** the link ended, for whatever reason; called once */
+  onClose(link: AgentLink, code: number, reason: string): void;
+}
+
+export class AgentLink {
+  readonly connectedAt: number;
+  private readonly session: ClientHttp2Session;
+  private readonly timer: NodeJS.Timeout;
+  private lastHeard: number;
+  private closed = false;
+  lastReport: AgentStateReport | null = null;
+  /** the report the last `space.agent` event was about */
+  lastAnnounced: AgentStateReport | null = null;
+  /** browser terminals riding this link, closed with it */
+  readonly terminals = new Set<{ close(code: number, reason: string): void }>();
+
+  constructor(
+    readonly spaceId: string,
+    readonly tokenHash: string,
+    readonly version: string,
+    private readonly ws: WebSocket,
+    private readonly events: AgentLinkEvents,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    private readonly timings: LinkTimings = DEFAULT_LINK_TIMINGS,
+  ) {
+    this.connectedAt = now();
+    this.lastHeard = now();
+    const heard = () => {
+      this.lastHeard = this.now();
+    };
+    ws.on('pong', heard);
+    ws.on('ping', heard);
+    ws.on('message', heard);
+    ws.on('close', (code, reason) => this.ended(code, reason.toString() || 'the agent closed the link'));
+    ws.on('error', (e) => this.logger.debug({ err: e, spaceId }, 'agent link error'));
+    const duplex = createWebSocketStream(ws);
+    // the duplex errors when the socket goes away mid-write; the close handler does the rest
+    duplex.on('error', () => {});
+    this.session = http2.connect('http://agent.knot', { createConnection: () => duplex, maxSessionMemory: LINK_SESSION_MEMORY_MB });
+    this.session.on('error', (e) => this.logger.debug({ err: e, spaceId }, 'agent link HTTP/2 session error'));
+    this.session.on('close', () => this.close(LinkClose.GoingAway, 'the link HTTP/2 session ended'));
+    this.timer = setInterval(() => this.heartbeat(), timings.heartbeatMs);
+    this.timer.unref();
+    this.followState();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether the agent answers an HTTP/2 ping within `timeoutMs` (a duplicate dial asks this). */
+  alive(timeoutMs: number): Promise<boolean> {
+    if (this.closed || this.session.destroyed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      try {
+        this.session.ping((err) => {
+          clearTimeout(t);
+          resolve(!err);
+        });
+      } catch {
+        clearTimeout(t);
+        resolve(false);
+      }
+    });
+  }
+
+  /** Opens a terminal stream into the space (stream frames both ways, link/frames.ts). */
+  openTerminal(t: TerminalRequest): ClientHttp2Stream {
+    return this.session.request({
+      ':method': 'POST',
+      ':path': AgentRoute.terminal,
+      [TerminalHeader.session]: t.session,
+      [TerminalHeader.shell]: t.shell,
+      [TerminalHeader.cols]: String(t.cols),
+      [TerminalHeader.rows]: String(t.rows),
+    });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    try {
+      this.ws.close(code, reason.slice(0, 120));
+    } catch {
+      this.ws.terminate();
+    }
+    // a peer that never answers the close handshake must not hold the link open
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.ended(code, reason);
+  }
+
+  private ended(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    if (!this.session.destroyed) this.session.destroy();
+    for (const t of this.terminals) t.close(4503, "the space's agent disconnected");
+    this.terminals.clear();
+    this.events.onClose(this, code, reason);
+  }
+
+  private heartbeat(): void {
+    if (this.closed) return;
+    if (this.now() - this.lastHeard > this.timings.deadAfterMs) {
+      this.logger.info({ spaceId: this.spaceId }, 'agent link went quiet; closing it');
+      this.ws.terminate();
+      this.ended(LinkClose.Dead, 'no heartbeat');
+      return;
+    }
+    this.ws.ping();
+    this.events.onHeartbeat(this);
+  }
+
+  /** Reads the agent's newline-delimited state reports for as long as the link lives. */
+  private followState(): void {
+    const stream = this.session.request({ ':method': 'GET', ':path': AgentRoute.state });
+    stream.setEncoding('utf8');
+    let buffered = '';
+    stream.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (line) this.takeReport(line);
+      }
+      if (buffered.length > MAX_STATE_LINE) {
+        this.logger.warn({ spaceId: this.spaceId }, 'agent state line too long; closing the link');
+        this.close(1009, 'state report too large');
+      }
+    });
+    stream.on('error', () => {});
+    stream.on('end', () => {
+      if (!this.closed) this.close(1011, 'the agent ended its state stream');
+    });
+  }
+
+  private takeReport(line: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      this.logger.warn({ spaceId: this.spaceId }, 'agent sent a state line that is not JSON; ignored');
+      return;
+    }
+    const parsed = agentStateReportSchema.safeParse(value);
+    if (!parsed.success) {
+      this.logger.warn({ spaceId: this.spaceId, issues: parsed.error.issues.slice(0, 3) }, 'agent sent an invalid state report; ignored');
+      return;
+    }
+    this.lastReport = parsed.data;
+    this.events.onReport(this, parsed.data);
+  }
+}

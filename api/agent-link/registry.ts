@@ -1,0 +1,221 @@
+/**
+ * The live agent links this API process holds, one per space, and what the rest of knot learns
+ * of them: the link record in the agent-state store (refreshed every heartbeat, so another
+ * replica, the sweeps and a restarted process read it) and `space.agent` events when the status
+ * a face shows changes (connected, disconnected, services, sessions).
+ *
+ * Who may link: the agent's bearer token, looked up by hash; it names the one space it is valid
+ * for. The token is checked again every heartbeat, so a stop (which revokes it) ends the link.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { agentStatus, type AgentServices } from '../../core/agent-status';
+import { hashToken } from '../../core/crypto';
+import { ErrorType, KnotError } from '../../core/errors';
+import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, LINK_MAX_MESSAGE, LINK_SUBPROTOCOL, LinkClose, type AgentStateReport } from '../../link/protocol';
+import { bearerToken, rateLimited, TOKEN_PREFIX_LENGTH } from '../auth';
+import type { Services } from '../context';
+import { AgentLink, DEFAULT_LINK_TIMINGS, type LinkTimings } from './link';
+import { peerAddress, refuseUpgrade } from './upgrade-http';
+
+/** How long a dialling agent waits while we ask the current link whether it still answers. */
+const DUPLICATE_PROBE_MS = 3000;
+
+const VERSION = /^[A-Za-z0-9.+_-]{1,64}$/;
+
+function unauthorized(): KnotError {
+  // one answer for a missing, malformed, unknown, revoked or other-space token: nothing to probe
+  return new KnotError(ErrorType.Unauthorized, 'the agent token is not valid (unknown, revoked, or for another space)');
+}
+
+function sameServices(a: AgentServices | undefined, b: AgentServices | undefined): boolean {
+  return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+}
+
+export class LinkRegistry {
+  private readonly links = new Map<string, AgentLink>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: LINK_MAX_MESSAGE,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has(LINK_SUBPROTOCOL) ? LINK_SUBPROTOCOL : false),
+  });
+  private closing = false;
+  private phaseWatch: Promise<{ unsubscribe: () => void }> | null = null;
+
+  constructor(
+    private readonly svc: Services,
+    private readonly timings: LinkTimings = DEFAULT_LINK_TIMINGS,
+  ) {}
+
+  get(spaceId: string): AgentLink | undefined {
+    const link = this.links.get(spaceId);
+    return link && !link.isClosed ? link : undefined;
+  }
+
+  get size(): number {
+    return this.links.size;
+  }
+
+  /** An agent dials `LINK_PATH`: authenticate, settle a duplicate, upgrade, start the link. */
+  async accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const svc = this.svc;
+    const ip = peerAddress(req);
+    try {
+      if (this.closing) throw new KnotError(ErrorType.Unavailable, 'the server is shutting down; dial again');
+      // browsers never dial the link: a page holding a token must not act as an agent
+      if (req.headers.origin !== undefined) throw new KnotError(ErrorType.Forbidden, 'agent links are not opened from web pages');
+      const token = bearerToken(req as Parameters<typeof bearerToken>[0]);
+      const fail = (): never => {
+        const wait = svc.limiter.failed(ip, token ? token.slice(0, TOKEN_PREFIX_LENGTH) : null);
+        svc.logger.warn({ ip, limited: wait > 0 }, 'agent link refused: bad token');
+        if (wait > 0) throw rateLimited(wait);
+        throw unauthorized();
+      };
+      if (!token) return fail();
+      const tokenHash = hashToken(token);
+      const record = await svc.store.agentTokens.findByHash(tokenHash);
+      if (!record) return fail();
+      const space = await svc.store.spaces.get(record.spaceId);
+      if (!space || space.deletedAt) return fail();
+      const claimed = req.headers[SPACE_ID_HEADER];
+      if (claimed !== undefined && claimed !== space.id) return fail();
+      const versionHeader = req.headers[AGENT_VERSION_HEADER];
+      const version = typeof versionHeader === 'string' && VERSION.test(versionHeader) ? versionHeader : 'unknown';
+
+      const current = this.get(space.id);
+      if (current) {
+        if (await current.alive(DUPLICATE_PROBE_MS)) {
+          throw new KnotError(ErrorType.Conflict, "another agent holds this space's link and still answers");
+        }
+        current.close(LinkClose.Replaced, 'replaced by a new link');
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.start(space.id, tokenHash, version, ws));
+    } catch (e) {
+      refuseUpgrade(socket, req, e, svc, e instanceof KnotError && e.type === ErrorType.Unauthorized ? { 'WWW-Authenticate': 'Bearer realm="knot-agent"' } : {});
+    }
+  }
+
+  private start(spaceId: string, tokenHash: string, version: string, ws: WebSocket): void {
+    const logger = this.svc.logger.child({ part: 'agent-link', spaceId });
+    const link = new AgentLink(
+      spaceId,
+      tokenHash,
+      version,
+      ws,
+      {
+        onReport: (l, report) => void this.reported(l, report),
+        onHeartbeat: (l) => void this.heartbeat(l),
+        onClose: (l, code, reason) => void this.closed(l, code, reason),
+      },
+      logger,
+      this.svc.now,
+      this.timings,
+    );
+    this.links.set(spaceId, link);
+    this.watchPhases();
+    logger.info({ version }, 'agent linked');
+    this.svc.metrics.agentLinks.set(this.links.size);
+  }
+
+  private async record(link: AgentLink, report: AgentStateReport | null): Promise<void> {
+    await this.svc.agentState.report(
+      link.spaceId,
+      {
+        services: report?.services ?? {},
+        lastActivity: report?.lastActivity ?? null,
+        version: report?.version ?? link.version,
+        sessions: report?.sessions ?? 0,
+        since: link.connectedAt,
+      },
+      this.svc.now(),
+    );
+  }
+
+  private async reported(link: AgentLink, report: AgentStateReport): Promise<void> {
+    const before = link.lastAnnounced;
+    try {
+      await this.record(link, report);
+      const changed = !before || !sameServices(before.services, report.services) || before.sessions !== report.sessions;
+      if (changed) {
+        link.lastAnnounced = report;
+        await this.announce(link.spaceId);
+      }
+    } catch (e) {
+      this.svc.logger.warn({ err: e, spaceId: link.spaceId }, 'could not record the agent state');
+    }
+  }
+
+  private async heartbeat(link: AgentLink): Promise<void> {
+    try {
+      if (!(await this.heartbeatToken(link))) return;
+      await this.record(link, link.lastReport);
+    } catch (e) {
+      // a store outage must not end links: the next beat tries again
+      this.svc.logger.warn({ err: e, spaceId: link.spaceId }, 'agent link heartbeat could not reach the store');
+    }
+  }
+
+  private async closed(link: AgentLink, code: number, reason: string): Promise<void> {
+    this.svc.logger.info({ spaceId: link.spaceId, code, reason }, 'agent link closed');
+    if (this.links.get(link.spaceId) !== link) return; // replaced: the new link owns the record
+    this.links.delete(link.spaceId);
+    this.svc.metrics.agentLinks.set(this.links.size);
+    if (this.links.size === 0) this.unwatchPhases();
+    if (this.closing) return; // the record expires, or the agent dials the next process
+    try {
+      await this.svc.agentState.disconnected(link.spaceId, this.svc.now());
+      await this.announce(link.spaceId);
+    } catch (e) {
+      this.svc.logger.warn({ err: e, spaceId: link.spaceId }, 'could not record the agent disconnect');
+    }
+  }
+
+  /**
+   * While links exist, phase changes come from the event stream: a stop revokes the token, and the
+   * link ends at once rather than at the next heartbeat.
+   */
+  private watchPhases(): void {
+    if (this.phaseWatch) return;
+    this.phaseWatch = this.svc.events.subscribe({
+      ownerId: null,
+      deliver: (e) => {
+        const link = e.event.type === 'space.phase' || e.event.type === 'space.deleted' ? this.get(e.event.spaceId) : undefined;
+        if (link) void this.heartbeatToken(link);
+        return true;
+      },
+    });
+  }
+
+  private unwatchPhases(): void {
+    const watch = this.phaseWatch;
+    this.phaseWatch = null;
+    void watch?.then((w) => w.unsubscribe());
+  }
+
+  /** Ends the link when its token is no longer valid for its space; true while it is. */
+  private async heartbeatToken(link: AgentLink): Promise<boolean> {
+    const token = await this.svc.store.agentTokens.findByHash(link.tokenHash);
+    if (token && token.spaceId === link.spaceId) return true;
+    link.close(LinkClose.Unauthorized, 'the agent token was revoked');
+    return false;
+  }
+
+  /** A `space.agent` event with the status every face shows now. */
+  private async announce(spaceId: string): Promise<void> {
+    const [space, record] = await Promise.all([this.svc.store.spaces.get(spaceId), this.svc.agentState.get(spaceId)]);
+    if (!space || space.deletedAt) return;
+    const agent = agentStatus(space, record, this.svc.now());
+    await this.svc.store.events.append({ type: 'space.agent', spaceId, operationId: null, agent }, this.svc.now());
+  }
+
+  /** Server shutdown: agents dial again (another replica, or this one restarted). */
+  close(): void {
+    this.closing = true;
+    for (const link of this.links.values()) link.close(LinkClose.GoingAway, 'the server is shutting down');
+    this.links.clear();
+    this.unwatchPhases();
+    this.wss.close();
+  }
+}

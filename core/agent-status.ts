@@ -1,0 +1,79 @@
+/**
+ * The agent part of a space's status, decided from the space's phase and what the link last
+ * recorded: pure, so every face (API view, events, sweeps) tells the same story.
+ *
+ *   connecting    the space is starting or running and its agent has not linked since it started
+ *   connected     the link is up (its holder refreshed the record within the TTL)
+ *   disconnected  the link was up and went down, or the space is not running
+ *   timeout       still connecting AGENT_CONNECT_TIMEOUT_MS after the space started: the agent
+ *                 probably cannot reach the server (Coder's lesson, #4678: say so, do not spin)
+ */
+
+export const AGENT_LINK_STATES = ['connecting', 'connected', 'disconnected', 'timeout'] as const;
+export type AgentLinkState = (typeof AGENT_LINK_STATES)[number];
+
+/** How long a running space's agent may take to link before the status says `timeout`. */
+export const AGENT_CONNECT_TIMEOUT_MS = 2 * 60_000;
+
+/** What an agent can offer; icons appear from these. */
+export interface AgentServices {
+  terminal?: boolean;
+  ssh?: boolean;
+  codeServer?: boolean;
+  /** TCP ports listening inside the space (not the agent's own) */
+  ports?: number[];
+}
+
+/** What the store keeps of a space's link (written by the API process holding the link). */
+export interface AgentLinkRecord {
+  /** the link is up and its holder refreshed this record within the TTL */
+  connected: boolean;
+  /** last time the holder refreshed the record */
+  lastSeen: number;
+  /** when the link came up (connected) or went down (not connected); null when unknown */
+  since: number | null;
+  lastActivity: number | null;
+  services: AgentServices;
+  version: string | null;
+  /** open terminal (and later SSH, port) sessions */
+  sessions: number;
+}
+
+export interface AgentStatus {
+  state: AgentLinkState;
+  /** ISO time the state began (null when unknown) */
+  since: string | null;
+  version: string | null;
+  /** only a connected agent offers services */
+  services: AgentServices;
+  sessions: number;
+  lastSeen: string | null;
+  lastActivity: string | null;
+  /** kept for clients of the earlier view: state === 'connected' */
+  connected: boolean;
+}
+
+export interface SpaceForAgentStatus {
+  phase: string;
+  /** when the space last started (running) or null */
+  startedAt: number | null;
+  /** when its record last changed (the phase change to starting, for a starting space) */
+  updatedAt: number;
+}
+
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+export function agentStatus(space: SpaceForAgentStatus, link: AgentLinkRecord | null, now: number, connectTimeoutMs = AGENT_CONNECT_TIMEOUT_MS): AgentStatus {
+  const base = { version: link?.version ?? null, lastSeen: iso(link?.lastSeen), lastActivity: iso(link?.lastActivity) };
+  const live = space.phase === 'starting' || space.phase === 'running';
+  if (link?.connected && live) {
+    return { ...base, state: 'connected', since: iso(link.since ?? link.lastSeen), services: link.services, sessions: link.sessions, connected: true };
+  }
+  const down = { ...base, services: {}, sessions: 0, connected: false };
+  if (!live) return { ...down, state: 'disconnected', since: iso(link?.since ?? null) };
+  const startedAt = space.startedAt ?? space.updatedAt;
+  // a link record from before this start says nothing about this start's agent
+  if (link && (link.since ?? link.lastSeen) >= startedAt) return { ...down, state: 'disconnected', since: iso(link.since ?? link.lastSeen) };
+  if (now - startedAt > connectTimeoutMs) return { ...down, state: 'timeout', since: iso(startedAt + connectTimeoutMs) };
+  return { ...down, state: 'connecting', since: iso(startedAt) };
+}

@@ -1,0 +1,40 @@
+/** Agent tokens on SQL (`agent_tokens`): only each token's sha256 is stored, one per space and kind. */
+import type { AgentToken, AgentTokenKind } from '../model';
+import type { AgentTokenRepository } from '../store';
+import { alreadyInUse } from '../../core/errors';
+import { isUniqueViolation, type Queryable } from './db';
+
+function fromRow(r: Record<string, unknown>): AgentToken {
+  return { id: r.id as string, spaceId: r.space_id as string, kind: r.kind as AgentTokenKind, createdAt: Number(r.created_at) };
+}
+
+export function sqlAgentTokens(db: Queryable): AgentTokenRepository {
+  return {
+    async issue(t, now) {
+      try {
+        // the replaced token stops working in the same commit the new one starts to
+        await db.transaction(async (trx) => {
+          // a hash issued before is a conflict even when it is the one being replaced (as on Redis)
+          if (await trx('agent_tokens').where({ token_hash: t.tokenHash }).first('id')) throw alreadyInUse('an agent token with this id or hash already exists', 'tokenHash');
+          await trx('agent_tokens').where({ space_id: t.spaceId, kind: t.kind }).delete();
+          await trx('agent_tokens').insert({ id: t.id, space_id: t.spaceId, kind: t.kind, token_hash: t.tokenHash, created_at: now });
+        });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw alreadyInUse('an agent token with this id or hash already exists', 'tokenHash');
+        throw e;
+      }
+      return { id: t.id, spaceId: t.spaceId, kind: t.kind, createdAt: now };
+    },
+
+    async findByHash(tokenHash) {
+      const r = await db('agent_tokens').where({ token_hash: tokenHash }).first();
+      return r ? fromRow(r) : null;
+    },
+
+    async revokeForSpace(spaceId, kind) {
+      return db('agent_tokens')
+        .where({ space_id: spaceId, ...(kind ? { kind } : {}) })
+        .delete();
+    },
+  };
+}

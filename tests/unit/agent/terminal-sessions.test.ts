@@ -1,0 +1,154 @@
+/**
+ * TerminalSessions with a fake PTY: the session limit, backpressure (pause while a viewer is full,
+ * resume when every full viewer drained or left), the keep timer and re-attach.
+ */
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { FrameType, StreamFrameDecoder, payloadText, type Frame } from '../../../link/frames';
+import { shellSearchPath } from '../../../agent/shells';
+import { TerminalSessions, type PtyModule, type Viewer } from '../../../agent/terminal-sessions';
+
+class FakePty {
+  pid = 4242;
+  paused = false;
+  written: string[] = [];
+  private dataCb: (d: Buffer) => void = () => undefined;
+  private exitCb: (e: { exitCode: number; signal?: number }) => void = () => undefined;
+  onData = (cb: (d: Buffer) => void) => (this.dataCb = cb);
+  onExit = (cb: (e: { exitCode: number; signal?: number }) => void) => (this.exitCb = cb);
+  write = (d: Buffer) => this.written.push(d.toString());
+  resize = jest.fn();
+  pause = () => (this.paused = true);
+  resume = () => (this.paused = false);
+  kill = jest.fn(() => this.exit(0, 1));
+  emit(text: string) {
+    this.dataCb(Buffer.from(text));
+  }
+  exit(exitCode: number, signal?: number) {
+    this.exitCb({ exitCode, ...(signal === undefined ? {} : { signal }) });
+  }
+}
+
+class FakeViewer extends EventEmitter implements Viewer {
+  destroyed = false;
+  full = false;
+  ended = false;
+  frames: Frame[] = [];
+  private decoder = new StreamFrameDecoder();
+  write(chunk: Uint8Array): boolean {
+    this.frames.push(...this.decoder.push(chunk));
+    return !this.full;
+  }
+  end() {
+    this.ended = true;
+  }
+  drain() {
+    this.full = false;
+    this.emit('drain');
+  }
+  get text() {
+    return this.frames
+      .filter((f) => f.type === FrameType.Data)
+      .map((f) => payloadText(f.payload))
+      .join('');
+  }
+}
+
+function setup(opts: { maxSessions?: number; keepMs?: number } = {}) {
+  const ptys: FakePty[] = [];
+  const counts: number[] = [];
+  let activity = 0;
+  const pty = { spawn: () => ptys[ptys.push(new FakePty()) - 1] } as unknown as PtyModule;
+  const sessions = new TerminalSessions({
+    pty,
+    keepMs: opts.keepMs ?? 60_000,
+    maxSessions: opts.maxSessions ?? 32,
+    env: {},
+    cwd: '/',
+    searchPath: shellSearchPath(process.env.PATH),
+    logger: pino({ level: 'silent' }),
+    onCountChange: (n) => counts.push(n),
+    onActivity: () => activity++,
+  });
+  return { sessions, ptys, counts, activity: () => activity };
+}
+
+const req = (id: string) => ({ id, shell: 'sh' as const, cols: 80, rows: 24 });
+
+describe('TerminalSessions', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('refuses a session past the limit', () => {
+    const { sessions } = setup({ maxSessions: 2 });
+    expect(sessions.attach(req('aaaaaaaa'), new FakeViewer()).ok).toBe(true);
+    expect(sessions.attach(req('bbbbbbbb'), new FakeViewer()).ok).toBe(true);
+    expect(sessions.attach(req('cccccccc'), new FakeViewer())).toEqual({ ok: false, reason: 'too many terminal sessions' });
+    // attaching to an existing one is still fine
+    expect(sessions.attach(req('aaaaaaaa'), new FakeViewer()).ok).toBe(true);
+  });
+
+  it('pauses the PTY while any viewer is full and resumes when all drained or left', () => {
+    const { sessions, ptys } = setup();
+    const a = new FakeViewer();
+    const b = new FakeViewer();
+    sessions.attach(req('bp_session'), a);
+    const attachedB = sessions.attach(req('bp_session'), b);
+    const pty = ptys[0]!;
+    a.full = true;
+    b.full = true;
+    pty.emit('one');
+    expect(pty.paused).toBe(true);
+    a.drain();
+    expect(pty.paused).toBe(true); // b is still full
+    if (attachedB.ok) attachedB.session.detach(); // b leaves instead of draining
+    expect(pty.paused).toBe(false);
+    expect(a.text).toBe('one');
+  });
+
+  it('counts input as activity, replays to a re-attaching viewer, and sends Exit', () => {
+    const { sessions, ptys, counts, activity } = setup();
+    const a = new FakeViewer();
+    const r = sessions.attach(req('replay_01'), a);
+    if (!r.ok) throw new Error(r.reason);
+    r.session.input(new TextEncoder().encode('ls\r'));
+    expect(ptys[0]!.written).toEqual(['ls\r']);
+    expect(activity()).toBe(1);
+    ptys[0]!.emit('file1 file2\r\n');
+    r.session.detach();
+    r.session.input(new TextEncoder().encode('ignored'));
+    expect(ptys[0]!.written).toHaveLength(1);
+
+    const b = new FakeViewer();
+    sessions.attach(req('replay_01'), b);
+    expect(b.frames[0]!.type).toBe(FrameType.Hello);
+    expect(JSON.parse(payloadText(b.frames[0]!.payload))).toEqual({ session: 'replay_01', shell: 'sh', replayed: 13 });
+    expect(b.text).toBe('file1 file2\r\n');
+    ptys[0]!.exit(0);
+    expect(b.frames.at(-1)!.type).toBe(FrameType.Exit);
+    expect(b.ended).toBe(true);
+    expect(sessions.count).toBe(0);
+    expect(counts).toEqual([1, 0]);
+  });
+
+  it('kills a session after the keep time with nobody attached, unless someone re-attaches', () => {
+    jest.useFakeTimers();
+    const { sessions, ptys } = setup({ keepMs: 1_000 });
+    const r = sessions.attach(req('keep_0001'), new FakeViewer());
+    if (!r.ok) throw new Error(r.reason);
+    r.session.detach();
+    jest.advanceTimersByTime(900);
+    const again = sessions.attach(req('keep_0001'), new FakeViewer());
+    jest.advanceTimersByTime(5_000);
+    expect(ptys[0]!.kill).not.toHaveBeenCalled();
+    if (again.ok) again.session.detach();
+    jest.advanceTimersByTime(1_000);
+    expect(ptys[0]!.kill).toHaveBeenCalled();
+    expect(sessions.count).toBe(0);
+  });
+
+  it('reports no terminal when the PTY module is missing', () => {
+    const sessions = new TerminalSessions({ pty: null, keepMs: 1, env: {}, cwd: '/', searchPath: [], logger: pino({ level: 'silent' }), onCountChange: () => undefined, onActivity: () => undefined });
+    expect(sessions.available).toBe(false);
+    expect(sessions.attach(req('nopty_001'), new FakeViewer()).ok).toBe(false);
+  });
+});
