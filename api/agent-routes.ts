@@ -32,7 +32,8 @@ export interface AgentRouterDeps {
 }
 
 /** Every agent token starts `knot_agent_`: the characters after it tell tokens apart for the limiter. */
-const AGENT_TOKEN_PREFIX_LENGTH = 'knot_agent_'.length + 4;
+/** Agent tokens all start `knot_agent_`: the limiter keys on a few characters more, or every agent would share one key. */
+export const AGENT_TOKEN_PREFIX_LENGTH = 'knot_agent_'.length + 4;
 
 export const agentReportSchema = z
   .object({

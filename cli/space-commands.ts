@@ -95,6 +95,22 @@ async function runLifecycle(ui: Ui, name: string, opts: WaitOpts, start: (client
   }
 }
 
+/** The agent's link as `space show` tells it: state, since when, version, open sessions. */
+export function agentLine(a: Space['status']['agent']): string {
+  const since = a.since ? ` since ${a.since}` : '';
+  const extra = a.state === 'connected' ? ` (agent ${a.version ?? '?'}, ${a.sessions} session${a.sessions === 1 ? '' : 's'})` : '';
+  const hint = a.state === 'timeout' ? ' — the agent has not linked; can the space reach the server URL?' : '';
+  return `${a.state}${since}${extra}${hint}`;
+}
+
+/** What the agent offers (icons in the web UI): terminal, ssh, code-server, ports. */
+export function servicesLine(a: Space['status']['agent']): string {
+  if (a.state !== 'connected') return '-';
+  const s = a.services;
+  const names = [s.terminal ? 'terminal' : null, s.ssh ? 'ssh' : null, s.codeServer ? 'code-server' : null, s.ports?.length ? `ports ${s.ports.join(', ')}` : null].filter(Boolean);
+  return names.join(', ') || 'none';
+}
+
 /** The shell line that runs a manual space's agent (values single-quoted: a URL may hold `&`). */
 export function agentCommandLine(serverUrl: string, spaceId: string, token: string): string {
   const q = (v: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
@@ -231,6 +247,8 @@ export function registerClientCommands(program: Command): void {
             ['template', `${s.template} ${s.templateVersion || 'latest'} (applied ${st.appliedVersion ?? '-'})${st.updateAvailable ? ' — update available' : ''}`],
             ['phase', `${st.phase}${st.reason ? ` (${st.reason}${st.message ? `: ${st.message}` : ''})` : ''}`],
             ['shell', s.shell],
+            ['agent', agentLine(st.agent)],
+            ['services', servicesLine(st.agent)],
             ['nomad job', st.nomadJobId ?? '-'],
             ['volumes', st.volumes.map((v) => v.id).join(', ') || '-'],
             ['last operation', st.lastOperation ? `${st.lastOperation.type} ${st.lastOperation.status} (${st.lastOperation.id})` : '-'],

@@ -14,7 +14,8 @@ import { agentStatus, type AgentServices } from '../../core/agent-status';
 import { hashToken } from '../../core/crypto';
 import { ErrorType, KnotError } from '../../core/errors';
 import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, LINK_MAX_MESSAGE, LINK_SUBPROTOCOL, LinkClose, type AgentStateReport } from '../../link/protocol';
-import { bearerToken, rateLimited, TOKEN_PREFIX_LENGTH } from '../auth';
+import { bearerToken, rateLimited } from '../auth';
+import { AGENT_TOKEN_PREFIX_LENGTH } from '../agent-routes';
 import type { Services } from '../context';
 import { AgentLink, DEFAULT_LINK_TIMINGS, type LinkTimings } from './link';
 import { peerAddress, refuseUpgrade } from './upgrade-http';
@@ -68,7 +69,7 @@ export class LinkRegistry {
       if (req.headers.origin !== undefined) throw new KnotError(ErrorType.Forbidden, 'agent links are not opened from web pages');
       const token = bearerToken(req as Parameters<typeof bearerToken>[0]);
       const fail = (): never => {
-        const wait = svc.limiter.failed(ip, token ? token.slice(0, TOKEN_PREFIX_LENGTH) : null);
+        const wait = svc.limiter.failed(ip, token ? token.slice(0, AGENT_TOKEN_PREFIX_LENGTH) : null);
         svc.logger.warn({ ip, limited: wait > 0 }, 'agent link refused: bad token');
         if (wait > 0) throw rateLimited(wait);
         throw unauthorized();

@@ -94,4 +94,11 @@ describe('agent link with a real agent process', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     await s.agentState(id, 'disconnected', 5000);
   });
+
+  it('rate-limits failed link attempts like user tokens', async () => {
+    const answers: number[] = [];
+    for (let i = 0; i < 25; i++) answers.push((await dial(s.api.url, { Authorization: `Bearer knot_agent_guess${i}` })).status);
+    expect(answers.slice(0, 20).every((a) => a === 401)).toBe(true);
+    expect(answers.slice(21)).toEqual([429, 429, 429, 429]);
+  });
 });

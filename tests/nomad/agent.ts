@@ -86,7 +86,7 @@ export function realNomadBinaries(env: NodeJS.ProcessEnv = process.env): { nomad
   return executable(nomadBin) && executable(csiBin) ? { nomadBin, csiBin } : undefined;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { AgentSummary, eventAgent, isAgentEvent, withEvent } from '../agent';
 import { api, type OperationDetail, type Space, type Template, type UiSettings } from '../api';
-import { ErrorBanner } from '../components';
+import { Dialog, ErrorBanner } from '../components';
 import { duration, phaseLabel, reasonText, when } from '../format';
 import { onEvent } from '../live';
 import { SpaceActions } from '../space-actions';
@@ -158,6 +158,14 @@ export function SpacePage(props: { id: string }) {
             <dd>{space.agentUrl}</dd>
           </>
         ) : null}
+        {template?.type === 'manual' ? (
+          <>
+            <dt>Agent token</dt>
+            <dd>
+              <ManualAgentToken space={space} onError={setError} />
+            </dd>
+          </>
+        ) : null}
         <dt>Nomad job</dt>
         <dd>{st.nomadJobId ?? '—'}</dd>
         <dt>Last error</dt>
@@ -186,5 +194,34 @@ export function SpacePage(props: { id: string }) {
         <p>No operations yet.</p>
       )}
     </main>
+  );
+}
+
+/**
+ * A manual space's agent runs on the owner's machine: it needs a token for this space, shown once.
+ * Issuing a new one replaces the old (an agent still using it is refused at its next dial).
+ */
+function ManualAgentToken(props: { space: Space; onError: (e: unknown) => void }) {
+  const [issued, setIssued] = useState<string | null>(null);
+  const issue = () => void api().issueAgentToken(props.space.id).then((t) => setIssued(t.token), props.onError);
+  const command = issued ? `KNOT_SERVER=${location.origin} KNOT_SPACEID=${props.space.id} KNOT_AGENT_TOKEN=${issued} knot agent` : '';
+  return (
+    <>
+      <button type="button" onClick={issue}>
+        Issue agent token
+      </button>{' '}
+      <span class="muted">replaces the one issued before</span>
+      {issued ? (
+        <Dialog title={`Agent token for ${props.space.name}`} onClose={() => setIssued(null)}>
+          <p>Shown once — copy it now. Run the agent where the space lives:</p>
+          <input aria-label="Agent command" readOnly value={command} class="mono wide" />
+          <div class="dialog-buttons">
+            <button type="button" class="primary" onClick={() => setIssued(null)}>
+              Done
+            </button>
+          </div>
+        </Dialog>
+      ) : null}
+    </>
   );
 }
