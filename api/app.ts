@@ -23,6 +23,7 @@ import { webAppHandlers } from './web-app';
 import { agentDownloadRouteDocs, agentDownloadsRoot, createAgentDownloadsRouter } from './agent-downloads';
 import { z } from 'zod';
 import { EventHub } from './event-stream';
+import { agentLinkRouteDocs } from './agent-link';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -79,7 +80,7 @@ const openApiRoute = (routes: () => readonly RouteDef[]) =>
 
 export function allRoutes(): readonly RouteDef[] {
   const routes: RouteDef[] = [];
-  routes.push(openApiRoute(() => [...routes, agentStateRouteDoc, ...agentDownloadRouteDocs]), ...API_ROUTES);
+  routes.push(openApiRoute(() => [...routes, agentStateRouteDoc, ...agentDownloadRouteDocs, ...agentLinkRouteDocs]), ...API_ROUTES);
   return routes;
 }
 

@@ -6,6 +6,8 @@ import type { Server, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorType, KnotError } from '../../core/errors';
 import { LINK_PATH } from '../../link/protocol';
+import type { RouteDef } from '../route';
+import { problems } from '../schemas/common';
 import type { Services } from '../context';
 import { LinkRegistry } from './registry';
 import type { LinkTimings } from './link';
@@ -45,3 +47,39 @@ export function attachAgentLinks(server: Server, svc: Services, timings?: LinkTi
     },
   };
 }
+
+const docOnly = async (): Promise<never> => {
+  throw new Error('documentation only: served by the HTTP server upgrade handler (api/agent-link)');
+};
+
+/** The two WebSockets as the OpenAPI document describes them (upgrades; never mounted as routes). */
+export const agentLinkRouteDocs: RouteDef[] = [
+  {
+    method: 'get',
+    path: LINK_PATH,
+    summary: "A space's agent dials its link (WebSocket upgrade, subprotocol knot-link.v1; HTTP/2 runs over it, the server as the client)",
+    description:
+      "Authenticated with the space's agent token (`Authorization: Bearer`), minted at each start and revoked at stop (manual spaces: POST /api/v1/spaces/:id/agent-token). " +
+      'A missing, wrong, revoked or other-space token: 401 (rate-limited: 429); a request with an Origin header (a web page): 403; the space\'s link is held by an agent that still answers: 409. ' +
+      'Both ends ping every 20 s; a link silent for 50 s is ended. See link/protocol.ts.',
+    tag: 'agents',
+    auth: 'none',
+    bodyRequired: false,
+    responses: { 101: { description: 'switching protocols: the link is up' }, ...problems(401, 403, 409, 429, 503) },
+    handle: docOnly,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/spaces/:id/terminal',
+    summary: 'A terminal in the space (WebSocket upgrade): query session (8-64 of A-Za-z0-9_-), shell (bash, sh, zsh, fish), cols, rows',
+    description:
+      'Owner and admins; bearer token or the session cookie, and a browser must send this server\'s Origin (cross-site: 403). ' +
+      'Binary messages, one frame each: `[type u8][payload]` (0 data, 1 resize {cols,rows}, 2 exit {code,signal}, 3 notice, 4 error, 5 hello {session,shell,replayed}; link/frames.ts). ' +
+      'The same session id re-attaches the same shell and replays its recent output. Once upgraded, refusals are close codes: 4404 not found (another user\'s space too), 4409 not running, 4503 agent not linked, 4400 bad frame, 1009 frame too large. Every terminal opened is audited (terminal.open).',
+    tag: 'spaces',
+    auth: 'user',
+    bodyRequired: false,
+    responses: { 101: { description: 'switching protocols: the terminal is attached' }, ...problems(400, 401, 403, 429) },
+    handle: docOnly,
+  },
+];
