@@ -24,6 +24,21 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   );
 }
 
+/** A secret the server shows once (a token, an agent command line), in a read-only field to copy. */
+export function ShownOnceDialog(props: { title: string; intro: string; label: string; value: string; onClose: () => void }) {
+  return (
+    <Dialog title={props.title} onClose={props.onClose}>
+      <p>{props.intro}</p>
+      <input aria-label={props.label} readOnly value={props.value} class="mono wide" />
+      <div class="dialog-buttons">
+        <button type="button" class="primary" onClick={props.onClose}>
+          Done
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
 /** Field errors of a failed request by path (`name`, `parameters.size`, …). */
 export function fieldErrors(e: unknown): Record<string, string> {
   const out: Record<string, string> = {};

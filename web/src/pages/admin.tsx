@@ -1,7 +1,7 @@
 /** Admin: users, groups, tokens, template variables, the audit log. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type AuditList, type Group, type Token, type User, type Variable } from '../api';
-import { Dialog, ErrorBanner, FieldMessage, fieldErrors } from '../components';
+import { Dialog, ErrorBanner, FieldMessage, ShownOnceDialog, fieldErrors } from '../components';
 import { when } from '../format';
 
 export function AdminNav(props: { current: string }) {
@@ -163,15 +163,7 @@ export function UsersPage() {
       ) : null}
       {pwFor ? <PasswordDialog user={pwFor} onClose={() => { setPwFor(null); reload(); }} /> : null}
       {issued ? (
-        <Dialog title={`Token for ${issued.user}`} onClose={() => setIssued(null)}>
-          <p>Shown once — copy it now:</p>
-          <input aria-label="New token" readOnly value={issued.token} class="mono wide" />
-          <div class="dialog-buttons">
-            <button type="button" class="primary" onClick={() => setIssued(null)}>
-              Done
-            </button>
-          </div>
-        </Dialog>
+        <ShownOnceDialog title={`Token for ${issued.user}`} intro="Shown once — copy it now:" label="New token" value={issued.token} onClose={() => setIssued(null)} />
       ) : null}
     </main>
   );

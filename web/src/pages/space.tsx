@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { AgentSummary, eventAgent, isAgentEvent, withEvent } from '../agent';
 import { api, type OperationDetail, type Space, type Template, type UiSettings } from '../api';
-import { Dialog, ErrorBanner } from '../components';
+import { ErrorBanner, ShownOnceDialog } from '../components';
 import { duration, phaseLabel, reasonText, when } from '../format';
 import { onEvent } from '../live';
 import { SpaceActions } from '../space-actions';
@@ -212,15 +212,13 @@ function ManualAgentToken(props: { space: Space; onError: (e: unknown) => void }
       </button>{' '}
       <span class="muted">replaces the one issued before</span>
       {issued ? (
-        <Dialog title={`Agent token for ${props.space.name}`} onClose={() => setIssued(null)}>
-          <p>Shown once — copy it now. Run the agent where the space lives:</p>
-          <input aria-label="Agent command" readOnly value={command} class="mono wide" />
-          <div class="dialog-buttons">
-            <button type="button" class="primary" onClick={() => setIssued(null)}>
-              Done
-            </button>
-          </div>
-        </Dialog>
+        <ShownOnceDialog
+          title={`Agent token for ${props.space.name}`}
+          intro="Shown once — copy it now. Run the agent where the space lives:"
+          label="Agent command"
+          value={command}
+          onClose={() => setIssued(null)}
+        />
       ) : null}
     </>
   );
