@@ -112,6 +112,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createAge
     url: linkUrl(config.server, LINK_PATH),
     token: config.token,
     version,
+    spaceId: config.spaceId,
     logger,
     onStream: (stream, headers) => routeStream(stream, headers, { state, terminals, logger }),
     ...(tuning.heartbeatMs !== undefined ? { heartbeatMs: tuning.heartbeatMs } : {}),

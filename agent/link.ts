@@ -6,7 +6,7 @@
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
 import WebSocket, { createWebSocketStream } from 'ws';
-import { AGENT_VERSION_HEADER, DEAD_AFTER_MS, HEARTBEAT_MS, LINK_MAX_MESSAGE, LINK_SESSION_MEMORY_MB, LINK_SUBPROTOCOL, LinkClose } from '../link/protocol';
+import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, DEAD_AFTER_MS, HEARTBEAT_MS, LINK_MAX_MESSAGE, LINK_SESSION_MEMORY_MB, LINK_SUBPROTOCOL, LinkClose } from '../link/protocol';
 import { BACKOFF_RESET_AFTER_MS, backoffDelay } from './backoff';
 
 export type LinkEvent = { state: 'connected' } | { state: 'disconnected'; code: number; reason: string };
@@ -15,6 +15,8 @@ export interface LinkOptions {
   url: string;
   token: string;
   version: string;
+  /** KNOT_SPACEID when set: the server refuses the token if it belongs to another space (a misconfigured task) */
+  spaceId?: string | null;
   logger: Logger;
   onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
   heartbeatMs?: number;
@@ -75,7 +77,7 @@ export function startLink(opts: LinkOptions): Link {
     let heardAt = Date.now();
     let failure: string | null = null;
     const socket = new WebSocket(opts.url, LINK_SUBPROTOCOL, {
-      headers: { authorization: `Bearer ${opts.token}`, [AGENT_VERSION_HEADER]: opts.version },
+      headers: { authorization: `Bearer ${opts.token}`, [AGENT_VERSION_HEADER]: opts.version, ...(opts.spaceId ? { [SPACE_ID_HEADER]: opts.spaceId } : {}) },
       maxPayload: LINK_MAX_MESSAGE,
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
