@@ -7,14 +7,18 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { LINK_PATH } from '../link/protocol';
+import type { AgentServices } from '../core/agent-status';
 import { AgentState } from './agent-state';
 import { linkUrl, type AgentConfig } from './config';
 import { startLink, type Link, type LinkEvent } from './link';
 import { createAgentLogger } from './logger';
 import { startPingServer, type PingServer } from './ping-server';
+import { HttpPortProber } from './http-probe';
 import { routeStream } from './routes';
 import { watchServices } from './services';
-import { shellSearchPath } from './shells';
+import { loginShell, shellSearchPath } from './shells';
+import { SshServer } from './ssh-server';
+import { findSftpServer } from './ssh-sessions';
 import { TerminalSessions, type PtyModule } from './terminal-sessions';
 
 export interface RunningAgent {
@@ -88,33 +92,81 @@ export async function startAgent(config: AgentConfig, logger: Logger = createAge
   }
 
   const state = new AgentState(version, tuning.activityReportMs === undefined ? {} : { activityReportMs: tuning.activityReportMs });
+  // open sessions of every kind: terminals and SSH connections
+  const counts = { terminals: 0, ssh: 0, tunnels: 0 };
+  const countSessions = () => state.setSessions(counts.terminals + counts.ssh + counts.tunnels);
+  const pty = await loadPty(logger);
+  const home = env.HOME || os.homedir();
+  const searchPath = shellSearchPath(env.PATH);
   const terminals = new TerminalSessions({
-    pty: await loadPty(logger),
+    pty,
     keepMs: config.terminalKeepMs,
     env: shellEnv(env),
     // the shell starts in the home its environment names (the agent's own user's, normally)
-    cwd: env.HOME || os.homedir(),
-    searchPath: shellSearchPath(env.PATH),
+    cwd: home,
+    searchPath,
     logger,
-    onCountChange: (n) => state.setSessions(n),
+    onCountChange: (n) => {
+      counts.terminals = n;
+      countSessions();
+    },
     onActivity: () => state.touch(),
   });
   const terminal = terminals.available;
-  state.setServices({ terminal, ssh: false, codeServer: false, ports: [] });
+  // SSH is there when the image's sshd listens on KNOT_SSH_PORT or the embedded server has its config
+  let scanned: AgentServices = { terminal, ssh: false, codeServer: false, ports: [] };
+  const ssh = new SshServer({
+    pty,
+    shell: loginShell(searchPath),
+    env: shellEnv(env),
+    cwd: home,
+    sftpServer: findSftpServer(),
+    user: config.user,
+    logger: logger.child({ part: 'ssh' }),
+    onActivity: () => state.touch(),
+    onCountChange: (n) => {
+      counts.ssh = n;
+      countSessions();
+    },
+    onConfigured: () => showServices(),
+  });
+  const showServices = () => state.setServices({ ...scanned, ssh: Boolean(scanned.ssh) || ssh.configured });
+  showServices();
   const stopScan = watchServices(
-    { terminal, sshPort: config.sshPort, codeServerPort: config.codeServerPort, ownPorts: ping ? [ping.port] : [] },
-    (s) => state.setServices(s),
+    {
+      terminal,
+      sshPort: config.sshPort,
+      codeServerPort: config.codeServerPort,
+      ownPorts: ping ? [ping.port] : [],
+      declaredHttpPorts: config.httpPorts.map((p) => p.port),
+      portNames: Object.fromEntries([...config.tcpPorts, ...config.httpPorts].filter((p) => p.name).map((p) => [String(p.port), p.name!])),
+      prober: new HttpPortProber(),
+    },
+    (s) => {
+      scanned = s;
+      showServices();
+    },
     (e) => logger.warn({ err: e }, 'service scan failed'),
     tuning.serviceScanMs,
   );
 
+  // a TCP connection through the link is a session, and bytes from the user are activity
+  const tunnels = {
+    ownPorts: () => (ping ? [ping.port] : []),
+    onActivity: () => state.touch(),
+    onCount: (delta: number) => {
+      counts.tunnels += delta;
+      countSessions();
+    },
+    logger,
+  };
   const link: Link = startLink({
     url: linkUrl(config.server, LINK_PATH),
     token: config.token,
     version,
     spaceId: config.spaceId,
     logger,
-    onStream: (stream, headers) => routeStream(stream, headers, { state, terminals, logger }),
+    onStream: (stream, headers) => routeStream(stream, headers, { state, terminals, ssh, sshPort: config.sshPort, tunnels, logger }),
     ...(tuning.heartbeatMs !== undefined ? { heartbeatMs: tuning.heartbeatMs } : {}),
     ...(tuning.deadAfterMs !== undefined ? { deadAfterMs: tuning.deadAfterMs } : {}),
     ...(tuning.backoff ? { backoff: tuning.backoff } : {}),

@@ -3,6 +3,9 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:ht
 import type { Logger } from 'pino';
 import { AgentRoute } from '../link/protocol';
 import type { AgentState } from './agent-state';
+import { serveConnect, type TunnelDeps } from './port-tunnel';
+import { serveSsh, serveSshConfig } from './ssh-route';
+import type { SshServer } from './ssh-server';
 import { serveState } from './state-route';
 import { serveTerminal } from './terminal-route';
 import type { TerminalSessions } from './terminal-sessions';
@@ -10,6 +13,11 @@ import type { TerminalSessions } from './terminal-sessions';
 export interface RouteDeps {
   state: AgentState;
   terminals: TerminalSessions;
+  ssh: SshServer;
+  /** KNOT_SSH_PORT: the image's own sshd, preferred when it listens */
+  sshPort: number | null;
+  /** CONNECT to ports inside the space; absent: refused */
+  tunnels?: TunnelDeps;
   logger: Logger;
 }
 
@@ -22,12 +30,29 @@ export function routeStream(stream: ServerHttp2Stream, headers: IncomingHttpHead
   const method = headers[':method'];
   const path = (headers[':path'] ?? '').split('?')[0];
   try {
+    // CONNECT has no :path, only :authority (link/protocol.ts connectAuthority)
+    if (method === 'CONNECT') {
+      if (deps.tunnels) return serveConnect(stream, headers, deps.tunnels);
+      return reply(stream, 404);
+    }
     if (path === AgentRoute.state) {
       if (method === 'GET') return serveState(stream, deps.state, deps.logger);
       return reply(stream, 405);
     }
     if (path === AgentRoute.terminal) {
       if (method === 'POST') return serveTerminal(stream, headers, deps.terminals, deps.logger);
+      return reply(stream, 405);
+    }
+    if (path === AgentRoute.ssh) {
+      if (method !== 'POST') return reply(stream, 405);
+      serveSsh(stream, deps.ssh, deps.sshPort, deps.logger).catch((e: unknown) => {
+        deps.logger.error({ err: e }, 'ssh route failed');
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      });
+      return;
+    }
+    if (path === AgentRoute.sshConfig) {
+      if (method === 'PUT') return serveSshConfig(stream, deps.ssh, deps.logger);
       return reply(stream, 405);
     }
     reply(stream, 404);

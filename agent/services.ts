@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import type { AgentServices } from '../core/agent-status';
+import type { HttpPortProber } from './http-probe';
 import { readListeningPorts, reportablePorts } from './listening-ports';
 
 export const SERVICE_SCAN_MS = 5_000;
@@ -15,6 +16,12 @@ export interface ServiceScanOptions {
   codeServerPort: number | null;
   /** the agent's own ports, left out of `ports` */
   ownPorts: number[];
+  /** KNOT_HTTP_PORT: HTTP whether or not a probe says so */
+  declaredHttpPorts?: number[];
+  /** names from KNOT_HTTP_PORT / KNOT_TCP_PORT, by port */
+  portNames?: Record<string, string>;
+  /** finds the listening ports that answer HTTP; none are probed without it */
+  prober?: HttpPortProber;
 }
 
 /** Whether something accepts TCP on 127.0.0.1:port (used where /proc/net is missing). */
@@ -38,7 +45,14 @@ export async function scanServices(opts: ServiceScanOptions, readPorts: () => Pr
     return listening ? listening.includes(port) : acceptsConnections(port);
   };
   const [ssh, codeServer] = await Promise.all([listens(opts.sshPort), listens(opts.codeServerPort)]);
-  return { terminal: opts.terminal, ssh, codeServer, ports: listening ? reportablePorts(listening, opts.ownPorts) : [] };
+  const ports = listening ? reportablePorts(listening, opts.ownPorts) : [];
+  const declared = opts.declaredHttpPorts ?? [];
+  // SSH never answers HTTP; asking it would only log a failed handshake
+  const probed = opts.prober ? await opts.prober.httpPorts(ports.filter((p) => p !== opts.sshPort && !declared.includes(p))) : [];
+  // a declared port counts while it listens (or always, where listening ports cannot be read)
+  const httpPorts = reportablePorts([...probed, ...declared.filter((p) => !listening || ports.includes(p))], opts.ownPorts);
+  const names = opts.portNames && Object.keys(opts.portNames).length ? { portNames: opts.portNames } : {};
+  return { terminal: opts.terminal, ssh, codeServer, ports, httpPorts, ...names };
 }
 
 /** Scans now and every `intervalMs`, calling `onScan` with each result; returns the stop. */

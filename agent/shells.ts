@@ -3,6 +3,7 @@
  * image may not have it: then sh, with a notice saying so rather than a terminal that never opens.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { SHELLS, type ShellName } from '../link/protocol';
 
@@ -51,4 +52,22 @@ export function resolveShell(requested: ShellName, dirs: string[], exists: (file
   const sh = findOnPath('sh', dirs, exists);
   if (!sh) return null;
   return { name: 'sh', path: sh, notice: `${requested} is not installed in this space; using sh` };
+}
+
+/**
+ * The user's login shell for SSH sessions: the account's shell (passwd) when it is there, else
+ * bash, else sh (an image may have no passwd entry for the user, or a shell it lacks).
+ */
+export function loginShell(dirs: string[], account: () => string | null = accountShell, exists: (file: string) => boolean = isExecutableFile): string {
+  const own = account();
+  if (own && path.isAbsolute(own) && exists(own) && !/\/(nologin|false)$/.test(own)) return own;
+  return resolveShell('bash', dirs, exists)?.path ?? '/bin/sh';
+}
+
+function accountShell(): string | null {
+  try {
+    return os.userInfo().shell;
+  } catch {
+    return null; // no passwd entry for this uid
+  }
 }

@@ -63,6 +63,7 @@ export function servicesOf(deps: AppDeps): Services {
     metrics: deps.metrics ?? new KnotMetrics(),
     limiter: new AuthFailureLimiter({ maxFailures: deps.authFailures?.max ?? 20, windowMs: deps.authFailures?.windowMs ?? 60_000, now }),
     events: new EventHub(deps.store, deps.logger, deps.events),
+    ...(deps.sshKeysChanged ? { sshKeysChanged: deps.sshKeysChanged } : {}),
   };
 }
 

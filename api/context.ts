@@ -58,10 +58,12 @@ export interface AppDeps {
   events?: EventStreamOptions;
   /** agent link heartbeat timings (tests shorten them); default link/protocol.ts */
   agentLinks?: { heartbeatMs: number; deadAfterMs: number };
+  /** called after a user's SSH keys were added or removed (pushes them to the user's running agents) */
+  sshKeysChanged?: (userId: string) => void;
 }
 
 /** Resolved dependencies every handler sees: the injected ones, with every default filled in. */
-export interface Services extends Pick<AppDeps, 'store' | 'config' | 'logger' | 'lifecycle' | 'nomad' | 'health'> {
+export interface Services extends Pick<AppDeps, 'store' | 'config' | 'logger' | 'lifecycle' | 'nomad' | 'health' | 'sshKeysChanged'> {
   agentState: AgentStateStore;
   now: () => number;
   newId: () => string;

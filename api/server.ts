@@ -20,6 +20,12 @@ export async function startApiServer(deps: AppDeps, listen: { host?: string; por
     s.once('error', reject);
   });
   const agentLinks = attachAgentLinks(server, svc, deps.agentLinks);
+  // the SSH key routes call this: the spaces of that user linked here get the new keys at once
+  const injected = svc.sshKeysChanged;
+  svc.sshKeysChanged = (userId) => {
+    injected?.(userId);
+    void agentLinks.links.sshKeysChanged(userId);
+  };
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {

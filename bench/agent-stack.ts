@@ -18,8 +18,17 @@ import { insertSpaces } from './bulk-spaces';
 import { note } from './report';
 import { seedTemplate, seedTemplateInput } from './seed';
 
-/** The compiled CLI beside dist/bench (`node dist/cli/main.js agent` is what a space runs). */
-export const CLI_MAIN = path.join(__dirname, '..', 'cli', 'main.js');
+/**
+ * How the agent is started: `cli` = `node dist/cli/main.js agent` (the whole knot command, which
+ * loads the server's modules too); `standalone` = `node dist/cli/agent-main.js` (the program the
+ * downloadable agent bundle is built from: the `agent` command alone).
+ */
+export type AgentEntry = 'cli' | 'standalone';
+
+const AGENT_ARGV: Record<AgentEntry, string[]> = {
+  cli: [path.join(__dirname, '..', 'cli', 'main.js'), 'agent'],
+  standalone: [path.join(__dirname, '..', 'cli', 'agent-main.js')],
+};
 
 export interface LinkableSpace {
   id: string;
@@ -97,9 +106,10 @@ export function shellBaseEnv(home: string): Record<string, string> {
  * A real `knot agent` process for `space`, configured the way the space's Nomad job does it
  * (KNOT_SERVER, KNOT_AGENT_TOKEN, KNOT_SPACEID), with a scratch HOME and an ephemeral health port.
  */
-export function spawnKnotAgent(serverUrl: string, space: LinkableSpace, logLevel = 'warn'): KnotAgentProcess {
+export function spawnKnotAgent(serverUrl: string, space: LinkableSpace, opts: { logLevel?: string; entry?: AgentEntry } = {}): KnotAgentProcess {
   const home = mkdtempSync(path.join(os.tmpdir(), 'knot-bench-agent-'));
-  const child = spawn(process.execPath, [CLI_MAIN, 'agent'], {
+  const logLevel = opts.logLevel ?? 'warn';
+  const child = spawn(process.execPath, [...agentNodeArgs(), ...AGENT_ARGV[opts.entry ?? 'cli']], {
     cwd: home,
     env: { ...shellBaseEnv(home), KNOT_SERVER: serverUrl, KNOT_AGENT_TOKEN: space.token, KNOT_SPACEID: space.id, KNOT_AGENT_PORT: '0', KNOT_LOGLEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -127,6 +137,11 @@ export function spawnKnotAgent(serverUrl: string, space: LinkableSpace, logLevel
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** BENCH_AGENT_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): node flags for agent processes, to profile them. */
+function agentNodeArgs(): string[] {
+  return (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
 /** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM, …); null off Linux or once the process is gone. */

@@ -2,12 +2,16 @@
  * `npm run bench` / `node dist/bench/run.js [name...]`: runs the named benchmarks (all by default)
  * one after the other; each prints one `BENCH <name> ...` summary line on stdout, progress on stderr.
  */
+import { runAgentIdle } from './agent-idle';
+import { runAgentLinks } from './agent-links';
 import { runApi } from './api';
 import { runEvents } from './events';
 import { runOverhead } from './overhead';
 import { note } from './report';
 import { runStores } from './stores';
 import { runSweeps } from './sweeps';
+import { runTerminalLatency } from './terminal-latency';
+import { runTerminalThroughput } from './terminal-throughput';
 import { runThroughput } from './throughput';
 import { runWebUi } from './web-ui';
 
@@ -19,6 +23,10 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   'web-ui': runWebUi,
   events: runEvents,
   stores: runStores,
+  'terminal-latency': runTerminalLatency,
+  'terminal-throughput': runTerminalThroughput,
+  'agent-links': runAgentLinks,
+  'agent-idle': runAgentIdle,
 };
 
 async function main(): Promise<void> {

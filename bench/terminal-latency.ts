@@ -34,8 +34,8 @@ async function typeBlock(t: BenchTerminal, count: number, offset: number): Promi
     t.write(c);
     await echoed;
     samples.push(performance.now() - t0);
-    // readline erases with a backspace (then a space or an erase-line sequence)
-    const erased = t.out.until('\b', ECHO_TIMEOUT_MS, `${t.name}: erase`);
+    // with an empty prompt, readline erases the only character by `\r` + erase-to-end-of-line
+    const erased = t.out.until('\x1b[K', ECHO_TIMEOUT_MS, `${t.name}: erase`);
     t.write('\x7f');
     await erased;
   }

@@ -8,6 +8,9 @@ import { loggerFor, resolveTemporalAddress, runUntilSignal, startApi, startDev, 
 import { defaultImage, nomadServerJob } from './scaffold';
 import { openStoreAndRedis } from './services';
 import { registerClientCommands } from './space-commands';
+import { registerSshKeyCommands } from './ssh-key-commands';
+import { registerSshCommands } from './ssh-commands';
+import { registerPortForwardCommand } from './forward-port';
 
 const program = new Command();
 program.name('knot').description('Developer environments on Nomad, every lifecycle change a durable Temporal workflow').option('-c, --config <file>', 'knot.yml (default: $KNOT_CONFIG or ./knot.yml)');
@@ -163,6 +166,9 @@ admin
   });
 
 registerClientCommands(program);
+registerSshKeyCommands(program);
+registerSshCommands(program);
+registerPortForwardCommand(program);
 registerAgentCommand(program);
 
 program.parseAsync(process.argv).catch(fail);

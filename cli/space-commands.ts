@@ -18,7 +18,7 @@ interface WaitOpts extends Common {
   onInterrupt: InterruptChoice;
 }
 
-function clientOf(): KnotClient {
+export function clientOf(): KnotClient {
   return new KnotClient(resolveClientConfig());
 }
 
@@ -34,7 +34,8 @@ function failWith(ui: Ui, e: unknown): never {
   process.exit(1);
 }
 
-function action<A extends unknown[]>(fn: (ui: Ui, ...args: A) => Promise<void>) {
+/** A command's action: its Ui (--json aware), and any error as one line and a non-zero exit. */
+export function action<A extends unknown[]>(fn: (ui: Ui, ...args: A) => Promise<void>) {
   return async (...args: A) => {
     const opts = args.find((a): a is Common => typeof a === 'object' && a !== null && !Array.isArray(a) && 'json' in (a as object)) ?? {};
     const ui = createUi({ json: Boolean((opts as Common).json) });
@@ -46,7 +47,7 @@ function action<A extends unknown[]>(fn: (ui: Ui, ...args: A) => Promise<void>) 
   };
 }
 
-function printJson(value: unknown): void {
+export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 

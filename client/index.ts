@@ -56,6 +56,12 @@ export const CLIENT_ROUTES = [
   'PATCH /api/v1/users/:id',
   'DELETE /api/v1/users/:id',
   'POST /api/v1/users/:id/tokens',
+  'GET /api/v1/users/me/ssh-keys',
+  'POST /api/v1/users/me/ssh-keys',
+  'DELETE /api/v1/users/me/ssh-keys/:keyId',
+  'GET /api/v1/users/:id/ssh-keys',
+  'POST /api/v1/users/:id/ssh-keys',
+  'DELETE /api/v1/users/:id/ssh-keys/:keyId',
   'GET /api/v1/groups',
   'POST /api/v1/groups',
   'GET /api/v1/groups/:name',
@@ -101,6 +107,7 @@ export const CLIENT_ROUTES = [
   'POST /api/v1/users/:id/password',
   'GET /api/v1/ui/settings',
   'GET /api/v1/spaces/:id/update-plan',
+  'GET /api/v1/spaces/:id/ssh',
 ] as const;
 export type ClientRoute = (typeof CLIENT_ROUTES)[number];
 
@@ -286,6 +293,20 @@ export class KnotClient {
     return this.none('DELETE /api/v1/tokens/:id', { ...o, params: { id } });
   }
 
+  // SSH keys: the caller's own, or (admins) those of `user` (id or username)
+  listSshKeys(user?: string, o: RequestOptions = {}) {
+    if (user === undefined) return this.json<T.SshKeyList>('GET /api/v1/users/me/ssh-keys', o);
+    return this.json<T.SshKeyList>('GET /api/v1/users/:id/ssh-keys', { ...o, params: { id: user } });
+  }
+  addSshKey(body: T.AddSshKey, user?: string, o: RequestOptions = {}) {
+    if (user === undefined) return this.json<T.SshKey>('POST /api/v1/users/me/ssh-keys', { ...o, body });
+    return this.json<T.SshKey>('POST /api/v1/users/:id/ssh-keys', { ...o, params: { id: user }, body });
+  }
+  removeSshKey(keyId: string, user?: string, o: RequestOptions = {}) {
+    if (user === undefined) return this.none('DELETE /api/v1/users/me/ssh-keys/:keyId', { ...o, params: { keyId } });
+    return this.none('DELETE /api/v1/users/:id/ssh-keys/:keyId', { ...o, params: { id: user, keyId } });
+  }
+
   // --- templates and variables ---
 
   validateTemplate(body: T.TemplateValidateInput, o: RequestOptions = {}) {
@@ -385,6 +406,10 @@ export class KnotClient {
   /** A new agent token for a manual space (replacing the last one); the secret is shown this once. */
   issueAgentToken(idOrName: string, o: RequestOptions = {}) {
     return this.json<T.CreatedAgentToken>('POST /api/v1/spaces/:id/agent-token', { ...o, params: { id: idOrName } });
+  }
+  /** How to reach the space with SSH, and its host key to pin (known_hosts line). */
+  getSpaceSsh(idOrName: string, query: T.GetSpaceQuery = {}, o: RequestOptions = {}) {
+    return this.json<T.SpaceSsh>('GET /api/v1/spaces/:id/ssh', { ...o, params: { id: idOrName }, query });
   }
   spaceOperations(idOrName: string, o: RequestOptions = {}) {
     return this.json<T.OperationList>('GET /api/v1/spaces/:id/operations', { ...o, params: { id: idOrName } });

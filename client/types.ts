@@ -10,6 +10,7 @@ import type { auditList, listAuditQuery } from '../api/schemas/audit';
 import type { loginBody, loginView, sessionList, sessionView, setPasswordBody } from '../api/schemas/auth';
 import type { uiSettingsView } from '../api/routes/ui-settings';
 import type { updatePlanView } from '../api/routes/update-plan';
+import type { spaceSshView } from '../api/routes/space-ssh';
 import type { fieldErrorSchema, problemSchema } from '../api/schemas/common';
 import type { createGroupBody, groupList, groupView, updateGroupBody } from '../api/schemas/groups';
 import type {
@@ -27,6 +28,7 @@ import type {
   updateSpaceBody,
 } from '../api/schemas/spaces';
 import type { jsonPatchBody, mergePatchBody, templateBody, templateList, templateView, validateTemplateBody, validationResult, versionList } from '../api/schemas/templates';
+import type { addSshKeyBody, sshKeyList, sshKeyView } from '../api/schemas/ssh-keys';
 import type { createTokenBody, createdTokenView, tokenList, tokenView } from '../api/schemas/tokens';
 import type { createUserBody, updateUserBody, userList, userView, whoamiView } from '../api/schemas/users';
 import type { createVariableBody, updateVariableBody, variableList, variableView } from '../api/schemas/variables';
@@ -52,6 +54,10 @@ export type Token = z.infer<typeof tokenView>;
 export type TokenList = z.infer<typeof tokenList>;
 export type CreatedToken = z.infer<typeof createdTokenView>;
 export type CreateToken = z.input<typeof createTokenBody>;
+
+export type SshKey = z.infer<typeof sshKeyView>;
+export type SshKeyList = z.infer<typeof sshKeyList>;
+export type AddSshKey = z.input<typeof addSshKeyBody>;
 
 export type Template = z.infer<typeof templateView>;
 export type TemplateList = z.infer<typeof templateList>;
@@ -95,3 +101,4 @@ export type SessionList = z.infer<typeof sessionList>;
 export type SetPassword = z.input<typeof setPasswordBody>;
 export type UiSettings = z.infer<typeof uiSettingsView>;
 export type UpdatePlan = z.infer<typeof updatePlanView>;
+export type SpaceSsh = z.infer<typeof spaceSshView>;

@@ -22,6 +22,10 @@ export interface AgentServices {
   codeServer?: boolean;
   /** TCP ports listening inside the space (not the agent's own) */
   ports?: number[];
+  /** of those (and the declared KNOT_HTTP_PORT ones), the ports that answer HTTP */
+  httpPorts?: number[];
+  /** names from KNOT_HTTP_PORT / KNOT_TCP_PORT ("8080=web"), by port */
+  portNames?: Record<string, string>;
 }
 
 /** What the store keeps of a space's link (written by the API process holding the link). */

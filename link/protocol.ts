@@ -47,7 +47,43 @@ export const AgentRoute = {
   state: '/v1/state',
   /** POST: a terminal session; both directions are stream frames (link/frames.ts) */
   terminal: '/v1/terminal',
+  /**
+   * POST: one SSH connection; the request and response bodies are its raw byte stream. Served by
+   * the agent's embedded SSH server, or piped to the image's own sshd on KNOT_SSH_PORT when one
+   * listens; 503 when neither is there (no config pushed yet).
+   */
+  ssh: '/v1/ssh',
+  /** PUT (JSON SshConfig): the embedded SSH server's host key and authorized keys; 204 */
+  sshConfig: '/v1/ssh/config',
 } as const;
+
+/**
+ * Ports inside the space are reached with an HTTP/2 `CONNECT` (no path): `:authority` is
+ * `127.0.0.1:<port>` (only loopback; the agent refuses any other host and its own health-check
+ * port). A 200 means the agent's TCP connection is up; then the two bodies are the raw bytes, and
+ * the end of one body ends that direction only (a half-close). 502 when nothing accepts there.
+ */
+export const CONNECT_HOST = '127.0.0.1';
+export function connectAuthority(port: number): string {
+  return `${CONNECT_HOST}:${port}`;
+}
+
+/**
+ * What the server pushes to the agent's SSH server, right after the link comes up and whenever the
+ * owner's keys change: the space's host key (derived by the server, core/ssh-host-key.ts; it only
+ * ever travels over this authenticated link) and the owner's public keys.
+ */
+export const sshConfigSchema = z
+  .object({
+    /** authorized_keys lines: "<type> <base64> [comment]" */
+    authorizedKeys: z.array(z.string().min(1).max(16 * 1024)).max(1000),
+    /** an OpenSSH (or PEM) private key ssh2's utils.parseKey accepts */
+    hostKey: z.string().min(1).max(16 * 1024),
+  })
+  .strict();
+export type SshConfig = z.infer<typeof sshConfigSchema>;
+/** The SSH config body is at most this long (1000 keys of a few hundred bytes, plus the host key). */
+export const MAX_SSH_CONFIG_BYTES = 1024 * 1024;
 
 /** Headers of an AgentRoute.terminal request. */
 export const TerminalHeader = {
@@ -75,6 +111,10 @@ export const agentStateReportSchema = z
         ssh: z.boolean().optional(),
         codeServer: z.boolean().optional(),
         ports: portList.optional(),
+        /** ports that answered HTTP (a HEAD / on 127.0.0.1), plus the declared KNOT_HTTP_PORT ones */
+        httpPorts: portList.optional(),
+        /** names from KNOT_HTTP_PORT / KNOT_TCP_PORT ("8080=web"), by port */
+        portNames: z.record(z.string().regex(/^\d{1,5}$/), z.string().max(64)).optional(),
       })
       .strict(),
     /** open sessions of every kind */
@@ -95,4 +135,23 @@ export const DEFAULT_PING_PORT = 3000;
 /** The terminal WebSocket of a space on the server (browser and CLI). */
 export function terminalPath(spaceId: string): string {
   return `/api/v1/spaces/${encodeURIComponent(spaceId)}/terminal`;
+}
+
+/** The SSH WebSocket of a space on the server (`knot forward ssh`): binary messages of raw SSH bytes. */
+export function sshStreamPath(spaceId: string): string {
+  return `/api/v1/spaces/${encodeURIComponent(spaceId)}/ssh/stream`;
+}
+
+/**
+ * A TCP port of a space as a WebSocket (`knot forward port`): binary messages carry the raw bytes
+ * both ways. A zero-length binary message means "my direction has ended" (a TCP half-close, FIN);
+ * once both directions have ended, either end closes with 1000. Text messages are refused (1003).
+ */
+export function portStreamPath(spaceId: string, port: number): string {
+  return `/api/v1/spaces/${encodeURIComponent(spaceId)}/ports/${port}/stream`;
+}
+
+/** A space's web port by path on the server's own origin (no wildcard DNS needed). */
+export function portAppPath(owner: string, space: string, port: number): string {
+  return `/spaces/${encodeURIComponent(owner)}/${encodeURIComponent(space)}/ports/${port}/`;
 }

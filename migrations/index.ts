@@ -8,6 +8,7 @@ import * as m002 from './002_events';
 import * as m003 from './003_sessions';
 import * as m004 from './004_space_list_indexes';
 import * as m005 from './005_agent_tokens';
+import * as m006 from './006_ssh_keys';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '003_sessions': m003,
   '004_space_list_indexes': m004,
   '005_agent_tokens': m005,
+  '006_ssh_keys': m006,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

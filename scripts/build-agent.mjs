@@ -53,8 +53,9 @@ async function bundle(outfile) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // ws's optional native speed-ups are looked up in try/catch; it works without them
-    external: [PTY, 'bufferutil', 'utf-8-validate'],
+    // ws's and ssh2's optional native speed-ups are looked up in try/catch; both work without
+    // them (ssh2 falls back to Node's crypto), so they stay out of the bundle
+    external: [PTY, 'bufferutil', 'utf-8-validate', 'cpu-features', '*.node'],
     // a clear message instead of a syntax error or a missing API on an older Node
     banner: { js: "if (Number(process.versions.node.split('.')[0]) < 20) { process.stderr.write('knot-agent needs Node.js 20 or newer, this is ' + process.version + '\\n'); process.exit(1); }" },
     legalComments: 'eof',

@@ -19,6 +19,8 @@ ensure_packages() {
   [ -n "$(find_bin redis-server)" ] || missing+=(redis-server)
   # the web UI's browser tests drive Debian's Chromium (Playwright's own browser download is not used)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # scp/sftp through the agent's SSH server run OpenSSH's sftp-server, as sshd does
+  [ -x /usr/lib/openssh/sftp-server ] || missing+=(openssh-sftp-server)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "services: installing ${missing[*]} from Debian packages" >&2
     as_root apt-get update -qq

@@ -80,6 +80,25 @@ export interface NewToken {
   expiresAt: number | null;
 }
 
+/**
+ * An SSH public key on a user's account (what the agent puts into the space's authorized_keys).
+ * Public, so stored as is; checked and normalised by core/ssh-keys.ts before it gets here.
+ */
+export interface SshKey {
+  id: string;
+  userId: string;
+  name: string;
+  /** ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa, … */
+  type: string;
+  /** `<type> <base64>`, normalised, without the comment */
+  publicKey: string;
+  /** `SHA256:<base64 without padding>` of the key blob, as OpenSSH prints it; unique per user */
+  fingerprint: string;
+  createdAt: number;
+}
+
+export type NewSshKey = Omit<SshKey, 'createdAt'>;
+
 export const SIGN_IN_METHODS = ['password', 'token'] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
 

@@ -33,7 +33,7 @@ export interface ScratchStore {
   cleanup(): Promise<void>;
 }
 
-const SQL_TABLES = ['users', 'groups', 'group_members', 'api_tokens', 'sessions', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations', 'operation_steps', 'events', 'audit_log', 'agent_state', 'agent_tokens'];
+const SQL_TABLES = ['users', 'groups', 'group_members', 'api_tokens', 'sessions', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations', 'operation_steps', 'events', 'audit_log', 'agent_state', 'agent_tokens', 'ssh_keys'];
 
 async function sqlDump(db: Db): Promise<string> {
   const out: string[] = [];

@@ -49,6 +49,8 @@ import type {
   SpaceFilter,
   SpacePatch,
   SpaceVolume,
+  SshKey,
+  NewSshKey,
   StepClosing,
   StoredEvent,
   TemplateMeta,
@@ -75,7 +77,7 @@ export interface UserRepository {
   count(): Promise<number>;
   countActiveAdmins(): Promise<number>;
   update(id: string, patch: UserPatch, now: number): Promise<void>;
-  /** Hard delete with the user's tokens, sessions and group memberships; the caller has checked no space refers to the user. */
+  /** Hard delete with the user's tokens, sessions, SSH keys and group memberships; the caller has checked no space refers to the user. */
   delete(id: string): Promise<void>;
   /** The stored password hash (PHC string), or null when the user has no password. */
   getPasswordHash(id: string): Promise<string | null>;
@@ -122,6 +124,18 @@ export interface SessionRepository {
   /** every session of a user except `keepId`; how many were revoked */
   revokeAllOfUser(userId: string, now: number, keepId?: string | null): Promise<number>;
   touch(id: string, now: number, granularityMs?: number): Promise<void>;
+}
+
+/** SSH public keys on users' accounts. */
+export interface SshKeyRepository {
+  /** conflict (field `publicKey`) when a key of this fingerprint is already on the user (field `id` when the id is taken) */
+  insert(k: NewSshKey, now: number): Promise<SshKey>;
+  /** oldest first */
+  listOfUser(userId: string): Promise<SshKey[]>;
+  /** grouped by user, each oldest first; users without keys are absent */
+  listOfUsers(userIds: readonly string[]): Promise<Map<string, SshKey[]>>;
+  /** false when the user has no key of this id */
+  delete(userId: string, id: string): Promise<boolean>;
 }
 
 export interface TemplateRepository {
@@ -310,6 +324,7 @@ export interface Repositories {
   readonly groups: GroupRepository;
   readonly tokens: TokenRepository;
   readonly sessions: SessionRepository;
+  readonly sshKeys: SshKeyRepository;
   readonly agentTokens: AgentTokenRepository;
   readonly templates: TemplateRepository;
   readonly variables: VariableRepository;

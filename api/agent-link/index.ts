@@ -1,6 +1,6 @@
 /**
- * The API's WebSocket ways in, attached to its HTTP server: the agents' link (`LINK_PATH`) and the
- * terminals of spaces. Any other upgrade is refused with a 404 problem.
+ * The API's WebSocket ways in, attached to its HTTP server: the agents' link (`LINK_PATH`), the
+ * terminals of spaces and their SSH streams. Any other upgrade is refused with a 404 problem.
  */
 import type { Server, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,11 +11,15 @@ import { problems } from '../schemas/common';
 import type { Services } from '../context';
 import { LinkRegistry } from './registry';
 import type { LinkTimings } from './link';
+import { SSH_STREAM_ROUTE, SshBridge } from './ssh-bridge';
 import { TERMINAL_ROUTE, TerminalBridge } from './terminal-bridge';
+import { PortRequests, interceptAppRequests } from './port-requests';
+import { PORT_STREAM_ROUTE, PortStreams } from './port-stream';
 import { pathOf, refuseUpgrade } from './upgrade-http';
 
 export { LinkRegistry } from './registry';
 export { TerminalClose } from './terminal-bridge';
+export { SshClose } from './ssh-bridge';
 export type { LinkTimings } from './link';
 
 export interface AgentLinks {
@@ -26,11 +30,29 @@ export interface AgentLinks {
 export function attachAgentLinks(server: Server, svc: Services, timings?: LinkTimings): AgentLinks {
   const links = new LinkRegistry(svc, timings);
   const terminals = new TerminalBridge(svc, links);
+  const ssh = new SshBridge(svc, links);
+  // web apps in spaces (path form, app hosts) are answered ahead of Express; port streams for `knot forward port`
+  const apps = new PortRequests(svc, links);
+  const portStreams = new PortStreams(svc, links);
+  const stopApps = interceptAppRequests(server, apps);
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const path = pathOf(req);
+    // app hosts and /spaces/…/ports/… first: an app's WebSocket never reaches knot's own routes
+    const app = apps.upgrade(req, socket, head);
+    if (app) return void app.catch((e: unknown) => refuseUpgrade(socket, req, e, svc));
+    const portStream = PORT_STREAM_ROUTE.exec(path);
+    if (portStream) return void portStreams.accept(req, socket, head, portStream[1]!, portStream[2]!).catch((e: unknown) => refuseUpgrade(socket, req, e, svc));
     const terminal = TERMINAL_ROUTE.exec(path);
-    const work = path === LINK_PATH ? links.accept(req, socket, head) : terminal ? terminals.accept(req, socket, head, terminal[1]!) : null;
+    const sshStream = SSH_STREAM_ROUTE.exec(path);
+    const work =
+      path === LINK_PATH
+        ? links.accept(req, socket, head)
+        : terminal
+          ? terminals.accept(req, socket, head, terminal[1]!)
+          : sshStream
+            ? ssh.accept(req, socket, head, sshStream[1]!)
+            : null;
     if (!work) {
       refuseUpgrade(socket, req, new KnotError(ErrorType.NotFound, `no WebSocket at ${path}`), svc);
       return;
@@ -43,6 +65,9 @@ export function attachAgentLinks(server: Server, svc: Services, timings?: LinkTi
     close() {
       server.off('upgrade', onUpgrade);
       terminals.close();
+      stopApps();
+      portStreams.close();
+      ssh.close();
       links.close();
     },
   };
@@ -80,6 +105,20 @@ export const agentLinkRouteDocs: RouteDef[] = [
     auth: 'user',
     bodyRequired: false,
     responses: { 101: { description: 'switching protocols: the terminal is attached' }, ...problems(400, 401, 403, 429) },
+    handle: docOnly,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/spaces/:id/ssh/stream',
+    summary: 'An SSH connection into the space (WebSocket upgrade): binary messages are the raw SSH bytes both ways (query owner for an admin reaching another user\'s space by name)',
+    description:
+      "What `knot forward ssh <space>` relays for OpenSSH's ProxyCommand. Owner and admins; bearer token or the session cookie, and a browser must send this server's Origin (cross-site: 403). " +
+      "Inside, SSH authenticates with the owner's SSH keys (GET/POST /api/v1/users/me/ssh-keys) against the space's host key (GET /api/v1/spaces/:id/ssh, to pin it). " +
+      "Once upgraded, refusals are close codes: 4404 not found (another user's space too), 4409 not running, 4503 agent not linked or SSH not ready. Every connection opened is audited (ssh.open).",
+    tag: 'spaces',
+    auth: 'user',
+    bodyRequired: false,
+    responses: { 101: { description: 'switching protocols: SSH bytes flow' }, ...problems(401, 403, 429) },
     handle: docOnly,
   },
 ];

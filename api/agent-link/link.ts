@@ -14,8 +14,13 @@ import {
   MAX_STATE_LINE,
   TerminalHeader,
   agentStateReportSchema,
+  connectAuthority,
   type AgentStateReport,
+  type SshConfig,
 } from '../../link/protocol';
+
+/** How long the agent has to take an SSH config. */
+const SSH_CONFIG_TIMEOUT_MS = 10_000;
 
 export interface TerminalRequest {
   session: string;
@@ -52,6 +57,8 @@ export class AgentLink {
   lastAnnounced: AgentStateReport | null = null;
   /** browser terminals riding this link, closed with it */
   readonly terminals = new Set<{ close(code: number, reason: string): void }>();
+  /** SSH connections riding this link, closed with it */
+  readonly sshTunnels = new Set<{ close(code: number, reason: string): void }>();
 
   constructor(
     readonly spaceId: string,
@@ -117,6 +124,44 @@ export class AgentLink {
     });
   }
 
+  /** Opens an SSH stream into the space: the request and response bodies are raw SSH bytes. */
+  openSsh(): ClientHttp2Stream {
+    return this.session.request({ ':method': 'POST', ':path': AgentRoute.ssh });
+  }
+
+  /** Pushes the SSH server's config (host key, authorized keys); resolves when the agent took it. */
+  pushSshConfig(config: SshConfig): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed || this.session.destroyed) return reject(new Error('the link is closed'));
+      const stream = this.session.request({ ':method': 'PUT', ':path': AgentRoute.sshConfig, 'content-type': 'application/json' });
+      const timer = setTimeout(() => {
+        stream.close();
+        reject(new Error('the agent did not answer the SSH config in time'));
+      }, SSH_CONFIG_TIMEOUT_MS);
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => (text = (text + chunk).slice(0, 1000)));
+      stream.on('response', (headers) => {
+        const status = Number(headers[':status']);
+        stream.on('end', () => {
+          clearTimeout(timer);
+          if (status === 204 || status === 200) resolve();
+          else reject(new Error(`the agent refused the SSH config (${status}${text ? `: ${text.trim()}` : ''})`));
+        });
+      });
+      stream.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      stream.end(JSON.stringify(config));
+    });
+  }
+
+  /** Opens a CONNECT stream to 127.0.0.1:<port> inside the space: raw bytes both ways once the agent answers 200. */
+  openConnect(port: number): ClientHttp2Stream {
+    return this.session.request({ ':method': 'CONNECT', ':authority': connectAuthority(port) });
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     try {
@@ -136,6 +181,8 @@ export class AgentLink {
     if (!this.session.destroyed) this.session.destroy();
     for (const t of this.terminals) t.close(4503, "the space's agent disconnected");
     this.terminals.clear();
+    for (const t of this.sshTunnels) t.close(4503, "the space's agent disconnected");
+    this.sshTunnels.clear();
     this.events.onClose(this, code, reason);
   }
 

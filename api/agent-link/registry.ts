@@ -18,6 +18,7 @@ import { bearerToken, rateLimited } from '../auth';
 import { AGENT_TOKEN_PREFIX_LENGTH } from '../agent-routes';
 import type { Services } from '../context';
 import { AgentLink, DEFAULT_LINK_TIMINGS, type LinkTimings } from './link';
+import { sshConfigOf } from './ssh-config';
 import { peerAddress, refuseUpgrade } from './upgrade-http';
 
 /** How long a dialling agent waits while we ask the current link whether it still answers. */
@@ -36,6 +37,8 @@ function sameServices(a: AgentServices | undefined, b: AgentServices | undefined
 
 export class LinkRegistry {
   private readonly links = new Map<string, AgentLink>();
+  /** the owner of each linked space, whose SSH keys its agent gets */
+  private readonly owners = new Map<string, string>();
   private readonly wss = new WebSocketServer({
     noServer: true,
     maxPayload: LINK_MAX_MESSAGE,
@@ -92,13 +95,13 @@ export class LinkRegistry {
         }
         current.close(LinkClose.Replaced, 'replaced by a new link');
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.start(space.id, tokenHash, version, ws));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.start(space.id, space.ownerId, tokenHash, version, ws));
     } catch (e) {
       refuseUpgrade(socket, req, e, svc, e instanceof KnotError && e.type === ErrorType.Unauthorized ? { 'WWW-Authenticate': 'Bearer realm="knot-agent"' } : {});
     }
   }
 
-  private start(spaceId: string, tokenHash: string, version: string, ws: WebSocket): void {
+  private start(spaceId: string, ownerId: string, tokenHash: string, version: string, ws: WebSocket): void {
     const logger = this.svc.logger.child({ part: 'agent-link', spaceId });
     const link = new AgentLink(
       spaceId,
@@ -115,9 +118,34 @@ export class LinkRegistry {
       this.timings,
     );
     this.links.set(spaceId, link);
+    this.owners.set(spaceId, ownerId);
     this.watchPhases();
     logger.info({ version }, 'agent linked');
     this.svc.metrics.agentLinks.set(this.links.size);
+    void this.pushSsh(link);
+  }
+
+  /** Gives a linked agent its SSH host key and the owner's keys (failures are logged: SSH waits for the next push). */
+  private async pushSsh(link: AgentLink): Promise<void> {
+    const ownerId = this.owners.get(link.spaceId);
+    if (!ownerId || link.isClosed) return;
+    try {
+      const config = await sshConfigOf(this.svc, link.spaceId, ownerId);
+      if (!config) {
+        this.svc.logger.warn({ spaceId: link.spaceId }, 'no SSH in spaces: server.encrypt is not set, so there is no host key to give agents');
+        return;
+      }
+      await link.pushSshConfig(config);
+      this.svc.logger.debug({ spaceId: link.spaceId, keys: config.authorizedKeys.length }, 'SSH config pushed');
+    } catch (e) {
+      if (!link.isClosed) this.svc.logger.warn({ err: e, spaceId: link.spaceId }, 'could not push the SSH config to the agent');
+    }
+  }
+
+  /** A user's SSH keys changed: their spaces linked here get the new list. */
+  async sshKeysChanged(userId: string): Promise<void> {
+    const mine = [...this.owners].filter(([, owner]) => owner === userId).map(([spaceId]) => this.get(spaceId));
+    await Promise.all(mine.map((link) => (link ? this.pushSsh(link) : undefined)));
   }
 
   private async record(link: AgentLink, report: AgentStateReport | null): Promise<void> {
@@ -162,6 +190,7 @@ export class LinkRegistry {
     this.svc.logger.info({ spaceId: link.spaceId, code, reason }, 'agent link closed');
     if (this.links.get(link.spaceId) !== link) return; // replaced: the new link owns the record
     this.links.delete(link.spaceId);
+    this.owners.delete(link.spaceId);
     this.svc.metrics.agentLinks.set(this.links.size);
     if (this.links.size === 0) this.unwatchPhases();
     if (this.closing) return; // the record expires, or the agent dials the next process
@@ -216,6 +245,7 @@ export class LinkRegistry {
     this.closing = true;
     for (const link of this.links.values()) link.close(LinkClose.GoingAway, 'the server is shutting down');
     this.links.clear();
+    this.owners.clear();
     this.unwatchPhases();
     this.wss.close();
   }

@@ -9,6 +9,8 @@ import { healthRoutes } from './health';
 import { metricsRoutes } from './metrics';
 import { operationRoutes } from './operations';
 import { spaceRoutes } from './spaces';
+import { spaceSshRoutes } from './space-ssh';
+import { sshKeyRoutes } from './ssh-keys';
 import { templateRoutes } from './templates';
 import { tokenRoutes } from './tokens';
 import { updatePlanRoutes } from './update-plan';
@@ -24,6 +26,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...authRoutes,
   ...uiSettingsRoutes,
   ...userRoutes,
+  ...sshKeyRoutes,
   ...groupRoutes,
   ...tokenRoutes,
   ...templateRoutes,
@@ -31,6 +34,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...spaceRoutes,
   ...agentTokenRoutes,
   ...updatePlanRoutes,
+  ...spaceSshRoutes,
   ...operationRoutes,
   ...eventRoutes,
   ...auditRoutes,

@@ -9,6 +9,8 @@ export const agentServicesView = z
     codeServer: z.boolean().optional(),
     terminal: z.boolean().optional(),
     ports: z.array(z.number().int()).optional().describe('TCP ports listening inside the space'),
+    httpPorts: z.array(z.number().int()).optional().describe('of those, the ports that answer HTTP (and the declared KNOT_HTTP_PORT ones): open them at /spaces/<owner>/<space>/ports/<port>/'),
+    portNames: z.record(z.string(), z.string()).optional().describe('names of declared ports (KNOT_HTTP_PORT / KNOT_TCP_PORT "8080=web"), by port'),
   })
   .meta({ id: 'AgentServices' });
 

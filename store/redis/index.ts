@@ -19,6 +19,7 @@ import { ConnectionPool } from './pool';
 import { dropAll, migrate, REDIS_SCHEMA_VERSION } from './schema';
 import { redisSessions } from './sessions';
 import { redisSpaces } from './spaces';
+import { redisSshKeys } from './ssh-keys';
 import { redisSteps } from './steps';
 import { redisTemplates } from './templates';
 import { redisTokens } from './tokens';
@@ -51,6 +52,7 @@ function repositories(kv: Kv, keys: Keys, retention: EventRetention): Repositori
     groups: redisGroups(kv, keys),
     tokens: redisTokens(kv, keys),
     sessions: redisSessions(kv, keys),
+    sshKeys: redisSshKeys(kv, keys),
     agentTokens: redisAgentTokens(kv, keys),
     templates: redisTemplates(kv, keys),
     variables: redisVariables(kv, keys),

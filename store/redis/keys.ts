@@ -68,6 +68,11 @@ export class Keys {
 
   token = (id: string) => this.k('token', id);
   tokenByHash = (sha: string) => this.k('hash', 'token', sha);
+  /** set: the ids of a user's SSH keys */
+  sshKeysOfUser = (userId: string) => this.k('user', userId, 'ssh-keys');
+  sshKey = (id: string) => this.k('ssh-key', id);
+  /** a key (by fingerprint) is on a user at most once */
+  sshKeyByFingerprint = (userId: string, fingerprint: string) => this.k('name', 'ssh-key', userId, fingerprint);
   session = (id: string) => this.k('session', id);
   sessionByHash = (sha: string) => this.k('hash', 'session', sha);
 

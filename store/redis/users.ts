@@ -5,6 +5,7 @@ import type { UserRepository } from '../store';
 import { reindex, type IndexEntry } from './indexes';
 import type { Keys } from './keys';
 import { readDoc, readDocs, writeDoc, type Kv, type KvTx } from './kv';
+import { dropSshKeysOfUser } from './ssh-keys';
 import { dropTokenOrSession } from './tokens';
 import type { GroupDoc } from './groups';
 
@@ -115,6 +116,7 @@ export function redisUsers(kv: Kv, keys: Keys): UserRepository {
     delete: (id: string) =>
       kv.write(async (tx) => {
         await dropCredentials(tx, keys, id);
+        await dropSshKeysOfUser(tx, keys, id);
         await leaveGroups(tx, keys, id);
         const d = await readDoc<UserDoc>(tx, keys.user(id));
         if (!d) return;

@@ -10,6 +10,7 @@ import { sqlGroups } from './groups';
 import { sqlOperations } from './operations';
 import { sqlSessions } from './sessions';
 import { sqlSpaces } from './spaces';
+import { sqlSshKeys } from './ssh-keys';
 import { sqlSteps } from './steps';
 import { sqlTemplates } from './templates';
 import { sqlTokens } from './tokens';
@@ -25,6 +26,7 @@ function repositories(q: Queryable, pool: Db, log: SqlEventLog, afterCommit: Aft
     groups: sqlGroups(q),
     tokens: sqlTokens(q),
     sessions: sqlSessions(q),
+    sshKeys: sqlSshKeys(q),
     agentTokens: sqlAgentTokens(q),
     templates: sqlTemplates(q),
     variables: sqlVariables(q),

@@ -79,6 +79,7 @@ export function sqlUsers(db: Queryable): UserRepository {
       await db.transaction(async (trx) => {
         await trx('api_tokens').where({ user_id: id }).delete();
         await trx('sessions').where({ user_id: id }).delete();
+        await trx('ssh_keys').where({ user_id: id }).delete();
         await trx('group_members').where({ user_id: id }).delete();
         await trx('users').where({ id }).delete();
       });

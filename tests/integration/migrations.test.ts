@@ -2,7 +2,7 @@ import { migrateDown, migrateLatest } from '../../store/sql/db';
 import { isUniqueViolation } from '../../store/sql/db';
 import { createTestStore, sqlKinds } from '../support/db';
 
-const TABLES = ['users', 'groups', 'group_members', 'api_tokens', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations', 'audit_log', 'agent_state', 'events', 'operation_steps'];
+const TABLES = ['users', 'groups', 'group_members', 'api_tokens', 'templates', 'template_versions', 'template_variables', 'spaces', 'space_volumes', 'operations', 'audit_log', 'agent_state', 'events', 'operation_steps', 'ssh_keys'];
 
 describe.each(sqlKinds())('SQL migrations on %s', (kind) => {
   it('create every table, are idempotent, and roll back cleanly', async () => {

@@ -17,6 +17,7 @@ import {
   type NewGroup,
   type NewSession,
   type NewSpace,
+  type NewSshKey,
   type NewTemplateVersion,
   type NewToken,
   type NewUser,
@@ -107,6 +108,11 @@ function newToken(userId: string, over: Partial<NewToken> = {}): NewToken & { se
 function newSession(userId: string, expiresAt: number, over: Partial<NewSession> = {}): NewSession & { secret: string } {
   const secret = hex(32);
   return { id: newId(T), userId, sessionHash: sha256(secret), csrfToken: hex(16), method: 'password', userAgent: 'jest', ip: '127.0.0.1', expiresAt, secret, ...over };
+}
+
+function newSshKey(userId: string, over: Partial<NewSshKey> = {}): NewSshKey {
+  const blob = randomBytes(51).toString('base64');
+  return { id: newId(T), userId, name: unique('key'), type: 'ssh-ed25519', publicKey: `ssh-ed25519 ${blob}`, fingerprint: `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`, ...over };
 }
 
 function newGroup(memberIds: string[] = [], over: Partial<NewGroup> = {}): NewGroup {
@@ -1872,6 +1878,94 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       await store.agentTokens.issue(token, T);
       await store.spaces.purgeDeleted([gone.id]);
       expect(await store.agentTokens.findByHash(token.tokenHash)).toBeNull();
+    });
+  });
+
+  // ================================================================ ssh keys
+  describe('ssh keys', () => {
+    it('insert answers the key; listOfUser answers the user\'s keys oldest first, ties by id', async () => {
+      const u = await store.users.insert(newUser(), T);
+      const other = await store.users.insert(newUser(), T);
+      const late = newSshKey(u.id);
+      expect(await store.sshKeys.insert(late, T + 2)).toEqual({ ...late, createdAt: T + 2 });
+      const [a, b] = [newSshKey(u.id), newSshKey(u.id)].sort(byId) as [NewSshKey, NewSshKey];
+      await store.sshKeys.insert(b, T);
+      await store.sshKeys.insert(a, T);
+      await store.sshKeys.insert(newSshKey(other.id), T);
+      expect(await store.sshKeys.listOfUser(u.id)).toEqual([
+        { ...a, createdAt: T },
+        { ...b, createdAt: T },
+        { ...late, createdAt: T + 2 },
+      ]);
+      expect(await store.sshKeys.listOfUser(newId(T))).toEqual([]);
+    });
+
+    it('listOfUsers groups the keys by user, oldest first; users without keys are absent', async () => {
+      const [u, v, none] = await Promise.all([store.users.insert(newUser(), T), store.users.insert(newUser(), T), store.users.insert(newUser(), T)]);
+      const u2 = await store.sshKeys.insert(newSshKey(u!.id), T + 1);
+      const u1 = await store.sshKeys.insert(newSshKey(u!.id), T);
+      const v1 = await store.sshKeys.insert(newSshKey(v!.id), T);
+      const byUser = await store.sshKeys.listOfUsers([u!.id, v!.id, none!.id, u!.id]);
+      expect([...byUser.keys()].sort()).toEqual([u!.id, v!.id].sort());
+      expect(byUser.get(u!.id)).toEqual([u1, u2]);
+      expect(byUser.get(v!.id)).toEqual([v1]);
+      expect(await store.sshKeys.listOfUsers([])).toEqual(new Map());
+    });
+
+    it("a key already on the user is a conflict naming 'publicKey'; another user may add it", async () => {
+      const u = await store.users.insert(newUser(), T);
+      const other = await store.users.insert(newUser(), T);
+      const k = await store.sshKeys.insert(newSshKey(u.id), T);
+      await expectConflict(store.sshKeys.insert(newSshKey(u.id, { fingerprint: k.fingerprint, publicKey: k.publicKey }), T + 1), 'publicKey');
+      await expectConflict(store.sshKeys.insert(newSshKey(other.id, { id: k.id }), T + 1), 'id');
+      expect(await store.sshKeys.listOfUser(u.id)).toEqual([k]);
+      await store.sshKeys.insert(newSshKey(other.id, { fingerprint: k.fingerprint, publicKey: k.publicKey }), T + 1);
+      expect((await store.sshKeys.listOfUser(other.id)).map((x) => x.fingerprint)).toEqual([k.fingerprint]);
+    });
+
+    it('two writers adding the same key to a user: exactly one wins', async () => {
+      const u = await store.users.insert(newUser(), T);
+      const same = newSshKey(u.id);
+      await exactlyOneWins(5, () => store.sshKeys.insert({ ...same, id: newId(T) }, T), 'publicKey');
+      expect(await store.sshKeys.listOfUser(u.id)).toHaveLength(1);
+    });
+
+    it("delete answers true when it deleted the user's key, false otherwise, and frees the fingerprint", async () => {
+      const u = await store.users.insert(newUser(), T);
+      const other = await store.users.insert(newUser(), T);
+      const k = await store.sshKeys.insert(newSshKey(u.id), T);
+      const kept = await store.sshKeys.insert(newSshKey(u.id), T + 1);
+      expect(await store.sshKeys.delete(other.id, k.id)).toBe(false);
+      expect(await store.sshKeys.delete(u.id, newId(T))).toBe(false);
+      expect(await store.sshKeys.delete(u.id, k.id)).toBe(true);
+      expect(await store.sshKeys.delete(u.id, k.id)).toBe(false);
+      expect(await store.sshKeys.listOfUser(u.id)).toEqual([kept]);
+      await store.sshKeys.insert(newSshKey(u.id, { fingerprint: k.fingerprint }), T + 2);
+      expect(await store.sshKeys.listOfUser(u.id)).toHaveLength(2);
+    });
+
+    it("deleting a user removes the user's keys and only theirs", async () => {
+      const u = await store.users.insert(newUser(), T);
+      const other = await store.users.insert(newUser(), T);
+      const k = await store.sshKeys.insert(newSshKey(u.id), T);
+      const theirs = await store.sshKeys.insert(newSshKey(other.id, { fingerprint: k.fingerprint }), T);
+      await store.users.delete(u.id);
+      expect(await store.sshKeys.listOfUser(u.id)).toEqual([]);
+      expect(await store.sshKeys.listOfUsers([u.id, other.id])).toEqual(new Map([[other.id, [theirs]]]));
+      expect(await t.rawDump()).not.toContain(k.publicKey);
+    });
+
+    it('a failed transaction adds no key', async () => {
+      const u = await store.users.insert(newUser(), T);
+      const k = newSshKey(u.id);
+      await rejection(
+        store.transaction(async (tx) => {
+          await tx.sshKeys.insert(k, T);
+          throw new Error('changed my mind');
+        }),
+      );
+      expect(await store.sshKeys.listOfUser(u.id)).toEqual([]);
+      await store.sshKeys.insert(k, T);
     });
   });
 

@@ -144,12 +144,12 @@ suite('the real knot agent in a Nomad exec task', () => {
     try {
       await t.waitStatus('open', 30_000);
       const m = marker();
-      // one line per fact, each between markers so the echo of the command line never matches
-      t.conn.send(`printf '${m}<%s|%s|%s|%s>\\n' "$(pwd)" "$HOME" "$(hostname)" "$NOMAD_ALLOC_ID"\r`);
-      const [, pwd, home, hostname, allocId] = await t.waitFor(new RegExp(`${m}<([^|\\r\\n]*)\\|([^|\\r\\n]*)\\|([^|\\r\\n]*)\\|([^>\\r\\n]*)>`), 20_000);
+      // the marker goes in as an argument: the echo of the command line never matches the answer
+      t.conn.send(`printf '%s<%s|%s|%s|%s|%s>\\n' ${m} "$(pwd)" "$HOME" "$(hostname)" "$NOMAD_ALLOC_ID" "$(id -un)"\r`);
+      const [, pwd, home, hostname, allocId, user] = await t.waitFor(new RegExp(`${m}<([^|\\r\\n]*)\\|([^|\\r\\n]*)\\|([^|\\r\\n]*)\\|([^|\\r\\n]*)\\|([^>\\r\\n]*)>`), 20_000);
       t.conn.send(`echo ${m}-ls; ls -1 / | tr '\\n' ' '; echo '<${m}-end>'\r`);
       const [, root] = await t.waitFor(new RegExp(`${m}-ls\\r\\n([^<]*)<${m}-end>`), 20_000);
-      console.log(`shell in the task: pwd=${pwd} HOME=${home} hostname=${hostname} NOMAD_ALLOC_ID=${allocId} (alloc ${alloc!.ID}, node ${node.Name}); ls /: ${root!.trim()}`);
+      console.log(`shell in the task: user=${user} pwd=${pwd} HOME=${home} hostname=${hostname} NOMAD_ALLOC_ID=${allocId} (alloc ${alloc!.ID}, node ${node.Name}); ls /: ${root!.trim()}`);
 
       // the allocation's own environment: the shell runs inside the task Nomad started
       expect(allocId).toBe(alloc!.ID);

@@ -17,6 +17,9 @@ import { EXAMPLES, seedUser } from '../support/harness';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
 import { checkInvariants, nomadStateOverApi, summary } from '../resilience/invariants';
 import { drive, loop, settle } from '../resilience/scenarios';
+import { agentDownloadsRoot } from '../../api/agent-downloads';
+import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
+import { freePort } from './agent';
 import { startRealNomad, type RealNomad } from './real-nomad';
 
 const ENCRYPT_KEY = Buffer.alloc(32, 5).toString('base64');
@@ -42,8 +45,10 @@ let agent: RealNomad;
 let db: TestStore;
 let worker: WorkerProcess;
 let temporal: Client;
+let api: Api;
 
 afterAll(async () => {
+  await api?.close();
   await temporal?.connection.close();
   await worker?.stop();
   await db?.cleanup();
@@ -51,15 +56,21 @@ afterAll(async () => {
 }, 60_000);
 
 it(`keeps its invariants on a real Nomad agent while the worker is SIGKILLed every few seconds (${PROFILE.ops} operations)`, async () => {
+  if (!agentDownloadsRoot()) throw new Error('no agent downloads in dist/agent-downloads: run `node scripts/build-agent.mjs` (npm run test:nomad builds them)');
   agent = await startRealNomad();
   const nomad = new NomadClient({ addr: agent.url, timeoutMs: 10_000 });
   db = await createTestStore('sqlite');
   const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS!;
   const taskQueue = `real-chaos-${newId(Date.now())}`;
-  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: agent.url, storeEnv: db.env, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s' });
+  // the tasks fetch the agent from the API's /agent/ downloads at server.url (exec tasks share the
+  // host's network) and their agents link to it
+  const port = await freePort();
+  const serverUrl = `http://127.0.0.1:${port}`;
+  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: agent.url, storeEnv: db.env, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s', extraEnv: { KNOT_SERVER_URL: serverUrl } });
   await worker.start();
   temporal = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
   const lifecycle = createLifecycleClient(temporal, db.store, { taskQueue });
+  api = await startApi('sqlite', { port, backend: { store: db.store, sandboxUrl: agent.url, lifecycle }, config: { KNOT_ENCRYPT: ENCRYPT_KEY, KNOT_SERVER_URL: serverUrl } });
   const owner = await seedUser(db.store, `rk${newId(Date.now()).slice(-6)}`);
 
   const random = seededRandom(17);

@@ -45,13 +45,11 @@ job "${{.space.name}}-${{.user.username}}" {
       driver = "exec"
 
       # the agent for this client's CPU (amd64 or arm64), unpacked into local/knot-agent/; the download
-      # is checked against the server's SHA256SUMS
+      # is checked against the server's SHA256SUMS. The check is go-getter's `checksum=file:<url>` in
+      # the source: Nomad (1.6) validates an `options { checksum }` as a literal "type:value" only.
       artifact {
-        source      = "${{ .server.url }}/agent/knot-agent-linux-${attr.cpu.arch}.tar.gz"
+        source      = "${{ .server.url }}/agent/knot-agent-linux-${attr.cpu.arch}.tar.gz?checksum=file:${{ .server.url }}/agent/SHA256SUMS"
         destination = "local/"
-        options {
-          checksum = "file:${{ .server.url }}/agent/SHA256SUMS"
-        }
       }
 
       # node from the host's /usr (see the top); the start workflow adds KNOT_AGENT_TOKEN to this env
@@ -65,6 +63,8 @@ job "${{.space.name}}-${{.user.username}}" {
         KNOT_SPACEID  = "${{ .space.id }}"
         KNOT_USER     = "${{ .user.username }}"
         KNOT_LOGLEVEL = "debug"
+        # the exec driver sets no HOME: the user's home is the home volume (terminals start there)
+        HOME          = "/home"
         TZ            = "${{ user.timezone }}"
       }
 

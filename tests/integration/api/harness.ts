@@ -61,6 +61,7 @@ export interface HarnessOptions {
   /** listen on this port (a restart test brings the API back where agents dial); default ephemeral */
   port?: number;
   agentLinks?: AppDeps['agentLinks'];
+  sshKeysChanged?: AppDeps['sshKeysChanged'];
 }
 
 let temporalClient: Client | null = null;
@@ -102,6 +103,7 @@ export async function startHarness(kind: StoreKind, opts: HarnessOptions = {}): 
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.events ? { events: opts.events } : {}),
     ...(opts.agentLinks ? { agentLinks: opts.agentLinks } : {}),
+    ...(opts.sshKeysChanged ? { sshKeysChanged: opts.sshKeysChanged } : {}),
   }, opts.port !== undefined ? { port: opts.port } : {});
   const client = new KnotClient({ url: server.url, token: adminToken });
   const call: Harness['call'] = async (method, path, o = {}) => {

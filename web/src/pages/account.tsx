@@ -1,6 +1,6 @@
-/** The caller's own account: sessions (revocable) and password. */
+/** The caller's own account: sessions (revocable), password and SSH public keys. */
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Session } from '../api';
+import { api, type Session, type SshKey } from '../api';
 import { ErrorBanner, FieldMessage, fieldErrors } from '../components';
 import { when } from '../format';
 import { useMe } from '../session';
@@ -89,6 +89,121 @@ export function AccountPage() {
           Set password
         </button>
       </form>
+      <SshKeys />
     </main>
+  );
+}
+
+/** The caller's SSH public keys: listed with Remove, and a form to add one (the server checks it). */
+function SshKeys() {
+  const [keys, setKeys] = useState<SshKey[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [publicKey, setPublicKey] = useState('');
+  const [name, setName] = useState('');
+  const [done, setDone] = useState('');
+  const reload = () => void api().listSshKeys().then((l) => setKeys(l.items), setError);
+  useEffect(reload, []);
+  const fe = fieldErrors(error);
+  const add = (e: Event) => {
+    e.preventDefault();
+    setDone('');
+    setError(null);
+    void api()
+      .addSshKey({ publicKey, ...(name.trim() ? { name } : {}) })
+      .then((k) => {
+        setDone(`Added ${k.name} (${k.fingerprint}).`);
+        setPublicKey('');
+        setName('');
+        reload();
+      }, setError);
+  };
+  const remove = (k: SshKey) => {
+    setDone('');
+    setError(null);
+    void api()
+      .removeSshKey(k.id)
+      .then(() => {
+        setDone(`Removed ${k.name}.`);
+        reload();
+      }, setError);
+  };
+  return (
+    <>
+      <h2>SSH keys</h2>
+      <p class="muted">Your spaces accept these keys for SSH.</p>
+      <ErrorBanner error={Object.keys(fe).length ? null : error} />
+      {keys.length ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Type</th>
+              <th scope="col">Fingerprint</th>
+              <th scope="col">Added</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>{k.type}</td>
+                <td>
+                  <code>{k.fingerprint}</code>
+                </td>
+                <td>{when(k.createdAt)}</td>
+                <td>
+                  <button type="button" aria-label={`Remove key ${k.name}`} onClick={() => remove(k)}>
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p>No SSH keys yet.</p>
+      )}
+      <form class="form" aria-label="Add SSH key" onSubmit={add}>
+        <div class="field">
+          <label for="ssh-public-key">Public key</label>
+          <textarea
+            id="ssh-public-key"
+            rows={4}
+            spellcheck={false}
+            autoComplete="off"
+            placeholder="ssh-ed25519 AAAA… you@laptop (the contents of ~/.ssh/id_ed25519.pub)"
+            value={publicKey}
+            aria-invalid={fe.publicKey ? true : undefined}
+            aria-describedby={fe.publicKey ? 'ssh-public-key-error' : undefined}
+            onInput={(e) => setPublicKey((e.target as HTMLTextAreaElement).value)}
+          />
+          <FieldMessage id="ssh-public-key" message={fe.publicKey} />
+        </div>
+        <div class="field">
+          <label for="ssh-key-name">Name</label>
+          <input
+            id="ssh-key-name"
+            value={name}
+            placeholder="optional: the key's comment otherwise"
+            maxLength={100}
+            aria-invalid={fe.name ? true : undefined}
+            aria-describedby={fe.name ? 'ssh-key-name-error' : undefined}
+            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+          />
+          <FieldMessage id="ssh-key-name" message={fe.name} />
+        </div>
+        {done ? (
+          <p role="status" class="ok">
+            {done}
+          </p>
+        ) : null}
+        <button type="submit" class="primary">
+          Add SSH key
+        </button>
+      </form>
+    </>
   );
 }

@@ -1,0 +1,132 @@
+/**
+ * Who may reach which port of which space, shared by the three ways in (the path form, the app
+ * hosts under `server.wildcard_domain`, and `knot forward port`'s WebSocket): the caller, the
+ * space (owner and admins; another user's space is the same 404 as a missing one), its phase, its
+ * agent link, and the port (only ports the agent reported or declared: knot's allowlist check is
+ * commented out, ours is not). Also the CONNECT tunnel to the port once all that holds.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
+import { hashToken } from '../../core/crypto';
+import { ErrorType, KnotError } from '../../core/errors';
+import type { Space } from '../../store/model';
+import { authenticate } from '../auth';
+import type { Actor, Services } from '../context';
+import { SESSION_COOKIE, sessionSecretOf } from '../sessions';
+import { findVisibleSpace } from '../space-views';
+import type { AgentLink } from './link';
+import type { LinkRegistry } from './registry';
+
+/** How long the agent has to dial the port and answer the CONNECT. */
+const TUNNEL_OPEN_MS = 10_000;
+
+export interface PortRef {
+  /** a space id, or a name (of `owner`'s space when given, else the caller's) */
+  space: string;
+  owner?: string;
+  port: number;
+}
+
+export interface PortTarget {
+  space: Space;
+  link: AgentLink;
+  port: number;
+}
+
+export function parsePort(text: string): number | null {
+  if (!/^\d{1,5}$/.test(text)) return null;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : null;
+}
+
+/** An IncomingMessage dressed as far as api/auth.ts reads an Express request (upgrades and raw requests skip Express). */
+export function asExpress(req: IncomingMessage): Parameters<typeof authenticate>[0] {
+  return Object.assign(req, { ip: req.socket.remoteAddress, protocol: 'http' }) as unknown as Parameters<typeof authenticate>[0];
+}
+
+/**
+ * A bearer token, else the UI's session cookie; null when neither is there. Unlike the API's
+ * authenticate, a cookie needs no X-CSRF-Token here: apps never send it; the callers check the
+ * Origin instead.
+ */
+export async function portCaller(req: IncomingMessage, svc: Services): Promise<Actor | null> {
+  const r = asExpress(req);
+  if (req.headers.authorization !== undefined) return authenticate(r, svc);
+  const secret = sessionSecretOf(r);
+  if (secret === null) return null;
+  const now = svc.now();
+  const session = await svc.store.sessions.findUsableByHash(hashToken(secret), now);
+  const user = session ? await svc.store.users.get(session.userId) : null;
+  if (!session || !user || !user.active) {
+    svc.limiter.failed(r.ip ?? 'unknown', null);
+    throw new KnotError(ErrorType.Unauthorized, `the ${SESSION_COOKIE} session is not valid (signed out, expired or revoked): sign in again`);
+  }
+  await svc.store.sessions.touch(session.id, now);
+  return { user, tokenId: null, sessionId: session.id, groups: await svc.store.groups.namesOfUser(user.id), isAdmin: user.role === 'admin' };
+}
+
+/** The ports a connected agent offers: what it reported listening or answering HTTP, and what it declared. */
+export function offeredPorts(link: AgentLink): Set<number> {
+  const s = link.lastReport?.services;
+  return new Set([...(s?.ports ?? []), ...(s?.httpPorts ?? []), ...Object.keys(s?.portNames ?? {}).map(Number)]);
+}
+
+/** The space, its live link and the port, or the refusal: 404 (unknown, another user's, a port not offered), 409 stopped, 503 not linked. */
+export async function resolvePortTarget(svc: Services, links: LinkRegistry, actor: Actor, ref: PortRef): Promise<PortTarget> {
+  const space = await findVisibleSpace(svc, actor, ref.space, ref.owner);
+  if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to reach its ports`);
+  const link = links.get(space.id);
+  if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);
+  if (!offeredPorts(link).has(ref.port)) {
+    throw new KnotError(ErrorType.NotFound, `port ${ref.port} is not open in space '${space.name}' (nothing listens there, or the agent has not reported it yet)`, {
+      details: { port: ref.port },
+    });
+  }
+  return { space, link, port: ref.port };
+}
+
+/** Opens the CONNECT tunnel; a port that refuses (the app went away) is a 502. */
+export function openTunnel(target: PortTarget, timeoutMs = TUNNEL_OPEN_MS): Promise<ClientHttp2Stream> {
+  return new Promise((resolve, reject) => {
+    let stream: ClientHttp2Stream;
+    try {
+      stream = target.link.openConnect(target.port);
+    } catch {
+      reject(new KnotError(ErrorType.Unavailable, `the agent of space '${target.space.name}' is not connected`));
+      return;
+    }
+    let settled = false;
+    const fail = (e: KnotError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!stream.destroyed) stream.close();
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new KnotError(ErrorType.AgentUnreachable, `port ${target.port} of space '${target.space.name}' did not answer in time`)), timeoutMs);
+    stream.once('response', (headers) => {
+      const status = Number(headers[':status']);
+      if (status === 200) {
+        settled = true;
+        clearTimeout(timer);
+        resolve(stream);
+        return;
+      }
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (c: string) => (text = (text + c).slice(0, 300)));
+      stream.once('end', () => fail(new KnotError(ErrorType.AgentUnreachable, `port ${target.port} of space '${target.space.name}': ${text.trim() || `the agent answered ${status}`}`)));
+    });
+    stream.once('error', () => fail(new KnotError(ErrorType.Unavailable, `the agent of space '${target.space.name}' disconnected`)));
+    stream.once('close', () => fail(new KnotError(ErrorType.AgentUnreachable, `the agent closed the connection to port ${target.port}`)));
+  });
+}
+
+/** Appends an audit entry; a store failure is logged, never the caller's problem. */
+export async function auditPort(svc: Services, actor: Actor, action: string, spaceId: string, outcome: 'ok' | 'refused', detail: Record<string, unknown>): Promise<void> {
+  try {
+    await svc.store.audit.append({ at: svc.now(), actorId: actor.user.id, actor: actor.user.username, action, resourceType: 'space', resourceId: spaceId, outcome, detail });
+  } catch (e) {
+    svc.logger.error({ err: e }, 'could not write the audit log');
+  }
+}

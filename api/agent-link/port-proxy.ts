@@ -1,0 +1,200 @@
+/**
+ * Relaying one HTTP request (or one upgrade) to an app inside a space over a CONNECT tunnel: the
+ * request goes out with knot's own credentials removed and X-Forwarded-* set, the response comes
+ * back streamed (nothing buffered), with redirects and cookies kept under the app's address.
+ *
+ * Upgrades (WebSockets) are not parsed: the rewritten request head goes down the tunnel and from
+ * then on bytes are piped both ways, so the app's own answer (101, or a refusal) reaches the
+ * client as it sent it.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
+import { Duplex } from 'node:stream';
+import { CSRF_COOKIE, SESSION_COOKIE } from '../sessions';
+
+/** The per-app-host session cookie (port-sessions.ts); stripped like knot's own. */
+export const PORT_SESSION_COOKIE = 'knot_port_session';
+const KNOT_COOKIES = new Set([SESSION_COOKIE, CSRF_COOKIE, PORT_SESSION_COOKIE]);
+
+/** Hop-by-hop headers (RFC 9110 7.6.1): they describe one connection, never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+export interface ProxyTarget {
+  /** the path form's prefix without the trailing slash (`/spaces/alice/dev/ports/8080`); '' on an app host */
+  prefix: string;
+  /** what to ask the app for: the path (prefix removed) and query */
+  path: string;
+  /** where the client reached us: `http://knot.example.com`, `https://alice--dev--8080.knot.example.com` */
+  publicOrigin: string;
+  /** the app's port inside the space */
+  port: number;
+  /** drop Authorization: it carried knot's bearer token */
+  stripAuthorization: boolean;
+}
+
+/** A Cookie header without knot's cookies; null when nothing is left. */
+export function appCookies(header: string | undefined): string | null {
+  if (!header) return null;
+  const kept = header
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p && !KNOT_COOKIES.has(p.slice(0, p.indexOf('=') < 0 ? p.length : p.indexOf('=')).trim()));
+  return kept.length ? kept.join('; ') : null;
+}
+
+/** The headers the app gets: the client's minus hop-by-hop and knot's credentials, plus X-Forwarded-*. */
+export function requestHeaders(req: IncomingMessage, t: ProxyTarget, upgrade: boolean): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionTokens = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith('x-forwarded-') || name === 'forwarded') continue;
+    if (HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+    if (name === 'authorization' && t.stripAuthorization) continue;
+    if (name === 'cookie') continue;
+    out[name] = value;
+  }
+  const cookies = appCookies(req.headers.cookie);
+  if (cookies) out.cookie = cookies;
+  if (upgrade) {
+    out.connection = 'Upgrade';
+    out.upgrade = String(req.headers.upgrade ?? 'websocket');
+  }
+  const prior = req.headers['x-forwarded-for'];
+  const peer = req.socket.remoteAddress ?? 'unknown';
+  out['x-forwarded-for'] = typeof prior === 'string' && prior ? `${prior}, ${peer}` : peer;
+  out['x-forwarded-host'] = new URL(t.publicOrigin).host;
+  out['x-forwarded-proto'] = new URL(t.publicOrigin).protocol.replace(':', '');
+  if (t.prefix) out['x-forwarded-prefix'] = t.prefix;
+  return out;
+}
+
+/** A redirect from the app, moved under its public address (a relative one is left alone). */
+export function rewriteLocation(location: string, t: Pick<ProxyTarget, 'prefix' | 'publicOrigin' | 'port'>): string {
+  const under = (path: string) => (t.prefix && !(path === t.prefix || path.startsWith(`${t.prefix}/`)) ? `${t.prefix}${path}` : path);
+  if (location.startsWith('/') && !location.startsWith('//')) return under(location);
+  let u: URL;
+  try {
+    u = new URL(location);
+  } catch {
+    return location;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return location;
+  // the app naming itself (127.0.0.1:port; URL drops a default port) or its public address
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  const itself = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname) && port === t.port;
+  if (!itself && u.host !== new URL(t.publicOrigin).host) return location;
+  return `${t.publicOrigin}${under(u.pathname)}${u.search}${u.hash}`;
+}
+
+/**
+ * A Set-Cookie from the app: never one of knot's names; no Domain (it would reach other hosts);
+ * on the path form, Path moved under the prefix (the app's cookies stay with the app).
+ */
+export function rewriteSetCookie(line: string, prefix: string): string | null {
+  const parts = line.split(';').map((p) => p.trim());
+  const name = (parts[0] ?? '').split('=')[0]!.trim();
+  if (!name || KNOT_COOKIES.has(name)) return null;
+  const attrs = parts.slice(1).filter((a) => a && !/^domain\s*=/i.test(a));
+  if (prefix) {
+    const at = attrs.findIndex((a) => /^path\s*=/i.test(a));
+    const path = at < 0 ? '/' : attrs[at]!.slice(attrs[at]!.indexOf('=') + 1).trim() || '/';
+    const moved = `Path=${path === prefix || path.startsWith(`${prefix}/`) ? path : `${prefix}${path.startsWith('/') ? path : `/${path}`}`}`;
+    if (at < 0) attrs.push(moved);
+    else attrs[at] = moved;
+  }
+  return [parts[0], ...attrs].join('; ');
+}
+
+function responseHeaders(res: IncomingMessage, t: ProxyTarget): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (name === 'location' && typeof value === 'string') out.location = rewriteLocation(value, t);
+    else if (name === 'set-cookie') {
+      const kept = (Array.isArray(value) ? value : [value]).map((c) => rewriteSetCookie(c, t.prefix)).filter((c): c is string => c !== null);
+      if (kept.length) out['set-cookie'] = kept;
+    } else out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The tunnel behind a Duplex that hands it only Buffers: Node 20's Http2Stream garbles string
+ * chunks it gets in one batch (the http client corks its head, a string, with the body; the app
+ * then received bytes of freed memory where "POST / HTTP/1.1" should be).
+ */
+export function bufferWrites(tunnel: ClientHttp2Stream): Duplex {
+  const d = new Duplex({
+    // decodeStrings (the default) turns every string into a Buffer before write() sees it
+    write: (chunk: Buffer, _enc, cb) => void tunnel.write(chunk, cb),
+    final: (cb) => void tunnel.end(cb),
+    read: () => void tunnel.resume(),
+    destroy: (err, cb) => {
+      if (!tunnel.destroyed) tunnel.close();
+      cb(err);
+    },
+  });
+  tunnel.on('data', (chunk: Buffer) => {
+    if (!d.push(chunk)) tunnel.pause();
+  });
+  tunnel.once('end', () => d.push(null));
+  tunnel.once('error', (e) => d.destroy(e));
+  tunnel.once('close', () => {
+    if (!tunnel.readableEnded) d.destroy();
+  });
+  return d;
+}
+
+/** Sends `req` through `tunnel` and streams the app's answer to `res`; `onError` answers when nothing was sent yet. */
+export function proxyHttp(req: IncomingMessage, res: ServerResponse, tunnel: ClientHttp2Stream, t: ProxyTarget, onError: (e: Error) => void): void {
+  const out = http.request({
+    method: req.method,
+    path: t.path,
+    headers: requestHeaders(req, t, false),
+    setHost: false,
+    // one request per tunnel: no keep-alive pool to keep apart per space and port
+    createConnection: () => bufferWrites(tunnel) as unknown as import('node:net').Socket,
+  });
+  out.on('response', (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer, t));
+    // flush the head now: an event stream or a long poll must not wait for its first body byte
+    res.flushHeaders();
+    answer.pipe(res);
+    answer.on('error', () => res.destroy());
+  });
+  out.on('error', (e) => {
+    if (res.headersSent) res.destroy();
+    else onError(e);
+  });
+  // the client went away: the app's connection goes too
+  res.on('close', () => {
+    if (!res.writableFinished) out.destroy();
+  });
+  req.pipe(out);
+}
+
+/** Writes the upgrade request's head down the tunnel and pipes the two raw byte streams. */
+export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, tunnel: ClientHttp2Stream, t: ProxyTarget): void {
+  const lines = [`${req.method ?? 'GET'} ${t.path} HTTP/1.1`];
+  for (const [name, value] of Object.entries(requestHeaders(req, t, true))) {
+    for (const v of Array.isArray(value) ? value : [value]) if (!/[\r\n]/.test(v)) lines.push(`${name}: ${v}`);
+  }
+  // Buffers only (see bufferWrites)
+  tunnel.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
+  if (head.length) tunnel.write(head);
+  const teardown = () => {
+    socket.destroy();
+    if (!tunnel.destroyed) tunnel.close();
+  };
+  tunnel.on('error', teardown);
+  socket.on('error', teardown);
+  // a clean end reaches the client through the pipe; a reset or a dropped link cuts it off
+  tunnel.on('close', () => {
+    if (!tunnel.readableEnded) socket.destroy();
+  });
+  socket.on('close', () => {
+    if (!tunnel.destroyed) tunnel.close();
+  });
+  socket.pipe(tunnel);
+  tunnel.pipe(socket);
+}

@@ -1,0 +1,68 @@
+/**
+ * A TCP port of a space as a WebSocket (`GET /api/v1/spaces/:id/ports/:port/stream`, upgraded):
+ * what `knot forward port` opens for each local connection. The bytes ride a CONNECT tunnel on the
+ * space's agent link, with the half-close convention of link/ws-pipe.ts.
+ *
+ * Same rules as the terminal: owner and admins, a bearer token or the session cookie, a browser's
+ * Origin must be this server's, and every connection is audited (port.forward). The tunnel is
+ * opened before the upgrade, so a port nothing listens on is a plain HTTP 502 the CLI can show.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { ErrorType, KnotError } from '../../core/errors';
+import { pipeOverWebSocket } from '../../link/ws-pipe';
+import type { Actor, Services } from '../context';
+import { toKnotError } from '../problem';
+import { auditPort, openTunnel, parsePort, portCaller, resolvePortTarget } from './port-access';
+import type { LinkRegistry } from './registry';
+import { isOwnOrigin, queryOf, refuseUpgrade } from './upgrade-http';
+
+export const PORT_STREAM_ROUTE = /^\/api\/v1\/spaces\/([^/]+)\/ports\/([^/]+)\/stream$/;
+
+/** The largest message a client may send (the CLI sends socket reads, at most 64 KiB each). */
+const MAX_MESSAGE = 1024 * 1024;
+
+export class PortStreams {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false });
+
+  constructor(
+    private readonly svc: Services,
+    private readonly links: LinkRegistry,
+  ) {}
+
+  async accept(req: IncomingMessage, socket: Duplex, head: Buffer, spaceRef: string, portText: string): Promise<void> {
+    const svc = this.svc;
+    let actor: Actor | null = null;
+    let spaceId = spaceRef;
+    try {
+      const origin = req.headers.origin;
+      if (origin !== undefined && !isOwnOrigin(origin, req, svc)) throw new KnotError(ErrorType.Forbidden, `cross-site WebSocket refused: Origin ${origin} is not this server`);
+      actor = await portCaller(req, svc);
+      if (!actor) throw new KnotError(ErrorType.Unauthorized, 'missing Authorization: Bearer <token> header (or a session cookie)');
+      // a cookie rides along with any request the browser makes: only our own pages may use it here
+      if (actor.sessionId !== null && origin === undefined) throw new KnotError(ErrorType.Forbidden, 'a browser port stream needs an Origin header');
+      const port = parsePort(portText);
+      if (port === null) throw new KnotError(ErrorType.Validation, `port: must be 1-65535, not '${portText}'`, { errors: [{ path: 'path.port', message: 'a port number, 1-65535' }] });
+      const owner = queryOf(req).get('owner');
+      const target = await resolvePortTarget(svc, this.links, actor, { space: decodeURIComponent(spaceRef), port, ...(owner ? { owner } : {}) });
+      spaceId = target.space.id;
+      const tunnel = await openTunnel(target);
+      await auditPort(svc, actor, 'port.forward', spaceId, 'ok', { port });
+      if (socket.destroyed) {
+        tunnel.close();
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => pipeOverWebSocket(ws, tunnel));
+    } catch (e) {
+      const { error } = toKnotError(e);
+      if (actor && error.status !== 404 && error.status !== 401) await auditPort(svc, actor, 'port.forward', spaceId, 'refused', { port: portText, error: error.type });
+      refuseUpgrade(socket, req, e, svc, error.type === ErrorType.Unauthorized ? { 'WWW-Authenticate': 'Bearer realm="knot"' } : {});
+    }
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The SSH WebSocket of a space (`GET /api/v1/spaces/:id/ssh/stream`, upgraded): binary messages
+ * carry one SSH connection's raw bytes both ways, relayed to an SSH stream on the space's agent
+ * link. `knot forward ssh` is its client (OpenSSH's ProxyCommand); SSH itself authenticates the
+ * user again inside, with the owner's keys, and the client pins the space's host key.
+ *
+ * Who may open one: as for the terminal (terminal-bridge.ts) — the owner and admins, by bearer
+ * token or session cookie with this server's Origin; a forged Origin is refused before the
+ * upgrade; another user's space gets the same 4404 as a missing one. Every open is audited
+ * (ssh.open). Backpressure holds end to end: both sides are piped streams.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import { ErrorType, KnotError } from '../../core/errors';
+import { authenticate } from '../auth';
+import type { Actor, Services } from '../context';
+import { toKnotError } from '../problem';
+import { findVisibleSpace } from '../space-views';
+import type { AgentLink } from './link';
+import type { LinkRegistry } from './registry';
+import { isOwnOrigin, queryOf, refuseUpgrade } from './upgrade-http';
+
+export const SSH_STREAM_ROUTE = /^\/api\/v1\/spaces\/([^/]+)\/ssh\/stream$/;
+
+/** Close codes `knot forward ssh` tells apart (4000 + the HTTP status, as the terminal's). */
+export const SshClose = {
+  Ended: 1000,
+  NotFound: 4404,
+  NotRunning: 4409,
+  AgentGone: 4503,
+} as const;
+
+/** A WebSocket message of SSH bytes at most this big (OpenSSH writes at most 32 KiB at a time). */
+const MAX_MESSAGE = 1024 * 1024;
+
+export class SshBridge {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false });
+
+  constructor(
+    private readonly svc: Services,
+    private readonly links: LinkRegistry,
+  ) {}
+
+  async accept(req: IncomingMessage, socket: Duplex, head: Buffer, spaceRef: string): Promise<void> {
+    const svc = this.svc;
+    let actor: Actor;
+    try {
+      const origin = req.headers.origin;
+      if (origin !== undefined && !isOwnOrigin(origin, req, svc)) {
+        throw new KnotError(ErrorType.Forbidden, `cross-site WebSocket refused: Origin ${origin} is not this server`);
+      }
+      const asExpress = Object.assign(req, { ip: req.socket.remoteAddress, protocol: 'http' }) as unknown as Parameters<typeof authenticate>[0];
+      actor = await authenticate(asExpress, svc);
+      // a cookie rides along with any request the browser makes: only our own pages may use it here
+      if (actor.sessionId !== null && origin === undefined) throw new KnotError(ErrorType.Forbidden, 'a browser SSH stream needs an Origin header');
+    } catch (e) {
+      refuseUpgrade(socket, req, e, svc);
+      return;
+    }
+    try {
+      const owner = queryOf(req).get('owner') ?? undefined;
+      const space = await findVisibleSpace(svc, actor, decodeURIComponent(spaceRef), owner);
+      if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to connect with SSH`);
+      const link = this.links.get(space.id);
+      if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);
+      await this.audit(actor, space.id, 'ok', {});
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, link));
+    } catch (e) {
+      // the caller is who they say: upgrade and close with a code the client can read (4000 + status)
+      const { error, unexpected } = toKnotError(e);
+      if (unexpected || ![400, 404, 409, 503].includes(error.status)) {
+        refuseUpgrade(socket, req, e, svc);
+        return;
+      }
+      if (error.status !== 404) await this.audit(actor, spaceRef, 'refused', { error: error.type });
+      this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(4000 + error.status, error.message.slice(0, 120)));
+    }
+  }
+
+  private async audit(actor: Actor, spaceId: string, outcome: 'ok' | 'refused', detail: Record<string, unknown>): Promise<void> {
+    try {
+      await this.svc.store.audit.append({
+        at: this.svc.now(),
+        actorId: actor.user.id,
+        actor: actor.user.username,
+        action: 'ssh.open',
+        resourceType: 'space',
+        resourceId: spaceId,
+        outcome,
+        detail,
+      });
+    } catch (e) {
+      this.svc.logger.error({ err: e }, 'could not write the audit log');
+    }
+  }
+
+  private relay(ws: WebSocket, link: AgentLink): void {
+    const stream: ClientHttp2Stream = link.openSsh();
+    const wsStream = createWebSocketStream(ws);
+    let done = false;
+    const handle = {
+      close: (code: number, reason: string) => {
+        if (done) return;
+        done = true;
+        link.sshTunnels.delete(handle);
+        if (!stream.destroyed) stream.close();
+        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason.slice(0, 120));
+      },
+    };
+    link.sshTunnels.add(handle);
+
+    // the client's bytes may go before the agent answers (its SSH banner); the agent's only after a 200
+    wsStream.pipe(stream);
+    stream.on('response', (headers) => {
+      const status = Number(headers[':status']);
+      if (status === 200) {
+        stream.pipe(wsStream);
+        return;
+      }
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => (text = (text + chunk).slice(0, 500)));
+      stream.on('end', () => handle.close(SshClose.AgentGone, text.trim() || `the agent refused SSH (${status})`));
+    });
+    stream.on('error', () => handle.close(SshClose.AgentGone, "the space's agent disconnected"));
+    wsStream.on('error', () => handle.close(SshClose.Ended, 'socket error'));
+    ws.on('close', () => handle.close(SshClose.Ended, 'closed'));
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * `knot forward port <local-port> <space> <port>`: listens on 127.0.0.1:<local-port>, and each
+ * connection there becomes one WebSocket to the space's port (link/protocol.ts portStreamPath), so
+ * many run at once, each with its own backpressure and half-close (link/ws-pipe.ts).
+ */
+import net from 'node:net';
+import type { Command } from 'commander';
+import WebSocket from 'ws';
+import { portStreamPath } from '../link/protocol';
+import { pipeOverWebSocket } from '../link/ws-pipe';
+import { resolveClientConfig, type ClientConfig } from './client-config';
+
+export interface PortForwardOptions extends ClientConfig {
+  space: string;
+  port: number;
+  owner?: string;
+  /** where to listen; port 0 picks a free one */
+  listen: { host: string; port: number };
+  /** one connection could not be relayed (the others carry on) */
+  onError: (message: string) => void;
+}
+
+export interface PortForward {
+  /** the local address actually listened on */
+  address: net.AddressInfo;
+  close(): Promise<void>;
+}
+
+function streamUrl(o: PortForwardOptions): string {
+  const u = new URL(o.url);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}${portStreamPath(o.space, o.port)}`;
+  if (o.owner) u.searchParams.set('owner', o.owner);
+  return u.toString();
+}
+
+/** Why the server refused the stream: the problem's detail, else the status. */
+function refusal(res: import('node:http').IncomingMessage, done: (message: string) => void): void {
+  let body = '';
+  res.setEncoding('utf8');
+  res.on('data', (c: string) => (body = (body + c).slice(0, 4000)));
+  res.on('end', () => {
+    try {
+      done((JSON.parse(body) as { detail?: string }).detail ?? `HTTP ${res.statusCode}`);
+    } catch {
+      done(`HTTP ${res.statusCode}`);
+    }
+  });
+}
+
+export function startPortForward(o: PortForwardOptions): Promise<PortForward> {
+  const url = streamUrl(o);
+  const open = new Set<net.Socket>();
+  // allowHalfOpen: a local FIN ends only the upstream direction; pauseOnConnect: nothing is read before the stream is up
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${o.token}` }, perMessageDeflate: false, maxPayload: 1024 * 1024, handshakeTimeout: 30_000 });
+    ws.on('unexpected-response', (_req, res) => {
+      refusal(res, (why) => o.onError(`${o.space}:${o.port}: ${why}`));
+      socket.destroy();
+    });
+    ws.once('error', (e) => {
+      o.onError(`cannot reach ${o.url}: ${e.message}`);
+      socket.destroy();
+    });
+    ws.once('open', () => {
+      pipeOverWebSocket(ws, socket);
+      socket.resume();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.listen.port, o.listen.host, () => {
+      server.off('error', reject);
+      resolve({
+        address: server.address() as net.AddressInfo,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of open) s.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+function portArg(value: string, what: string, allowZero: boolean): number {
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= (allowZero ? 0 : 1) && n <= 65535)) {
+    process.stderr.write(`knot: ${what} must be a port number (${allowZero ? 0 : 1}-65535), not "${value}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+export function registerPortForwardCommand(program: Command): void {
+  // `knot forward ssh` may have made the group already
+  const forward = program.commands.find((c) => c.name() === 'forward') ?? program.command('forward').description('relay a connection into a space over the knot server');
+  forward
+    .command('port <local-port> <space> <port>')
+    .description('listen on 127.0.0.1:<local-port> (0: any free port); each connection reaches 127.0.0.1:<port> inside the space')
+    .option('--owner <username>', "the space's owner (admins, for another user's space)")
+    .option('--bind <address>', 'the local address to listen on', '127.0.0.1')
+    .action(async (localPort: string, space: string, port: string, opts: { owner?: string; bind: string }) => {
+      let cfg: ClientConfig;
+      try {
+        cfg = resolveClientConfig();
+      } catch (e) {
+        process.stderr.write(`knot: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+      const target = portArg(port, '<port>', false);
+      try {
+        const fwd = await startPortForward({
+          ...cfg,
+          space,
+          port: target,
+          ...(opts.owner ? { owner: opts.owner } : {}),
+          listen: { host: opts.bind, port: portArg(localPort, '<local-port>', true) },
+          onError: (m) => process.stderr.write(`knot: ${m}\n`),
+        });
+        process.stdout.write(`forwarding ${fwd.address.address}:${fwd.address.port} → ${space}:${target}\n`);
+        const stop = () => void fwd.close().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      } catch (e) {
+        process.stderr.write(`knot: cannot listen on ${opts.bind}:${localPort}: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+    });
+}
