@@ -13,7 +13,7 @@ import { linkUrl, type AgentConfig } from './config';
 import { startLink, type Link, type LinkEvent } from './link';
 import { createAgentLogger } from './logger';
 import { startPingServer, type PingServer } from './ping-server';
-import { HttpPortProber } from './http-probe';
+import { HealthProbe, HttpPortProber } from './http-probe';
 import { routeStream } from './routes';
 import { watchServices } from './services';
 import { loginShell, shellSearchPath } from './shells';
@@ -141,6 +141,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createAge
       declaredHttpPorts: config.httpPorts.map((p) => p.port),
       portNames: Object.fromEntries([...config.tcpPorts, ...config.httpPorts].filter((p) => p.name).map((p) => [String(p.port), p.name!])),
       prober: new HttpPortProber(),
+      codeServerProbe: new HealthProbe(),
     },
     (s) => {
       scanned = s;

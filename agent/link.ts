@@ -6,7 +6,7 @@
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
 import WebSocket, { createWebSocketStream } from 'ws';
-import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, DEAD_AFTER_MS, HEARTBEAT_MS, LINK_MAX_MESSAGE, LINK_SESSION_MEMORY_MB, LINK_SUBPROTOCOL, LinkClose } from '../link/protocol';
+import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, DEAD_AFTER_MS, HEARTBEAT_MS, LINK_MAX_MESSAGE, LINK_H2_SETTINGS, LINK_SESSION_MEMORY_MB, LINK_SESSION_WINDOW, LINK_SUBPROTOCOL, LinkClose } from '../link/protocol';
 import { BACKOFF_RESET_AFTER_MS, backoffDelay } from './backoff';
 
 export type LinkEvent = { state: 'connected' } | { state: 'disconnected'; code: number; reason: string };
@@ -55,7 +55,7 @@ export function startLink(opts: LinkOptions): Link {
   const { logger } = opts;
   const listeners = new Set<(e: LinkEvent) => void>();
   const emit = (e: LinkEvent) => listeners.forEach((l) => l(e));
-  const h2 = http2.createServer({ maxSessionMemory: LINK_SESSION_MEMORY_MB });
+  const h2 = http2.createServer({ maxSessionMemory: LINK_SESSION_MEMORY_MB, settings: LINK_H2_SETTINGS });
   h2.on('stream', (stream, headers) => {
     stream.on('error', (e) => logger.debug({ err: e }, 'link stream error'));
     opts.onStream(stream, headers);
@@ -81,6 +81,10 @@ export function startLink(opts: LinkOptions): Link {
       maxPayload: LINK_MAX_MESSAGE,
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
+      // an all-zero mask: ws then skips XOR-ing every byte in JavaScript (no native bufferutil here).
+      // Masking guards browsers' script-chosen bytes against confused proxy caches; the agent is
+      // not a browser, and over wss (what production uses) no proxy sees the frames at all.
+      generateMask: () => {},
     });
     ws = socket;
     let resolveClosed!: () => void;
@@ -94,6 +98,7 @@ export function startLink(opts: LinkOptions): Link {
       // HTTP/2 over the WebSocket, roles reversed: the server opens streams into the agent
       h2.once('session', (s: Http2Session) => {
         session = s;
+        s.setLocalWindowSize(LINK_SESSION_WINDOW);
         s.on('error', (e) => logger.debug({ err: e }, 'link session error'));
       });
       h2.emit('connection', createWebSocketStream(socket));

@@ -1,11 +1,11 @@
 /**
- * What the space offers, rescanned every few seconds: the terminal, SSH and code-server (something
- * listens on their ports) and the other listening TCP ports. The report changes only when the
+ * What the space offers, rescanned every few seconds: the terminal, SSH (something listens on its
+ * port), code-server (its /healthz answers 200) and the other listening TCP ports. The report changes only when the
  * scan does, so a quiet space sends nothing.
  */
 import net from 'node:net';
 import type { AgentServices } from '../core/agent-status';
-import type { HttpPortProber } from './http-probe';
+import type { HealthProbe, HttpPortProber } from './http-probe';
 import { readListeningPorts, reportablePorts } from './listening-ports';
 
 export const SERVICE_SCAN_MS = 5_000;
@@ -22,6 +22,8 @@ export interface ServiceScanOptions {
   portNames?: Record<string, string>;
   /** finds the listening ports that answer HTTP; none are probed without it */
   prober?: HttpPortProber;
+  /** asks code-server's /healthz; without it, listening on its port is enough */
+  codeServerProbe?: HealthProbe;
 }
 
 /** Whether something accepts TCP on 127.0.0.1:port (used where /proc/net is missing). */
@@ -44,7 +46,9 @@ export async function scanServices(opts: ServiceScanOptions, readPorts: () => Pr
     if (port === null) return false;
     return listening ? listening.includes(port) : acceptsConnections(port);
   };
-  const [ssh, codeServer] = await Promise.all([listens(opts.sshPort), listens(opts.codeServerPort)]);
+  const [ssh, codeServerListens] = await Promise.all([listens(opts.sshPort), listens(opts.codeServerPort)]);
+  if (!codeServerListens) opts.codeServerProbe?.forget();
+  const codeServer = codeServerListens && opts.codeServerPort !== null && (opts.codeServerProbe ? await opts.codeServerProbe.healthy(opts.codeServerPort) : true);
   const ports = listening ? reportablePorts(listening, opts.ownPorts) : [];
   const declared = opts.declaredHttpPorts ?? [];
   // SSH never answers HTTP; asking it would only log a failed handshake
@@ -52,7 +56,9 @@ export async function scanServices(opts: ServiceScanOptions, readPorts: () => Pr
   // a declared port counts while it listens (or always, where listening ports cannot be read)
   const httpPorts = reportablePorts([...probed, ...declared.filter((p) => !listening || ports.includes(p))], opts.ownPorts);
   const names = opts.portNames && Object.keys(opts.portNames).length ? { portNames: opts.portNames } : {};
-  return { terminal: opts.terminal, ssh, codeServer, ports, httpPorts, ...names };
+  // the UI opens it through the port proxy, so it needs the port
+  const codeServerPort = codeServer ? { codeServerPort: opts.codeServerPort! } : {};
+  return { terminal: opts.terminal, ssh, codeServer, ...codeServerPort, ports, httpPorts, ...names };
 }
 
 /** Scans now and every `intervalMs`, calling `onScan` with each result; returns the stop. */

@@ -8,7 +8,7 @@
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { MAX_SSH_CONFIG_BYTES, sshConfigSchema } from '../link/protocol';
+import { MAX_SSH_CONFIG_BYTES, parseSshConfig } from '../link/protocol';
 import type { SshServer } from './ssh-server';
 
 function answer(stream: ServerHttp2Stream, status: number, text?: string): void {
@@ -78,10 +78,10 @@ export function serveSshConfig(stream: ServerHttp2Stream, ssh: SshServer, logger
     } catch {
       return answer(stream, 400, 'the SSH config is not JSON');
     }
-    const parsed = sshConfigSchema.safeParse(value);
-    if (!parsed.success) return answer(stream, 400, `bad SSH config: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    const parsed = parseSshConfig(value);
+    if (typeof parsed === 'string') return answer(stream, 400, `bad SSH config: ${parsed}`);
     try {
-      ssh.configure(parsed.data);
+      ssh.configure(parsed);
     } catch (e) {
       // never the key itself in the log: only why it was refused
       logger.warn({ reason: (e as Error).message }, 'ssh config refused');

@@ -11,7 +11,19 @@
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { Server, utils, type Connection, type ParsedKey, type PublicKeyAuthContext } from 'ssh2';
+import type { Connection, ParsedKey, PublicKeyAuthContext, Server } from 'ssh2';
+
+/**
+ * ssh2 is loaded at the first SSH connection, not at start: most spaces are never reached by SSH,
+ * and an idle agent should stay small (the module costs several MiB of resident memory).
+ */
+function ssh2(): typeof import('ssh2') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberately lazy (see above)
+  return require('ssh2') as typeof import('ssh2');
+}
+
+/** A private key in one of the PEM-style armours ssh2 reads (checked fully when first used). */
+const ARMOURED_KEY = /^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 import type { SshConfig } from '../link/protocol';
 import { handleSession, handleTcpip, type SshSessionOptions } from './ssh-sessions';
 
@@ -34,7 +46,7 @@ export function parseAuthorizedKeys(lines: string[]): { keys: ParsedKey[]; bad: 
   const keys: ParsedKey[] = [];
   const bad: number[] = [];
   lines.forEach((line, i) => {
-    const parsed = utils.parseKey(line.trim());
+    const parsed = ssh2().utils.parseKey(line.trim());
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (!key || key instanceof Error) bad.push(i);
     else keys.push(key);
@@ -50,44 +62,66 @@ export function findKey(keys: ParsedKey[], offered: { data: Buffer }): ParsedKey
 export class SshServer {
   private server: Server | null = null;
   private hostKey: string | null = null;
+  private config: SshConfig | null = null;
+  private keysFrom: string[] | null = null;
   private keys: ParsedKey[] = [];
   private open = 0;
 
   constructor(private readonly opts: SshServerOptions) {}
 
   get configured(): boolean {
-    return this.server !== null;
+    return this.config !== null;
   }
 
   get count(): number {
     return this.open;
   }
 
-  /** Applies a pushed config; throws when the host key is not one ssh2 can use. */
+  /** Takes a pushed config; throws when the host key is plainly not a private key. */
   configure(config: SshConfig): void {
-    const { keys, bad } = parseAuthorizedKeys(config.authorizedKeys);
-    if (bad.length) this.opts.logger.warn({ lines: bad }, 'ssh: some authorized keys did not parse and are ignored');
+    if (!ARMOURED_KEY.test(config.hostKey.trim())) throw new Error('the SSH host key does not parse: not an armoured private key');
+    this.config = config;
+    // once ssh2 is loaded (a connection came), a new config applies at once; before, at first use
+    if (this.server) this.prepare();
+    this.opts.logger.info({ authorizedKeys: config.authorizedKeys.length }, 'ssh configured');
+    this.opts.onConfigured(true);
+  }
+
+  /** The ssh2 server for the current config, built (and the keys parsed) when first needed. */
+  private prepare(): Server | null {
+    const config = this.config;
+    if (!config) return null;
     if (config.hostKey !== this.hostKey) {
-      const parsed = utils.parseKey(config.hostKey);
-      if (parsed instanceof Error) throw new Error(`the SSH host key does not parse: ${parsed.message}`);
+      const parsed = ssh2().utils.parseKey(config.hostKey);
+      if (parsed instanceof Error) {
+        this.opts.logger.error({ reason: parsed.message }, 'ssh: the pushed host key does not parse; SSH is off until the next push');
+        this.config = null;
+        this.opts.onConfigured(false);
+        return null;
+      }
       // connections already open keep the server they came in on; new ones get the new key
-      this.server = new Server({ hostKeys: [config.hostKey], ident: 'knot' }, (client) => this.connection(client));
+      this.server = new (ssh2().Server)({ hostKeys: [config.hostKey], ident: 'knot' }, (client) => this.connection(client));
       this.hostKey = config.hostKey;
     }
-    this.keys = keys;
-    this.opts.logger.info({ authorizedKeys: keys.length }, 'ssh configured');
-    this.opts.onConfigured(true);
+    if (this.keysFrom !== config.authorizedKeys) {
+      const { keys, bad } = parseAuthorizedKeys(config.authorizedKeys);
+      if (bad.length) this.opts.logger.warn({ lines: bad }, 'ssh: some authorized keys did not parse and are ignored');
+      this.keys = keys;
+      this.keysFrom = config.authorizedKeys;
+    }
+    return this.server;
   }
 
   /** Serves one SSH connection over `stream` (false when not configured: the caller answers 503). */
   inject(stream: Duplex): boolean {
-    if (!this.server) return false;
+    const server = this.prepare();
+    if (!server) return false;
     if (this.open >= MAX_SSH_CONNECTIONS) {
       this.opts.logger.warn('ssh: too many connections; refusing one');
       stream.destroy();
       return true;
     }
-    this.server.injectSocket(stream as unknown as import('node:net').Socket);
+    server.injectSocket(stream as unknown as import('node:net').Socket);
     return true;
   }
 

@@ -6,7 +6,7 @@
  */
 import type { IPty } from '@lydell/node-pty';
 import type { Logger } from 'pino';
-import { FrameType, dataFrames, encodeStreamFrame, jsonPayload, textPayload, type TerminalSize } from '../link/frames';
+import { FrameType, MAX_DATA_PAYLOAD, dataFrames, encodeStreamFrame, jsonPayload, textPayload, type TerminalSize } from '../link/frames';
 import type { ShellName } from '../link/protocol';
 import { RingBuffer } from './ring-buffer';
 import { resolveShell, type ResolvedShell } from './shells';
@@ -67,6 +67,9 @@ interface Session {
   blocked: Set<Viewer>;
   keepTimer: NodeJS.Timeout | null;
   exited: boolean;
+  /** output read in this turn of the event loop, sent as one frame when the turn ends */
+  pending: Buffer[];
+  pendingBytes: number;
 }
 
 export class TerminalSessions {
@@ -94,6 +97,8 @@ export class TerminalSessions {
       s = created.session;
     }
     const session = s;
+    // output still waiting for the end of this turn goes to the current viewers; the replay has it
+    this.flush(session);
     session.viewers.add(viewer);
     const replay = session.ring.snapshot();
     this.send(session, viewer, [encodeStreamFrame(FrameType.Hello, jsonPayload({ session: session.id, shell: session.shell.name, replayed: replay.length }))]);
@@ -140,7 +145,7 @@ export class TerminalSessions {
       this.opts.logger.error({ err: e, shell: shell.path }, 'could not start the shell');
       return { ok: false, reason: `could not start ${shell.name}: ${(e as Error).message}` };
     }
-    const s: Session = { id: req.id, shell, pty: proc, ring: new RingBuffer(RING_BYTES), viewers: new Set(), blocked: new Set(), keepTimer: null, exited: false };
+    const s: Session = { id: req.id, shell, pty: proc, ring: new RingBuffer(RING_BYTES), viewers: new Set(), blocked: new Set(), keepTimer: null, exited: false, pending: [], pendingBytes: 0 };
     proc.onData((data) => this.output(s, data as unknown as Buffer));
     proc.onExit(({ exitCode, signal }) => this.exited(s, exitCode, signal ?? null));
     this.sessions.set(s.id, s);
@@ -149,10 +154,26 @@ export class TerminalSessions {
     return { ok: true, session: s };
   }
 
+  /**
+   * The PTY hands output over in reads of a few KiB; under bulk output (`cat` of a big file) each
+   * would be its own frame, HTTP/2 DATA frame and WebSocket message on both hops. Reads in one turn
+   * of the event loop go out together (at most one frame's worth at once), which costs a keystroke's
+   * echo nothing: it is flushed as soon as the turn ends.
+   */
   private output(s: Session, data: Buffer): void {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    s.ring.push(bytes);
+    s.ring.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     if (s.viewers.size === 0) return;
+    if (s.pending.length === 0) setImmediate(() => this.flush(s));
+    s.pending.push(data);
+    s.pendingBytes += data.length;
+    if (s.pendingBytes >= MAX_DATA_PAYLOAD) this.flush(s);
+  }
+
+  private flush(s: Session): void {
+    if (s.pending.length === 0) return;
+    const bytes = s.pending.length === 1 ? s.pending[0]! : Buffer.concat(s.pending, s.pendingBytes);
+    s.pending = [];
+    s.pendingBytes = 0;
     const frames = dataFrames(bytes);
     for (const v of s.viewers) this.send(s, v, frames);
   }
@@ -161,6 +182,7 @@ export class TerminalSessions {
     s.exited = true;
     this.cancelKeep(s);
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+    this.flush(s);
     const exit = encodeStreamFrame(FrameType.Exit, jsonPayload({ code, signal }));
     for (const v of s.viewers) {
       if (v.destroyed) continue;

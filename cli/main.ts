@@ -4,13 +4,16 @@ import { generateKey } from '../core/crypto';
 import { newId } from '../core/names';
 import { registerAgentCommand } from './agent-command';
 import { loadConfigOrExit } from './config-file';
-import { loggerFor, resolveTemporalAddress, runUntilSignal, startApi, startDev, startWorker } from './processes';
 import { defaultImage, nomadServerJob } from './scaffold';
-import { openStoreAndRedis } from './services';
 import { registerClientCommands } from './space-commands';
 import { registerSshKeyCommands } from './ssh-key-commands';
 import { registerSshCommands } from './ssh-commands';
 import { registerPortForwardCommand } from './forward-port';
+
+// The server's parts (Temporal, store drivers, Express) load only for the commands that run them:
+// `knot forward ssh` is OpenSSH's ProxyCommand and runs on every `ssh`, so it must start fast.
+const processes = () => import('./processes');
+const services = () => import('./services');
 
 const program = new Command();
 program.name('knot').description('Developer environments on Nomad, every lifecycle change a durable Temporal workflow').option('-c, --config <file>', 'knot.yml (default: $KNOT_CONFIG or ./knot.yml)');
@@ -31,7 +34,7 @@ function requireAddresses(cfg: ReturnType<typeof loadConfigOrExit>): { temporalA
 
 async function resolvedAddresses(cfg: ReturnType<typeof loadConfigOrExit>): Promise<{ temporalAddress: string; nomadAddr: string }> {
   const a = requireAddresses(cfg);
-  return { ...a, temporalAddress: await resolveTemporalAddress(a.temporalAddress) };
+  return { ...a, temporalAddress: await (await processes()).resolveTemporalAddress(a.temporalAddress) };
 }
 
 program
@@ -41,11 +44,12 @@ program
   .option('--nomad-port <port>', 'Nomad sandbox port', '4646')
   .action(async (opts: { temporalPort: string; nomadPort: string }) => {
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
-    const logger = loggerFor(cfg);
+    const p = await processes();
+    const logger = p.loggerFor(cfg);
     try {
-      const running = await startDev(cfg, logger, { temporalPort: Number(opts.temporalPort), nomadPort: Number(opts.nomadPort) });
+      const running = await p.startDev(cfg, logger, { temporalPort: Number(opts.temporalPort), nomadPort: Number(opts.nomadPort) });
       process.stdout.write(running.banner);
-      runUntilSignal(running, logger);
+      p.runUntilSignal(running, logger);
     } catch (e) {
       fail(e);
     }
@@ -56,11 +60,12 @@ program
   .description('run the API server')
   .action(async () => {
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
-    const logger = loggerFor(cfg);
+    const p = await processes();
+    const logger = p.loggerFor(cfg);
     try {
-      const running = await startApi(cfg, logger, await resolvedAddresses(cfg));
+      const running = await p.startApi(cfg, logger, await resolvedAddresses(cfg));
       if (running.bootstrap.generatedToken) process.stdout.write(`Admin token (shown once, keep it): ${running.bootstrap.generatedToken}\n`);
-      runUntilSignal(running, logger);
+      p.runUntilSignal(running, logger);
     } catch (e) {
       fail(e);
     }
@@ -71,9 +76,10 @@ program
   .description('run the Temporal worker (lifecycle workflows and activities, schedules)')
   .action(async () => {
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
-    const logger = loggerFor(cfg);
+    const p = await processes();
+    const logger = p.loggerFor(cfg);
     try {
-      runUntilSignal(await startWorker(cfg, logger, await resolvedAddresses(cfg)), logger);
+      p.runUntilSignal(await p.startWorker(cfg, logger, await resolvedAddresses(cfg)), logger);
     } catch (e) {
       fail(e);
     }
@@ -106,9 +112,10 @@ program
   .option('--down', 'roll back every migration (drops all tables)')
   .action(async (opts: { down?: boolean }) => {
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
-    const logger = loggerFor(cfg);
+    const p = await processes();
+    const logger = p.loggerFor(cfg);
     try {
-      const { store, redis } = await openStoreAndRedis(cfg, logger);
+      const { store, redis } = await (await services()).openStoreAndRedis(cfg, logger);
       if (opts.down) await store.migrateDown();
       await store.close();
       await redis?.quit();
@@ -150,9 +157,10 @@ admin
   .option('--name <name>', 'token name', 'cli')
   .action(async (opts: { user: string; name: string }) => {
     const cfg = loadConfigOrExit(program.opts<{ config?: string }>().config);
-    const logger = loggerFor(cfg);
+    const p = await processes();
+    const logger = p.loggerFor(cfg);
     try {
-      const { store, redis } = await openStoreAndRedis(cfg, logger);
+      const { store, redis } = await (await services()).openStoreAndRedis(cfg, logger);
       const { issueToken } = await import('../api/auth');
       const user = await store.users.getByUsername(opts.user.toLowerCase());
       if (!user) fail(new Error(`no user named '${opts.user}'`));

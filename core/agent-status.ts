@@ -19,7 +19,10 @@ export const AGENT_CONNECT_TIMEOUT_MS = 2 * 60_000;
 export interface AgentServices {
   terminal?: boolean;
   ssh?: boolean;
+  /** code-server's /healthz answers 200 */
   codeServer?: boolean;
+  /** where code-server listens (KNOT_CODE_SERVER_PORT), when codeServer: the UI opens it through the port proxy */
+  codeServerPort?: number;
   /** TCP ports listening inside the space (not the agent's own) */
   ports?: number[];
   /** of those (and the declared KNOT_HTTP_PORT ones), the ports that answer HTTP */

@@ -10,7 +10,8 @@
  * Liveness: both ends send a WebSocket ping every HEARTBEAT_MS; an end that has heard nothing (no
  * pong, no data) for DEAD_AFTER_MS ends the link. So a dead link is noticed within a minute.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { agentStateReportSchema } from './schemas';
 
 export const LINK_PATH = '/api/v1/agents/link';
 export const LINK_SUBPROTOCOL = 'knot-link.v1';
@@ -26,6 +27,15 @@ export const DEAD_AFTER_MS = 50_000;
 export const LINK_MAX_MESSAGE = 1024 * 1024;
 /** HTTP/2 session memory on both ends, in MB (the 10 MB default trips ENHANCE_YOUR_CALM under load). */
 export const LINK_SESSION_MEMORY_MB = 64;
+
+/**
+ * HTTP/2 settings both ends announce. The defaults (64 KiB stream window, 16 KiB frames) make a
+ * terminal's bulk output wait for a window update every 64 KiB and cut it into many small
+ * WebSocket messages; larger frames stay well under LINK_MAX_MESSAGE.
+ */
+export const LINK_H2_SETTINGS = { initialWindowSize: 4 * 1024 * 1024, maxFrameSize: 256 * 1024 } as const;
+/** The whole session's receive window (all streams together). */
+export const LINK_SESSION_WINDOW = 16 * 1024 * 1024;
 
 /** WebSocket close codes the server gives an agent, so it can tell why. */
 export const LinkClose = {
@@ -73,15 +83,30 @@ export function connectAuthority(port: number): string {
  * owner's keys change: the space's host key (derived by the server, core/ssh-host-key.ts; it only
  * ever travels over this authenticated link) and the owner's public keys.
  */
-export const sshConfigSchema = z
-  .object({
-    /** authorized_keys lines: "<type> <base64> [comment]" */
-    authorizedKeys: z.array(z.string().min(1).max(16 * 1024)).max(1000),
-    /** an OpenSSH (or PEM) private key ssh2's utils.parseKey accepts */
-    hostKey: z.string().min(1).max(16 * 1024),
-  })
-  .strict();
-export type SshConfig = z.infer<typeof sshConfigSchema>;
+export interface SshConfig {
+  /** authorized_keys lines: "<type> <base64> [comment]" */
+  authorizedKeys: string[];
+  /** an OpenSSH (or PEM) private key ssh2's utils.parseKey accepts */
+  hostKey: string;
+}
+
+const MAX_SSH_LINE = 16 * 1024;
+
+/**
+ * The pushed SSH config, checked by hand (the agent does not load zod: an idle agent stays small);
+ * a string says what is wrong.
+ */
+export function parseSshConfig(value: unknown): SshConfig | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the SSH config must be an object';
+  const v = value as Record<string, unknown>;
+  const extra = Object.keys(v).filter((k) => k !== 'authorizedKeys' && k !== 'hostKey');
+  if (extra.length) return `unknown field ${extra[0]}`;
+  if (typeof v.hostKey !== 'string' || v.hostKey.length === 0 || v.hostKey.length > MAX_SSH_LINE) return 'hostKey: a private key of at most 16 KiB';
+  const keys = v.authorizedKeys;
+  if (!Array.isArray(keys) || keys.length > 1000) return 'authorizedKeys: a list of at most 1000 keys';
+  if (!keys.every((k): k is string => typeof k === 'string' && k.length > 0 && k.length <= MAX_SSH_LINE)) return 'authorizedKeys: each a non-empty line of at most 16 KiB';
+  return { authorizedKeys: keys, hostKey: v.hostKey };
+}
 /** The SSH config body is at most this long (1000 keys of a few hundred bytes, plus the host key). */
 export const MAX_SSH_CONFIG_BYTES = 1024 * 1024;
 
@@ -100,29 +125,6 @@ export type ShellName = (typeof SHELLS)[number];
 /** A terminal session id, chosen by the client so a reconnect can name it. */
 export const TERMINAL_SESSION_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
-export const portList = z.array(z.number().int().min(1).max(65535)).max(256);
-
-export const agentStateReportSchema = z
-  .object({
-    version: z.string().max(64),
-    services: z
-      .object({
-        terminal: z.boolean().optional(),
-        ssh: z.boolean().optional(),
-        codeServer: z.boolean().optional(),
-        ports: portList.optional(),
-        /** ports that answered HTTP (a HEAD / on 127.0.0.1), plus the declared KNOT_HTTP_PORT ones */
-        httpPorts: portList.optional(),
-        /** names from KNOT_HTTP_PORT / KNOT_TCP_PORT ("8080=web"), by port */
-        portNames: z.record(z.string().regex(/^\d{1,5}$/), z.string().max(64)).optional(),
-      })
-      .strict(),
-    /** open sessions of every kind */
-    sessions: z.number().int().min(0).max(100_000),
-    /** ms since the epoch of the last user activity (terminal input), null when none yet */
-    lastActivity: z.number().int().nonnegative().nullable(),
-  })
-  .strict();
 export type AgentStateReport = z.infer<typeof agentStateReportSchema>;
 
 /** One state report line at most this long: a bigger one ends the state stream. */

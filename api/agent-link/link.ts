@@ -9,15 +9,17 @@ import {
   AgentRoute,
   DEAD_AFTER_MS,
   HEARTBEAT_MS,
+  LINK_H2_SETTINGS,
   LINK_SESSION_MEMORY_MB,
+  LINK_SESSION_WINDOW,
   LinkClose,
   MAX_STATE_LINE,
   TerminalHeader,
-  agentStateReportSchema,
   connectAuthority,
   type AgentStateReport,
   type SshConfig,
 } from '../../link/protocol';
+import { agentStateReportSchema } from '../../link/schemas';
 
 /** How long the agent has to take an SSH config. */
 const SSH_CONFIG_TIMEOUT_MS = 10_000;
@@ -83,7 +85,8 @@ export class AgentLink {
     const duplex = createWebSocketStream(ws);
     // the duplex errors when the socket goes away mid-write; the close handler does the rest
     duplex.on('error', () => {});
-    this.session = http2.connect('http://agent.knot', { createConnection: () => duplex, maxSessionMemory: LINK_SESSION_MEMORY_MB });
+    this.session = http2.connect('http://agent.knot', { createConnection: () => duplex, maxSessionMemory: LINK_SESSION_MEMORY_MB, settings: LINK_H2_SETTINGS });
+    this.session.once('connect', () => this.session.setLocalWindowSize(LINK_SESSION_WINDOW));
     this.session.on('error', (e) => this.logger.debug({ err: e, spaceId }, 'agent link HTTP/2 session error'));
     this.session.on('close', () => this.close(LinkClose.GoingAway, 'the link HTTP/2 session ended'));
     this.timer = setInterval(() => this.heartbeat(), timings.heartbeatMs);

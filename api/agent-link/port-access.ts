@@ -65,10 +65,11 @@ export async function portCaller(req: IncomingMessage, svc: Services): Promise<A
   return { user, tokenId: null, sessionId: session.id, groups: await svc.store.groups.namesOfUser(user.id), isAdmin: user.role === 'admin' };
 }
 
-/** The ports a connected agent offers: what it reported listening or answering HTTP, and what it declared. */
+/** The ports a connected agent offers: what it reported listening or answering HTTP (code-server's too), and what it declared. */
 export function offeredPorts(link: AgentLink): Set<number> {
   const s = link.lastReport?.services;
-  return new Set([...(s?.ports ?? []), ...(s?.httpPorts ?? []), ...Object.keys(s?.portNames ?? {}).map(Number)]);
+  const codeServer = s?.codeServer && s.codeServerPort ? [s.codeServerPort] : [];
+  return new Set([...(s?.ports ?? []), ...(s?.httpPorts ?? []), ...codeServer, ...Object.keys(s?.portNames ?? {}).map(Number)]);
 }
 
 /** The space, its live link and the port, or the refusal: 404 (unknown, another user's, a port not offered), 409 stopped, 503 not linked. */

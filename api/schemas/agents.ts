@@ -6,7 +6,8 @@ import { isoTime, nullableIsoTime } from './common';
 export const agentServicesView = z
   .object({
     ssh: z.boolean().optional(),
-    codeServer: z.boolean().optional(),
+    codeServer: z.boolean().optional().describe("code-server's /healthz answers 200"),
+    codeServerPort: z.number().int().optional().describe('where code-server listens, while codeServer: open it like any web port (an app host, else /spaces/<owner>/<space>/ports/<port>/)'),
     terminal: z.boolean().optional(),
     ports: z.array(z.number().int()).optional().describe('TCP ports listening inside the space'),
     httpPorts: z.array(z.number().int()).optional().describe('of those, the ports that answer HTTP (and the declared KNOT_HTTP_PORT ones): open them at /spaces/<owner>/<space>/ports/<port>/'),

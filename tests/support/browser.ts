@@ -8,12 +8,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.KNOT_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
-/** chromium.launch gives every launch a fresh, empty profile (user-data-dir) of its own and removes it on close. */
-export async function launchBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
+/**
+ * chromium.launch gives every launch a fresh, empty profile (user-data-dir) of its own and removes it on close.
+ * `extraArgs`: more switches (e.g. `--host-resolver-rules`, as the app-host tests need).
+ */
+export async function launchBrowser(extraArgs: string[] = []): Promise<{ browser: Browser; close(): Promise<void> }> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
   return { browser, close: () => browser.close() };
 }

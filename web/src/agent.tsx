@@ -1,12 +1,13 @@
 /**
- * A space's agent as the UI shows it: the link state in plain words, and the service links
- * (Terminal for now; SSH, Code Server and Ports come with their own issue). The API's
+ * A space's agent as the UI shows it: the link state in plain words, and the service icons
+ * (Terminal here; SSH, Code Server and Ports in service-icons.tsx). The API's
  * `status.agent` and the `space.agent` event's `agent` are both core/agent-status `AgentStatus`.
  */
 import type { AgentStatus } from '../../core/agent-status';
 import type { KnotEvent, Space } from './api';
 import { ServiceGlyph } from './components';
 import { when } from './format';
+import { CodeServerLink, PortsMenu, SshButton, useWildcardDomain } from './service-icons';
 
 export type { AgentStatus };
 
@@ -68,15 +69,32 @@ export function TerminalLink(props: { space: Space }) {
   );
 }
 
-/** The services a connected agent offers, for a running space; a dash otherwise. */
-export function AgentServices(props: { space: Space }) {
-  const a = agentOf(props.space);
-  if (props.space.status.phase !== 'running' || a.state !== 'connected' || !a.services.terminal) return <span class="muted">—</span>;
+/** Whether a running space's connected agent offers anything to open. */
+function offersServices(space: Space): boolean {
+  const a = agentOf(space);
+  const s = a.services;
+  return space.status.phase === 'running' && a.state === 'connected' && Boolean(s.terminal || s.ssh || s.codeServer || s.ports?.length || s.httpPorts?.length);
+}
+
+/** Each service the agent reports, as its icon; code-server and ports wait for the wildcard domain (their addresses depend on it). */
+function ServiceIcons(props: { space: Space }) {
+  const s = agentOf(props.space).services;
+  const domain = useWildcardDomain();
+  const ports = Boolean(s.ports?.length || s.httpPorts?.length);
   return (
     <span class="services">
-      <TerminalLink space={props.space} />
+      {s.terminal ? <TerminalLink space={props.space} /> : null}
+      {s.ssh ? <SshButton space={props.space} /> : null}
+      {s.codeServer && s.codeServerPort && domain !== undefined ? <CodeServerLink space={props.space} port={s.codeServerPort} wildcardDomain={domain} /> : null}
+      {ports && domain !== undefined ? <PortsMenu space={props.space} wildcardDomain={domain} /> : null}
     </span>
   );
+}
+
+/** The services a connected agent offers, for a running space; a dash otherwise. */
+export function AgentServices(props: { space: Space }) {
+  if (!offersServices(props.space)) return <span class="muted">—</span>;
+  return <ServiceIcons space={props.space} />;
 }
 
 /** The space page's line about the agent: state, version, sessions, since when; and the services. */
@@ -90,10 +108,10 @@ export function AgentSummary(props: { space: Space }) {
         {LINK_TEXT[a.state]}
       </span>
       {facts ? <span class="muted"> ({facts})</span> : null}
-      {a.state === 'connected' && a.services.terminal ? (
+      {offersServices(props.space) ? (
         <>
           {' '}
-          <TerminalLink space={props.space} />
+          <ServiceIcons space={props.space} />
         </>
       ) : null}
     </span>

@@ -13,7 +13,8 @@ import { startAgent, type RunningAgent } from '../../../agent/agent';
 import { parseAgentConfig } from '../../../agent/config';
 import type { LinkEvent } from '../../../agent/link';
 import { FrameType, payloadJson, payloadText, textPayload, type ExitInfo, type HelloInfo } from '../../../link/frames';
-import { agentStateReportSchema, AgentRoute, LinkClose, TerminalHeader } from '../../../link/protocol';
+import { AgentRoute, LinkClose, TerminalHeader } from '../../../link/protocol';
+import { agentStateReportSchema } from '../../../link/schemas';
 import { FakeKnotServer, StateClient, TerminalClient, agentVersionOf, until } from './fake-knot-server';
 
 const TOKEN = `agent-token-${randomBytes(8).toString('hex')}`;

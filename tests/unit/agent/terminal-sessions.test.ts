@@ -87,7 +87,23 @@ describe('TerminalSessions', () => {
     expect(sessions.attach(req('aaaaaaaa'), new FakeViewer()).ok).toBe(true);
   });
 
-  it('pauses the PTY while any viewer is full and resumes when all drained or left', () => {
+  const endOfTurn = () => new Promise((r) => setImmediate(r));
+
+  it('sends the reads of one event-loop turn as one frame', async () => {
+    const { sessions, ptys } = setup();
+    const a = new FakeViewer();
+    sessions.attach(req('coalesce1'), a);
+    const before = a.frames.length;
+    ptys[0]!.emit('one ');
+    ptys[0]!.emit('two ');
+    ptys[0]!.emit('three');
+    expect(a.frames.length).toBe(before);
+    await endOfTurn();
+    expect(a.frames.slice(before).map((f) => f.type)).toEqual([FrameType.Data]);
+    expect(a.text).toBe('one two three');
+  });
+
+  it('pauses the PTY while any viewer is full and resumes when all drained or left', async () => {
     const { sessions, ptys } = setup();
     const a = new FakeViewer();
     const b = new FakeViewer();
@@ -97,6 +113,7 @@ describe('TerminalSessions', () => {
     a.full = true;
     b.full = true;
     pty.emit('one');
+    await endOfTurn();
     expect(pty.paused).toBe(true);
     a.drain();
     expect(pty.paused).toBe(true); // b is still full
