@@ -164,13 +164,14 @@ export class LinkRegistry {
 
   private async reported(link: AgentLink, report: AgentStateReport): Promise<void> {
     const before = link.lastAnnounced;
+    const changed = !before || !sameServices(before.services, report.services) || before.sessions !== report.sessions || before.version !== report.version;
+    // a report that only moves lastActivity is written by the next heartbeat (every 20 s): the idle
+    // rule counts in minutes, and a store write per keystroke burst of every agent would not scale
+    if (!changed) return;
     try {
       await this.record(link, report);
-      const changed = !before || !sameServices(before.services, report.services) || before.sessions !== report.sessions;
-      if (changed) {
-        link.lastAnnounced = report;
-        await this.announce(link.spaceId);
-      }
+      link.lastAnnounced = report;
+      await this.announce(link.spaceId);
     } catch (e) {
       this.svc.logger.warn({ err: e, spaceId: link.spaceId }, 'could not record the agent state');
     }
