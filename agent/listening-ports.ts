@@ -13,12 +13,14 @@ export const MAX_REPORTED_PORTS = 256;
  * `sl local_address rem_address st ...` with the address as hex `ADDR:PORT`; the header line and
  * anything malformed are skipped.
  */
-export function parseProcNetTcp(text: string): number[] {
+export function parseProcNetTcp(text: string, uid?: number): number[] {
   const ports: number[] = [];
   for (const line of text.split('\n')) {
     const cols = line.trim().split(/\s+/);
     if (cols.length < 4 || !/^\d+:$/.test(cols[0]!)) continue;
     if (cols[3]!.toUpperCase() !== TCP_LISTEN) continue;
+    // column 8 is the socket owner's uid
+    if (uid !== undefined && cols[7] !== String(uid)) continue;
     const portHex = cols[1]!.split(':')[1];
     if (!portHex || !/^[0-9A-Fa-f]{1,4}$/.test(portHex)) continue;
     const port = parseInt(portHex, 16);
@@ -36,9 +38,18 @@ export function reportablePorts(ports: Iterable<number>, exclude: Iterable<numbe
     .slice(0, MAX_REPORTED_PORTS);
 }
 
-/** Every listening TCP port (v4 and v6), or null when /proc/net is not there (not Linux). */
-export async function readListeningPorts(files = ['/proc/net/tcp', '/proc/net/tcp6']): Promise<number[] | null> {
+/**
+ * Every listening TCP port (v4 and v6), or null when /proc/net is not there (not Linux). With
+ * `uid`, only sockets that user owns: a task on the host's network (Nomad's exec driver) sees
+ * every socket of the host, and the space's are the ones its user opened.
+ */
+export async function readListeningPorts(files = ['/proc/net/tcp', '/proc/net/tcp6'], uid?: number): Promise<number[] | null> {
   const texts = await Promise.all(files.map((f) => readFile(f, 'utf8').catch(() => null)));
   if (texts.every((t) => t === null)) return null;
-  return reportablePorts(texts.flatMap((t) => (t === null ? [] : parseProcNetTcp(t))));
+  return reportablePorts(texts.flatMap((t) => (t === null ? [] : parseProcNetTcp(t, uid))));
+}
+
+/** The listening ports of sockets this process's user owns (all of them where uids do not exist). */
+export function readOwnListeningPorts(): Promise<number[] | null> {
+  return readListeningPorts(undefined, process.getuid?.());
 }

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { AgentServices } from '../core/agent-status';
 import type { HealthProbe, HttpPortProber } from './http-probe';
-import { readListeningPorts, reportablePorts } from './listening-ports';
+import { readListeningPorts, readOwnListeningPorts, reportablePorts } from './listening-ports';
 
 export const SERVICE_SCAN_MS = 5_000;
 
@@ -40,8 +40,17 @@ export function acceptsConnections(port: number, timeoutMs = 500): Promise<boole
   });
 }
 
-export async function scanServices(opts: ServiceScanOptions, readPorts: () => Promise<number[] | null> = readListeningPorts): Promise<AgentServices> {
-  const listening = await readPorts();
+/**
+ * `readPorts` gives every listening port (SSH and code-server may be run by root in an image);
+ * `readOwnPorts` the ones the space's user opened, which are what the Ports list offers, plus
+ * the declared ones (KNOT_HTTP_PORT) while they listen.
+ */
+export async function scanServices(
+  opts: ServiceScanOptions,
+  readPorts: () => Promise<number[] | null> = readListeningPorts,
+  readOwnPorts: () => Promise<number[] | null> = readPorts === readListeningPorts ? readOwnListeningPorts : readPorts,
+): Promise<AgentServices> {
+  const [listening, own] = await Promise.all([readPorts(), readOwnPorts()]);
   const listens = async (port: number | null) => {
     if (port === null) return false;
     return listening ? listening.includes(port) : acceptsConnections(port);
@@ -49,8 +58,8 @@ export async function scanServices(opts: ServiceScanOptions, readPorts: () => Pr
   const [ssh, codeServerListens] = await Promise.all([listens(opts.sshPort), listens(opts.codeServerPort)]);
   if (!codeServerListens) opts.codeServerProbe?.forget();
   const codeServer = codeServerListens && opts.codeServerPort !== null && (opts.codeServerProbe ? await opts.codeServerProbe.healthy(opts.codeServerPort) : true);
-  const ports = listening ? reportablePorts(listening, opts.ownPorts) : [];
   const declared = opts.declaredHttpPorts ?? [];
+  const ports = listening ? reportablePorts([...(own ?? listening), ...declared.filter((p) => listening.includes(p))], opts.ownPorts) : [];
   // SSH never answers HTTP; asking it would only log a failed handshake
   const probed = opts.prober ? await opts.prober.httpPorts(ports.filter((p) => p !== opts.sshPort && !declared.includes(p))) : [];
   // a declared port counts while it listens (or always, where listening ports cannot be read)

@@ -24,6 +24,13 @@ describe('parseProcNetTcp', () => {
     expect(parseProcNetTcp(TCP6)).toEqual([8080, 22]);
   });
 
+  it('keeps only the sockets one user owns when asked (a task on the host network sees the host\'s)', () => {
+    expect(parseProcNetTcp(TCP, 1000)).toEqual([3000]);
+    expect(parseProcNetTcp(TCP6, 1000)).toEqual([8080]);
+    expect(parseProcNetTcp(TCP, 0)).toEqual([22]);
+    expect(parseProcNetTcp(TCP, 4242)).toEqual([]);
+  });
+
   it('skips the header, blank and malformed lines', () => {
     expect(parseProcNetTcp('')).toEqual([]);
     expect(parseProcNetTcp('garbage\n  x: y z 0A\n   5: 0100007F:ZZZZ 00000000:0000 0A\n   6: 0100007F 00000000:0000 0A\n')).toEqual([]);
