@@ -149,6 +149,8 @@ export class SshServer {
       this.changeCount(1);
     });
     client.on('session', (accept) => {
+      // opening a session is the user's doing: `ssh space cmd` may send no input at all
+      this.opts.onActivity();
       handleSession(accept(), { ...this.opts, logger, onActivity: () => this.opts.onActivity() });
     });
     handleTcpip(client, logger, () => this.opts.onActivity());

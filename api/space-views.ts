@@ -3,6 +3,7 @@ import { agentView } from './agent-routes';
 import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
 import type { ParameterDef } from '../core/parameters';
+import { publicPortsOf } from '../core/template';
 import { isUpdateAvailable, resolveTemplateRef, specHash } from '../core/versions';
 import type { Operation, Space, TemplateRecord, TemplateVersionRecord } from '../store/model';
 import type { Actor, Services } from './context';
@@ -96,6 +97,7 @@ export async function spaceViews(svc: Services, spaces: Space[]) {
       volumes: volumes.get(s.id) ?? [],
       lastOperation,
       agent: agentView(s, agents.get(s.id) ?? null, now),
+      publicPorts: publicPortsOf(applied?.content),
     });
   });
 }

@@ -3,6 +3,7 @@ import type { AgentStatus } from '../core/agent-status';
 import type { z } from 'zod';
 import type { ParameterDef } from '../core/parameters';
 import { secretParameterNames } from '../core/parameters';
+import type { TemplatePort } from '../core/template';
 import { isEncrypted } from '../core/crypto';
 import type { AuditEntry, Group, Operation, SpaceVolume, Space, TemplateRecord, TemplateVersionRecord, ApiToken, User, TemplateVariable } from '../store/model';
 import { iso } from './schemas/common';
@@ -56,6 +57,7 @@ export interface StoredTemplateContent {
   schedule?: z.infer<typeof templateView>['schedule'];
   idleTimeout?: string;
   startTimeout?: string;
+  ports?: TemplatePort[];
 }
 
 export function templateJson(t: TemplateRecord, latest: TemplateVersionRecord<StoredTemplateContent>, versions: TemplateVersionRecord[]): z.infer<typeof templateView> {
@@ -74,6 +76,7 @@ export function templateJson(t: TemplateRecord, latest: TemplateVersionRecord<St
     ...(c.schedule !== undefined ? { schedule: c.schedule } : {}),
     ...(c.idleTimeout !== undefined ? { idleTimeout: c.idleTimeout } : {}),
     startTimeout: c.startTimeout ?? '5m',
+    ...(c.ports !== undefined ? { ports: c.ports } : {}),
     version: t.latestVersion,
     contentHash: t.latestHash,
     versions: versions.map(versionSummaryJson),
@@ -113,6 +116,8 @@ export interface SpaceViewFacts {
   volumes: SpaceVolume[];
   lastOperation: Operation | null;
   agent: AgentStatus;
+  /** the ports the applied template version marks public */
+  publicPorts: number[];
 }
 
 export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView> {
@@ -148,6 +153,7 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
         ? { id: f.lastOperation.id, type: f.lastOperation.type, status: f.lastOperation.status, href: `${API_BASE}/operations/${f.lastOperation.id}` }
         : null,
       agent: f.agent,
+      publicPorts: f.publicPorts,
     },
   };
 }

@@ -123,6 +123,11 @@ export async function startLocalSshd(): Promise<LocalSshd> {
       'PrintMotd no',
       'PrintLastLog no',
       'Subsystem sftp internal-sftp',
+      // sshd runs `true` as `$SHELL -c true` in the account's real HOME; Debian's bash then sources
+      // ~/.bashrc (it was "run by ssh"), which on this machine runs pyenv's rehash (up to 60 s on
+      // its lock). knot's agent runs the same `bash -c true` in a scratch HOME with no rc file.
+      // bash skips ~/.bashrc when it is not the top-level shell, so SHLVL=1 makes both sides equal.
+      'SetEnv SHLVL=1',
       '',
     ].join('\n'),
   );
@@ -146,7 +151,7 @@ export async function startLocalSshd(): Promise<LocalSshd> {
     await portAccepts(port, 10_000, 'sshd');
   } catch (e) {
     await stop();
-    throw new Error(`${(e as Error).message}\nsshd output:\n${out}`);
+    throw new Error(`${(e as Error).message}\nsshd output:\n${out}`, { cause: e });
   }
   return { port, pid: child.pid, clientKey, clientPublicKey, knownHosts, dir, user: os.userInfo().username, output: () => out, stop };
 }

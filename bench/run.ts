@@ -6,9 +6,12 @@ import { runAgentIdle } from './agent-idle';
 import { runAgentLinks } from './agent-links';
 import { runApi } from './api';
 import { runEvents } from './events';
+import { runHttpPort } from './http-port';
 import { runOverhead } from './overhead';
+import { runPortForward } from './port-forward';
 import { note } from './report';
 import { runStores } from './stores';
+import { runSshConnect } from './ssh-connect';
 import { runSweeps } from './sweeps';
 import { runTerminalLatency } from './terminal-latency';
 import { runTerminalThroughput } from './terminal-throughput';
@@ -27,6 +30,9 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   'terminal-throughput': runTerminalThroughput,
   'agent-links': runAgentLinks,
   'agent-idle': runAgentIdle,
+  'port-forward': runPortForward,
+  'ssh-connect': runSshConnect,
+  'http-port': runHttpPort,
 };
 
 async function main(): Promise<void> {

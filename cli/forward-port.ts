@@ -6,6 +6,7 @@
 import net from 'node:net';
 import type { Command } from 'commander';
 import WebSocket from 'ws';
+import { KnotApiError, KnotClient, KnotConnectionError } from '../client';
 import { portStreamPath } from '../link/protocol';
 import { pipeOverWebSocket } from '../link/ws-pipe';
 import { resolveClientConfig, type ClientConfig } from './client-config';
@@ -86,6 +87,21 @@ export function startPortForward(o: PortForwardOptions): Promise<PortForward> {
   });
 }
 
+/**
+ * Why the space's ports cannot be reached now (missing, another user's, not running), or null. Asked
+ * once before listening: otherwise the refusal would only show at the first local connection.
+ */
+async function unreachable(cfg: ClientConfig, space: string, owner: string | undefined): Promise<string | null> {
+  try {
+    const s = await new KnotClient(cfg).getSpace(space, owner ? { owner } : {});
+    return s.status.phase === 'running' ? null : `space '${s.name}' is ${s.status.phase}; start it to reach its ports`;
+  } catch (e) {
+    if (e instanceof KnotApiError) return e.detail;
+    if (e instanceof KnotConnectionError) return e.message;
+    throw e;
+  }
+}
+
 function portArg(value: string, what: string, allowZero: boolean): number {
   const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
   if (!(n >= (allowZero ? 0 : 1) && n <= 65535)) {
@@ -112,13 +128,19 @@ export function registerPortForwardCommand(program: Command): void {
         process.exit(1);
       }
       const target = portArg(port, '<port>', false);
+      const listenPort = portArg(localPort, '<local-port>', true);
+      const why = await unreachable(cfg, space, opts.owner);
+      if (why !== null) {
+        process.stderr.write(`knot: ${why}\n`);
+        process.exit(1);
+      }
       try {
         const fwd = await startPortForward({
           ...cfg,
           space,
           port: target,
           ...(opts.owner ? { owner: opts.owner } : {}),
-          listen: { host: opts.bind, port: portArg(localPort, '<local-port>', true) },
+          listen: { host: opts.bind, port: listenPort },
           onError: (m) => process.stderr.write(`knot: ${m}\n`),
         });
         process.stdout.write(`forwarding ${fwd.address.address}:${fwd.address.port} → ${space}:${target}\n`);

@@ -4,7 +4,8 @@
  * shuts its parts down in reverse order; `runUntilSignal` wires Ctrl-C to it.
  */
 import { resolveSrv } from 'node:dns/promises';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKey } from '../core/crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type Redis from 'ioredis';
@@ -165,6 +166,7 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
   const stoppers: Stopper[] = [];
   try {
     mkdirSync(cfg.server.data_dir, { recursive: true });
+    const keyNote = ensureDevEncryptKey(cfg);
     let temporalAddress = await resolveTemporalAddress(cfg.server.temporal.address);
     let uiUrl: string | null = null;
     if (!temporalAddress) {
@@ -215,6 +217,7 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
         ? [`  Agents        each running space's agent runs as a local process of yours, home under ${path.resolve(cfg.server.data_dir, 'spaces')}/<id>/home`, '                (a stand-in for the container the sandbox cannot run)']
         : []),
       `  Store         ${api.store}`,
+      ...(keyNote ? [`  Secrets       ${keyNote}`] : []),
       `  Web UI        ${api.url}/   (sign in: username admin with server.bootstrap_password if set, or paste the admin token into "Token";`,
       `                then set passwords under Admin → Users)`,
       `  ${auth}`,
@@ -227,6 +230,24 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
     await stopAll(stoppers, logger);
     throw e;
   }
+}
+
+/**
+ * `knot dev` without `server.encrypt`: a key of its own, made once and kept (0600) in the data dir,
+ * so protected variables, password parameters and the spaces' SSH host keys (derived from it) work
+ * on the embedded defaults and stay the same across restarts. Returns what the banner says, or
+ * null when the configuration names a key.
+ */
+export function ensureDevEncryptKey(cfg: KnotConfig): string | null {
+  if (cfg.server.encrypt) return null;
+  const file = path.resolve(cfg.server.data_dir, 'encrypt.key');
+  let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (!key) {
+    key = generateKey();
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  }
+  cfg.server.encrypt = key;
+  return `encryption key (server.encrypt) kept in ${file}; set KNOT_ENCRYPT to use your own`;
 }
 
 /** `srv+name` Temporal addresses are looked up by DNS SRV like every other host. */

@@ -32,6 +32,36 @@ const windowSchema = z
 export const scheduleSchema = z.object(Object.fromEntries(WEEKDAYS.map((d) => [d, z.array(windowSchema).max(24).optional()])) as Record<Weekday, z.ZodOptional<z.ZodArray<typeof windowSchema>>>).strict();
 export type Schedule = z.infer<typeof scheduleSchema>;
 
+/**
+ * A port of the space the template names: `public` lets anyone (no sign-in) reach it over HTTP
+ * through the port proxy while the space runs; every other port stays the owner's and admins'.
+ */
+export const templatePortSchema = z
+  .object({
+    port: z.number().int().min(1).max(65535),
+    name: z.string().min(1).max(64).optional(),
+    public: z.boolean().optional(),
+  })
+  .strict();
+export type TemplatePort = z.infer<typeof templatePortSchema>;
+
+const portsSchema = z
+  .array(templatePortSchema)
+  .max(64)
+  .superRefine((ports, ctx) => {
+    const seen = new Set<number>();
+    ports.forEach((p, i) => {
+      if (seen.has(p.port)) ctx.addIssue({ code: 'custom', path: [i, 'port'], message: `port ${p.port} is listed more than once` });
+      seen.add(p.port);
+    });
+  });
+
+/** The ports a template's content marks public (anything unparsable marks none). */
+export function publicPortsOf(content: Readonly<Record<string, unknown>> | null | undefined): number[] {
+  const parsed = portsSchema.safeParse(content?.ports ?? []);
+  return parsed.success ? parsed.data.filter((p) => p.public === true).map((p) => p.port) : [];
+}
+
 const MAX_JOB_BYTES = 1024 * 1024;
 const MAX_VOLUMES_BYTES = 256 * 1024;
 
@@ -49,6 +79,7 @@ export const templateContentSchema = z
     schedule: scheduleSchema.optional(),
     idleTimeout: duration.optional(),
     startTimeout: duration.default('5m'),
+    ports: portsSchema.optional(),
     version: z.string().regex(VERSION_PATTERN, 'must be a version X.Y.Z such as 1.2.0').optional(),
   })
   .strict()

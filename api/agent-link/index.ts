@@ -3,6 +3,7 @@
  * terminals of spaces and their SSH streams. Any other upgrade is refused with a 404 problem.
  */
 import type { Server, IncomingMessage } from 'node:http';
+import { z } from 'zod';
 import type { Duplex } from 'node:stream';
 import { ErrorType, KnotError } from '../../core/errors';
 import { LINK_PATH } from '../../link/protocol';
@@ -13,7 +14,7 @@ import { LinkRegistry } from './registry';
 import type { LinkTimings } from './link';
 import { SSH_STREAM_ROUTE, SshBridge } from './ssh-bridge';
 import { TERMINAL_ROUTE, TerminalBridge } from './terminal-bridge';
-import { PortRequests, interceptAppRequests } from './port-requests';
+import { PORT_AUTHORIZE_PATH, PortRequests, interceptAppRequests } from './port-requests';
 import { PORT_STREAM_ROUTE, PortStreams } from './port-stream';
 import { pathOf, refuseUpgrade } from './upgrade-http';
 
@@ -77,7 +78,7 @@ const docOnly = async (): Promise<never> => {
   throw new Error('documentation only: served by the HTTP server upgrade handler (api/agent-link)');
 };
 
-/** The two WebSockets as the OpenAPI document describes them (upgrades; never mounted as routes). */
+/** The WebSockets and the app hosts' sign-in as the OpenAPI document describes them (served ahead of Express; never mounted as routes). */
 export const agentLinkRouteDocs: RouteDef[] = [
   {
     method: 'get',
@@ -119,6 +120,39 @@ export const agentLinkRouteDocs: RouteDef[] = [
     auth: 'user',
     bodyRequired: false,
     responses: { 101: { description: 'switching protocols: SSH bytes flow' }, ...problems(401, 403, 429) },
+    handle: docOnly,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/spaces/:id/ports/:port/stream',
+    summary: 'A TCP port of the space (WebSocket upgrade): binary messages are the connection\'s bytes both ways (query owner for an admin reaching another user\'s space by name)',
+    description:
+      'What `knot forward port` opens for each local connection; an empty message is a half-close (link/ws-pipe.ts). Owner and admins; bearer token or the session cookie, and a browser must send this server\'s Origin (cross-site: 403). ' +
+      'The connection to the port is made before the upgrade, so refusals are plain problems: 404 (another user\'s space too, or a port the agent did not report), 409 the space is not running, 503 the agent is not linked, 502 nothing answers on the port. ' +
+      'Every connection is audited (port.forward, refusals of a known user too).',
+    tag: 'spaces',
+    auth: 'user',
+    bodyRequired: false,
+    query: z.object({ owner: z.string().optional() }),
+    responses: { 101: { description: 'switching protocols: the connection is open' }, ...problems(400, 401, 403, 404, 409, 429, 502, 503) },
+    handle: docOnly,
+  },
+  {
+    method: 'get',
+    path: PORT_AUTHORIZE_PATH,
+    summary: 'Sign a browser in to an app host: redirects to the app host with a one-time code it trades for a cookie of its own',
+    description:
+      'Where an app host (`<owner>--<space>--<port>.<server.wildcard_domain>`) sends a browser without its session. Owner and admins, by the session cookie (or a bearer token); ' +
+      'the space must be running, linked, and offer the port. Answers 302 to `https://<host>/__knot/session?code=…&path=…`, the code good once for a short time. Audited (port.authorize). ' +
+      'Ports the template marks public (`ports: [{ port, public: true }]`) need no sign-in: the app host and the path form `/spaces/<owner>/<space>/ports/<port>/` serve them to anyone over plain HTTP.',
+    tag: 'spaces',
+    auth: 'user',
+    bodyRequired: false,
+    query: z.object({
+      host: z.string().describe('the app host, as in its Host header'),
+      path: z.string().optional().describe('where to land on the app host (a local path; default /)'),
+    }),
+    responses: { 302: { description: 'to the app host with a one-time code' }, ...problems(400, 401, 404, 405, 409, 429, 503) },
     handle: docOnly,
   },
 ];

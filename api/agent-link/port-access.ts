@@ -9,9 +9,11 @@ import type { IncomingMessage } from 'node:http';
 import type { ClientHttp2Stream } from 'node:http2';
 import { hashToken } from '../../core/crypto';
 import { ErrorType, KnotError } from '../../core/errors';
+import { publicPortsOf } from '../../core/template';
 import type { Space } from '../../store/model';
 import { authenticate } from '../auth';
 import type { Actor, Services } from '../context';
+import { findUser } from '../lookup';
 import { SESSION_COOKIE, sessionSecretOf } from '../sessions';
 import { findVisibleSpace } from '../space-views';
 import type { AgentLink } from './link';
@@ -84,6 +86,23 @@ export async function resolvePortTarget(svc: Services, links: LinkRegistry, acto
     });
   }
   return { space, link, port: ref.port };
+}
+
+/**
+ * The target of a port anyone may reach without signing in, or null: `owner`'s space of that name
+ * (the owner still active), running and linked, the port offered by the agent and marked public by
+ * the template version the space APPLIED (not its latest: a port turns public only with an update).
+ * Null tells nothing apart, so a stranger learns no more than from any other 401.
+ */
+export async function publicPortTarget(svc: Services, links: LinkRegistry, ref: { owner: string; space: string; port: number }): Promise<PortTarget | null> {
+  const owner = await findUser(svc.store, ref.owner);
+  if (!owner || !owner.active) return null;
+  const space = await svc.store.spaces.getByName(owner.id, ref.space);
+  if (!space || space.deletedAt || space.phase !== 'running' || !space.appliedVersion) return null;
+  const link = links.get(space.id);
+  if (!link || !offeredPorts(link).has(ref.port)) return null;
+  const applied = await svc.store.templates.getVersion(space.templateId, space.appliedVersion);
+  return publicPortsOf(applied?.content).includes(ref.port) ? { space, link, port: ref.port } : null;
 }
 
 /** Opens the CONNECT tunnel; a port that refuses (the app went away) is a 502. */

@@ -11,7 +11,8 @@
  * - `GET /api/v1/ports/authorize`: where an app host sends a browser without its session.
  *
  * knot serves web ports to anyone who knows the address; here every request is authenticated and
- * checked (space visible, running, linked, port offered). A cookie-authenticated request that can
+ * checked (space visible, running, linked, port offered), except plain HTTP from a stranger to a
+ * port the space's applied template version marks public (`ports: [{ port, public: true }]`). A cookie-authenticated request that can
  * change state (an unsafe method or a WebSocket) must come from the app's own origin: apps do not
  * send knot's X-CSRF-Token, so the Origin is the check.
  */
@@ -22,7 +23,7 @@ import { ErrorType, KnotError } from '../../core/errors';
 import type { Actor, Services } from '../context';
 import { PROBLEM_CONTENT_TYPE, problemOf, toKnotError } from '../problem';
 import { cookiesOf } from '../sessions';
-import { auditPort, openTunnel, parsePort, portCaller, resolvePortTarget, type PortRef } from './port-access';
+import { auditPort, openTunnel, parsePort, portCaller, publicPortTarget, resolvePortTarget, type PortRef } from './port-access';
 import { PORT_SESSION_COOKIE, proxyHttp, proxyUpgrade, type ProxyTarget } from './port-proxy';
 import { PortSessions } from './port-sessions';
 import type { LinkRegistry } from './registry';
@@ -134,14 +135,25 @@ export class PortRequests {
     let actor: Actor | null = null;
     try {
       const byCookie = req.headers.authorization === undefined;
+      // a signed-out browser may still hold a stale session cookie: a stranger all the same for a public port
+      let staleSession: unknown = null;
       if (app) {
         const secret = byCookie ? cookiesOf(req as Parameters<typeof cookiesOf>[0])[PORT_SESSION_COOKIE] : undefined;
         actor = byCookie ? (secret ? await this.sessions.check(secret, app.host) : null) : await portCaller(req, this.svc);
-        if (!actor && res && (req.method === 'GET' || req.method === 'HEAD')) {
-          const base = this.svc.config.server.url.replace(/\/+$/, '');
-          return redirect(res, 302, `${base}${PORT_AUTHORIZE_PATH}?host=${encodeURIComponent(app.host)}&path=${encodeURIComponent(url)}`);
-        }
-      } else actor = await portCaller(req, this.svc);
+      } else {
+        actor = await portCaller(req, this.svc).catch((e: unknown) => {
+          if (!byCookie) throw e;
+          staleSession = e;
+          return null;
+        });
+      }
+      // a stranger: only plain HTTP to a port the applied template marks public (WebSockets stay signed in)
+      if (!actor && byCookie && res && (await this.servePublic(req, res, ref, { prefix, path: `${rest}${query}`, publicOrigin, port: ref.port, stripAuthorization: false }))) return;
+      if (staleSession) throw staleSession;
+      if (app && !actor && res && (req.method === 'GET' || req.method === 'HEAD')) {
+        const base = this.svc.config.server.url.replace(/\/+$/, '');
+        return redirect(res, 302, `${base}${PORT_AUTHORIZE_PATH}?host=${encodeURIComponent(app.host)}&path=${encodeURIComponent(url)}`);
+      }
       if (!actor) throw new KnotError(ErrorType.Unauthorized, app ? 'sign in: open this address in a browser signed in to knot, or send Authorization: Bearer <token>' : 'missing Authorization: Bearer <token> header (or the knot session cookie)');
 
       // state changes and WebSockets: a browser's Origin must be the app's own; with a cookie it must be there
@@ -164,6 +176,20 @@ export class PortRequests {
     } catch (e) {
       return this.refuse(req, res, up, actor, e, ref);
     }
+  }
+
+  /**
+   * A stranger's request to a public port: relayed as the owner's would be (knot's credentials are
+   * stripped all the same), not audited (every page load would be an entry), logged at debug.
+   * False when the port is not public (or not reachable now): the caller answers as for a stranger.
+   */
+  private async servePublic(req: IncomingMessage, res: ServerResponse, ref: PortRef & { owner: string }, t: ProxyTarget): Promise<boolean> {
+    const target = await publicPortTarget(this.svc, this.links, ref);
+    if (!target) return false;
+    this.svc.logger.debug({ spaceId: target.space.id, port: ref.port, method: req.method, path: t.path }, 'public port request');
+    const tunnel = await openTunnel(target);
+    proxyHttp(req, res, tunnel, t, (e) => this.reply(req, res, new KnotError(ErrorType.AgentUnreachable, `port ${ref.port}: ${e.message}`)));
+    return true;
   }
 
   /** An app host's `/__knot/session?code=&path=`: the code becomes this host's cookie. */

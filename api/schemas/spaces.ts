@@ -95,6 +95,7 @@ export const spaceView = z
       startedAt: nullableIsoTime,
       lastOperation: z.object({ id: z.string(), type: z.string(), status: z.string(), href: z.string() }).nullable(),
       agent: agentStatusView,
+      publicPorts: z.array(z.number().int()).describe('ports the applied template version marks public: anyone may open them over HTTP while the space runs'),
     }),
   })
   .meta({ id: 'Space' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parameterDefSchema } from '../../core/parameters';
-import { scheduleSchema, templateContentSchema } from '../../core/template';
+import { scheduleSchema, templateContentSchema, templatePortSchema } from '../../core/template';
 import { isoTime } from './common';
 
 /** POST/PUT body: the template's content as core/template defines it (flat JSON). */
@@ -39,6 +39,7 @@ export const templateView = z
     schedule: scheduleSchema.optional(),
     idleTimeout: z.string().optional(),
     startTimeout: z.string(),
+    ports: z.array(templatePortSchema.meta({ id: 'TemplatePort' })).optional().describe('ports the template names; public ones are reachable over HTTP without signing in'),
     version: z.string().describe('latest version'),
     contentHash: z.string(),
     versions: z.array(versionSummary),

@@ -112,11 +112,17 @@ describeSsh('SSH into a space through the agent link', () => {
     expect(info.fingerprint).toMatch(/^SHA256:/);
   });
 
-  it('runs a command with the host key pinned (StrictHostKeyChecking=yes)', async () => {
+  it('runs a command with the host key pinned (StrictHostKeyChecking=yes), and counts it as activity', async () => {
+    // linked, SSH ready, nobody connected yet: no activity known
+    expect((await s.space(id)).status.agent.lastActivity).toBeNull();
+    const before = Date.now();
     const r = await ssh(aliceKey, 'uname', '-a');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Linux /);
+    // the session's traffic is user activity: the agent reports it, the space shows it
+    const seen = await until('SSH activity recorded', async () => (await s.space(id)).status.agent.lastActivity, 15_000, 100);
+    expect(Date.parse(seen)).toBeGreaterThanOrEqual(before - 1000);
     // exit codes and stderr come back; the agent's token is not in the user's environment
     const failing = await ssh(aliceKey, 'echo oops >&2; env | grep -c KNOT_AGENT_TOKEN; exit 3');
     expect(failing.code).toBe(3);
@@ -193,6 +199,16 @@ describeSsh('SSH into a space through the agent link', () => {
       return r.code === 0 ? r : null;
     }, 15_000, 200);
     expect(ok.stdout.trim()).toBe('in');
+
+    // removing it pushes the keys again: the next connection with it is refused
+    const other = (await s.api.client.as(s.alice).listSshKeys()).items.find((k) => k.name === 'other')!;
+    await s.api.client.as(s.alice).removeSshKey(other.id);
+    const revoked = await until('the removed key to be refused', async () => {
+      const r = await ssh(otherKey, 'echo in');
+      return r.code === 255 ? r : null;
+    }, 15_000, 200);
+    expect(revoked.stderr).toMatch(/Permission denied \(publickey\)/);
+    expect((await ssh(aliceKey, 'echo', 'still-in')).stdout.trim()).toBe('still-in');
   });
 
   it("refuses knot forward ssh into another user's space, with a clear message", async () => {
@@ -255,6 +271,9 @@ describeSsh('SSH into a space through the agent link', () => {
     const stopped = await run(process.execPath, [CLI, 'forward', 'ssh', 'sshbox.knot'], env(s.alice));
     expect(stopped.code).not.toBe(0);
     expect(stopped.stderr).toMatch(/knot: space 'sshbox' is stopped/);
+    // a refusal of a known user is audited
+    const refusals = await s.api.client.listAudit({ action: 'ssh.open' } as never);
+    expect(refusals.items.some((e: { resourceId: string | null; actor: string; outcome: string }) => e.actor === 'alice' && e.outcome === 'refused')).toBe(true);
 
     await s.api.client.as(s.alice).startSpace(id);
     const running = await s.settled(id, 'running');

@@ -13,7 +13,11 @@ export interface RealNomad {
   stop(): Promise<void>;
 }
 
-export async function startRealNomad(): Promise<RealNomad> {
+/**
+ * `chrootEnv`: what the `exec` driver copies into each task's chroot, when the agent is started
+ * here (default: tests/nomad/agent.ts's DEFAULT_CHROOT_ENV); an agent given by address keeps its own.
+ */
+export async function startRealNomad(opts: { chrootEnv?: Record<string, string> } = {}): Promise<RealNomad> {
   const addr = process.env.KNOT_TEST_NOMAD_ADDR;
   if (addr) {
     const csiStateDir = process.env.KNOT_TEST_NOMAD_CSI_STATE_DIR;
@@ -22,6 +26,6 @@ export async function startRealNomad(): Promise<RealNomad> {
   }
   const bins = realNomadBinaries();
   if (!bins) throw new Error('no Nomad agent: set KNOT_NOMAD_BIN and KNOT_CSI_HOSTPATH_BIN (npm run test:nomad)');
-  const agent = await startNomadAgent(bins);
+  const agent = await startNomadAgent({ ...bins, ...(opts.chrootEnv ? { chrootEnv: opts.chrootEnv } : {}) });
   return { url: agent.url, csiStateDir: agent.csiStateDir, stop: () => agent.stop() };
 }

@@ -133,6 +133,8 @@ export function PortsMenu(props: { space: Space; wildcardDomain: string }) {
   const http = new Set(s.httpPorts ?? []);
   const all = [...new Set([...(s.ports ?? []), ...http])].sort((a, b) => a - b);
   const nameOf = (p: number) => s.portNames?.[String(p)] ?? (s.codeServer && p === s.codeServerPort ? 'code-server' : '');
+  // the template makes these reachable over HTTP by anyone with the address: say so where they are listed
+  const publicPorts = new Set(space.status.publicPorts ?? []);
   const forward = (p: number) => `knot forward port ${p} ${space.name} ${p}${space.owner === me.user.username ? '' : ` --owner ${space.owner}`}`;
   const panel = `ports-${space.id}`;
   return (
@@ -170,6 +172,11 @@ export function PortsMenu(props: { space: Space; wildcardDomain: string }) {
                     <CopyLine id={`${panel}-${p}`} label={`Port ${p} on your machine`} value={forward(p)} />
                   </>
                 )}
+                {publicPorts.has(p) ? (
+                  <span class="badge" title="The template makes this port public: anyone with its address can open it over HTTP, without signing in">
+                    public
+                  </span>
+                ) : null}
               </li>
             ))}
           </ul>
