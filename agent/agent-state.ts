@@ -7,6 +7,11 @@ import type { AgentServices } from '../core/agent-status';
 import type { AgentStateReport } from '../link/protocol';
 
 export const ACTIVITY_REPORT_MS = 5_000;
+/**
+ * Session counts change with every proxied HTTP request (each is a tunnel): the first change after
+ * a quiet second goes out at once, the rest of that second's changes in one report at its end.
+ */
+export const SESSIONS_REPORT_MS = 1_000;
 
 type Listener = (report: AgentStateReport) => void;
 
@@ -18,10 +23,12 @@ export class AgentState {
   /** when a report last went out because of activity */
   private activityReportedAt = -Infinity;
   private activityTimer: NodeJS.Timeout | null = null;
+  private sessionsReportedAt = -Infinity;
+  private sessionsTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly version: string,
-    private readonly opts: { activityReportMs?: number; now?: () => number } = {},
+    private readonly opts: { activityReportMs?: number; sessionsReportMs?: number; now?: () => number } = {},
   ) {}
 
   private now(): number {
@@ -47,7 +54,19 @@ export class AgentState {
   setSessions(count: number): void {
     if (count === this.sessions) return;
     this.sessions = count;
-    this.emit();
+    if (this.sessionsTimer) return; // a report carrying the newest count is already due
+    const wait = this.sessionsReportedAt + (this.opts.sessionsReportMs ?? SESSIONS_REPORT_MS) - this.now();
+    if (wait <= 0) {
+      this.sessionsReportedAt = this.now();
+      this.emit();
+      return;
+    }
+    this.sessionsTimer = setTimeout(() => {
+      this.sessionsTimer = null;
+      this.sessionsReportedAt = this.now();
+      this.emit();
+    }, wait);
+    this.sessionsTimer.unref();
   }
 
   /** The user did something (typed in a terminal). */
@@ -71,6 +90,8 @@ export class AgentState {
   close(): void {
     if (this.activityTimer) clearTimeout(this.activityTimer);
     this.activityTimer = null;
+    if (this.sessionsTimer) clearTimeout(this.sessionsTimer);
+    this.sessionsTimer = null;
     this.listeners.clear();
   }
 

@@ -137,7 +137,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createAge
       terminal,
       sshPort: config.sshPort,
       codeServerPort: config.codeServerPort,
-      ownPorts: ping ? [ping.port] : [],
+      ownPorts: [...(ping ? [ping.port] : []), ...config.hiddenPorts],
       declaredHttpPorts: config.httpPorts.map((p) => p.port),
       portNames: Object.fromEntries([...config.tcpPorts, ...config.httpPorts].filter((p) => p.name).map((p) => [String(p.port), p.name!])),
       prober: new HttpPortProber(),

@@ -33,6 +33,8 @@ export interface AgentConfig {
   /** the health check's port; 0 = ephemeral, null = no health check */
   pingPort: number | null;
   terminalKeepMs: number;
+  /** KNOT_AGENT_HIDE_PORTS: listening ports never offered (knot dev's own servers, seen by its stand-ins) */
+  hiddenPorts: number[];
 }
 
 /** Flags of `knot agent`, as commander hands them over (strings, absent when not given). */
@@ -145,5 +147,6 @@ export function parseAgentConfig(env: Env, flags: AgentFlags = {}): AgentConfig 
     logLevel: level as AgentLogLevel,
     pingPort,
     terminalKeepMs,
+    hiddenPorts: parsePortList(pick(undefined, env, 'KNOT_AGENT_HIDE_PORTS'), 'KNOT_AGENT_HIDE_PORTS').map((p) => p.port),
   };
 }

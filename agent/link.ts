@@ -7,6 +7,7 @@ import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Str
 import type { Logger } from 'pino';
 import WebSocket, { createWebSocketStream } from 'ws';
 import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, DEAD_AFTER_MS, HEARTBEAT_MS, LINK_MAX_MESSAGE, LINK_H2_SETTINGS, LINK_SESSION_MEMORY_MB, LINK_SESSION_WINDOW, LINK_SUBPROTOCOL, LinkClose } from '../link/protocol';
+import { ZERO_MASK } from '../link/ws-pipe';
 import { BACKOFF_RESET_AFTER_MS, backoffDelay } from './backoff';
 
 export type LinkEvent = { state: 'connected' } | { state: 'disconnected'; code: number; reason: string };
@@ -81,10 +82,7 @@ export function startLink(opts: LinkOptions): Link {
       maxPayload: LINK_MAX_MESSAGE,
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
-      // an all-zero mask: ws then skips XOR-ing every byte in JavaScript (no native bufferutil here).
-      // Masking guards browsers' script-chosen bytes against confused proxy caches; the agent is
-      // not a browser, and over wss (what production uses) no proxy sees the frames at all.
-      generateMask: () => {},
+      generateMask: ZERO_MASK,
     });
     ws = socket;
     let resolveClosed!: () => void;

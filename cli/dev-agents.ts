@@ -52,7 +52,7 @@ export interface DevAgents {
   stop(): Promise<void>;
 }
 
-export function startDevAgents(opts: { nomadAddr: string; namespace: string; dataDir: string; cliPath: string; logger: Logger }): DevAgents {
+export function startDevAgents(opts: { nomadAddr: string; namespace: string; dataDir: string; cliPath: string; logger: Logger; hidePorts: () => number[] }): DevAgents {
   const agents = new Map<string, RunningAgent>();
   const controller = new AbortController();
   const log = opts.logger;
@@ -78,6 +78,8 @@ export function startDevAgents(opts: { nomadAddr: string; namespace: string; dat
         HOME: home,
         // the API has port 3000 here: the agent's /ping takes any free port
         KNOT_AGENT_PORT: '0',
+        // the stand-in sees this machine's sockets: knot dev's own servers are not the space's ports
+        KNOT_AGENT_HIDE_PORTS: opts.hidePorts().join(','),
       },
       cwd: home,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import type { Command } from 'commander';
 import WebSocket from 'ws';
+import { ZERO_MASK } from '../link/ws-pipe';
 import { KnotApiError, KnotClient, KnotConnectionError } from '../client';
 import { portStreamPath } from '../link/protocol';
 import { pipeOverWebSocket } from '../link/ws-pipe';
@@ -57,7 +58,7 @@ export function startPortForward(o: PortForwardOptions): Promise<PortForward> {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${o.token}` }, perMessageDeflate: false, maxPayload: 1024 * 1024, handshakeTimeout: 30_000 });
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${o.token}` }, perMessageDeflate: false, maxPayload: 1024 * 1024, handshakeTimeout: 30_000, generateMask: ZERO_MASK });
     ws.on('unexpected-response', (_req, res) => {
       refusal(res, (why) => o.onError(`${o.space}:${o.port}: ${why}`));
       socket.destroy();

@@ -191,7 +191,15 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
       nomadAddr = sandbox.url;
       if (opts.standInAgents !== false) {
         // the sandbox runs no containers: each running space's agent runs here instead
-        const agents = startDevAgents({ nomadAddr, namespace: cfg.server.nomad.namespace || 'default', dataDir: cfg.server.data_dir, cliPath: path.resolve(__dirname, 'main.js'), logger: logger.child({ part: 'stand-in-agents' }) });
+        const ownPorts = [splitHostPort(cfg.server.listen, 3000).port, Number(temporalAddress.split(':').pop()), cfg.server.temporal.ui_port, sandbox.port].filter((p) => Number.isInteger(p) && p > 0);
+        const agents = startDevAgents({
+          nomadAddr,
+          namespace: cfg.server.nomad.namespace || 'default',
+          dataDir: cfg.server.data_dir,
+          cliPath: path.resolve(__dirname, 'main.js'),
+          logger: logger.child({ part: 'stand-in-agents' }),
+          hidePorts: () => ownPorts,
+        });
         stoppers.push({ name: 'stand-in agents', stop: () => agents.stop() });
         standIns = true;
       }

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import WebSocket, { createWebSocketStream } from 'ws';
+import { ZERO_MASK } from '../link/ws-pipe';
 import { KnotApiError, KnotClient, KnotConnectionError, type SpaceSsh } from '../client';
 import { parseSshHostAlias } from '../core/ssh-host-key';
 import { sshStreamPath } from '../link/protocol';
@@ -77,7 +78,7 @@ function forwardSsh(host: string, ownerFlag: string | undefined): void {
   const owner = ownerFlag ?? aliasOwner;
   const url = new URL(wsUrl(cfg.url, sshStreamPath(space)));
   if (owner) url.searchParams.set('owner', owner);
-  const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${cfg.token}` }, perMessageDeflate: false, maxPayload: 1024 * 1024, handshakeTimeout: 30_000 });
+  const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${cfg.token}` }, perMessageDeflate: false, maxPayload: 1024 * 1024, handshakeTimeout: 30_000, generateMask: ZERO_MASK });
   const exit = (code: number) => process.stdout.write('', () => process.exit(code));
   ws.on('unexpected-response', (_req, res) => {
     let body = '';

@@ -16,6 +16,14 @@ import type { RawData, WebSocket } from 'ws';
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 
+/**
+ * `generateMask` for knot's own WebSocket clients (the agent's link, `knot forward`): an all-zero
+ * mask, so `ws` skips XOR-ing every byte in JavaScript (no native bufferutil here) on both ends.
+ * Masking protects browsers' script-chosen bytes against confused proxy caches; these clients are
+ * not browsers, and over wss (production) no proxy sees the frames at all.
+ */
+export const ZERO_MASK = (): void => {};
+
 export const PortStreamClose = {
   Done: 1000,
   /** a text message: only binary messages carry bytes */

@@ -20,6 +20,24 @@ describe('AgentState', () => {
     ]);
   });
 
+  it('coalesces session counts within a second, the first change at once', () => {
+    jest.useFakeTimers({ now: 2_000_000 });
+    const s = new AgentState('v', { sessionsReportMs: 1_000 });
+    const seen: number[] = [];
+    s.subscribe((r) => seen.push(r.sessions));
+    s.setSessions(1); // at once
+    s.setSessions(2);
+    s.setSessions(1);
+    s.setSessions(3);
+    expect(seen).toEqual([1]);
+    jest.advanceTimersByTime(1_000);
+    expect(seen).toEqual([1, 3]); // one report with the newest count
+    jest.advanceTimersByTime(5_000);
+    s.setSessions(0); // a quiet second later: at once again
+    expect(seen).toEqual([1, 3, 0]);
+    s.close();
+  });
+
   it('coalesces activity to one report per interval, carrying the newest time', () => {
     jest.useFakeTimers({ now: 1_000_000 });
     const s = new AgentState('v', { activityReportMs: 5_000 });

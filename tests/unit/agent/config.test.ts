@@ -27,6 +27,7 @@ describe('parseAgentConfig', () => {
       logLevel: 'info',
       pingPort: DEFAULT_PING_PORT,
       terminalKeepMs: DEFAULT_TERMINAL_KEEP_MS,
+      hiddenPorts: [],
     });
   });
 
