@@ -142,11 +142,3 @@ export function openTunnel(target: PortTarget, timeoutMs = TUNNEL_OPEN_MS): Prom
   });
 }
 
-/** Appends an audit entry; a store failure is logged, never the caller's problem. */
-export async function auditPort(svc: Services, actor: Actor, action: string, spaceId: string, outcome: 'ok' | 'refused', detail: Record<string, unknown>): Promise<void> {
-  try {
-    await svc.store.audit.append({ at: svc.now(), actorId: actor.user.id, actor: actor.user.username, action, resourceType: 'space', resourceId: spaceId, outcome, detail });
-  } catch (e) {
-    svc.logger.error({ err: e }, 'could not write the audit log');
-  }
-}

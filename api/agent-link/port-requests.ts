@@ -23,7 +23,8 @@ import { ErrorType, KnotError } from '../../core/errors';
 import type { Actor, Services } from '../context';
 import { PROBLEM_CONTENT_TYPE, problemOf, toKnotError } from '../problem';
 import { cookiesOf } from '../sessions';
-import { auditPort, openTunnel, parsePort, portCaller, publicPortTarget, resolvePortTarget, type PortRef } from './port-access';
+import { openTunnel, parsePort, portCaller, publicPortTarget, resolvePortTarget, type PortRef } from './port-access';
+import { auditSpaceAccess } from './space-access';
 import { PORT_SESSION_COOKIE, proxyHttp, proxyUpgrade, type ProxyTarget } from './port-proxy';
 import { PortSessions } from './port-sessions';
 import type { LinkRegistry } from './registry';
@@ -218,7 +219,7 @@ export class PortRequests {
       throw e;
     }
     const code = await this.sessions.mintCode(app.host, actor);
-    await auditPort(this.svc, actor, 'port.authorize', spaceId, 'ok', { port: app.port, host: app.host });
+    await auditSpaceAccess(this.svc, actor, 'port.authorize', spaceId, 'ok', { port: app.port, host: app.host });
     redirect(res, 302, `${this.serverUrl.protocol}//${app.host}${PORT_SESSION_PATH}?code=${encodeURIComponent(code)}&path=${encodeURIComponent(localPath(q.get('path')))}`);
   }
 
@@ -231,7 +232,7 @@ export class PortRequests {
 
   private async audit(actor: Actor, space: string, e: unknown, port?: number): Promise<void> {
     const { error } = toKnotError(e);
-    await auditPort(this.svc, actor, 'port.http', space, 'refused', { ...(port ? { port } : {}), error: error.type, status: error.status });
+    await auditSpaceAccess(this.svc, actor, 'port.http', space, 'refused', { ...(port ? { port } : {}), error: error.type, status: error.status });
   }
 
   /** A problem+json answer (or a cut connection when the app's answer had already begun). */

@@ -14,7 +14,8 @@ import { ErrorType, KnotError } from '../../core/errors';
 import { pipeOverWebSocket } from '../../link/ws-pipe';
 import type { Actor, Services } from '../context';
 import { toKnotError } from '../problem';
-import { auditPort, openTunnel, parsePort, portCaller, resolvePortTarget } from './port-access';
+import { openTunnel, parsePort, portCaller, resolvePortTarget } from './port-access';
+import { auditSpaceAccess } from './space-access';
 import type { LinkRegistry } from './registry';
 import { isOwnOrigin, queryOf, refuseUpgrade } from './upgrade-http';
 
@@ -48,7 +49,7 @@ export class PortStreams {
       const target = await resolvePortTarget(svc, this.links, actor, { space: decodeURIComponent(spaceRef), port, ...(owner ? { owner } : {}) });
       spaceId = target.space.id;
       const tunnel = await openTunnel(target);
-      await auditPort(svc, actor, 'port.forward', spaceId, 'ok', { port });
+      await auditSpaceAccess(svc, actor, 'port.forward', spaceId, 'ok', { port });
       if (socket.destroyed) {
         tunnel.close();
         return;
@@ -56,7 +57,7 @@ export class PortStreams {
       this.wss.handleUpgrade(req, socket, head, (ws) => pipeOverWebSocket(ws, tunnel));
     } catch (e) {
       const { error } = toKnotError(e);
-      if (actor && error.status !== 404 && error.status !== 401) await auditPort(svc, actor, 'port.forward', spaceId, 'refused', { port: portText, error: error.type });
+      if (actor && error.status !== 404 && error.status !== 401) await auditSpaceAccess(svc, actor, 'port.forward', spaceId, 'refused', { port: portText, error: error.type });
       refuseUpgrade(socket, req, e, svc, error.type === ErrorType.Unauthorized ? { 'WWW-Authenticate': 'Bearer realm="knot"' } : {});
     }
   }

@@ -13,14 +13,11 @@ import type { IncomingMessage } from 'node:http';
 import type { ClientHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import { ErrorType, KnotError } from '../../core/errors';
-import { authenticate } from '../auth';
-import type { Actor, Services } from '../context';
-import { toKnotError } from '../problem';
-import { findVisibleSpace } from '../space-views';
+import type { Services } from '../context';
 import type { AgentLink } from './link';
 import type { LinkRegistry } from './registry';
-import { isOwnOrigin, queryOf, refuseUpgrade } from './upgrade-http';
+import { queryOf } from './upgrade-http';
+import { auditSpaceAccess, refuseKnownCaller, runningSpaceLink, upgradeCaller } from './space-access';
 
 export const SSH_STREAM_ROUTE = /^\/api\/v1\/spaces\/([^/]+)\/ssh\/stream$/;
 
@@ -45,54 +42,15 @@ export class SshBridge {
 
   async accept(req: IncomingMessage, socket: Duplex, head: Buffer, spaceRef: string): Promise<void> {
     const svc = this.svc;
-    let actor: Actor;
-    try {
-      const origin = req.headers.origin;
-      if (origin !== undefined && !isOwnOrigin(origin, req, svc)) {
-        throw new KnotError(ErrorType.Forbidden, `cross-site WebSocket refused: Origin ${origin} is not this server`);
-      }
-      const asExpress = Object.assign(req, { ip: req.socket.remoteAddress, protocol: 'http' }) as unknown as Parameters<typeof authenticate>[0];
-      actor = await authenticate(asExpress, svc);
-      // a cookie rides along with any request the browser makes: only our own pages may use it here
-      if (actor.sessionId !== null && origin === undefined) throw new KnotError(ErrorType.Forbidden, 'a browser SSH stream needs an Origin header');
-    } catch (e) {
-      refuseUpgrade(socket, req, e, svc);
-      return;
-    }
+    const actor = await upgradeCaller(req, socket, svc, 'SSH stream');
+    if (!actor) return;
     try {
       const owner = queryOf(req).get('owner') ?? undefined;
-      const space = await findVisibleSpace(svc, actor, decodeURIComponent(spaceRef), owner);
-      if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to connect with SSH`);
-      const link = this.links.get(space.id);
-      if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);
-      await this.audit(actor, space.id, 'ok', {});
+      const { space, link } = await runningSpaceLink(svc, this.links, actor, spaceRef, 'connect with SSH', owner);
+      await auditSpaceAccess(svc, actor, 'ssh.open', space.id, 'ok', {});
       this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, link));
     } catch (e) {
-      // the caller is who they say: upgrade and close with a code the client can read (4000 + status)
-      const { error, unexpected } = toKnotError(e);
-      if (unexpected || ![400, 404, 409, 503].includes(error.status)) {
-        refuseUpgrade(socket, req, e, svc);
-        return;
-      }
-      if (error.status !== 404) await this.audit(actor, spaceRef, 'refused', { error: error.type });
-      this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(4000 + error.status, error.message.slice(0, 120)));
-    }
-  }
-
-  private async audit(actor: Actor, spaceId: string, outcome: 'ok' | 'refused', detail: Record<string, unknown>): Promise<void> {
-    try {
-      await this.svc.store.audit.append({
-        at: this.svc.now(),
-        actorId: actor.user.id,
-        actor: actor.user.username,
-        action: 'ssh.open',
-        resourceType: 'space',
-        resourceId: spaceId,
-        outcome,
-        detail,
-      });
-    } catch (e) {
-      this.svc.logger.error({ err: e }, 'could not write the audit log');
+      await refuseKnownCaller(this.wss, req, socket, head, e, svc, { actor, action: 'ssh.open', spaceRef });
     }
   }
 

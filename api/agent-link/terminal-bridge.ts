@@ -19,12 +19,10 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ErrorType, KnotError } from '../../core/errors';
 import { FrameError, FrameType, StreamFrameDecoder, decodeMessage, encodeMessage, encodeStreamFrame, MAX_DATA_PAYLOAD, textPayload } from '../../link/frames';
 import { SHELLS, TERMINAL_SESSION_ID } from '../../link/protocol';
-import { authenticate } from '../auth';
-import type { Actor, Services } from '../context';
-import { findVisibleSpace } from '../space-views';
+import type { Services } from '../context';
 import type { LinkRegistry } from './registry';
-import { isOwnOrigin, queryOf, refuseUpgrade } from './upgrade-http';
-import { toKnotError } from '../problem';
+import { queryOf } from './upgrade-http';
+import { auditSpaceAccess, refuseKnownCaller, runningSpaceLink, upgradeCaller } from './space-access';
 
 /** Close codes a terminal client acts on (see client/terminal.ts). */
 export const TerminalClose = {
@@ -78,57 +76,16 @@ export class TerminalBridge {
 
   async accept(req: IncomingMessage, socket: Duplex, head: Buffer, spaceRef: string): Promise<void> {
     const svc = this.svc;
-    let actor: Actor;
-    try {
-      const origin = req.headers.origin;
-      if (origin !== undefined && !isOwnOrigin(origin, req, svc)) {
-        throw new KnotError(ErrorType.Forbidden, `cross-site WebSocket refused: Origin ${origin} is not this server`);
-      }
-      const asExpress = Object.assign(req, { ip: req.socket.remoteAddress, protocol: 'http' }) as unknown as Parameters<typeof authenticate>[0];
-      actor = await authenticate(asExpress, svc);
-      // a cookie rides along with any request the browser makes: only our own pages may use it here
-      if (actor.sessionId !== null && origin === undefined) throw new KnotError(ErrorType.Forbidden, 'a browser terminal needs an Origin header');
-    } catch (e) {
-      // strangers, forged origins: refused before any upgrade
-      refuseUpgrade(socket, req, e, svc);
-      return;
-    }
+    const actor = await upgradeCaller(req, socket, svc, 'terminal');
+    if (!actor) return;
     try {
       const params = paramsOf(req);
-      const space = await findVisibleSpace(svc, actor, decodeURIComponent(spaceRef));
-      if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to open a terminal`);
-      const link = this.links.get(space.id);
-      if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);
+      const { space, link } = await runningSpaceLink(svc, this.links, actor, spaceRef, 'open a terminal');
       const shell = params.shell ?? (SHELLS as readonly string[]).find((s) => s === space.shell) ?? 'bash';
-      await this.audit(actor, space.id, 'ok', { session: params.session, shell });
+      await auditSpaceAccess(svc, actor, 'terminal.open', space.id, 'ok', { session: params.session, shell });
       this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, link.openTerminal({ ...params, shell }), link.terminals));
     } catch (e) {
-      // the caller is who they say: upgrade and close with a code a browser can read (4000 + status),
-      // since a page never sees the HTTP status of a refused upgrade
-      const { error, unexpected } = toKnotError(e);
-      if (unexpected || ![400, 404, 409, 503].includes(error.status)) {
-        refuseUpgrade(socket, req, e, svc);
-        return;
-      }
-      if (error.status !== 404) await this.audit(actor, spaceRef, 'refused', { error: error.type });
-      this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(4000 + error.status, error.message.slice(0, 120)));
-    }
-  }
-
-  private async audit(actor: Actor, spaceId: string, outcome: 'ok' | 'refused', detail: Record<string, unknown>): Promise<void> {
-    try {
-      await this.svc.store.audit.append({
-        at: this.svc.now(),
-        actorId: actor.user.id,
-        actor: actor.user.username,
-        action: 'terminal.open',
-        resourceType: 'space',
-        resourceId: spaceId,
-        outcome,
-        detail,
-      });
-    } catch (e) {
-      this.svc.logger.error({ err: e }, 'could not write the audit log');
+      await refuseKnownCaller(this.wss, req, socket, head, e, svc, { actor, action: 'terminal.open', spaceRef });
     }
   }
 
