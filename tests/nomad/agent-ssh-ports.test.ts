@@ -15,23 +15,17 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import type { Space, SpaceSsh } from '../../client';
-import { newId } from '../../core/names';
-import { agentDownloadsRoot } from '../../api/agent-downloads';
 import { webRoot } from '../../api/web-app';
 import { portAppPath } from '../../link/protocol';
 import { NomadClient } from '../../nomad/client';
-import { createLifecycleClient } from '../../temporal/lifecycle-client';
-import { createTestStore, type TestStore } from '../support/db';
-import { EXAMPLES } from '../support/harness';
-import { TEST_LINK_TIMINGS } from '../support/agent-stack';
 import { CHROMIUM, launchBrowser } from '../support/browser';
 import { until } from '../support/wait';
-import { CLI, workerProcess, type WorkerProcess } from '../support/worker-process';
-import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
+import { CLI, type WorkerProcess } from '../support/worker-process';
+import type { Harness as Api } from '../integration/api/harness';
+import type { RealNomad } from './real-nomad';
+import { startExecSpaceStack, type ExecSpaceStack } from './exec-space-stack';
 import { DEFAULT_CHROOT_ENV, freePort, realNomadBinaries } from './agent';
-import { startRealNomad, type RealNomad } from './real-nomad';
 
 const SSH = '/usr/bin/ssh';
 const SCP = '/usr/bin/scp';
@@ -55,7 +49,6 @@ const CHROOT_ENV: Record<string, string> = {
   ...DEFAULT_CHROOT_ENV,
   ...Object.fromEntries([...PYTHON_LIBS, '/usr/lib/openssh'].map((d) => [d, d])),
 };
-const readExample = (file: string) => readFileSync(path.join(EXAMPLES, 'debian-exec', file), 'utf8');
 
 interface Run {
   code: number | null;
@@ -89,9 +82,8 @@ function accepts(port: number): Promise<boolean> {
 suite('SSH and a web port of a real Nomad exec space', () => {
   let nomadAgent: RealNomad;
   let nomad: NomadClient;
-  let db: TestStore;
   let worker: WorkerProcess;
-  let temporal: Client;
+  let stack: ExecSpaceStack;
   let api: Api;
   let token: string;
   let id: string;
@@ -105,21 +97,7 @@ suite('SSH and a web port of a real Nomad exec space', () => {
   const seen: Record<string, string> = {};
 
   /** the task's stderr/stdout from Nomad, for failure messages */
-  async function taskLogs(): Promise<string> {
-    try {
-      const allocs = jobId ? await nomad.jobAllocations(jobId) : [];
-      const out: string[] = [];
-      for (const a of allocs.slice(-1)) {
-        for (const type of ['stdout', 'stderr']) {
-          const res = await fetch(`${nomadAgent.url}/v1/client/fs/logs/${a.ID}?task=debian&type=${type}&plain=true&origin=end&offset=3000`);
-          out.push(`--- ${type} of ${a.ID} (${a.ClientStatus}) ---\n${await res.text()}`);
-        }
-      }
-      return out.join('\n');
-    } catch (e) {
-      return `(no task logs: ${(e as Error).message})`;
-    }
-  }
+  const taskLogs = (): Promise<string> => stack.taskLogs(jobId);
 
   const space = (): Promise<Space> => api.client.as(token).getSpace(id);
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, KNOT_URL: api.url, KNOT_TOKEN: token, XDG_CONFIG_HOME: path.join(tmp, 'config') });
@@ -138,55 +116,22 @@ suite('SSH and a web port of a real Nomad exec space', () => {
   const ssh = (command: string, timeoutMs?: number) => run(SSH, [...sshOptions(), `admin@${info.sshConfigHost}`, command], env(), timeoutMs);
 
   beforeAll(async () => {
-    if (!agentDownloadsRoot()) throw new Error('no agent downloads in dist/agent-downloads: run `node scripts/build-agent.mjs` (npm run test:nomad builds them)');
     if (!existsSync(CLI)) throw new Error(`no ${CLI}: run \`npx tsc -p tsconfig.build.json\` (npm run test:nomad builds it)`);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'knot-nomad-ssh-'));
     key = path.join(tmp, 'id_ed25519');
     const keygen = await run(KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', 'nomad-ssh-test', '-f', key], process.env);
     expect(keygen.code).toBe(0);
 
-    nomadAgent = await startRealNomad({ chrootEnv: CHROOT_ENV });
-    nomad = new NomadClient({ addr: nomadAgent.url, timeoutMs: 10_000 });
-    db = await createTestStore('sqlite');
-    // exec tasks share the host's network: the API on loopback is reachable from inside the task,
-    // and the worker renders the same URL into the job (KNOT_SERVER and the artifact's source)
-    const port = await freePort();
-    const serverUrl = `http://127.0.0.1:${port}`;
-    const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS!;
-    const taskQueue = `real-ssh-${newId(Date.now())}`;
-    worker = workerProcess({
-      taskQueue,
-      temporalAddress: address,
-      nomadAddr: nomadAgent.url,
-      storeEnv: db.env,
-      encryptKey: ENCRYPT_KEY,
-      nomadTimeout: '10s',
-      extraEnv: { KNOT_SERVER_URL: serverUrl },
-    });
-    await worker.start();
-    temporal = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-    const lifecycle = createLifecycleClient(temporal, db.store, { taskQueue });
     // the owner is the bootstrap admin: a bearer token for the API and a password for the browser
-    api = await startApi('sqlite', {
-      port,
-      backend: { store: db.store, sandboxUrl: nomadAgent.url, lifecycle },
-      config: { KNOT_ENCRYPT: ENCRYPT_KEY, KNOT_SERVER_URL: serverUrl, KNOT_BOOTSTRAP_PASSWORD: ADMIN_PASSWORD },
-      agentLinks: TEST_LINK_TIMINGS,
-    });
-    expect(api.url).toBe(serverUrl);
+    stack = await startExecSpaceStack({ queuePrefix: 'real-ssh', encryptKey: ENCRYPT_KEY, chrootEnv: CHROOT_ENV, apiConfig: { KNOT_BOOTSTRAP_PASSWORD: ADMIN_PASSWORD } });
+    ({ nomadAgent, nomad, worker, api } = stack);
     token = api.adminToken;
-    const tpl = await api.call('POST', '/api/v1/templates', { body: { name: 'debian-exec', description: 'seed 000 on exec', job: readExample('job.nomad.hcl'), volumes: readExample('volumes.yaml') } });
-    expect(tpl.status).toBe(201);
     // the real path: the key on the owner's account, through the API, before the space starts
     await api.client.as(token).addSshKey({ name: 'laptop', publicKey: readFileSync(`${key}.pub`, 'utf8') });
   }, 180_000);
 
   afterAll(async () => {
-    await api?.close();
-    await temporal?.connection.close();
-    await worker?.stop();
-    await db?.cleanup();
-    await nomadAgent?.stop();
+    await stack?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     if (Object.keys(timings).length > 0) console.log(`real Nomad SSH/ports timings (ms): ${JSON.stringify(timings)}`);
     if (Object.keys(seen).length > 0) console.log(`inside the exec task: ${JSON.stringify(seen, null, 1)}`);

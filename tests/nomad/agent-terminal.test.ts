@@ -9,36 +9,29 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import type { Space } from '../../client';
 import { newId } from '../../core/names';
-import { agentDownloadsRoot } from '../../api/agent-downloads';
 import { NomadClient } from '../../nomad/client';
-import { createLifecycleClient } from '../../temporal/lifecycle-client';
-import { createTestStore, type TestStore } from '../support/db';
-import { EXAMPLES } from '../support/harness';
-import { TEST_LINK_TIMINGS } from '../support/agent-stack';
 import { openTerminal } from '../support/terminal';
 import { until } from '../support/wait';
-import { workerProcess, type WorkerProcess } from '../support/worker-process';
-import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
-import { freePort, realNomadBinaries } from './agent';
-import { startRealNomad, type RealNomad } from './real-nomad';
+import { realNomadBinaries } from './agent';
+import { startExecSpaceStack, type ExecSpaceStack } from './exec-space-stack';
+import type { RealNomad } from './real-nomad';
+import type { WorkerProcess } from '../support/worker-process';
+import type { Harness as Api } from '../integration/api/harness';
 
 const enabled = Boolean(realNomadBinaries() || process.env.KNOT_TEST_NOMAD_ADDR);
 if (!enabled) console.log('agent-terminal skipped: set KNOT_NOMAD_BIN and KNOT_CSI_HOSTPATH_BIN (npm run test:nomad)');
 const suite = enabled ? describe : describe.skip;
 
 const ENCRYPT_KEY = Buffer.alloc(32, 11).toString('base64');
-const readExample = (file: string) => readFileSync(path.join(EXAMPLES, 'debian-exec', file), 'utf8');
 const marker = () => `M${Math.random().toString(36).slice(2, 10)}`;
 
 suite('the real knot agent in a Nomad exec task', () => {
   let nomadAgent: RealNomad;
   let nomad: NomadClient;
-  let db: TestStore;
   let worker: WorkerProcess;
-  let temporal: Client;
+  let stack: ExecSpaceStack;
   let api: Api;
   let token: string;
   let id: string;
@@ -46,66 +39,19 @@ suite('the real knot agent in a Nomad exec task', () => {
   const timings: Record<string, number> = {};
 
   /** the task's stderr/stdout from Nomad, for failure messages */
-  async function taskLogs(): Promise<string> {
-    try {
-      const allocs = jobId ? await nomad.jobAllocations(jobId) : [];
-      const out: string[] = [];
-      for (const a of allocs.slice(-1)) {
-        for (const type of ['stdout', 'stderr']) {
-          const res = await fetch(`${nomadAgent.url}/v1/client/fs/logs/${a.ID}?task=debian&type=${type}&plain=true&origin=end&offset=3000`);
-          out.push(`--- ${type} of ${a.ID} (${a.ClientStatus}) ---\n${await res.text()}`);
-        }
-      }
-      return out.join('\n');
-    } catch (e) {
-      return `(no task logs: ${(e as Error).message})`;
-    }
-  }
+  const taskLogs = (): Promise<string> => stack.taskLogs(jobId);
 
   const space = (): Promise<Space> => api.client.as(token).getSpace(id);
 
   beforeAll(async () => {
-    if (!agentDownloadsRoot()) throw new Error('no agent downloads in dist/agent-downloads: run `node scripts/build-agent.mjs` (npm run test:nomad builds them)');
-    nomadAgent = await startRealNomad();
-    nomad = new NomadClient({ addr: nomadAgent.url, timeoutMs: 10_000 });
-    db = await createTestStore('sqlite');
-    // exec tasks share the host's network: the API on loopback is reachable from inside the task,
-    // and the worker renders the same URL into the job (KNOT_SERVER and the artifact's source)
-    const port = await freePort();
-    const serverUrl = `http://127.0.0.1:${port}`;
-    const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS!;
-    const taskQueue = `real-agent-${newId(Date.now())}`;
-    worker = workerProcess({
-      taskQueue,
-      temporalAddress: address,
-      nomadAddr: nomadAgent.url,
-      storeEnv: db.env,
-      encryptKey: ENCRYPT_KEY,
-      nomadTimeout: '10s',
-      extraEnv: { KNOT_SERVER_URL: serverUrl },
-    });
-    await worker.start();
-    temporal = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-    const lifecycle = createLifecycleClient(temporal, db.store, { taskQueue });
-    api = await startApi('sqlite', {
-      port,
-      backend: { store: db.store, sandboxUrl: nomadAgent.url, lifecycle },
-      config: { KNOT_ENCRYPT: ENCRYPT_KEY, KNOT_SERVER_URL: serverUrl },
-      agentLinks: TEST_LINK_TIMINGS,
-    });
-    expect(api.url).toBe(serverUrl);
+    stack = await startExecSpaceStack({ queuePrefix: 'real-agent', encryptKey: ENCRYPT_KEY });
+    ({ nomadAgent, nomad, worker, api } = stack);
     const username = `a${newId(Date.now()).slice(-8)}`;
     ({ token } = await api.user(username));
-    const tpl = await api.call('POST', '/api/v1/templates', { body: { name: 'debian-exec', description: 'seed 000 on exec', job: readExample('job.nomad.hcl'), volumes: readExample('volumes.yaml') } });
-    expect(tpl.status).toBe(201);
   }, 180_000);
 
   afterAll(async () => {
-    await api?.close();
-    await temporal?.connection.close();
-    await worker?.stop();
-    await db?.cleanup();
-    await nomadAgent?.stop();
+    await stack?.close();
     if (Object.keys(timings).length > 0) console.log(`real Nomad agent timings (ms): ${JSON.stringify(timings)}`);
   }, 60_000);
 
