@@ -14,6 +14,7 @@ import { startLink, type Link, type LinkEvent } from './link';
 import { createAgentLogger } from './logger';
 import { startPingServer, type PingServer } from './ping-server';
 import { HealthProbe, HttpPortProber } from './http-probe';
+import { appConnectionPool } from './http-relay';
 import { routeStream } from './routes';
 import { watchServices } from './services';
 import { loginShell, shellSearchPath } from './shells';
@@ -161,13 +162,14 @@ export async function startAgent(config: AgentConfig, logger: Logger = createAge
     },
     logger,
   };
+  const appPool = appConnectionPool();
   const link: Link = startLink({
     url: linkUrl(config.server, LINK_PATH),
     token: config.token,
     version,
     spaceId: config.spaceId,
     logger,
-    onStream: (stream, headers) => routeStream(stream, headers, { state, terminals, ssh, sshPort: config.sshPort, tunnels, logger }),
+    onStream: (stream, headers) => routeStream(stream, headers, { state, terminals, ssh, sshPort: config.sshPort, tunnels, appPool, logger }),
     ...(tuning.heartbeatMs !== undefined ? { heartbeatMs: tuning.heartbeatMs } : {}),
     ...(tuning.deadAfterMs !== undefined ? { deadAfterMs: tuning.deadAfterMs } : {}),
     ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
@@ -181,6 +183,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createAge
       stopping ??= (async () => {
         stopScan();
         await link.stop();
+        appPool.destroy();
         terminals.killAll();
         state.close();
         await ping?.close();

@@ -1,8 +1,10 @@
 /** Dispatches the streams the server opens over the link to the agent's routes (link/protocol.ts AgentRoute). */
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { AgentRoute } from '../link/protocol';
+import type http from 'node:http';
+import { AgentRoute, HTTP_RELAY_PREFIX } from '../link/protocol';
 import type { AgentState } from './agent-state';
+import { serveHttpRelay } from './http-relay';
 import { serveConnect, type TunnelDeps } from './port-tunnel';
 import { serveSsh, serveSshConfig } from './ssh-route';
 import type { SshServer } from './ssh-server';
@@ -16,8 +18,10 @@ export interface RouteDeps {
   ssh: SshServer;
   /** KNOT_SSH_PORT: the image's own sshd, preferred when it listens */
   sshPort: number | null;
-  /** CONNECT to ports inside the space; absent: refused */
+  /** CONNECT to ports inside the space, and plain HTTP to them; absent: refused */
   tunnels?: TunnelDeps;
+  /** keep-alive connections for the HTTP relay (http-relay.ts appConnectionPool) */
+  appPool?: http.Agent;
   logger: Logger;
 }
 
@@ -33,6 +37,10 @@ export function routeStream(stream: ServerHttp2Stream, headers: IncomingHttpHead
     // CONNECT has no :path, only :authority (link/protocol.ts connectAuthority)
     if (method === 'CONNECT') {
       if (deps.tunnels) return serveConnect(stream, headers, deps.tunnels);
+      return reply(stream, 404);
+    }
+    if (path?.startsWith(HTTP_RELAY_PREFIX)) {
+      if (deps.tunnels && deps.appPool) return serveHttpRelay(stream, headers, deps.appPool, deps.tunnels);
       return reply(stream, 404);
     }
     if (path === AgentRoute.state) {

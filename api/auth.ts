@@ -11,7 +11,7 @@ import type { KnotConfig } from '../core/config';
 import { generateToken, hashToken } from '../core/crypto';
 import { ErrorType, KnotError } from '../core/errors';
 import { newId } from '../core/names';
-import type { Repositories, Store } from '../store/store';
+import { touchIfStale, type Repositories, type Store } from '../store/store';
 import type { Actor, Services } from './context';
 import { hashPassword, PASSWORD_MIN_LENGTH } from './passwords';
 import { checkCsrf, sessionSecretOf } from './sessions';
@@ -61,7 +61,7 @@ export async function authenticate(req: Request, svc: Services): Promise<Actor> 
     const user = await svc.store.users.get(session.userId);
     if (!user || !user.active) return fail('user is inactive');
     checkCsrf(req, svc, session);
-    await svc.store.sessions.touch(session.id, now);
+    await touchIfStale(svc.store.sessions, session, now);
     const groups = await svc.store.groups.namesOfUser(user.id);
     return { user, tokenId: null, sessionId: session.id, groups, isAdmin: user.role === 'admin' };
   }
@@ -70,7 +70,7 @@ export async function authenticate(req: Request, svc: Services): Promise<Actor> 
   if (!row) return fail('unknown, expired or revoked token');
   const user = await svc.store.users.get(row.userId);
   if (!user || !user.active) return fail('user is inactive');
-  await svc.store.tokens.touch(row.id, now);
+  await touchIfStale(svc.store.tokens, row, now);
   const groups = await svc.store.groups.namesOfUser(user.id);
   return { user, tokenId: row.id, sessionId: null, groups, isAdmin: user.role === 'admin' };
 }

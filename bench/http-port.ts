@@ -61,7 +61,8 @@ export async function runHttpPort(): Promise<string> {
         t.ok += r.ok;
         t.errors += r.errors;
         t.ms += r.ms;
-        t.latencies.push(...r.latencies);
+        // not push(...): a long run's hundreds of thousands of samples overflow the call stack
+        for (const l of r.latencies) t.latencies.push(l);
         for (const [k, v] of Object.entries(r.statuses)) t.statuses[k] = (t.statuses[k] ?? 0) + v;
         note(`http-port block ${b + 1}/${blocks} ${side}: ${round(r.ok / (r.ms / 1000))} req/s, p99 ${round(percentile(r.latencies, 99), 2)} ms, ${r.errors} errors`);
       }

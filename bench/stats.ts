@@ -30,12 +30,12 @@ export function summarize(samples: readonly number[]): LatencySummary {
   const sum = samples.reduce((a, b) => a + b, 0);
   return {
     n,
-    min: n ? Math.min(...samples) : Number.NaN,
+    min: n ? samples.reduce((a, b) => Math.min(a, b)) : Number.NaN,
     mean: n ? sum / n : Number.NaN,
     p50: percentile(samples, 50),
     p95: percentile(samples, 95),
     p99: percentile(samples, 99),
-    max: n ? Math.max(...samples) : Number.NaN,
+    max: n ? samples.reduce((a, b) => Math.max(a, b)) : Number.NaN,
   };
 }
 

@@ -79,6 +79,49 @@ export function connectAuthority(port: number): string {
 }
 
 /**
+ * Plain HTTP to a web port inside the space, one HTTP/2 request per app request: `:path` is
+ * `/v1/http/<port><the app's path and query>`, `:method` the app request's, `:authority` the Host
+ * the client used; the other headers and both bodies are the app's. The agent relays it over a
+ * keep-alive connection pool to 127.0.0.1:<port>, so a page's many requests cost no tunnel and no
+ * TCP dial each (a CONNECT per request did). Hop-by-hop headers never cross (HTTP/2 has none).
+ * Upgrades (WebSockets) still take a CONNECT tunnel: their bytes are not HTTP after the 101.
+ *
+ * When the agent itself cannot reach the port, it answers with HTTP_RELAY_ERROR_HEADER set (and
+ * the reason as text), so the server tells that apart from the app's own 502.
+ */
+export const HTTP_RELAY_PREFIX = '/v1/http/';
+export const HTTP_RELAY_ERROR_HEADER = 'x-knot-relay-error';
+export function httpRelayPath(port: number, appPath: string): string {
+  return `${HTTP_RELAY_PREFIX}${port}${appPath.startsWith('/') ? appPath : `/${appPath}`}`;
+}
+/** The port and app path of an HTTP relay `:path`, or null when it is not one. */
+export function parseHttpRelayPath(path: string): { port: number; appPath: string } | null {
+  if (!path.startsWith(HTTP_RELAY_PREFIX)) return null;
+  const m = /^(\d{1,5})(\/.*)?$/s.exec(path.slice(HTTP_RELAY_PREFIX.length));
+  if (!m) return null;
+  const port = Number(m[1]);
+  if (port < 1 || port > 65535) return null;
+  return { port, appPath: m[2] ?? '/' };
+}
+
+/**
+ * Hop-by-hop headers (RFC 9110 7.6.1) and HTTP/2's connection-specific ones (RFC 9113 8.2.2): they
+ * describe one connection and are never relayed; HTTP/2 refuses a message that carries them.
+ */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/**
  * What the server pushes to the agent's SSH server, right after the link comes up and whenever the
  * owner's keys change: the space's host key (derived by the server, core/ssh-host-key.ts; it only
  * ever travels over this authenticated link) and the owner's public keys.

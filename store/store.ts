@@ -110,8 +110,21 @@ export interface TokenRepository {
   revoke(id: string, now: number): Promise<void>;
   /** how many were revoked */
   revokeAllOfUser(userId: string, now: number): Promise<number>;
-  /** written at most once per `granularityMs` per token, so every request is not a write */
+  /** written at most once per `granularityMs` (LAST_USED_GRANULARITY_MS) per token, so every request is not a write */
   touch(id: string, now: number, granularityMs?: number): Promise<void>;
+}
+
+/** How stale a token's or session's `lastUsedAt` may be before a use writes it again. */
+export const LAST_USED_GRANULARITY_MS = 60_000;
+
+/**
+ * Records a use of a token or session when its `lastUsedAt` (as just read) is older than the
+ * granularity: the drivers' touch is conditional too, but skipping the statement keeps the hot
+ * path (every API and port request) free of a write.
+ */
+export async function touchIfStale(repo: { touch(id: string, now: number, granularityMs?: number): Promise<void> }, row: { id: string; lastUsedAt: number | null }, now: number): Promise<void> {
+  if (row.lastUsedAt !== null && row.lastUsedAt >= now - LAST_USED_GRANULARITY_MS) return;
+  await repo.touch(row.id, now, LAST_USED_GRANULARITY_MS);
 }
 
 export interface SessionRepository {
@@ -181,7 +194,7 @@ export interface SpaceRepository {
   require(id: string): Promise<Space>;
   /** the owner's live space of this name */
   getByName(ownerId: string, name: string): Promise<Space | null>;
-  /** live spaces in (createdAt, id) order after the cursor */
+  /** live spaces in (createdAt, id) order (descending with `newestFirst`) after the cursor */
   list(f: SpaceFilter): Promise<Space[]>;
   update(id: string, patch: SpacePatch, now: number): Promise<void>;
   /** phase `deleted`, name freed, job forgotten */

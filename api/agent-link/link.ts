@@ -16,6 +16,7 @@ import {
   MAX_STATE_LINE,
   TerminalHeader,
   connectAuthority,
+  httpRelayPath,
   type AgentStateReport,
   type SshConfig,
 } from '../../link/protocol';
@@ -163,6 +164,17 @@ export class AgentLink {
   /** Opens a CONNECT stream to 127.0.0.1:<port> inside the space: raw bytes both ways once the agent answers 200. */
   openConnect(port: number): ClientHttp2Stream {
     return this.session.request({ ':method': 'CONNECT', ':authority': connectAuthority(port) });
+  }
+
+  /**
+   * One plain HTTP request to a web port inside the space (link/protocol.ts HTTP_RELAY_PREFIX):
+   * `headers` are the app's (no hop-by-hop ones); `endStream` when the request has no body.
+   */
+  openHttp(port: number, req: { method: string; path: string; authority: string; headers: http2.OutgoingHttpHeaders; endStream: boolean }): ClientHttp2Stream {
+    return this.session.request(
+      { ...req.headers, ':method': req.method, ':path': httpRelayPath(port, req.path), ':authority': req.authority, ':scheme': 'http' },
+      { endStream: req.endStream },
+    );
   }
 
   close(code: number, reason: string): void {

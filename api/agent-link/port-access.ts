@@ -11,6 +11,7 @@ import { hashToken } from '../../core/crypto';
 import { ErrorType, KnotError } from '../../core/errors';
 import { publicPortsOf } from '../../core/template';
 import type { Space } from '../../store/model';
+import { touchIfStale } from '../../store/store';
 import { authenticate } from '../auth';
 import type { Actor, Services } from '../context';
 import { findUser } from '../lookup';
@@ -63,7 +64,7 @@ export async function portCaller(req: IncomingMessage, svc: Services): Promise<A
     svc.limiter.failed(r.ip ?? 'unknown', null);
     throw new KnotError(ErrorType.Unauthorized, `the ${SESSION_COOKIE} session is not valid (signed out, expired or revoked): sign in again`);
   }
-  await svc.store.sessions.touch(session.id, now);
+  await touchIfStale(svc.store.sessions, session, now);
   return { user, tokenId: null, sessionId: session.id, groups: await svc.store.groups.namesOfUser(user.id), isAdmin: user.role === 'admin' };
 }
 

@@ -1,23 +1,24 @@
 /**
- * Relaying one HTTP request (or one upgrade) to an app inside a space over a CONNECT tunnel: the
- * request goes out with knot's own credentials removed and X-Forwarded-* set, the response comes
- * back streamed (nothing buffered), with redirects and cookies kept under the app's address.
+ * Relaying one HTTP request to an app inside a space (one HTTP/2 request on the agent link), or one
+ * upgrade (over a CONNECT tunnel): the request goes out with knot's own credentials removed and
+ * X-Forwarded-* set, the response comes back streamed (nothing buffered), with redirects and
+ * cookies kept under the app's address.
  *
  * Upgrades (WebSockets) are not parsed: the rewritten request head goes down the tunnel and from
  * then on bytes are piped both ways, so the app's own answer (101, or a refusal) reaches the
  * client as it sent it.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { ClientHttp2Stream } from 'node:http2';
-import { Duplex } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { HOP_BY_HOP_HEADERS, HTTP_RELAY_ERROR_HEADER } from '../../link/protocol';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../sessions';
+import type { AgentLink } from './link';
 
 /** The per-app-host session cookie (port-sessions.ts); stripped like knot's own. */
 export const PORT_SESSION_COOKIE = 'knot_port_session';
 const KNOT_COOKIES = new Set([SESSION_COOKIE, CSRF_COOKIE, PORT_SESSION_COOKIE]);
 
-/** Hop-by-hop headers (RFC 9110 7.6.1): they describe one connection, never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 export interface ProxyTarget {
   /** the path form's prefix without the trailing slash (`/spaces/alice/dev/ports/8080`); '' on an app host */
@@ -48,7 +49,7 @@ export function requestHeaders(req: IncomingMessage, t: ProxyTarget, upgrade: bo
   const connectionTokens = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith('x-forwarded-') || name === 'forwarded') continue;
-    if (HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+    if (HOP_BY_HOP_HEADERS.has(name) || connectionTokens.has(name)) continue;
     if (name === 'authorization' && t.stripAuthorization) continue;
     if (name === 'cookie') continue;
     out[name] = value;
@@ -105,10 +106,11 @@ export function rewriteSetCookie(line: string, prefix: string): string | null {
   return [parts[0], ...attrs].join('; ');
 }
 
-function responseHeaders(res: IncomingMessage, t: ProxyTarget): Record<string, string | string[]> {
+/** The app's response headers for the client: knot's rewrites of Location and Set-Cookie, nothing connection-specific. */
+export function appResponseHeaders(headers: IncomingHttpHeaders, t: ProxyTarget): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.startsWith(':') || HOP_BY_HOP_HEADERS.has(name)) continue;
     if (name === 'location' && typeof value === 'string') out.location = rewriteLocation(value, t);
     else if (name === 'set-cookie') {
       const kept = (Array.isArray(value) ? value : [value]).map((c) => rewriteSetCookie(c, t.prefix)).filter((c): c is string => c !== null);
@@ -119,58 +121,57 @@ function responseHeaders(res: IncomingMessage, t: ProxyTarget): Record<string, s
 }
 
 /**
- * The tunnel behind a Duplex that hands it only Buffers: Node 20's Http2Stream garbles string
- * chunks it gets in one batch (the http client corks its head, a string, with the body; the app
- * then received bytes of freed memory where "POST / HTTP/1.1" should be).
+ * Sends `req` to the app as one HTTP/2 request on the link (link/protocol.ts HTTP_RELAY_PREFIX; the
+ * agent keeps the TCP connections to the app alive) and streams the answer to `res`. `onError`
+ * answers when the agent could not reach the app, or the link failed before the answer began.
  */
-export function bufferWrites(tunnel: ClientHttp2Stream): Duplex {
-  const d = new Duplex({
-    // decodeStrings (the default) turns every string into a Buffer before write() sees it
-    write: (chunk: Buffer, _enc, cb) => void tunnel.write(chunk, cb),
-    final: (cb) => void tunnel.end(cb),
-    read: () => void tunnel.resume(),
-    destroy: (err, cb) => {
-      if (!tunnel.destroyed) tunnel.close();
-      cb(err);
-    },
-  });
-  tunnel.on('data', (chunk: Buffer) => {
-    if (!d.push(chunk)) tunnel.pause();
-  });
-  tunnel.once('end', () => d.push(null));
-  tunnel.once('error', (e) => d.destroy(e));
-  tunnel.once('close', () => {
-    if (!tunnel.readableEnded) d.destroy();
-  });
-  return d;
-}
-
-/** Sends `req` through `tunnel` and streams the app's answer to `res`; `onError` answers when nothing was sent yet. */
-export function proxyHttp(req: IncomingMessage, res: ServerResponse, tunnel: ClientHttp2Stream, t: ProxyTarget, onError: (e: Error) => void): void {
-  const out = http.request({
-    method: req.method,
-    path: t.path,
-    headers: requestHeaders(req, t, false),
-    setHost: false,
-    // one request per tunnel: no keep-alive pool to keep apart per space and port
-    createConnection: () => bufferWrites(tunnel) as unknown as import('node:net').Socket,
-  });
-  out.on('response', (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer, t));
+export function relayHttp(req: IncomingMessage, res: ServerResponse, link: Pick<AgentLink, 'openHttp'>, t: ProxyTarget, onError: (e: Error) => void): void {
+  const headers = requestHeaders(req, t, false);
+  const authority = typeof headers.host === 'string' ? headers.host : new URL(t.publicOrigin).host;
+  delete headers.host;
+  // HTTP/1.1 has a body only with one of these (RFC 9112 6.3)
+  const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+  let stream: ClientHttp2Stream;
+  try {
+    stream = link.openHttp(t.port, { method: req.method ?? 'GET', path: t.path, authority, headers, endStream: !hasBody });
+  } catch (e) {
+    onError(e as Error);
+    return;
+  }
+  stream.once('response', (h) => {
+    const status = Number(h[':status']);
+    if (h[HTTP_RELAY_ERROR_HEADER] !== undefined) {
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (c: string) => (text = (text + c).slice(0, 300)));
+      stream.once('end', () => onError(new Error(text.trim() || `the agent answered ${status}`)));
+      return;
+    }
+    try {
+      res.writeHead(status, appResponseHeaders(h, t));
+    } catch (e) {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      onError(e as Error);
+      return;
+    }
     // flush the head now: an event stream or a long poll must not wait for its first body byte
     res.flushHeaders();
-    answer.pipe(res);
-    answer.on('error', () => res.destroy());
+    stream.pipe(res);
   });
-  out.on('error', (e) => {
+  stream.on('error', (e) => {
     if (res.headersSent) res.destroy();
     else onError(e);
   });
-  // the client went away: the app's connection goes too
-  res.on('close', () => {
-    if (!res.writableFinished) out.destroy();
+  // the app's answer was cut (a reset, or the link went): the client must not take it as whole
+  stream.once('close', () => {
+    if (res.headersSent && !res.writableEnded) res.destroy();
   });
-  req.pipe(out);
+  // the client went away: the app's request goes too
+  res.once('close', () => {
+    if (!res.writableFinished && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  });
+  if (hasBody) req.pipe(stream);
+  else req.resume();
 }
 
 /** Writes the upgrade request's head down the tunnel and pipes the two raw byte streams. */

@@ -25,7 +25,8 @@ import { PROBLEM_CONTENT_TYPE, problemOf, toKnotError } from '../problem';
 import { cookiesOf } from '../sessions';
 import { openTunnel, parsePort, portCaller, publicPortTarget, resolvePortTarget, type PortRef } from './port-access';
 import { auditSpaceAccess } from './space-access';
-import { PORT_SESSION_COOKIE, proxyHttp, proxyUpgrade, type ProxyTarget } from './port-proxy';
+import type { AgentLink } from './link';
+import { PORT_SESSION_COOKIE, proxyUpgrade, relayHttp, type ProxyTarget } from './port-proxy';
 import { PortSessions } from './port-sessions';
 import type { LinkRegistry } from './registry';
 import { isOwnOrigin, pathOf, queryOf, refuseUpgrade } from './upgrade-http';
@@ -168,12 +169,12 @@ export class PortRequests {
       if (!app && actor.sessionId !== null && target.space.ownerId !== actor.user.id) {
         throw new KnotError(ErrorType.Forbidden, "another user's app is not opened on knot's own origin with your session: use its app host, or a token");
       }
-      const tunnel = await openTunnel(target);
       const t: ProxyTarget = { prefix, path: `${rest}${query}`, publicOrigin, port: ref.port, stripAuthorization: !byCookie };
       if (up) {
+        const tunnel = await openTunnel(target);
         if (up.socket.destroyed) tunnel.close();
         else proxyUpgrade(req, up.socket, up.head, tunnel, t);
-      } else proxyHttp(req, res!, tunnel, t, (e) => this.reply(req, res!, new KnotError(ErrorType.AgentUnreachable, `port ${ref.port}: ${e.message}`)));
+      } else this.relayHttp(req, res!, target.link, t, actor, ref);
     } catch (e) {
       return this.refuse(req, res, up, actor, e, ref);
     }
@@ -188,9 +189,15 @@ export class PortRequests {
     const target = await publicPortTarget(this.svc, this.links, ref);
     if (!target) return false;
     this.svc.logger.debug({ spaceId: target.space.id, port: ref.port, method: req.method, path: t.path }, 'public port request');
-    const tunnel = await openTunnel(target);
-    proxyHttp(req, res, tunnel, t, (e) => this.reply(req, res, new KnotError(ErrorType.AgentUnreachable, `port ${ref.port}: ${e.message}`)));
+    this.relayHttp(req, res, target.link, t, null, ref);
     return true;
+  }
+
+  /** Relays a checked request; the agent not reaching the app is refused (and audited for a known caller) like any other refusal. */
+  private relayHttp(req: IncomingMessage, res: ServerResponse, link: AgentLink, t: ProxyTarget, actor: Actor | null, ref: PortRef): void {
+    relayHttp(req, res, link, t, (e) => {
+      void this.refuse(req, res, null, actor, new KnotError(ErrorType.AgentUnreachable, `port ${t.port}: ${e.message}`), ref).catch((err: unknown) => this.svc.logger.error({ err }, 'port refusal failed'));
+    });
   }
 
   /** An app host's `/__knot/session?code=&path=`: the code becomes this host's cookie. */

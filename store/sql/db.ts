@@ -12,6 +12,8 @@ export type Db = Knex;
 /** What the SQL repositories run their queries on: the pool, or a transaction of the caller's. */
 export type Queryable = Knex | Knex.Transaction;
 
+export type SqlKind = 'sqlite' | 'mysql';
+
 export type DbTarget =
   | { client: 'sqlite'; filename: string }
   | { client: 'mysql'; host: string; port: number; user: string; password: string; database: string; connectionLimit?: number };
@@ -32,6 +34,34 @@ export function dbTargetFromConfig(cfg: KnotConfig, mysqlHost?: { host: string; 
   return { client: 'sqlite', filename: cfg.server.sqlite.path };
 }
 
+interface SqliteConnection {
+  pragma(s: string): unknown;
+  prepare(sql: string): unknown;
+}
+
+/** How many distinct statements one SQLite connection keeps prepared (knex's SQL texts repeat: a few hundred at most). */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * knex prepares every query anew; with better-sqlite3 that compile was a seventh of a request's
+ * CPU on hot paths (authentication, the port proxy). Statements are reusable and SQLite
+ * re-prepares them itself after a schema change, so one per SQL text is kept (knex never sets a
+ * per-statement mode here: no query passes safeIntegers). When full, the cache starts over.
+ */
+export function cachePreparedStatements(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement === undefined) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      statement = prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
 export function createDb(target: DbTarget): Db {
   if (target.client === 'sqlite') {
     if (target.filename !== ':memory:') mkdirSync(path.dirname(path.resolve(target.filename)), { recursive: true });
@@ -43,8 +73,9 @@ export function createDb(target: DbTarget): Db {
       pool: {
         min: 1,
         max: 1,
-        afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+        afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
           try {
+            cachePreparedStatements(conn);
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');

@@ -5,6 +5,7 @@
  * `knot forward port` carrying 100 concurrent connections and a half-close.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -66,17 +67,34 @@ describe('ports of a space through the server', () => {
   let counterPort: number;
   let api: URL;
   const cli: ChildProcess[] = [];
+  let releaseEvents: (() => void) | null = null;
+  /** TCP connections the app has accepted: the agent's keep-alive pool reuses them */
+  let appConnections = 0;
+  const bigBody = randomBytes(3 * 1024 * 1024 + 7);
 
   beforeAll(async () => {
     app = http.createServer((req, res) => {
       if (req.url === '/redirect') res.writeHead(302, { location: '/landed' }).end();
       else if (req.url === '/cookie') res.writeHead(200, { 'set-cookie': ['app=1; Path=/; HttpOnly', 'knot_session=evil; Path=/'] }).end('cookie');
+      else if (req.url === '/empty') res.writeHead(204, { 'x-app': 'empty' }).end();
+      else if (req.url === '/events') {
+        // an event stream: the first event must reach the client while the app still holds the answer open
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+        res.write('data: first\n\n');
+        releaseEvents = () => res.end('data: last\n\n');
+      } else if (req.url === '/connections') res.writeHead(200, { 'content-type': 'text/plain' }).end(String(appConnections));
+      else if (req.url === '/sha') {
+        const hash = createHash('sha256');
+        req.on('data', (c: Buffer) => hash.update(c));
+        req.on('end', () => res.writeHead(200).end(hash.digest('hex')));
+      } else if (req.url === '/big') res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bigBody.length }).end(req.method === 'HEAD' ? undefined : bigBody);
       else {
         let body = '';
         req.on('data', (c: Buffer) => (body += c.toString()));
         req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body })));
       }
     });
+    app.on('connection', () => appConnections++);
     const wss = new WebSocketServer({ server: app });
     wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(m, { binary })));
     appPort = await listen(app);
@@ -142,6 +160,61 @@ describe('ports of a space through the server', () => {
     const bare = await request(s.api.url, 'GET', prefix(), bearer);
     expect(bare.status).toBe(308);
     expect(bare.headers.location).toBe(`${prefix()}/`);
+  });
+
+  it('relays bodies both ways in full, streams an event stream as it comes, answers HEAD and 204 without a body', async () => {
+    const bearer = { authorization: `Bearer ${s.alice}` };
+    const upload = randomBytes(5 * 1024 * 1024 + 3);
+    const sha = await request(s.api.url, 'POST', `${prefix()}/sha`, { ...bearer, 'content-type': 'application/octet-stream' }, upload as unknown as string);
+    expect(sha.text).toBe(createHash('sha256').update(upload).digest('hex'));
+
+    const big = await new Promise<Buffer>((resolve, reject) => {
+      http.get({ host: api.hostname, port: api.port, path: `${prefix()}/big`, headers: bearer, agent: false }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve(Buffer.concat(parts)));
+        res.on('error', reject);
+      });
+    });
+    expect(big.equals(bigBody)).toBe(true);
+
+    const head = await request(s.api.url, 'HEAD', `${prefix()}/big`, bearer);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(bigBody.length));
+    expect(head.text).toBe('');
+    const empty = await request(s.api.url, 'GET', `${prefix()}/empty`, bearer);
+    expect([empty.status, empty.headers['x-app'], empty.text]).toEqual([204, 'empty', '']);
+
+    // the first event arrives before the app ends its answer
+    const first = await new Promise<{ type: string | undefined; chunk: string; rest: Promise<string> }>((resolve, reject) => {
+      http.get({ host: api.hostname, port: api.port, path: `${prefix()}/events`, headers: bearer, agent: false }, (res) => {
+        res.setEncoding('utf8');
+        let rest = '';
+        const ended = new Promise<string>((done) => res.on('end', () => done(rest)));
+        res.once('data', (c: string) => {
+          res.on('data', (more: string) => (rest += more));
+          resolve({ type: res.headers['content-type'], chunk: c, rest: ended });
+        });
+        res.on('error', reject);
+      });
+    });
+    expect(first.type).toBe('text/event-stream');
+    expect(first.chunk).toBe('data: first\n\n');
+    await until('the app holds the event stream', () => releaseEvents !== null);
+    releaseEvents!();
+    expect(await first.rest).toBe('data: last\n\n');
+  });
+
+  it('reuses the connections to the app: many requests, few TCP connections', async () => {
+    const bearer = { authorization: `Bearer ${s.alice}` };
+    const before = Number((await request(s.api.url, 'GET', `${prefix()}/connections`, bearer)).text);
+    for (let round = 0; round < 10; round++) {
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => request(s.api.url, 'GET', `${prefix()}/echo?n=${round}-${i}`, bearer)));
+      expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    }
+    const after = Number((await request(s.api.url, 'GET', `${prefix()}/connections`, bearer)).text);
+    // 81 requests, at most 8 at once: a connection per request would be 81 new ones
+    expect(after - before).toBeLessThanOrEqual(8);
   });
 
   it('passes WebSockets by path with this server as Origin, and refuses another Origin', async () => {

@@ -2,6 +2,8 @@
 import { appHostOf } from '../../../api/agent-link/port-requests';
 import { appCookies, rewriteLocation, rewriteSetCookie } from '../../../api/agent-link/port-proxy';
 import { connectTarget } from '../../../agent/port-tunnel';
+import { appRequestHeaders, relayResponseHeaders } from '../../../agent/http-relay';
+import { httpRelayPath, parseHttpRelayPath } from '../../../link/protocol';
 import { HttpPortProber } from '../../../agent/http-probe';
 
 describe('port addresses and rewrites', () => {
@@ -33,6 +35,23 @@ describe('port addresses and rewrites', () => {
     expect(rewriteSetCookie('a=1; Path=/', '')).toBe('a=1; Path=/');
     expect(appCookies('knot_session=s; a=1; knot_port_session=p; knot_csrf=c; b=2')).toBe('a=1; b=2');
     expect(appCookies('knot_session=s')).toBeNull();
+  });
+
+  it('names the port and app path of a relayed request, and nothing else', () => {
+    expect(parseHttpRelayPath(httpRelayPath(8080, '/a/b?c=1'))).toEqual({ port: 8080, appPath: '/a/b?c=1' });
+    expect(parseHttpRelayPath(httpRelayPath(3000, '/'))).toEqual({ port: 3000, appPath: '/' });
+    expect(parseHttpRelayPath('/v1/http/8080')).toEqual({ port: 8080, appPath: '/' });
+    for (const bad of ['/v1/http/0/', '/v1/http/65536/', '/v1/http/x/', '/v1/http/80x/', '/v1/state', '/v1/http//a']) expect(parseHttpRelayPath(bad)).toBeNull();
+  });
+
+  it('relays app headers without connection-specific ones, Host from :authority', () => {
+    const out = appRequestHeaders({ ':method': 'GET', ':path': '/v1/http/1/', ':authority': 'knot.example:8080', ':scheme': 'http', accept: 'text/html', host: 'evil', connection: 'close', 'x-forwarded-host': 'knot.example:8080' });
+    expect(out).toEqual({ accept: 'text/html', host: 'knot.example:8080', 'x-forwarded-host': 'knot.example:8080' });
+    expect(relayResponseHeaders(200, { 'content-type': 'text/plain', connection: 'keep-alive', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'set-cookie': ['a=1', 'b=2'] })).toEqual({
+      ':status': 200,
+      'content-type': 'text/plain',
+      'set-cookie': ['a=1', 'b=2'],
+    });
   });
 
   it('tunnels only to loopback, never to the agent itself', () => {
