@@ -156,7 +156,7 @@ export async function startSpaceLinkBench(namePrefix: string, opts: { sshPublicK
       cliEnv,
       client,
       async forwardPort(port) {
-        const b = background(process.execPath, [KNOT_CLI, 'forward', 'port', '0', spaceName, String(port)], cliEnv);
+        const b = background(process.execPath, [...(process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter(Boolean), KNOT_CLI, 'forward', 'port', '0', spaceName, String(port)], cliEnv);
         forwards.push(b);
         const localPort = await awaitOutput(b, 'knot forward port', (out) => /forwarding 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
         return { localPort: Number(localPort), pid: b.child.pid!, stop: () => b.stop() };
