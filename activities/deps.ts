@@ -17,6 +17,8 @@ export interface SweepWorkflows {
   isRunning(op: Pick<Operation, 'id' | 'workflowId' | 'runId'>): Promise<boolean>;
 }
 import type { KnotMetrics } from '../metrics/metrics';
+import type { WebhookRetry } from '../core/webhook-queue';
+import type { WebhookDelivery } from '../store/webhook-model';
 
 export interface ServerSettings {
   url: string;
@@ -27,6 +29,18 @@ export interface ServerSettings {
   nomadDatacenter: string;
   nomadRegion: string;
   nomadNamespace: string;
+}
+
+/** What the worker's webhook activities need besides the store. */
+export interface WebhookDeps {
+  allowPrivateNetworks: boolean;
+  retry: WebhookRetry;
+  /** an endpoint failing without a success for this long is disabled */
+  disableAfterMs: number;
+  /** hands a delivery to the workflow of its (endpoint, queue) (temporal/webhook-client.ts) */
+  enqueue(d: Pick<WebhookDelivery, 'id' | 'endpointId' | 'queueKey'>, retry: WebhookRetry): Promise<void>;
+  /** how long a hole in the event ids is waited for before the dispatcher goes past it */
+  gapGraceMs?: number;
 }
 
 export interface ActivityDeps {
@@ -47,4 +61,6 @@ export interface ActivityDeps {
   workflows?: SweepWorkflows;
   /** step durations, sweep results, operations started/finished; nothing is recorded without it */
   metrics?: KnotMetrics;
+  /** lifecycle webhooks (the dispatcher hands deliveries to Temporal through it); their activities fail without it */
+  webhooks?: WebhookDeps;
 }

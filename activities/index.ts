@@ -8,6 +8,7 @@ import { createNomadVolumeActivities } from './nomad-volumes';
 import { createSpaceRecordActivities } from './space-records';
 import { withStepRecording } from './steps';
 import { createSweepActivities } from './sweeps';
+import { createWebhookActivities } from './webhooks';
 
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping(
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
         ...createNomadVolumeActivities(deps),
         ...createManualActivities(deps),
         ...createSweepActivities(deps),
+        ...createWebhookActivities(deps),
       }),
       deps.metrics,
     ),

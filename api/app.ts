@@ -79,9 +79,12 @@ const openApiRoute = (routes: () => readonly RouteDef[]) =>
     },
   });
 
+/** Routes served outside Express's route table (upgrades, the agent's router, downloads): documented only. */
+const DOCUMENTED_ELSEWHERE: readonly RouteDef[] = [agentStateRouteDoc, ...agentDownloadRouteDocs, ...agentLinkRouteDocs];
+
 export function allRoutes(): readonly RouteDef[] {
   const routes: RouteDef[] = [];
-  routes.push(openApiRoute(() => [...routes, agentStateRouteDoc, ...agentDownloadRouteDocs, ...agentLinkRouteDocs]), ...API_ROUTES);
+  routes.push(openApiRoute(() => [...routes, ...DOCUMENTED_ELSEWHERE]), ...API_ROUTES);
   return routes;
 }
 
@@ -127,8 +130,9 @@ export function createApp(deps: AppDeps, services?: Services): Express {
   for (const h of webAppHandlers(deps.webRoot)) app.use(h);
 
   app.use((req: Request, res: Response) => {
-    const allowed = allowedMethods(routes, req.path);
-    if (allowed.length > 0) {
+    // a documented path with a method it does not take is a 405 wherever it is served (an upgrade-only path asked with GET falls through: 404)
+    const allowed = allowedMethods([...routes, ...DOCUMENTED_ELSEWHERE], req.path);
+    if (allowed.length > 0 && !allowed.includes(req.method.toUpperCase())) {
       res.setHeader('Allow', allowed.join(', '));
       replyWithError(req, res, svc, new KnotError(ErrorType.MethodNotAllowed, `method ${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { details: { allowed } }));
       return;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { KnotConfig } from '../core/config';
 import type { Store, AgentStateStore } from '../store/store';
 import type { Operation, Space, User } from '../store/model';
-import type { OperationRequest } from '../temporal/lifecycle-client';
+import type { OperationGuard, OperationRequest } from '../temporal/lifecycle-client';
 import type { CreateSpaceInput } from '../core/lifecycle';
 import type { AuthFailureLimiter } from './rate-limit';
 import type { KnotMetrics } from '../metrics/metrics';
@@ -11,7 +11,8 @@ import type { EventHub, EventStreamOptions } from './event-stream';
 
 /** The part of temporal/lifecycle-client's LifecycleClient the API uses. */
 export interface LifecyclePort {
-  startOperation(req: OperationRequest): Promise<Operation>;
+  /** `guard` runs in the store transaction that records the operation (quota checks) */
+  startOperation(req: OperationRequest, guard?: OperationGuard): Promise<Operation>;
   createSpace(input: Omit<CreateSpaceInput, 'operationId'>, ownerName: string, templateName: string): Promise<{ space: Space; operation: Operation }>;
   /** asks Temporal to cancel the operation's workflow run (it compensates and records `cancelled`) */
   cancelOperation?(op: Operation): Promise<void>;
@@ -70,6 +71,11 @@ export interface Services extends Pick<AppDeps, 'store' | 'config' | 'logger' | 
   limiter: AuthFailureLimiter;
   metrics: KnotMetrics;
   events: EventHub;
+  /**
+   * Who may reach a space changed (a share added or revoked, a transfer): the API server
+   * (api/server.ts) pushes the SSH keys again and closes the sessions of users who lost access.
+   */
+  spaceAccessChanged?: (spaceId: string) => Promise<number>;
 }
 
 /** The authenticated caller. */

@@ -27,6 +27,8 @@ export interface EventStreamOptions {
 export interface EventSubscriber {
   /** admins see everything; others only their own spaces' events */
   ownerId: string | null;
+  /** spaces of others shared with the subscriber (as when it connected): their events are visible too */
+  sharedSpaceIds?: ReadonlySet<string>;
   /** called with each visible event; returns false when the client had to be dropped */
   deliver(e: StoredEvent): boolean;
 }
@@ -139,7 +141,7 @@ export class EventHub {
 
   private fanOut(e: StoredEvent): void {
     for (const s of [...this.subscribers]) {
-      if (s.ownerId !== null && s.ownerId !== e.ownerId) continue;
+      if (s.ownerId !== null && s.ownerId !== e.ownerId && !s.sharedSpaceIds?.has(e.event.spaceId)) continue;
       if (!s.deliver(e)) this.subscribers.delete(s);
     }
   }

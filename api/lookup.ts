@@ -27,6 +27,6 @@ export async function userIdsOf(store: Store, usernames: string[], path: string)
 }
 
 /** The template's groups allow the actor (empty groups = everyone; admins always). */
-export function templateAllows(actor: Actor, groups: readonly string[]): boolean {
+export function templateAllows(actor: Pick<Actor, 'isAdmin' | 'groups'>, groups: readonly string[]): boolean {
   return actor.isAdmin || groups.length === 0 || groups.some((g) => actor.groups.includes(g));
 }

@@ -26,6 +26,8 @@ export async function startApiServer(deps: AppDeps, listen: { host?: string; por
     injected?.(userId);
     void agentLinks.links.sshKeysChanged(userId);
   };
+  // the share and transfer routes call this: revocations take effect at once in this process
+  svc.spaceAccessChanged = (spaceId) => agentLinks.links.spaceAccessChanged(spaceId);
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {

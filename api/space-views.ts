@@ -2,12 +2,14 @@
 import { agentView } from './agent-routes';
 import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
+import { actionsOf, refusalOf, roleAllows, type SpaceAction, type SpaceRole } from '../core/space-roles';
 import type { ParameterDef } from '../core/parameters';
 import { publicPortsOf } from '../core/template';
 import { isUpdateAvailable, resolveTemplateRef, specHash } from '../core/versions';
 import type { Operation, Space, TemplateRecord, TemplateVersionRecord } from '../store/model';
 import type { Actor, Services } from './context';
 import { findUser } from './lookup';
+import { roleOn, rolesOn } from './space-roles';
 import { spaceJson } from './views';
 
 export interface TemplateFacts {
@@ -48,30 +50,38 @@ export function updateAvailableFor(space: Space, facts: TemplateFacts | null): b
   return isUpdateAvailable(space.appliedHash, target.contentHash);
 }
 
-export function visibleTo(actor: Actor, space: Space): boolean {
-  return !space.deletedAt && (actor.isAdmin || space.ownerId === actor.user.id);
+/**
+ * A space by id, or by name (the caller's; `?owner=` names another owner's), that the caller may
+ * act on: their own, any as an admin, or one shared with them (core/space-roles.ts). A space they
+ * cannot see, a missing or a deleted one → the same 404; one they see but whose role does not
+ * allow `action` → 403 naming their role and what it allows.
+ */
+export async function findVisibleSpace(svc: Services, actor: Actor, idOrName: string, ownerName?: string, action: SpaceAction = 'view'): Promise<Space> {
+  return (await findSpaceWithRole(svc, actor, idOrName, ownerName, action)).space;
 }
 
-/** A space by id, or by name scoped to the caller (admins: `?owner=`). Others' and deleted → 404. */
-export async function findVisibleSpace(svc: Services, actor: Actor, idOrName: string, ownerName?: string): Promise<Space> {
-  if (isId(idOrName)) {
-    const s = await svc.store.spaces.get(idOrName);
-    if (s && visibleTo(actor, s)) return s;
+/** As findVisibleSpace, with the caller's role on the space. */
+export async function findSpaceWithRole(svc: Services, actor: Actor, idOrName: string, ownerName?: string, action: SpaceAction = 'view'): Promise<{ space: Space; role: SpaceRole }> {
+  let space: Space | null = null;
+  if (isId(idOrName)) space = await svc.store.spaces.get(idOrName);
+  if (!space || space.deletedAt) {
+    let ownerId = actor.user.id;
+    if (ownerName !== undefined && ownerName !== actor.user.username) {
+      const owner = await findUser(svc.store, ownerName);
+      if (!owner) throw notFound('space', idOrName);
+      ownerId = owner.id;
+    }
+    space = await svc.store.spaces.getByName(ownerId, idOrName);
   }
-  let ownerId = actor.user.id;
-  if (ownerName !== undefined && ownerName !== actor.user.username) {
-    if (!actor.isAdmin) throw notFound('space', idOrName);
-    const owner = await findUser(svc.store, ownerName);
-    if (!owner) throw notFound('space', idOrName);
-    ownerId = owner.id;
-  }
-  const s = await svc.store.spaces.getByName(ownerId, idOrName);
-  if (!s || !visibleTo(actor, s)) throw notFound('space', idOrName);
-  return s;
+  const role = space && !space.deletedAt ? await roleOn(svc, actor, space) : null;
+  if (!space || !role) throw notFound('space', idOrName);
+  if (!roleAllows(role, action)) throw new KnotError(ErrorType.Forbidden, refusalOf(role, action, space.name), { details: { role, allows: actionsOf(role) } });
+  return { space, role };
 }
 
 /** Space JSON for many spaces, loading owners, templates and operations once each. */
-export async function spaceViews(svc: Services, spaces: Space[]) {
+export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
+  const roles = await rolesOn(svc, actor, spaces);
   const owners = new Map((await svc.store.users.getByIds([...new Set(spaces.map((s) => s.ownerId))])).map((u) => [u.id, u.username]));
   const facts = new Map<string, TemplateFacts | null>();
   for (const id of new Set(spaces.map((s) => s.templateId))) facts.set(id, await templateFacts(svc, id));
@@ -98,12 +108,13 @@ export async function spaceViews(svc: Services, spaces: Space[]) {
       lastOperation,
       agent: agentView(s, agents.get(s.id) ?? null, now),
       publicPorts: publicPortsOf(applied?.content),
+      role: roles.get(s.id) ?? null,
     });
   });
 }
 
-export async function spaceView(svc: Services, space: Space) {
-  const [view] = await spaceViews(svc, [space]);
+export async function spaceView(svc: Services, space: Space, actor: Actor) {
+  const [view] = await spaceViews(svc, [space], actor);
   if (!view) throw new KnotError(ErrorType.Internal, 'space view missing');
   return view;
 }

@@ -2,10 +2,12 @@
  * Everything a template must pass before it is stored (and what POST /templates/validate reports):
  * the content schema, core's save-time checks (parameters, known names, rendering job and volumes
  * with a sample context), the groups it names existing, and Nomad parsing the rendered job. No
- * side effects: nothing here writes anything.
+ * side effects: nothing here writes anything. Problems in the job or volumes text carry the `line`
+ * and `column` in the template where they are (core/diagnostics), for the web editor.
  */
+import { hclDiagnostics, placeTemplateErrors, templatePosition } from '../core/diagnostics';
 import { ErrorType, KnotError, type ErrorTypeName, type FieldError } from '../core/errors';
-import { renderTemplate, sampleRenderContext } from '../core/render';
+import { renderTemplateMapped, sampleRenderContext } from '../core/render';
 import { checkTemplateContent, templateContentSchema, type TemplateContent } from '../core/template';
 import type { Services } from './context';
 import { zodFieldErrors } from './validate';
@@ -30,7 +32,7 @@ export async function checkTemplateInput(svc: Services, raw: unknown): Promise<T
   const coreErrors = checkTemplateContent(raw, varNames);
   if (coreErrors.length) {
     const rendering = coreErrors.some((e) => e.path.startsWith('job') || e.path.startsWith('volumes'));
-    return { content, errors: coreErrors, kind: rendering ? ErrorType.TemplateRender : ErrorType.Validation };
+    return { content, errors: placeTemplateErrors(coreErrors, content), kind: rendering ? ErrorType.TemplateRender : ErrorType.Validation };
   }
 
   const groups = content.groups ?? [];
@@ -40,14 +42,21 @@ export async function checkTemplateInput(svc: Services, raw: unknown): Promise<T
 
   if (content.type === 'nomad' && content.job !== undefined) {
     const ctx = sampleRenderContext(content.name, { parameters: content.parameters ?? [], varNames });
-    const hcl = renderTemplate(content.job, ctx, { escape: 'hcl', path: 'job' });
+    const job = content.job;
+    const rendered = renderTemplateMapped(job, ctx, { escape: 'hcl', path: 'job' });
     try {
-      await svc.nomad.parseJob(hcl);
+      await svc.nomad.parseJob(rendered.text);
     } catch (e) {
       // Nomad saying no (4xx/validation) is the template's fault; Nomad being down is a 503
       if (isNomadRejection(e)) {
-        const nomadMessage = typeof e.details.nomadMessage === 'string' ? e.details.nomadMessage : e.message;
-        return { content, errors: [{ path: 'job', message: `Nomad cannot parse the rendered job: ${nomadMessage.trim()}` }], kind: ErrorType.TemplateParse };
+        const nomadMessage = (typeof e.details.nomadMessage === 'string' ? e.details.nomadMessage : e.message).trim();
+        // positions in the rendered job, told as the template's `line:column` like the renderer's own problems
+        const placed = hclDiagnostics(nomadMessage).map((d) => {
+          const at = templatePosition(job, rendered.text, rendered.spans, d);
+          return { path: 'job', message: `Nomad cannot parse the rendered job: ${at.line}:${at.column}: ${d.message}`, ...at };
+        });
+        const errors = placed.length ? placed : [{ path: 'job', message: `Nomad cannot parse the rendered job: ${nomadMessage}` }];
+        return { content, errors, kind: ErrorType.TemplateParse };
       }
       throw e;
     }

@@ -9,6 +9,7 @@ import type { AuditEntry, Group, Operation, SpaceVolume, Space, TemplateRecord, 
 import { iso } from './schemas/common';
 import type { auditView } from './schemas/audit';
 import type { groupView } from './schemas/groups';
+import type { SpaceRole } from '../core/space-roles';
 import type { operationView, spaceView } from './schemas/spaces';
 import type { templateView, versionSummary } from './schemas/templates';
 import type { tokenView } from './schemas/tokens';
@@ -58,6 +59,8 @@ export interface StoredTemplateContent {
   idleTimeout?: string;
   startTimeout?: string;
   ports?: TemplatePort[];
+  computeUnits?: number;
+  storageUnits?: number;
 }
 
 export function templateJson(t: TemplateRecord, latest: TemplateVersionRecord<StoredTemplateContent>, versions: TemplateVersionRecord[]): z.infer<typeof templateView> {
@@ -77,6 +80,8 @@ export function templateJson(t: TemplateRecord, latest: TemplateVersionRecord<St
     ...(c.idleTimeout !== undefined ? { idleTimeout: c.idleTimeout } : {}),
     startTimeout: c.startTimeout ?? '5m',
     ...(c.ports !== undefined ? { ports: c.ports } : {}),
+    ...(c.computeUnits !== undefined ? { computeUnits: c.computeUnits } : {}),
+    ...(c.storageUnits !== undefined ? { storageUnits: c.storageUnits } : {}),
     version: t.latestVersion,
     contentHash: t.latestHash,
     versions: versions.map(versionSummaryJson),
@@ -118,6 +123,8 @@ export interface SpaceViewFacts {
   agent: AgentStatus;
   /** the ports the applied template version marks public */
   publicPorts: number[];
+  /** the caller's role on the space (null: none, after giving it away) */
+  role: SpaceRole | null;
 }
 
 export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView> {
@@ -155,5 +162,7 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
       agent: f.agent,
       publicPorts: f.publicPorts,
     },
+    role: f.role,
+    sharedBy: f.role === 'viewer' || f.role === 'user' ? f.ownerName : null,
   };
 }

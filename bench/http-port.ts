@@ -10,7 +10,7 @@
 import { processCpuSeconds } from './backend';
 import { envInt } from './env';
 import { benchLine, loadContext, loadFields, note } from './report';
-import { measureTraffic, startSpaceLinkBench, type SpaceLinkBench } from './space-link-stack';
+import { measureTraffic, startNodeProxy, startSpaceLinkBench, type SpaceLinkBench } from './space-link-stack';
 import { percentile, round } from './stats';
 
 interface HttpResult {
@@ -21,7 +21,9 @@ interface HttpResult {
   latencies: number[];
 }
 
-type Side = 'knot' | 'direct';
+/** `nodeProxy`: the same app behind the least a Node.js relay can be (space-traffic.ts proxy), the yardstick for what any relay written in Node costs. */
+type Side = 'knot' | 'direct' | 'nodeProxy';
+const SIDES: Side[] = ['knot', 'direct', 'nodeProxy'];
 
 export async function runHttpPort(): Promise<string> {
   const clients = envInt('BENCH_HTTP_CLIENTS', 32);
@@ -29,25 +31,29 @@ export async function runHttpPort(): Promise<string> {
   const blocks = envInt('BENCH_HTTP_BLOCKS', 2);
   const before = loadContext();
   let bench: SpaceLinkBench | null = null;
+  let nodeProxy: Awaited<ReturnType<typeof startNodeProxy>> | null = null;
   try {
     bench = await startSpaceLinkBench('http');
     const port = bench.servers.httpPort;
-    const urls: Record<Side, string> = { knot: `${bench.stack.url}/spaces/${bench.owner}/${bench.spaceName}/ports/${port}/`, direct: `http://127.0.0.1:${port}/` };
-    const env: Record<Side, NodeJS.ProcessEnv> = { knot: { ...process.env, BENCH_BEARER: bench.stack.adminToken }, direct: process.env };
+    nodeProxy = await startNodeProxy(port);
+    const urls: Record<Side, string> = {
+      knot: `${bench.stack.url}/spaces/${bench.owner}/${bench.spaceName}/ports/${port}/`,
+      direct: `http://127.0.0.1:${port}/`,
+      nodeProxy: `http://127.0.0.1:${nodeProxy.port}/`,
+    };
+    const env: Record<Side, NodeJS.ProcessEnv> = { knot: { ...process.env, BENCH_BEARER: bench.stack.adminToken }, direct: process.env, nodeProxy: process.env };
     const load = (side: Side, s: number) => measureTraffic<HttpResult>(['http', urls[side], String(clients), String(s)], env[side]);
-    for (const side of ['knot', 'direct'] as const) {
+    for (const side of SIDES) {
       const w = await load(side, 1);
       if (w.ok === 0) throw new Error(`${side}: no request succeeded (statuses ${JSON.stringify(w.statuses)})`);
     }
-    const total: Record<Side, HttpResult> = {
-      knot: { ok: 0, errors: 0, statuses: {}, ms: 0, latencies: [] },
-      direct: { ok: 0, errors: 0, statuses: {}, ms: 0, latencies: [] },
-    };
+    const empty = (): HttpResult => ({ ok: 0, errors: 0, statuses: {}, ms: 0, latencies: [] });
+    const total: Record<Side, HttpResult> = { knot: empty(), direct: empty(), nodeProxy: empty() };
     // CPU over knot's blocks: the API (this process), the agent, the app; over direct's: the app
     const cpu = { api: 0, agent: 0, appKnot: 0, appDirect: 0 };
     const ownCpu = () => (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
     for (let b = 0; b < blocks; b++) {
-      const order: Side[] = b % 2 === 0 ? ['knot', 'direct'] : ['direct', 'knot'];
+      const order: Side[] = b % 2 === 0 ? SIDES : [...SIDES].reverse();
       for (const side of order) {
         const c0 = { api: ownCpu(), agent: processCpuSeconds(bench.agent.pid) ?? 0, app: processCpuSeconds(bench.servers.pid) ?? 0 };
         const r = await load(side, seconds / blocks);
@@ -56,7 +62,7 @@ export async function runHttpPort(): Promise<string> {
           cpu.api += ownCpu() - c0.api;
           cpu.agent += (processCpuSeconds(bench.agent.pid) ?? 0) - c0.agent;
           cpu.appKnot += app;
-        } else cpu.appDirect += app;
+        } else if (side === 'direct') cpu.appDirect += app;
         const t = total[side];
         t.ok += r.ok;
         t.errors += r.errors;
@@ -71,6 +77,7 @@ export async function runHttpPort(): Promise<string> {
     const rps = (side: Side) => total[side].ok / (total[side].ms / 1000);
     const k = rps('knot');
     const d = rps('direct');
+    const np = rps('nodeProxy');
     const perKReq = (s: number, side: Side) => round((s / total[side].ok) * 1e6, 1);
     return benchLine('http-port', {
       clients,
@@ -81,6 +88,10 @@ export async function runHttpPort(): Promise<string> {
       ratio: round(k / d, 3),
       target_ratio: 0.5,
       met: k / d >= 0.5,
+      node_proxy_rps: round(np),
+      node_proxy_ratio: round(np / d, 3),
+      knot_vs_node_proxy: round(k / np, 3),
+      node_proxy_ms_p99: round(percentile(total.nodeProxy.latencies, 99), 2),
       knot_ms_p50: round(percentile(total.knot.latencies, 50), 2),
       knot_ms_p99: round(percentile(total.knot.latencies, 99), 2),
       direct_ms_p50: round(percentile(total.direct.latencies, 50), 2),
@@ -97,6 +108,7 @@ export async function runHttpPort(): Promise<string> {
       ...loadFields('after', after),
     });
   } finally {
+    await nodeProxy?.stop();
     await bench?.close();
   }
 }

@@ -11,6 +11,7 @@ import { runOverhead } from './overhead';
 import { runPortForward } from './port-forward';
 import { note } from './report';
 import { runStores } from './stores';
+import { runSpaceFilters } from './space-filters';
 import { runSshConnect } from './ssh-connect';
 import { runSweeps } from './sweeps';
 import { runTerminalLatency } from './terminal-latency';
@@ -26,6 +27,7 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   'web-ui': runWebUi,
   events: runEvents,
   stores: runStores,
+  'space-filters': runSpaceFilters,
   'terminal-latency': runTerminalLatency,
   'terminal-throughput': runTerminalThroughput,
   'agent-links': runAgentLinks,

@@ -72,6 +72,16 @@ export async function startTrafficServers(): Promise<TrafficServers> {
   return { ...ports, pid: b.child.pid!, stop: () => b.stop() };
 }
 
+/** space-traffic.ts's one-hop Node.js proxy to `port` (the yardstick of the HTTP relay). */
+export async function startNodeProxy(port: number): Promise<{ port: number; pid: number; stop: () => Promise<void> | void }> {
+  const b = background(process.execPath, [TRAFFIC, 'proxy', String(port)], process.env, 'pipe');
+  const proxyPort = await awaitOutput(b, 'space-traffic proxy', (out) => {
+    const m = /\{"proxy":(\d+)\}/.exec(out);
+    return m ? Number(m[1]) : null;
+  });
+  return { port: proxyPort, pid: b.child.pid!, stop: () => b.stop() };
+}
+
 /** Runs one measuring space-traffic child to its end; answers its JSON line. */
 export function measureTraffic<T>(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<T> {
   return new Promise((resolve, reject) => {

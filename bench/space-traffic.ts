@@ -9,6 +9,9 @@
  *   push <port> <bytes/conn> <conns>   uploads through <port>, each connection in parallel
  *   pull <port> <bytes/conn> <conns>   downloads through <port>
  *   http <url> <clients> <seconds>     keep-alive GET load (BENCH_BEARER: a bearer token)
+ *   proxy <port>                       the least a Node.js relay can be (the yardstick for knot's):
+ *                                      one keep-alive HTTP hop to 127.0.0.1:<port>, no checks;
+ *                                      prints `{"proxy":<port>}` and runs until stdin ends
  *
  * The measuring modes print one JSON line on stdout.
  *
@@ -81,6 +84,23 @@ async function serve(): Promise<void> {
   const ports = { tcp: await listen(tcp), http: await listen(app) };
   process.stdout.write(`${JSON.stringify(ports)}\n`);
   // the parent ends stdin (or dies): stop then
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+}
+
+async function proxy(target: number): Promise<void> {
+  const pool = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  const server = http.createServer((req, res) => {
+    const out = http.request({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers, agent: pool }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  server.keepAliveTimeout = 30_000;
+  process.stdout.write(`${JSON.stringify({ proxy: await listen(server) })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
   process.stdin.on('error', () => process.exit(0));
@@ -166,7 +186,8 @@ async function main(): Promise<void> {
   if (mode === 'serve') return serve();
   if (mode === 'push' || mode === 'pull') return measureTransfer(mode, n(0), n(1), n(2));
   if (mode === 'http') return measureHttp(args[0]!, n(1), n(2));
-  throw new Error(`space-traffic: unknown mode '${mode}' (serve, push, pull, http)`);
+  if (mode === 'proxy') return proxy(n(0));
+  throw new Error(`space-traffic: unknown mode '${mode}' (serve, push, pull, http, proxy)`);
 }
 
 main().catch((e: unknown) => {

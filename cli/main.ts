@@ -6,7 +6,9 @@ import { registerAgentCommand } from './agent-command';
 import { loadConfigOrExit } from './config-file';
 import { defaultImage, nomadServerJob } from './scaffold';
 import { registerClientCommands } from './space-commands';
+import { registerShareCommands } from './share-commands';
 import { registerSshKeyCommands } from './ssh-key-commands';
+import { registerWebhookCommands } from './webhook-commands';
 import { registerSshCommands } from './ssh-commands';
 import { registerPortForwardCommand } from './forward-port';
 
@@ -48,7 +50,8 @@ program
     const logger = p.loggerFor(cfg);
     try {
       const running = await p.startDev(cfg, logger, { temporalPort: Number(opts.temporalPort), nomadPort: Number(opts.nomadPort) });
-      process.stdout.write(running.banner);
+      // stderr: stdout is the log stream, JSON lines only when it is not a terminal
+      process.stderr.write(running.banner);
       p.runUntilSignal(running, logger);
     } catch (e) {
       fail(e);
@@ -64,7 +67,7 @@ program
     const logger = p.loggerFor(cfg);
     try {
       const running = await p.startApi(cfg, logger, await resolvedAddresses(cfg));
-      if (running.bootstrap.generatedToken) process.stdout.write(`Admin token (shown once, keep it): ${running.bootstrap.generatedToken}\n`);
+      if (running.bootstrap.generatedToken) process.stderr.write(`Admin token (shown once, keep it): ${running.bootstrap.generatedToken}\n`);
       p.runUntilSignal(running, logger);
     } catch (e) {
       fail(e);
@@ -174,7 +177,9 @@ admin
   });
 
 registerClientCommands(program);
+registerShareCommands(program.commands.find((c) => c.name() === 'space')!);
 registerSshKeyCommands(program);
+registerWebhookCommands(program);
 registerSshCommands(program);
 registerPortForwardCommand(program);
 registerAgentCommand(program);

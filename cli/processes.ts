@@ -11,9 +11,8 @@ import type { Logger } from 'pino';
 import type Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
 import type { KnotConfig } from '../core/config';
-import { splitHostPort } from '../core/config';
+import { parseDurationMs, splitHostPort } from '../core/config';
 import { resolveHost } from '../core/srv';
-import { createLogger } from '../core/logger';
 import { startApiServer, type ApiServer } from '../api/server';
 import { bootstrapAdmin, type BootstrapResult } from '../api/auth';
 import { connectClient, connectWorker, temporalReachable } from '../temporal/client';
@@ -21,6 +20,7 @@ import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { installRuntime } from '../worker/worker';
 import { backendFromConfig } from '../worker/backend';
 import { ensureSchedules } from '../worker/schedules';
+import { ensureWebhookDispatcher } from '../temporal/webhook-client';
 import { startSandbox, type Sandbox } from '../nomad/sandbox';
 import { startDevAgents } from './dev-agents';
 import type { Store } from '../store/store';
@@ -131,6 +131,7 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: Process
       {
         connection,
         namespace: cfg.server.temporal.namespace,
+        logger,
         ...(cfg.server.temporal.workflow_bundle ? { workflowBundlePath: cfg.server.temporal.workflow_bundle } : {}),
       },
       (e: unknown) => logger.error({ err: e }, 'worker stopped with an error'),
@@ -146,6 +147,7 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: Process
       deletedRetention: s.deleted_retention,
       auditRetention: s.audit_retention,
     });
+    await ensureWebhookDispatcher(client, taskQueue, { heartbeatTimeoutMs: parseDurationMs(cfg.server.webhooks.heartbeat_timeout) });
     logger.info({ taskQueue, schedules }, 'worker polling');
     return { stop: () => stopAll(stoppers, logger) };
   } catch (e) {
@@ -218,18 +220,15 @@ export async function startDev(cfg: KnotConfig, logger: Logger, opts: DevOptions
     const banner = [
       '',
       'knot is running (embedded defaults)',
-      `  API           ${api.url}   (health: ${api.url}/health, OpenAPI: ${api.url}/api/v1/openapi.json)`,
+      `  Web UI, API   ${api.url}/   (OpenAPI: ${api.url}/api/v1/openapi.json, health: ${api.url}/health)`,
       `  Temporal UI   ${uiUrl ?? `external cluster at ${temporalAddress}`}`,
       `  Nomad         ${cfg.server.nomad.addr ? nomadAddr : `${nomadAddr}  (sandbox: simulated Nomad API, no workloads run)`}`,
-      ...(standIns
-        ? [`  Agents        each running space's agent runs as a local process of yours, home under ${path.resolve(cfg.server.data_dir, 'spaces')}/<id>/home`, '                (a stand-in for the container the sandbox cannot run)']
-        : []),
+      ...(standIns ? [`  Agents        each running space's agent runs as a local process of yours, home under ${path.resolve(cfg.server.data_dir, 'spaces')}/<id>/home`] : []),
       `  Store         ${api.store}`,
+      `  Data          ${path.resolve(cfg.server.data_dir)}`,
       ...(keyNote ? [`  Secrets       ${keyNote}`] : []),
-      `  Web UI        ${api.url}/   (sign in: username admin with server.bootstrap_password if set, or paste the admin token into "Token";`,
-      `                then set passwords under Admin → Users)`,
       `  ${auth}`,
-      `  Try: curl -H "Authorization: Bearer <token>" ${api.url}/api/v1/whoami`,
+      '                sign in with it in the Web UI (field "Token"), or as admin with server.bootstrap_password if set',
       'Press Ctrl-C to stop.',
       '',
     ].join('\n');
@@ -284,6 +283,4 @@ export function runUntilSignal(running: Running, logger: Logger): void {
   process.on('SIGTERM', onSignal);
 }
 
-export function loggerFor(cfg: KnotConfig, name = 'knot'): Logger {
-  return createLogger(cfg.log.level, name);
-}
+export { loggerFor } from './log-output';

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { KnotApiError, KnotClient, KnotConnectionError, type OperationDetail, type Space, type TemplateInput } from '../client';
+import { TEMPLATE_FILE_FIELDS, templateFileReference } from '../core/template-file';
 import { resolveClientConfig, saveClientConfig } from './client-config';
 import { OperationFollower, type InterruptChoice } from './follow';
 import { createUi, formatMs, table, type Ui } from './terminal';
@@ -51,7 +52,7 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-async function findSpace(client: KnotClient, name: string): Promise<Space> {
+export async function findSpace(client: KnotClient, name: string): Promise<Space> {
   try {
     return await client.getSpace(name);
   } catch (e) {
@@ -143,9 +144,9 @@ async function readTemplateFile(file: string): Promise<TemplateInput> {
   const doc = (file.endsWith('.json') ? JSON.parse(text) : parse(text)) as Record<string, unknown>;
   if (!doc || typeof doc !== 'object') throw new Error(`${file}: not a template document`);
   // `job: ./job.nomad.hcl` style references are read relative to the file
-  for (const key of ['job', 'volumes'] as const) {
-    const v = doc[key];
-    if (typeof v === 'string' && !v.includes('\n') && /\.(hcl|ya?ml|nomad)$/.test(v)) doc[key] = readFileSync(path.resolve(path.dirname(file), v), 'utf8');
+  for (const key of TEMPLATE_FILE_FIELDS) {
+    const ref = templateFileReference(doc[key]);
+    if (ref) doc[key] = readFileSync(path.resolve(path.dirname(file), ref), 'utf8');
   }
   return doc as TemplateInput;
 }
@@ -171,7 +172,19 @@ export function registerClientCommands(program: Command): void {
       }),
     );
 
-  const space = program.command('space').description('your spaces: list, create, start, stop, restart, update, delete, show, ops, agent-token');
+  program
+    .command('usage [user]')
+    .description("quota usage against the effective limits (yours; admins: any user's)")
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (ui, user: string | undefined) => {
+        const usage = await clientOf().userUsage(user ?? 'me');
+        if (ui.json) printJson(usage);
+        else ui.line(table([['QUOTA', 'USED', 'LIMIT', 'FROM'], ...usage.items.map((i) => [i.quota, String(i.usage), i.limit === null ? '-' : String(i.limit), i.source ?? '-'])]));
+      }),
+    );
+
+  const space = program.command('space').description('your spaces: list, create, start, stop, restart, update, delete, show, ops, agent-token, share, shares, unshare, transfer');
   const waitOptions = (c: Command) =>
     c
       .option('--no-wait', 'return at once with the operation id')

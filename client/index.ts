@@ -55,6 +55,7 @@ export const CLIENT_ROUTES = [
   'GET /api/v1/users/:id',
   'PATCH /api/v1/users/:id',
   'DELETE /api/v1/users/:id',
+  'GET /api/v1/users/:id/usage',
   'POST /api/v1/users/:id/tokens',
   'GET /api/v1/users/me/ssh-keys',
   'POST /api/v1/users/me/ssh-keys',
@@ -78,6 +79,8 @@ export const CLIENT_ROUTES = [
   'PATCH /api/v1/templates/:name',
   'DELETE /api/v1/templates/:name',
   'GET /api/v1/templates/:name/versions',
+  'GET /api/v1/template-starters',
+  'POST /api/v1/template-starters/:name',
   'GET /api/v1/variables',
   'POST /api/v1/variables',
   'GET /api/v1/variables/:name',
@@ -98,6 +101,14 @@ export const CLIENT_ROUTES = [
   'POST /api/v1/operations/:id/cancel',
   'GET /api/v1/events',
   'GET /api/v1/audit',
+  'GET /api/v1/webhooks',
+  'POST /api/v1/webhooks',
+  'GET /api/v1/webhooks/:id',
+  'PATCH /api/v1/webhooks/:id',
+  'DELETE /api/v1/webhooks/:id',
+  'GET /api/v1/webhooks/:id/deliveries',
+  'POST /api/v1/webhooks/:id/deliveries/:deliveryId/redeliver',
+  'POST /api/v1/webhooks/:id/test',
   'POST /api/v1/agents/:spaceId/state',
   'GET /metrics',
   'POST /api/v1/auth/login',
@@ -108,6 +119,10 @@ export const CLIENT_ROUTES = [
   'GET /api/v1/ui/settings',
   'GET /api/v1/spaces/:id/update-plan',
   'GET /api/v1/spaces/:id/ssh',
+  'GET /api/v1/spaces/:id/shares',
+  'POST /api/v1/spaces/:id/shares',
+  'DELETE /api/v1/spaces/:id/shares/:shareId',
+  'POST /api/v1/spaces/:id/transfer',
 ] as const;
 export type ClientRoute = (typeof CLIENT_ROUTES)[number];
 
@@ -262,6 +277,10 @@ export class KnotClient {
   updateUser(idOrName: string, body: T.UpdateUser, o: RequestOptions = {}) {
     return this.json<T.User>('PATCH /api/v1/users/:id', { ...o, params: { id: idOrName }, body });
   }
+  /** usage against the effective quota limits; `me` for the caller */
+  userUsage(idOrName: string, o: RequestOptions = {}) {
+    return this.json<T.QuotaUsage>('GET /api/v1/users/:id/usage', { ...o, params: { id: idOrName } });
+  }
   deleteUser(idOrName: string, o: RequestOptions = {}) {
     return this.none('DELETE /api/v1/users/:id', { ...o, params: { id: idOrName } });
   }
@@ -342,6 +361,14 @@ export class KnotClient {
   templateVersions(name: string, o: RequestOptions = {}) {
     return this.json<T.TemplateVersionList>('GET /api/v1/templates/:name/versions', { ...o, params: { name } });
   }
+  /** The starter templates shipped with knot; `offered` while the store has no template. */
+  templateStarters(o: RequestOptions = {}) {
+    return this.json<T.TemplateStarterList>('GET /api/v1/template-starters', o);
+  }
+  /** Adds a starter as an ordinary template (first version), editable after. */
+  addTemplateStarter(name: string, o: RequestOptions = {}) {
+    return this.json<T.Template>('POST /api/v1/template-starters/:name', { ...o, params: { name } });
+  }
   listVariables(o: RequestOptions = {}) {
     return this.json<T.VariableList>('GET /api/v1/variables', o);
   }
@@ -363,6 +390,7 @@ export class KnotClient {
   createSpace(body: T.CreateSpace, o: RequestOptions = {}) {
     return this.json<T.Space>('POST /api/v1/spaces', { ...o, body });
   }
+  /** One page; filters `owner`, `template`, `phase`, `namePrefix` (AND), `order` oldest|newest, `cursor` from the previous page. */
   listSpaces(query: T.ListSpacesQuery = {}, o: RequestOptions = {}) {
     return this.json<T.SpaceList>('GET /api/v1/spaces', { ...o, query });
   }
@@ -411,6 +439,22 @@ export class KnotClient {
   getSpaceSsh(idOrName: string, query: T.GetSpaceQuery = {}, o: RequestOptions = {}) {
     return this.json<T.SpaceSsh>('GET /api/v1/spaces/:id/ssh', { ...o, params: { id: idOrName }, query });
   }
+  /** Who the space is shared with. */
+  listShares(idOrName: string, o: RequestOptions = {}) {
+    return this.json<T.ShareList>('GET /api/v1/spaces/:id/shares', { ...o, params: { id: idOrName } });
+  }
+  /** Share the space with a user or a group (`{user}` or `{group}`, and `role`: viewer or user). */
+  shareSpace(idOrName: string, body: T.CreateShare, o: RequestOptions = {}) {
+    return this.json<T.Share>('POST /api/v1/spaces/:id/shares', { ...o, params: { id: idOrName }, body });
+  }
+  /** Revoke a share; its recipients' open terminals, SSH connections and forwarded ports close. */
+  unshareSpace(idOrName: string, shareId: string, o: RequestOptions = {}) {
+    return this.none('DELETE /api/v1/spaces/:id/shares/:shareId', { ...o, params: { id: idOrName, shareId } });
+  }
+  /** Give a stopped space to another user, with its volumes and data. */
+  transferSpace(idOrName: string, body: T.TransferSpace, o: RequestOptions = {}) {
+    return this.json<T.Space>('POST /api/v1/spaces/:id/transfer', { ...o, params: { id: idOrName }, body });
+  }
   spaceOperations(idOrName: string, o: RequestOptions = {}) {
     return this.json<T.OperationList>('GET /api/v1/spaces/:id/operations', { ...o, params: { id: idOrName } });
   }
@@ -422,6 +466,33 @@ export class KnotClient {
   }
   listAudit(query: T.ListAuditQuery = {}, o: RequestOptions = {}) {
     return this.json<T.AuditList>('GET /api/v1/audit', { ...o, query });
+  }
+
+  // lifecycle webhooks (admins)
+  listWebhooks(o: RequestOptions = {}) {
+    return this.json<T.WebhookList>('GET /api/v1/webhooks', o);
+  }
+  /** the answer carries the signing secret, this once */
+  createWebhook(body: T.CreateWebhook, o: RequestOptions = {}) {
+    return this.json<T.CreatedWebhook>('POST /api/v1/webhooks', { ...o, body });
+  }
+  getWebhook(id: string, o: RequestOptions = {}) {
+    return this.json<T.Webhook>('GET /api/v1/webhooks/:id', { ...o, params: { id } });
+  }
+  updateWebhook(id: string, body: T.UpdateWebhook, o: RequestOptions = {}) {
+    return this.json<T.Webhook>('PATCH /api/v1/webhooks/:id', { ...o, params: { id }, body });
+  }
+  deleteWebhook(id: string, o: RequestOptions = {}) {
+    return this.none('DELETE /api/v1/webhooks/:id', { ...o, params: { id } });
+  }
+  listWebhookDeliveries(id: string, query: T.ListWebhookDeliveriesQuery = {}, o: RequestOptions = {}) {
+    return this.json<T.WebhookDeliveryList>('GET /api/v1/webhooks/:id/deliveries', { ...o, params: { id }, query });
+  }
+  redeliverWebhook(id: string, deliveryId: string, o: RequestOptions = {}) {
+    return this.json<T.WebhookDelivery>('POST /api/v1/webhooks/:id/deliveries/:deliveryId/redeliver', { ...o, params: { id, deliveryId } });
+  }
+  testWebhook(id: string, o: RequestOptions = {}) {
+    return this.json<T.WebhookDelivery>('POST /api/v1/webhooks/:id/test', { ...o, params: { id } });
   }
   /** The space's agent reports in, with its own per-space agent token. */
   reportAgentState(spaceId: string, report: T.AgentReport, agentToken: string, o: RequestOptions = {}) {

@@ -27,10 +27,13 @@ import type {
   spaceView,
   updateSpaceBody,
 } from '../api/schemas/spaces';
-import type { jsonPatchBody, mergePatchBody, templateBody, templateList, templateView, validateTemplateBody, validationResult, versionList } from '../api/schemas/templates';
+import type { jsonPatchBody, mergePatchBody, starterList, starterView, templateBody, templateList, templateView, validateTemplateBody, validationResult, versionList } from '../api/schemas/templates';
 import type { addSshKeyBody, sshKeyList, sshKeyView } from '../api/schemas/ssh-keys';
+import type { createShareBody, shareList, shareView, transferBody } from '../api/schemas/shares';
 import type { createTokenBody, createdTokenView, tokenList, tokenView } from '../api/schemas/tokens';
+import type { quotaPatchSchema, quotaUsageView } from '../api/schemas/quotas';
 import type { createUserBody, updateUserBody, userList, userView, whoamiView } from '../api/schemas/users';
+import type { createWebhookBody, createdWebhookView, deliveryList, deliveryView, listDeliveriesQuery, updateWebhookBody, webhookList, webhookView } from '../api/schemas/webhooks';
 import type { createVariableBody, updateVariableBody, variableList, variableView } from '../api/schemas/variables';
 
 export type { KnotEvent, ResetEvent, KnotEventType, StepOutcome } from '../core/events';
@@ -41,6 +44,8 @@ export type Health = z.infer<typeof healthView>;
 
 export type Whoami = z.infer<typeof whoamiView>;
 export type User = z.infer<typeof userView>;
+export type QuotaUsage = z.infer<typeof quotaUsageView>;
+export type QuotaPatch = z.input<typeof quotaPatchSchema>;
 export type UserList = z.infer<typeof userList>;
 export type CreateUser = z.input<typeof createUserBody>;
 export type UpdateUser = z.input<typeof updateUserBody>;
@@ -55,6 +60,11 @@ export type TokenList = z.infer<typeof tokenList>;
 export type CreatedToken = z.infer<typeof createdTokenView>;
 export type CreateToken = z.input<typeof createTokenBody>;
 
+export type Share = z.infer<typeof shareView>;
+export type ShareList = z.infer<typeof shareList>;
+export type CreateShare = z.input<typeof createShareBody>;
+export type TransferSpace = z.input<typeof transferBody>;
+
 export type SshKey = z.infer<typeof sshKeyView>;
 export type SshKeyList = z.infer<typeof sshKeyList>;
 export type AddSshKey = z.input<typeof addSshKeyBody>;
@@ -65,6 +75,8 @@ export type TemplateInput = z.input<typeof templateBody>;
 export type TemplateValidateInput = z.input<typeof validateTemplateBody>;
 export type TemplateValidation = z.infer<typeof validationResult>;
 export type TemplateVersionList = z.infer<typeof versionList>;
+export type TemplateStarter = z.infer<typeof starterView>;
+export type TemplateStarterList = z.infer<typeof starterList>;
 export type JsonPatch = z.input<typeof jsonPatchBody>;
 export type MergePatch = z.input<typeof mergePatchBody>;
 
@@ -102,3 +114,12 @@ export type SetPassword = z.input<typeof setPasswordBody>;
 export type UiSettings = z.infer<typeof uiSettingsView>;
 export type UpdatePlan = z.infer<typeof updatePlanView>;
 export type SpaceSsh = z.infer<typeof spaceSshView>;
+
+export type Webhook = z.infer<typeof webhookView>;
+export type CreatedWebhook = z.infer<typeof createdWebhookView>;
+export type WebhookList = z.infer<typeof webhookList>;
+export type CreateWebhook = z.input<typeof createWebhookBody>;
+export type UpdateWebhook = z.input<typeof updateWebhookBody>;
+export type WebhookDelivery = z.infer<typeof deliveryView>;
+export type WebhookDeliveryList = z.infer<typeof deliveryList>;
+export type ListWebhookDeliveriesQuery = Partial<z.infer<typeof listDeliveriesQuery>>;

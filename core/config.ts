@@ -74,10 +74,16 @@ const trustProxy = z.preprocess(
 );
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** `auto`: readable lines when stdout is a terminal, JSON lines otherwise (core/logger.ts chooseLogFormat) */
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const configSchema = z
   .object({
-    log: z.object({ level: z.enum(logLevels).default('info') }).strict().default({ level: 'info' }),
+    log: z
+      .object({ level: z.enum(logLevels).default('info'), format: z.enum(LOG_FORMATS).default('auto') })
+      .strict()
+      .prefault({}),
     server: z
       .object({
         listen: listen.default('127.0.0.1:3000'),
@@ -171,6 +177,24 @@ export const configSchema = z
             deleted_retention: duration.default('168h'),
             /** audit entries older than this are dropped by the cleanup sweep; 0s keeps them for ever */
             audit_retention: duration.default('2160h'),
+          })
+          .strict()
+          .prefault({}),
+        /** lifecycle webhooks (core/webhooks.ts) */
+        webhooks: z
+          .object({
+            /** deliver to loopback, private, link-local, CGNAT and metadata addresses (tests, trusted networks) */
+            allow_private_networks: bool.default(false),
+            /** how long a delivery is retried (with backoff) before it is `failed` */
+            retry_for: duration.default('26h'),
+            /** the first retry's delay (it doubles, up to 1h) */
+            retry_initial: duration.default('5s'),
+            /** an endpoint failing without a success for this long is disabled (an audit entry says so) */
+            disable_after: duration.default('120h'),
+            /** one attempt's timeout (connect, request, response) */
+            attempt_timeout: duration.default('10s'),
+            /** a crashed worker's dispatcher and in-flight attempts are taken over by another worker after this long */
+            heartbeat_timeout: duration.default('15s'),
           })
           .strict()
           .prefault({}),

@@ -2,7 +2,8 @@
  * Durations as config and templates write them: `500ms`, `45s`, `90m`, `8h`, and combinations
  * in descending order such as `1h30m` or `2m30s`. One parser for both.
  */
-const DURATION = /^(?=\d)(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
+/** The one pattern: parsed here, checked by the template schema, published in the OpenAPI document. */
+export const DURATION = /^(?=\d)(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
 /** Milliseconds in a duration; undefined when the text is not one. */
 export function parseDuration(text: string): number | undefined {

@@ -44,15 +44,24 @@ export const ErrorType = {
   /** the operation's workflow never started; a later request superseded it */
   OperationNotStarted: 'operation_not_started',
   OperationFinished: 'operation_finished',
+  /** an admin deactivating, demoting or deleting their own account: another admin must do it */
+  SelfLockout: 'self_lockout',
+  /** a create, start or update would take the owner past a quota (core/quotas.ts) */
+  QuotaExceeded: 'quota_exceeded',
   Internal: 'internal',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
-/** One problem with one input field; `path` is a JSON-pointer-like dotted path (`parameters.size`). */
+/**
+ * One problem with one input field; `path` is a JSON-pointer-like dotted path (`parameters.size`).
+ * `line`/`column` (1-based) place a problem inside a text field such as a template's `job`.
+ */
 export interface FieldError {
   path: string;
   message: string;
+  line?: number;
+  column?: number;
 }
 
 const HTTP_STATUS: Record<ErrorTypeName, number> = {
@@ -87,6 +96,8 @@ const HTTP_STATUS: Record<ErrorTypeName, number> = {
   operation_stuck: 500,
   operation_not_started: 503,
   operation_finished: 409,
+  self_lockout: 409,
+  quota_exceeded: 403,
   internal: 500,
 };
 
@@ -122,6 +133,8 @@ const TITLES: Record<ErrorTypeName, string> = {
   operation_stuck: 'The operation stopped making progress',
   operation_not_started: 'The operation never started',
   operation_finished: 'The operation has already finished',
+  self_lockout: 'You cannot lock yourself out',
+  quota_exceeded: 'Quota exceeded',
   internal: 'Internal error',
 };
 
@@ -162,6 +175,8 @@ const NOT_RETRYABLE: Record<ErrorTypeName, boolean> = {
   operation_stuck: true,
   operation_not_started: true,
   operation_finished: true,
+  self_lockout: true,
+  quota_exceeded: true,
   internal: false,
 };
 

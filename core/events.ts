@@ -17,6 +17,8 @@ export const EVENT_TYPES = [
   'space.deleted',
   /** the space's agent linked, dropped its link, or was cut off (stop, delete): `agent` says how it is now */
   'space.agent',
+  /** the space was given to another owner (POST /spaces/:id/transfer); recorded under the new owner */
+  'space.transferred',
 ] as const;
 export type KnotEventType = (typeof EVENT_TYPES)[number];
 

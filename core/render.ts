@@ -649,13 +649,30 @@ export function checkTemplate(text: string, known: KnownNames, opts: { format?: 
   return all.map((p) => ({ path, message: formatProblem(p) }));
 }
 
+/** An expression's place in the template (`from`, `to`) and its value's in the output (`outFrom`, `outTo`). */
+export interface RenderedSpan {
+  from: number;
+  to: number;
+  outFrom: number;
+  outTo: number;
+}
+
 /** Renders `text`, or throws KnotError(TemplateRender) listing every problem with its line:column. */
 export function renderTemplate(text: string, ctx: RenderContext, opts: RenderOptions): string {
+  return renderTemplateMapped(text, ctx, opts).text;
+}
+
+/**
+ * renderTemplate, and where each value landed, so a problem found in the output (Nomad parsing the
+ * job) can be placed in the template. YAML is re-serialised as a whole: no spans.
+ */
+export function renderTemplateMapped(text: string, ctx: RenderContext, opts: RenderOptions): { text: string; spans: RenderedSpan[] } {
   const path = opts.path ?? 'template';
-  if (opts.escape === 'yaml') return renderYaml(text, ctx, path);
+  if (opts.escape === 'yaml') return { text: renderYaml(text, ctx, path), spans: [] };
 
   const { expressions, problems } = scan(text);
   const tracker = new HclTracker();
+  const spans: RenderedSpan[] = [];
   let plain = '';
   let cursor = 0;
   expressions.forEach((expr, index) => {
@@ -671,7 +688,9 @@ export function renderTemplate(text: string, ctx: RenderContext, opts: RenderOpt
       return;
     }
     if (opts.escape === 'none') {
-      plain += plainText(result);
+      const value = plainText(result);
+      spans.push({ from: expr.offset, to: expr.end, outFrom: plain.length, outTo: plain.length + value.length });
+      plain += value;
       return;
     }
     const escaped = escapeForHcl(result, tracker.context(), tracker, nextLiteral);
@@ -679,7 +698,9 @@ export function renderTemplate(text: string, ctx: RenderContext, opts: RenderOpt
       problems.push({ line: expr.line, column: expr.column, expression: expr.source, message: escaped.error ?? 'cannot escape' });
       return;
     }
+    const outFrom = tracker.output.length;
     tracker.appendValue(escaped.text);
+    spans.push({ from: expr.offset, to: expr.end, outFrom, outTo: tracker.output.length });
   });
   if (problems.length > 0) {
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -688,9 +709,9 @@ export function renderTemplate(text: string, ctx: RenderContext, opts: RenderOpt
   const rest = text.slice(cursor);
   if (opts.escape === 'hcl') {
     tracker.appendLiteral(rest);
-    return tracker.output;
+    return { text: tracker.output, spans };
   }
-  return plain + rest;
+  return { text: plain + rest, spans };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ import { ErrorType, KnotError, type FieldError } from './errors';
 import { NAME_PATTERNS, nameString } from './names';
 import { checkParameterDefinitions, optionalParameterNames, parameterDefSchema, zodPath } from './parameters';
 import { checkTemplate, renderTemplate, sampleRenderContext } from './render';
-import { DURATION_HINT, isDuration } from './duration';
+import { DURATION, DURATION_HINT } from './duration';
 import { VERSION_PATTERN } from './versions';
 import { parseVolumeDefinitions } from './volumes';
 
 export { parseDuration } from './duration';
 
-const duration = z.string().refine(isDuration, DURATION_HINT);
+// a pattern, not a refine: the OpenAPI document carries it, so what it accepts is what is saved
+const duration = z.string().regex(DURATION, DURATION_HINT);
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -80,6 +81,10 @@ export const templateContentSchema = z
     idleTimeout: duration.optional(),
     startTimeout: duration.default('5m'),
     ports: portsSchema.optional(),
+    /** what a running space costs against its owner's computeUnits quota (core/quotas.ts); default 1 */
+    computeUnits: z.number().int().min(0).max(1_000_000).optional(),
+    /** what its volumes cost against storageUnits; default: their capacity_min summed, in GiB rounded up */
+    storageUnits: z.number().int().min(0).max(1_000_000).optional(),
     version: z.string().regex(VERSION_PATTERN, 'must be a version X.Y.Z such as 1.2.0').optional(),
   })
   .strict()
@@ -91,6 +96,13 @@ export const templateContentSchema = z
       if (t.job !== undefined) ctx.addIssue({ code: 'custom', path: ['job'], message: 'is not allowed for manual templates' });
       if (t.volumes !== undefined) ctx.addIssue({ code: 'custom', path: ['volumes'], message: 'is not allowed for manual templates' });
     }
+  })
+  // the same two rules in JSON Schema, which a refinement does not reach: the OpenAPI document
+  // says what the server checks (a nomad template, the default type, needs a job that is not blank)
+  .meta({
+    if: { properties: { type: { const: 'manual' } }, required: ['type'] },
+    then: { not: { anyOf: [{ required: ['job'] }, { required: ['volumes'] }] } },
+    else: { properties: { job: { pattern: '\\S' } }, required: ['job'] },
   });
 
 export type TemplateContent = z.infer<typeof templateContentSchema>;

@@ -9,6 +9,10 @@ import * as m003 from './003_sessions';
 import * as m004 from './004_space_list_indexes';
 import * as m005 from './005_agent_tokens';
 import * as m006 from './006_ssh_keys';
+import * as m007 from './007_space_filter_indexes';
+import * as m009 from './009_space_shares';
+import * as m008 from './008_webhooks';
+import * as m010 from './010_quotas';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
@@ -17,6 +21,10 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '004_space_list_indexes': m004,
   '005_agent_tokens': m005,
   '006_ssh_keys': m006,
+  '007_space_filter_indexes': m007,
+  '009_space_shares': m009,
+  '008_webhooks': m008,
+  '010_quotas': m010,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -6,6 +6,7 @@
 import type { AgentLinkRecord, AgentServices } from '../core/agent-status';
 import type { KnotEvent, StepOutcome } from '../core/events';
 import type { OperationStatus, OperationType, SpacePhase } from '../core/lifecycle';
+import type { ShareRole } from '../core/space-roles';
 
 export { SPACE_PHASES, OPERATION_TYPES, OPERATION_STATUSES, type SpacePhase, type OperationStatus, type OperationType } from '../core/lifecycle';
 
@@ -256,6 +257,13 @@ export interface SpaceFilter {
   ownerId?: string;
   templateId?: string;
   phase?: SpacePhase;
+  /**
+   * names starting with this (a prefix, not a substring: every store answers it from an ordered
+   * index of names, where a substring would read every live name)
+   */
+  namePrefix?: string;
+  /** (createdAt, id) descending: the newest first, `after` then means older than the cursor */
+  newestFirst?: boolean;
   after?: SpaceCursor;
   limit: number;
 }
@@ -450,3 +458,22 @@ export interface AgentReport {
 
 /** What the store keeps of a space's link (core/agent-status.ts decides the status from it). */
 export type AgentState = AgentLinkRecord;
+
+// ---- space shares ----
+
+export type { ShareRole };
+
+/** A space shared with a user or a group (exactly one of `userId`, `groupName`). */
+export interface SpaceShare {
+  id: string;
+  spaceId: string;
+  userId: string | null;
+  /** group names never change (see Group), so a share names its group */
+  groupName: string | null;
+  role: ShareRole;
+  /** the user who shared it */
+  createdBy: string;
+  createdAt: number;
+}
+
+export type NewSpaceShare = Omit<SpaceShare, 'createdAt'>;

@@ -48,6 +48,8 @@ import type {
   SpaceFacts,
   SpaceFilter,
   SpacePatch,
+  SpaceShare,
+  NewSpaceShare,
   SpaceVolume,
   SshKey,
   NewSshKey,
@@ -62,6 +64,8 @@ import type {
   VariablePatch,
   VolumeRecord,
 } from './model';
+import type { Quota, SpaceUnits } from '../core/quotas';
+import type { NewWebhookDelivery, NewWebhookEndpoint, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch } from './webhook-model';
 
 export type StoreKind = 'sqlite' | 'mysql' | 'redis';
 
@@ -216,8 +220,33 @@ export interface SpaceRepository {
    * (and is kept) until the cleanup sweep has seen the volume gone.
    */
   listDeletedBefore(before: number, limit: number): Promise<string[]>;
+  /**
+   * Gives a live space to another owner (its record only: volumes, operations and shares keep the
+   * space id); conflict (field `to`) when the new owner has a live space of this name.
+   */
+  transfer(id: string, newOwnerId: string, now: number): Promise<void>;
   /** forgets deleted spaces for good: their volume records, operations and steps, agent state and tokens, the spaces */
   purgeDeleted(ids: readonly string[]): Promise<void>;
+}
+
+/**
+ * Who a space is shared with (api/routes/space-shares.ts; the rules are core/space-roles.ts). A
+ * space has at most one share per user and one per group.
+ */
+export interface SpaceShareRepository {
+  /** conflict (field `user` or `group`) when the space is already shared with that recipient */
+  insert(s: NewSpaceShare, now: number): Promise<SpaceShare>;
+  get(id: string): Promise<SpaceShare | null>;
+  /** oldest first */
+  listOfSpace(spaceId: string): Promise<SpaceShare[]>;
+  /** the shares of these spaces, grouped by space (each oldest first); spaces without shares are absent */
+  listOfSpaces(spaceIds: readonly string[]): Promise<Map<string, SpaceShare[]>>;
+  /** every share to this user or to any of these groups (the spaces shared with a caller), oldest first */
+  listForRecipient(userId: string, groupNames: readonly string[]): Promise<SpaceShare[]>;
+  /** false when there is no share of this id */
+  delete(id: string): Promise<boolean>;
+  /** every share of a space (transfer, purge); how many */
+  deleteOfSpace(spaceId: string): Promise<number>;
 }
 
 export interface VolumeRepository {
@@ -284,7 +313,7 @@ export interface EventRepository {
   bounds(): Promise<{ oldestId: number | null; newestId: number | null }>;
   /** how many events are kept (tests shrink it); takes effect at the next prune */
   setRetention(n: number): void;
-  /** drops what is past the retention now (appends also do it, every so often); how many */
+  /** drops what is past the retention now (appends also do it, every so often), never past the webhook dispatcher's cursor; how many */
   prune(): Promise<number>;
 }
 
@@ -331,6 +360,63 @@ export interface AgentStateStore {
   close(): Promise<void>;
 }
 
+/**
+ * Lifecycle webhooks: endpoints, their deliveries and the dispatcher's cursor in the event log.
+ * While the cursor exists, the event log is never pruned past it (EventRepository.prune).
+ */
+export interface WebhookRepository {
+  insertEndpoint(e: NewWebhookEndpoint, now: number): Promise<WebhookEndpoint>;
+  getEndpoint(id: string): Promise<WebhookEndpoint | null>;
+  /** oldest first */
+  listEndpoints(): Promise<WebhookEndpoint[]>;
+  updateEndpoint(id: string, patch: WebhookEndpointPatch, now: number): Promise<void>;
+  /** with its deliveries; false when there is none */
+  deleteEndpoint(id: string): Promise<boolean>;
+  /** an attempt's outcome: a success clears `failingSince`, a failure sets it when not set; the endpoint after */
+  recordEndpointOutcome(id: string, ok: boolean, now: number): Promise<WebhookEndpoint | null>;
+  /** `pending`, not queued; an id that exists is left as it is (a retried dispatch) */
+  insertDeliveries(ds: readonly NewWebhookDelivery[], now: number): Promise<void>;
+  getDelivery(id: string): Promise<WebhookDelivery | null>;
+  /** an endpoint's deliveries, newest first (createdAt, id), before the cursor */
+  listDeliveries(endpointId: string, q: { limit: number; before?: { createdAt: number; id: string } }): Promise<WebhookDelivery[]>;
+  /** deliveries still to be handed to their queue workflow, in (queuedAt, eventId, id) order */
+  listUnqueued(limit: number): Promise<WebhookDelivery[]>;
+  markQueued(ids: readonly string[]): Promise<void>;
+  /** a redelivery: `pending` again, to be queued (attempts kept); false when there is none */
+  requeue(id: string, now: number): Promise<boolean>;
+  /** counts an attempt and keeps its outcome; a success makes it `delivered` */
+  recordAttempt(id: string, a: WebhookAttempt, now: number): Promise<void>;
+  /** out of attempts (or its endpoint is disabled): `failed` with the reason */
+  markFailed(id: string, error: string, now: number): Promise<void>;
+  /** the last event id the dispatcher has taken (null: it never ran) */
+  getCursor(): Promise<number | null>;
+  setCursor(eventId: number): Promise<void>;
+}
+
+export type QuotaSubject = 'user' | 'group';
+
+/**
+ * Quota limits of users and groups, the units each space last reserved, and the per-owner lock
+ * that serialises quota decisions (api/quota-check.ts).
+ */
+export interface QuotaRepository {
+  /** the limits set on these subjects; subjects without any are absent */
+  limitsOf(kind: QuotaSubject, ids: readonly string[]): Promise<Map<string, Quota>>;
+  /** replaces the subject's limits; an empty quota removes the record */
+  setLimits(kind: QuotaSubject, id: string, quota: Quota, now: number): Promise<void>;
+  /** the units each of these spaces last reserved; spaces never started since quotas exist are absent */
+  unitsOf(spaceIds: readonly string[]): Promise<Map<string, SpaceUnits>>;
+  setUnits(spaceId: string, units: SpaceUnits, now: number): Promise<void>;
+  /**
+   * Inside `store.transaction`: holds this owner's quota lock until the transaction ends, so two
+   * quota decisions for one owner never interleave, whichever process makes them. SQL: a write
+   * to the owner's user row first (SQLite: the one writer lock; MariaDB: the row lock, like
+   * SELECT … FOR UPDATE); Redis: reads and rewrites the owner's quota key, so of two concurrent
+   * transactions one EXEC fails and its work runs again on what the other committed.
+   */
+  lockOwner(userId: string, now: number): Promise<void>;
+}
+
 /** The repositories, as seen inside and outside a transaction. */
 export interface Repositories {
   readonly users: UserRepository;
@@ -342,11 +428,14 @@ export interface Repositories {
   readonly templates: TemplateRepository;
   readonly variables: VariableRepository;
   readonly spaces: SpaceRepository;
+  readonly shares: SpaceShareRepository;
   readonly volumes: VolumeRepository;
   readonly operations: OperationRepository;
   readonly steps: StepRepository;
   readonly events: EventRepository;
   readonly audit: AuditRepository;
+  readonly webhooks: WebhookRepository;
+  readonly quotas: QuotaRepository;
 }
 
 export interface Store extends Repositories {

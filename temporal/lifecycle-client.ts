@@ -15,7 +15,7 @@ import { ErrorType, KnotError, isErrorType } from '../core/errors';
 import { newId } from '../core/names';
 import { readFailureChain, summarizeChain } from '../core/failure-chain';
 import type { CreateSpaceInput, LifecycleInput, OperationRequest, OperationType } from '../core/lifecycle';
-import type { Store } from '../store/store';
+import type { Repositories, Store } from '../store/store';
 import type { Operation, Space } from '../store/model';
 import { SearchAttributes, spaceWorkflowId } from './names';
 import { isOperationWorkflowRunning } from './operation-workflow';
@@ -25,6 +25,12 @@ import { LIFECYCLE_WORKFLOWS } from './workflows';
 const NEVER_STARTED_AFTER_MS = 5_000;
 
 export type { OperationRequest } from '../core/lifecycle';
+
+/**
+ * Runs inside the store transaction that records the operation, before the insert (the quota
+ * check, api/quota-check.ts): throwing refuses the request with nothing written.
+ */
+export type OperationGuard = (tx: Repositories) => Promise<void>;
 
 export interface LifecycleClientOptions {
   taskQueue: string;
@@ -152,7 +158,7 @@ export class LifecycleClient {
   }
 
   /** Records the operation and starts its workflow; 409-style error when one is already running. */
-  async startOperation(req: OperationRequest): Promise<Operation> {
+  async startOperation(req: OperationRequest, guard?: OperationGuard): Promise<Operation> {
     let running = await this.store.operations.active(req.spaceId);
     if (running && (await this.neverStarted(running))) {
       await this.store.operations.finish(running.id, { status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: 'the workflow never started; superseded by a later request' }, this.now());
@@ -161,10 +167,15 @@ export class LifecycleClient {
     if (running) await this.refuse(req.spaceId, '');
     const operationId = this.opts.newId();
     const workflowId = spaceWorkflowId(req.spaceId);
-    const op = await this.store.operations.insert(
-      { id: operationId, spaceId: req.spaceId, type: req.type, requestedBy: req.requestedBy, reason: req.reason, workflowId, deadlineAt: this.now() + this.deadlineMs },
-      this.now(),
-    );
+    const row = { id: operationId, spaceId: req.spaceId, type: req.type, requestedBy: req.requestedBy, reason: req.reason, workflowId, deadlineAt: this.now() + this.deadlineMs };
+    const op = guard
+      ? await this.store.transaction(async (tx) => {
+          await guard(tx);
+          // checked again under the guard's lock: of two requests for one space, one records
+          return (await tx.operations.active(req.spaceId)) ? null : tx.operations.insert(row, this.now());
+        })
+      : await this.store.operations.insert(row, this.now());
+    if (!op) return this.refuse(req.spaceId, '');
     const input: LifecycleInput = {
       spaceId: req.spaceId,
       operationId,

@@ -18,6 +18,12 @@ export default defineConfig({
       // client/index.ts re-exports the terminal attach layer; its top level (TextEncoders, a Set) is
       // side-effect free, so saying so keeps it, and the frames, in the lazy terminal chunk
       treeshake: { moduleSideEffects: (id) => !/[\\/](client[\\/]terminal|link[\\/]frames|link[\\/]protocol)\.ts$/.test(id) },
+      // zod's own sources put two /* @__PURE__ */ comments where Rollup cannot use them; Rollup ignores
+      // them (nothing breaks) and says so on every `npm start`: silence that one warning, from zod only
+      onwarn(warning, warn) {
+        if (warning.code === 'INVALID_ANNOTATION' && /[\\/]node_modules[\\/]zod[\\/]/.test(warning.id ?? '')) return;
+        warn(warning);
+      },
     },
   },
   server: { proxy: { '/api': 'http://127.0.0.1:3000', '/health': 'http://127.0.0.1:3000' } },

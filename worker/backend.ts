@@ -9,8 +9,8 @@
 import type Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { parseDurationMs, type KnotConfig } from '../core/config';
-import type { ActivityDeps, ServerSettings } from '../activities/deps';
+import { loadConfig, parseDurationMs, type KnotConfig } from '../core/config';
+import type { ActivityDeps, ServerSettings, WebhookDeps } from '../activities/deps';
 import { systemClock, type Clock } from '../store/clock';
 import { createAgentStateStore } from '../store/agent-state';
 import type { AgentStateStore, Store } from '../store/store';
@@ -18,6 +18,7 @@ import { NomadClient } from '../nomad/client';
 import type { KnotMetrics } from '../metrics/metrics';
 import { createLifecycleClient, type LifecycleClient } from '../temporal/lifecycle-client';
 import { temporalSweepWorkflows } from '../temporal/operation-workflow';
+import { webhookEnqueuer } from '../temporal/webhook-client';
 import { runKnotWorker, type RunningWorker, type WorkerSetup } from './worker';
 
 export interface BackendParts {
@@ -45,7 +46,12 @@ export interface BackendParts {
    * worker runs them; the test harness leaves them out unless a test asks for them.
    */
   sweepsThroughTemporal?: boolean;
+  /** lifecycle webhook settings; default: the configuration's defaults */
+  webhooks?: WebhookSettings;
 }
+
+/** `server.webhooks` as the worker's webhook activities take it. */
+export type WebhookSettings = Omit<WebhookDeps, 'enqueue'>;
 
 /** How the worker runs; the deps and the task queue come from the backend. */
 export type BackendWorkerOptions = Omit<WorkerSetup, 'deps' | 'taskQueue'>;
@@ -72,6 +78,7 @@ export function createBackend(parts: BackendParts): Backend {
     ...(parts.sweepsThroughTemporal !== false ? { lifecycle, workflows: temporalSweepWorkflows(client) } : {}),
     ...(parts.agentState ? { agentState: parts.agentState } : {}),
     ...(parts.metrics ? { metrics: parts.metrics } : {}),
+    webhooks: { ...(parts.webhooks ?? webhookSettings(loadConfig('', {}))), enqueue: webhookEnqueuer(client, taskQueue) },
   };
   return {
     taskQueue,
@@ -105,6 +112,7 @@ export function backendFromConfig(cfg: KnotConfig, parts: ConfiguredParts): Back
     operationDeadline: cfg.server.operation_deadline,
     agentState,
     metrics: parts.metrics,
+    webhooks: webhookSettings(cfg),
   });
   return { ...backend, agentState };
 }
@@ -129,5 +137,14 @@ export function serverSettings(cfg: KnotConfig): ServerSettings {
     nomadDatacenter: cfg.server.nomad.datacenter,
     nomadRegion: cfg.server.nomad.region || 'global',
     nomadNamespace: cfg.server.nomad.namespace,
+  };
+}
+
+export function webhookSettings(cfg: KnotConfig): WebhookSettings {
+  const w = cfg.server.webhooks;
+  return {
+    allowPrivateNetworks: w.allow_private_networks,
+    retry: { initialMs: parseDurationMs(w.retry_initial), maxIntervalMs: 3600_000, forMs: parseDurationMs(w.retry_for), attemptTimeoutMs: parseDurationMs(w.attempt_timeout), heartbeatTimeoutMs: parseDurationMs(w.heartbeat_timeout) },
+    disableAfterMs: parseDurationMs(w.disable_after),
   };
 }

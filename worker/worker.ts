@@ -3,7 +3,7 @@
  * Schedules, and shuts down cleanly (in-flight activities finish or heartbeat-time-out elsewhere).
  */
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Worker, Runtime, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, Runtime, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -18,6 +18,8 @@ export interface WorkerSetup {
   maxConcurrentWorkflowTasks?: number;
   /** Worker identity shown in the Temporal UI */
   identity?: string;
+  /** given: the workflows are bundled here, the bundler's webpack report at debug (see bundleWorkflows) */
+  logger?: Logger;
 }
 
 let runtimeInstalled = false;
@@ -58,13 +60,36 @@ export function workflowSource(bundlePath?: string): Pick<WorkerOptions, 'workfl
   return { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) };
 }
 
+/**
+ * Bundles the workflows from source as Worker.create would, but the bundler's info lines (the whole
+ * webpack report, many lines long, and its "bundle created") go to debug: a person starting knot
+ * needs one line saying it happened. Its warnings and errors stay what they are.
+ */
+export async function bundleWorkflows(logger: Logger): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
+  const started = Date.now();
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')),
+    logger: {
+      log: (level, message, meta) => (level === 'WARN' ? logger.warn({ ...meta }, message) : level === 'ERROR' ? logger.error({ ...meta }, message) : logger.debug({ ...meta }, message)),
+      trace: (m, meta) => logger.trace({ ...meta }, m),
+      debug: (m, meta) => logger.debug({ ...meta }, m),
+      info: (m, meta) => logger.debug({ ...meta }, m),
+      warn: (m, meta) => logger.warn({ ...meta }, m),
+      error: (m, meta) => logger.error({ ...meta }, m),
+    },
+  });
+  logger.info({ ms: Date.now() - started, sizeKiB: Math.round(code.length / 1024) }, 'workflows bundled');
+  return { workflowBundle: { code } };
+}
+
 export async function createKnotWorker(setup: WorkerSetup): Promise<Worker> {
+  const workflows = !setup.workflowBundlePath && setup.logger ? await bundleWorkflows(setup.logger) : workflowSource(setup.workflowBundlePath);
   return Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,
     taskQueue: setup.taskQueue,
     activities: createActivities(setup.deps),
-    ...workflowSource(setup.workflowBundlePath),
+    ...workflows,
     maxConcurrentActivityTaskExecutions: setup.maxConcurrentActivities ?? 200,
     maxConcurrentWorkflowTaskExecutions: setup.maxConcurrentWorkflowTasks ?? 100,
     shutdownGraceTime: '10s',

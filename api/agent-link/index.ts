@@ -149,7 +149,10 @@ export const agentLinkRouteDocs: RouteDef[] = [
     auth: 'user',
     bodyRequired: false,
     query: z.object({
-      host: z.string().describe('the app host, as in its Host header'),
+      host: z
+        .string()
+        .regex(/^[a-z][a-z0-9_-]*--[a-z0-9](?:[a-z0-9-]*[a-z0-9])?--[0-9]{1,5}\.[a-z0-9.-]+(?::[0-9]{1,5})?$/)
+        .describe('the app host, as in its Host header: `<owner>--<space>--<port>.` followed by this server\'s `server.wildcard_domain` (another domain is a 400)'),
       path: z.string().optional().describe('where to land on the app host (a local path; default /)'),
     }),
     responses: { 302: { description: 'to the app host with a one-time code' }, ...problems(400, 401, 404, 405, 409, 429, 503) },

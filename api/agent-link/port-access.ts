@@ -77,7 +77,7 @@ export function offeredPorts(link: AgentLink): Set<number> {
 
 /** The space, its live link and the port, or the refusal: 404 (unknown, another user's, a port not offered), 409 stopped, 503 not linked. */
 export async function resolvePortTarget(svc: Services, links: LinkRegistry, actor: Actor, ref: PortRef): Promise<PortTarget> {
-  const space = await findVisibleSpace(svc, actor, ref.space, ref.owner);
+  const space = await findVisibleSpace(svc, actor, ref.space, ref.owner, 'connect');
   if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to reach its ports`);
   const link = links.get(space.id);
   if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);

@@ -173,7 +173,13 @@ export class PortRequests {
       if (up) {
         const tunnel = await openTunnel(target);
         if (up.socket.destroyed) tunnel.close();
-        else proxyUpgrade(req, up.socket, up.head, tunnel, t);
+        else {
+          proxyUpgrade(req, up.socket, up.head, tunnel, t);
+          // an app's WebSocket lasts: revoking the caller's access cuts it (space-sessions.ts)
+          const socket = up.socket;
+          const untrack = this.links.sessions.track(target.space.id, actor, { close: () => socket.destroy() });
+          socket.once('close', untrack);
+        }
       } else this.relayHttp(req, res!, target.link, t, actor, ref);
     } catch (e) {
       return this.refuse(req, res, up, actor, e, ref);

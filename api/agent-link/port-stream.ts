@@ -3,7 +3,7 @@
  * what `knot forward port` opens for each local connection. The bytes ride a CONNECT tunnel on the
  * space's agent link, with the half-close convention of link/ws-pipe.ts.
  *
- * Same rules as the terminal: owner and admins, a bearer token or the session cookie, a browser's
+ * Same rules as the terminal: owner, admins and `user`-role recipients of a share, a bearer token or the session cookie, a browser's
  * Origin must be this server's, and every connection is audited (port.forward). The tunnel is
  * opened before the upgrade, so a port nothing listens on is a plain HTTP 502 the CLI can show.
  */
@@ -54,7 +54,17 @@ export class PortStreams {
         tunnel.close();
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => pipeOverWebSocket(ws, tunnel));
+      const caller = actor;
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        // revoking the caller's access closes the forwarded connection (space-sessions.ts)
+        const untrack = this.links.sessions.track(target.space.id, caller, {
+          close: (code, reason) => {
+            tunnel.destroy();
+            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason.slice(0, 120));
+          },
+        });
+        pipeOverWebSocket(ws, tunnel, () => untrack());
+      });
     } catch (e) {
       const { error } = toKnotError(e);
       if (actor && error.status !== 404 && error.status !== 401) await auditSpaceAccess(svc, actor, 'port.forward', spaceId, 'refused', { port: portText, error: error.type });

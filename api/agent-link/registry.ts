@@ -18,6 +18,7 @@ import { bearerToken, rateLimited } from '../auth';
 import { AGENT_TOKEN_PREFIX_LENGTH } from '../agent-routes';
 import type { Services } from '../context';
 import { AgentLink, DEFAULT_LINK_TIMINGS, type LinkTimings } from './link';
+import { SpaceSessions } from './space-sessions';
 import { sshConfigOf } from './ssh-config';
 import { peerAddress, refuseUpgrade } from './upgrade-http';
 
@@ -45,6 +46,8 @@ export class LinkRegistry {
     perMessageDeflate: false,
     handleProtocols: (protocols) => (protocols.has(LINK_SUBPROTOCOL) ? LINK_SUBPROTOCOL : false),
   });
+  /** who holds each open session into each space (closed when their access is revoked) */
+  readonly sessions = new SpaceSessions();
   private closing = false;
   private phaseWatch: Promise<{ unsubscribe: () => void }> | null = null;
 
@@ -142,10 +145,28 @@ export class LinkRegistry {
     }
   }
 
-  /** A user's SSH keys changed: their spaces linked here get the new list. */
+  /** A user's SSH keys changed: their spaces and the spaces shared with them linked here get the new list. */
   async sshKeysChanged(userId: string): Promise<void> {
-    const mine = [...this.owners].filter(([, owner]) => owner === userId).map(([spaceId]) => this.get(spaceId));
+    const shared = new Set((await this.svc.store.shares.listForRecipient(userId, await this.svc.store.groups.namesOfUser(userId))).map((s) => s.spaceId));
+    const mine = [...this.owners].filter(([spaceId, owner]) => owner === userId || shared.has(spaceId)).map(([spaceId]) => this.get(spaceId));
     await Promise.all(mine.map((link) => (link ? this.pushSsh(link) : undefined)));
+  }
+
+  /**
+   * Who may reach the space changed (a share added or revoked, a transfer): its agent gets the SSH
+   * keys it should accept now, and the sessions of users who lost access close at once (in this
+   * process: see space-sessions.ts). The number of sessions closed.
+   */
+  async spaceAccessChanged(spaceId: string): Promise<number> {
+    const [space, shares] = await Promise.all([this.svc.store.spaces.get(spaceId), this.svc.store.shares.listOfSpace(spaceId)]);
+    const closed = this.sessions.closeLost(spaceId, space, shares);
+    if (closed.length > 0) this.svc.logger.info({ spaceId, users: [...new Set(closed)], sessions: closed.length }, 'closed the sessions of users whose access was revoked');
+    const link = this.get(spaceId);
+    if (link && space) {
+      this.owners.set(spaceId, space.ownerId);
+      await this.pushSsh(link);
+    }
+    return closed.length;
   }
 
   private async record(link: AgentLink, report: AgentStateReport | null): Promise<void> {

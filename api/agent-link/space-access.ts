@@ -7,7 +7,8 @@
  * - A cookie rides along with any request a browser makes, so a cookie alone is never enough: the
  *   browser must also send this server's Origin (knot's upgrader skips this check; we do not).
  * - Once the caller is known, a refusal is an upgrade closed with 4000 + the HTTP status (4404
- *   another user's or a missing space, 4409 not running, 4503 agent not linked, 4400 bad input),
+ *   a space the caller cannot see or a missing one, 4403 a shared space whose role does not let them
+ *   in (a viewer), 4409 not running, 4503 agent not linked, 4400 bad input),
  *   because a page never sees the HTTP status of a refused upgrade. Refusals other than 404 are
  *   audited, as is every stream opened.
  */
@@ -43,7 +44,7 @@ export async function upgradeCaller(req: IncomingMessage, socket: Duplex, svc: S
 
 /** The caller's running space and its live link; KnotErrors (404, 409, 503) otherwise. */
 export async function runningSpaceLink(svc: Services, links: LinkRegistry, actor: Actor, spaceRef: string, purpose: string, owner?: string): Promise<{ space: Space; link: AgentLink }> {
-  const space = await findVisibleSpace(svc, actor, decodeURIComponent(spaceRef), owner);
+  const space = await findVisibleSpace(svc, actor, decodeURIComponent(spaceRef), owner, 'connect');
   if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to ${purpose}`);
   const link = links.get(space.id);
   if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);
@@ -70,7 +71,7 @@ export async function refuseKnownCaller(
   audit: { actor: Actor; action: string; spaceRef: string },
 ): Promise<void> {
   const { error, unexpected } = toKnotError(e);
-  if (unexpected || ![400, 404, 409, 503].includes(error.status)) {
+  if (unexpected || ![400, 403, 404, 409, 503].includes(error.status)) {
     refuseUpgrade(socket, req, e, svc);
     return;
   }

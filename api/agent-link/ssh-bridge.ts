@@ -4,7 +4,8 @@
  * link. `knot forward ssh` is its client (OpenSSH's ProxyCommand); SSH itself authenticates the
  * user again inside, with the owner's keys, and the client pins the space's host key.
  *
- * Who may open one: as for the terminal (terminal-bridge.ts) — the owner and admins, by bearer
+ * Who may open one: as for the terminal (terminal-bridge.ts) — the owner, admins and `user`-role
+ * recipients of a share (whose keys the space's SSH server then accepts too), by bearer
  * token or session cookie with this server's Origin; a forged Origin is refused before the
  * upgrade; another user's space gets the same 4404 as a missing one. Every open is audited
  * (ssh.open). Backpressure holds end to end: both sides are piped streams.
@@ -16,6 +17,7 @@ import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Services } from '../context';
 import type { AgentLink } from './link';
 import type { LinkRegistry } from './registry';
+import type { SessionHandle } from './space-sessions';
 import { queryOf } from './upgrade-http';
 import { auditSpaceAccess, refuseKnownCaller, runningSpaceLink, upgradeCaller } from './space-access';
 
@@ -48,13 +50,13 @@ export class SshBridge {
       const owner = queryOf(req).get('owner') ?? undefined;
       const { space, link } = await runningSpaceLink(svc, this.links, actor, spaceRef, 'connect with SSH', owner);
       await auditSpaceAccess(svc, actor, 'ssh.open', space.id, 'ok', {});
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, link));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, link, (h) => this.links.sessions.track(space.id, actor, h)));
     } catch (e) {
       await refuseKnownCaller(this.wss, req, socket, head, e, svc, { actor, action: 'ssh.open', spaceRef });
     }
   }
 
-  private relay(ws: WebSocket, link: AgentLink): void {
+  private relay(ws: WebSocket, link: AgentLink, track: (h: SessionHandle) => () => void): void {
     const stream: ClientHttp2Stream = link.openSsh();
     const wsStream = createWebSocketStream(ws);
     let done = false;
@@ -63,11 +65,13 @@ export class SshBridge {
         if (done) return;
         done = true;
         link.sshTunnels.delete(handle);
+        untrack();
         if (!stream.destroyed) stream.close();
         if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason.slice(0, 120));
       },
     };
     link.sshTunnels.add(handle);
+    const untrack = track(handle);
 
     // the client's bytes may go before the agent answers (its SSH banner); the agent's only after a 200
     wsStream.pipe(stream);

@@ -2,8 +2,8 @@
  * The terminal WebSocket of a space (`GET /api/v1/spaces/:id/terminal`, upgraded), relayed to a
  * terminal stream on the space's agent link.
  *
- * Who may open one: the space's owner and admins (others get the same 404 as for the space
- * itself), authenticated by a bearer token or the session cookie. A browser always sends Origin on
+ * Who may open one: the space's owner, admins and users it is shared with in the `user` role
+ * (others get the same 404 as for the space itself; a viewer 4403), authenticated by a bearer token or the session cookie. A browser always sends Origin on
  * a WebSocket: it must be this server's, so a page on another site cannot ride a signed-in user's
  * cookie (knot's upgrader skips this check; we do not). Every terminal opened is audited.
  *
@@ -21,6 +21,7 @@ import { FrameError, FrameType, StreamFrameDecoder, decodeMessage, encodeMessage
 import { SHELLS, TERMINAL_SESSION_ID } from '../../link/protocol';
 import type { Services } from '../context';
 import type { LinkRegistry } from './registry';
+import type { SessionHandle } from './space-sessions';
 import { queryOf } from './upgrade-http';
 import { auditSpaceAccess, refuseKnownCaller, runningSpaceLink, upgradeCaller } from './space-access';
 
@@ -83,13 +84,13 @@ export class TerminalBridge {
       const { space, link } = await runningSpaceLink(svc, this.links, actor, spaceRef, 'open a terminal');
       const shell = params.shell ?? (SHELLS as readonly string[]).find((s) => s === space.shell) ?? 'bash';
       await auditSpaceAccess(svc, actor, 'terminal.open', space.id, 'ok', { session: params.session, shell });
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, link.openTerminal({ ...params, shell }), link.terminals));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, link.openTerminal({ ...params, shell }), link.terminals, (h) => this.links.sessions.track(space.id, actor, h)));
     } catch (e) {
       await refuseKnownCaller(this.wss, req, socket, head, e, svc, { actor, action: 'terminal.open', spaceRef });
     }
   }
 
-  private relay(ws: WebSocket, stream: ClientHttp2Stream, onLink: Set<{ close(code: number, reason: string): void }>): void {
+  private relay(ws: WebSocket, stream: ClientHttp2Stream, onLink: Set<SessionHandle>, track: (h: SessionHandle) => () => void): void {
     const metrics = this.svc.metrics.terminalStreams;
     metrics.inc();
     let done = false;
@@ -98,12 +99,14 @@ export class TerminalBridge {
         if (done) return;
         done = true;
         onLink.delete(handle);
+        untrack();
         metrics.dec();
         if (!stream.destroyed) stream.close();
         if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason.slice(0, 120));
       },
     };
     onLink.add(handle);
+    const untrack = track(handle);
 
     const decoder = new StreamFrameDecoder();
     let sawExit = false;

@@ -22,9 +22,9 @@ export const agentTokenRoutes: RouteDef[] = [
       'Run the agent with `KNOT_SERVER=<server url> KNOT_SPACEID=<space id> KNOT_AGENT_TOKEN=<token> knot agent`.',
     auth: 'user',
     audit: { action: 'agent_token.create', resourceType: 'space' },
-    responses: { 201: { description: 'issued; `token` is the secret', schema: createdAgentTokenView }, ...problems(400, 404, 409, ...AUTH_PROBLEMS) },
+    responses: { 201: { description: 'issued; `token` is the secret', schema: createdAgentTokenView }, ...problems(400, 403, 404, 409, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, audit }) {
-      const space = await findVisibleSpace(svc, actor, params.id ?? '');
+      const space = await findVisibleSpace(svc, actor, params.id ?? '', undefined, 'manage');
       audit.resourceId = space.id;
       const template = await svc.store.templates.get(space.templateId);
       if (template?.type !== 'manual') {

@@ -68,6 +68,9 @@ export const eventRoutes: RouteDef[] = [
       const lastId = lastEventIdOf(req.headers['last-event-id']);
       const hub = svc.events;
       const ownerId = actor.isAdmin ? null : actor.user.id;
+      // spaces shared with the caller (as they are now: a share added later shows after a reconnect)
+      const shared = new Set(ownerId ? (await svc.store.shares.listForRecipient(actor.user.id, actor.groups)).map((s) => s.spaceId) : []);
+      const visible = (e: StoredEvent) => !ownerId || e.ownerId === ownerId || shared.has(e.event.spaceId);
       const log = svc.logger.child({ stream: 'events', user: actor.user.username });
       const conn = new SseConnection(res, hub.options.maxBufferedBytes, (reason) => log.info({ reason }, 'dropped a slow event-stream client'));
       res.writeHead(200, {
@@ -83,6 +86,7 @@ export const eventRoutes: RouteDef[] = [
       let held: StoredEvent[] | null = [];
       const { since, unsubscribe } = await hub.subscribe({
         ownerId,
+        sharedSpaceIds: shared,
         deliver(e) {
           if (held) {
             held.push(e);
@@ -108,8 +112,9 @@ export const eventRoutes: RouteDef[] = [
           } else {
             let after = lastId;
             for (;;) {
-              const batch = await svc.store.events.after(after, { limit: REPLAY_BATCH, upTo: since, ...(ownerId ? { ownerId } : {}) });
-              for (const e of batch) if (!conn.event(e.id, e.event)) return { status: 200, streamed: true };
+              // with shares the store's owner filter would miss them: read all, keep the visible
+              const batch = await svc.store.events.after(after, { limit: REPLAY_BATCH, upTo: since, ...(ownerId && shared.size === 0 ? { ownerId } : {}) });
+              for (const e of batch) if (visible(e) && !conn.event(e.id, e.event)) return { status: 200, streamed: true };
               if (batch.length < REPLAY_BATCH) break;
               after = batch[batch.length - 1]!.id;
             }

@@ -7,13 +7,16 @@ import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, noContent, problems } from '../schemas/common';
 import { createGroupBody, groupList, groupView, updateGroupBody } from '../schemas/groups';
 import { groupJson } from '../views';
+import { applyQuotaPatch } from '../../core/quotas';
+import { quotaJson } from '../quota-views';
 
 const BASE = '/api/v1/groups';
 
 async function views(svc: Services, groups: Group[]) {
   const users = await svc.store.users.getByIds([...new Set(groups.flatMap((g) => g.memberIds))]);
   const names = new Map(users.map((u) => [u.id, u.username]));
-  return groups.map((g) => groupJson(g, (id) => names.get(id)));
+  const quotas = await svc.store.quotas.limitsOf('group', groups.map((g) => g.id));
+  return groups.map((g) => ({ ...groupJson(g, (id) => names.get(id)), quota: quotaJson(quotas.get(g.id) ?? null) }));
 }
 
 async function requireGroup(svc: Services, name: string): Promise<Group> {
@@ -65,7 +68,7 @@ export const groupRoutes: RouteDef[] = [
     method: 'patch',
     path: `${BASE}/:name`,
     tag: 'groups',
-    summary: 'Change description or members (the full member list)',
+    summary: 'Change description, members (the full member list) or quota',
     auth: 'admin',
     body: { 'application/json': updateGroupBody },
     audit: { action: 'group.update', resourceType: 'group' },
@@ -73,7 +76,10 @@ export const groupRoutes: RouteDef[] = [
     async handler({ svc, params, body }) {
       const g = await requireGroup(svc, params.name ?? '');
       const memberIds = body.members === undefined ? undefined : await userIdsOf(svc.store, body.members, 'members');
-      await svc.store.groups.update(g.id, { ...(body.description !== undefined ? { description: body.description } : {}), ...(memberIds ? { memberIds } : {}) }, svc.now());
+      await svc.store.transaction(async (tx) => {
+        await tx.groups.update(g.id, { ...(body.description !== undefined ? { description: body.description } : {}), ...(memberIds ? { memberIds } : {}) }, svc.now());
+        if (body.quota) await tx.quotas.setLimits('group', g.id, applyQuotaPatch((await tx.quotas.limitsOf('group', [g.id])).get(g.id) ?? null, body.quota), svc.now());
+      });
       return { status: 200, body: (await views(svc, [(await svc.store.groups.get(g.id))!]))[0] };
     },
   }),

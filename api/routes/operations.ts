@@ -1,6 +1,8 @@
 import { ErrorType, KnotError, notFound } from '../../core/errors';
+import { refusalOf, roleAllows, type SpaceAction } from '../../core/space-roles';
 import type { Operation } from '../../store/model';
 import type { Actor, Services } from '../context';
+import { roleOn } from '../space-roles';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, iso, problems } from '../schemas/common';
 import { operationAccepted, operationDetailView } from '../schemas/spaces';
@@ -9,11 +11,13 @@ import { operationJson } from '../views';
 const BASE = '/api/v1/operations';
 
 /** An operation of a space the caller may see; anything else is 404 (never reveal others'). */
-async function visibleOperation(svc: Services, actor: Actor, id: string): Promise<Operation> {
+async function visibleOperation(svc: Services, actor: Actor, id: string, action: SpaceAction = 'view'): Promise<Operation> {
   const op = await svc.store.operations.get(id);
   const space = op ? await svc.store.spaces.get(op.spaceId) : null;
   // operations of deleted spaces stay readable (the delete operation itself, the audit trail)
-  if (!op || !space || !(actor.isAdmin || space.ownerId === actor.user.id)) throw notFound('operation', id);
+  const role = space ? await roleOn(svc, actor, space) : null;
+  if (!op || !space || !role) throw notFound('operation', id);
+  if (!roleAllows(role, action)) throw new KnotError(ErrorType.Forbidden, refusalOf(role, action, space.name), { details: { role } });
   return op;
 }
 
@@ -46,9 +50,10 @@ export const operationRoutes: RouteDef[] = [
     description: 'Owners may cancel operations on their own spaces; admins any. The workflow undoes what this run created (jobs, new volumes); volumes that existed before stay.',
     auth: 'user',
     audit: { action: 'operation.cancel', resourceType: 'operation' },
-    responses: { 202: { description: 'cancellation requested; follow the operation or the event stream', schema: operationAccepted }, ...problems(404, 409, ...AUTH_PROBLEMS) },
+    responses: { 202: { description: 'cancellation requested; follow the operation or the event stream', schema: operationAccepted }, ...problems(403, 404, 409, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, audit }) {
-      const op = await visibleOperation(svc, actor, params.id ?? '');
+      // cancelling stops a start or stop: as starting and stopping (a `user` share may)
+      const op = await visibleOperation(svc, actor, params.id ?? '', 'operate');
       audit.detail = { spaceId: op.spaceId, type: op.type };
       if (op.status !== 'pending' && op.status !== 'running') {
         throw new KnotError(ErrorType.OperationFinished, `operation ${op.id} has already finished (${op.status})`, { details: { operationId: op.id, status: op.status } });

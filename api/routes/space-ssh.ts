@@ -31,15 +31,15 @@ export const spaceSshRoutes: RouteDef[] = [
     method: 'get',
     path: '/api/v1/spaces/:id/ssh',
     tag: 'spaces',
-    summary: "How to reach the space with SSH, and its host key to pin (owner or admin)",
+    summary: "How to reach the space with SSH, and its host key to pin (owner, admin, or a `user` share)",
     description:
       'The connection itself is the WebSocket GET /api/v1/spaces/:id/ssh/stream (`knot forward ssh`, a ProxyCommand); SSH authenticates with the owner\'s SSH keys. ' +
       'The host key is derived from server.encrypt and the space id: it never changes unless server.encrypt does. 409 when the server has no server.encrypt.',
     auth: 'user',
     query: getSpaceQuery,
-    responses: { 200: { description: 'the SSH facts', schema: spaceSshView }, ...problems(400, 404, 409, ...AUTH_PROBLEMS) },
+    responses: { 200: { description: 'the SSH facts', schema: spaceSshView }, ...problems(400, 403, 404, 409, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, query }) {
-      const space = await findVisibleSpace(svc, actor, params.id ?? '', query.owner);
+      const space = await findVisibleSpace(svc, actor, params.id ?? '', query.owner, 'connect');
       if (!svc.config.server.encrypt) throw new KnotError(ErrorType.Conflict, 'SSH into spaces needs server.encrypt (the host keys derive from it); ask the administrator');
       const owner = space.ownerId === actor.user.id ? actor.user : await svc.store.users.get(space.ownerId);
       const ownerName = owner?.username ?? space.ownerId;

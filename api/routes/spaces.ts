@@ -26,7 +26,9 @@ import {
   spaceView as spaceViewSchema,
   updateSpaceBody,
 } from '../schemas/spaces';
+import { checkCreate, startGuard, unitsOfSpace } from '../quota-check';
 import { findVisibleSpace, resolvedVersion, spaceView, spaceViews, templateFacts, type TemplateFacts } from '../space-views';
+import { mergePages, sharedSpacesPage } from '../spaces-shared-with-me';
 import { API_BASE, operationJson } from '../views';
 
 const BASE = `${API_BASE}/spaces`;
@@ -83,6 +85,13 @@ async function ownerNameOf(svc: Services, actor: Actor, space: Space): Promise<s
   return (await findUser(svc.store, space.ownerId))?.username ?? space.ownerId;
 }
 
+/** The quota guard of a start or restart: the units of the version the space's ref resolves to. */
+async function quotaGuardOf(svc: Services, space: Space, facts: TemplateFacts) {
+  const version = resolvedVersion(facts, space.templateRef);
+  const units = await unitsOfSpace(svc, space, facts.template, version?.content ?? {});
+  return startGuard(space, units, true, svc.now());
+}
+
 function accepted(op: Parameters<typeof operationJson>[0]) {
   return { status: 202, body: { operation: operationJson(op) }, headers: { Location: `${API_BASE}/operations/${op.id}` } };
 }
@@ -113,6 +122,7 @@ export const spaceRoutes: RouteDef[] = [
       if (await svc.store.spaces.getByName(owner.id, body.name)) {
         throw new KnotError(ErrorType.Conflict, `a space named '${body.name}' already exists`, { errors: [{ path: 'name', message: 'already in use' }] });
       }
+      await checkCreate(svc, owner.id);
       const spaceId = svc.newId();
       audit.resourceId = spaceId;
       const { space } = await svc.lifecycle.createSpace(
@@ -120,14 +130,15 @@ export const spaceRoutes: RouteDef[] = [
         owner.username,
         t.name,
       );
-      return { status: 201, body: await spaceView(svc, space), headers: { Location: `${BASE}/${space.id}` } };
+      return { status: 201, body: await spaceView(svc, space, actor), headers: { Location: `${BASE}/${space.id}` } };
     },
   }),
   defineRoute({
     method: 'get',
     path: BASE,
     tag: 'spaces',
-    summary: 'List spaces (own; admins: all) with filters and cursor pagination',
+    summary: 'List spaces (own and shared with you; admins: all) with filters and cursor pagination',
+    description: 'Filters combine (AND): `owner`, `template`, `phase`, `namePrefix`. An unknown owner or template answers an empty page.',
     auth: 'user',
     query: listSpacesQuery,
     responses: { 200: { description: 'a page of spaces', schema: spaceList }, ...problems(400, ...AUTH_PROBLEMS) },
@@ -138,7 +149,7 @@ export const spaceRoutes: RouteDef[] = [
       let ownerId: string | undefined = actor.isAdmin ? undefined : actor.user.id;
       if (query.owner !== undefined) {
         const owner = await findUser(svc.store, query.owner);
-        if (!owner || (!actor.isAdmin && owner.id !== actor.user.id)) return empty;
+        if (!owner) return empty;
         ownerId = owner.id;
       }
       let templateId: string | undefined;
@@ -147,17 +158,23 @@ export const spaceRoutes: RouteDef[] = [
         if (!t) return empty;
         templateId = t.id;
       }
-      const rows = await svc.store.spaces.list({
+      const filter = {
         ...(ownerId ? { ownerId } : {}),
         ...(templateId ? { templateId } : {}),
         ...(query.phase ? { phase: query.phase } : {}),
+        ...(query.namePrefix ? { namePrefix: query.namePrefix } : {}),
+        ...(query.order === 'newest' ? { newestFirst: true } : {}),
         ...(after ? { after: { createdAt: after.c, id: after.i } } : {}),
         limit: query.limit + 1,
-      });
+      };
+      // others' spaces shared with the caller join their own (admins see every space anyway)
+      const own = query.shared === 'true' || (!actor.isAdmin && ownerId !== actor.user.id) ? [] : await svc.store.spaces.list(filter);
+      const shared = query.shared === 'true' || (!actor.isAdmin && query.shared !== 'false') ? await sharedSpacesPage(svc, actor, query.owner !== undefined ? filter : { ...filter, ownerId: undefined }) : [];
+      const rows = mergePages(own, shared, filter);
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       const nextCursor = rows.length > query.limit && last ? encodeCursor({ c: last.createdAt, i: last.id }) : null;
-      return { status: 200, body: { items: await spaceViews(svc, page), nextCursor } };
+      return { status: 200, body: { items: await spaceViews(svc, page, actor), nextCursor } };
     },
   }),
   defineRoute({
@@ -169,7 +186,7 @@ export const spaceRoutes: RouteDef[] = [
     query: getSpaceQuery,
     responses: { 200: { description: 'the space', schema: spaceViewSchema }, ...problems(400, 404, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, query }) {
-      return { status: 200, body: await spaceView(svc, await findVisibleSpace(svc, actor, params.id ?? '', query.owner)) };
+      return { status: 200, body: await spaceView(svc, await findVisibleSpace(svc, actor, params.id ?? '', query.owner), actor) };
     },
   }),
   defineRoute({
@@ -181,9 +198,9 @@ export const spaceRoutes: RouteDef[] = [
     auth: 'user',
     body: { 'application/json': updateSpaceBody },
     audit: { action: 'space.update', resourceType: 'space' },
-    responses: { 202: { description: 'update started', schema: operationAccepted }, ...problems(400, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
+    responses: { 202: { description: 'update started', schema: operationAccepted }, ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, body, audit }) {
-      const space = await findVisibleSpace(svc, actor, params.id ?? '');
+      const space = await findVisibleSpace(svc, actor, params.id ?? '', undefined, 'manage');
       audit.resourceId = space.id;
       if (Object.keys(body).length === 0) throw fieldError('(body)', 'nothing to change: give templateVersion, parameters, shell or agentUrl');
       const facts = await factsOf(svc, space);
@@ -198,6 +215,8 @@ export const spaceRoutes: RouteDef[] = [
         spec.agentUrl = body.agentUrl;
       }
       audit.detail = { changed: Object.keys(spec) };
+      const target = { ...space, parameters: { ...space.parameters, ...(spec.parameters ?? {}) } };
+      const units = await unitsOfSpace(svc, target, facts.template, version.content);
       const op = await svc.lifecycle.startOperation({
         spaceId: space.id,
         type: 'update',
@@ -206,7 +225,7 @@ export const spaceRoutes: RouteDef[] = [
         spaceName: space.name,
         templateName: facts.template.name,
         spec,
-      });
+      }, startGuard(space, units, space.phase === 'running' || space.phase === 'starting', svc.now()));
       return accepted(op);
     },
   }),
@@ -220,11 +239,13 @@ export const spaceRoutes: RouteDef[] = [
       body: { 'application/json': actionBody },
       bodyRequired: false,
       audit: { action: `space.${action}`, resourceType: 'space' },
-      responses: { 202: { description: `${action} started; Location is the operation`, schema: operationAccepted }, ...problems(400, 404, 409, 415, ...AUTH_PROBLEMS) },
+      responses: { 202: { description: `${action} started; Location is the operation`, schema: operationAccepted }, ...problems(400, 403, 404, 409, 415, ...AUTH_PROBLEMS) },
       async handler({ svc, actor, params, body, audit }) {
-        const space = await findVisibleSpace(svc, actor, params.id ?? '');
+        // start, stop, restart: a `user` share may; update changes the spec: owner and admins
+        const space = await findVisibleSpace(svc, actor, params.id ?? '', undefined, action === 'update' ? 'manage' : 'operate');
         audit.resourceId = space.id;
         const facts = await factsOf(svc, space);
+        const guard = action === 'start' || action === 'restart' ? await quotaGuardOf(svc, space, facts) : undefined;
         const op = await svc.lifecycle.startOperation({
           spaceId: space.id,
           type: action,
@@ -233,7 +254,7 @@ export const spaceRoutes: RouteDef[] = [
           spaceName: space.name,
           templateName: facts.template.name,
           ...(body.reason ? { reason: body.reason } : {}),
-        });
+        }, guard);
         return accepted(op);
       },
     }),
@@ -245,9 +266,9 @@ export const spaceRoutes: RouteDef[] = [
     summary: 'Delete a stopped (or failed) space and its volumes → 202; 409 while it runs',
     auth: 'user',
     audit: { action: 'space.delete', resourceType: 'space' },
-    responses: { 202: { description: 'delete started', schema: operationAccepted }, ...problems(404, 409, ...AUTH_PROBLEMS) },
+    responses: { 202: { description: 'delete started', schema: operationAccepted }, ...problems(403, 404, 409, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, params, audit }) {
-      const space = await findVisibleSpace(svc, actor, params.id ?? '');
+      const space = await findVisibleSpace(svc, actor, params.id ?? '', undefined, 'manage');
       audit.resourceId = space.id;
       requireDeletable(space);
       const facts = await factsOf(svc, space);

@@ -50,7 +50,8 @@ async function visibleTemplate(svc: Services, actor: Actor, name: string): Promi
   return t;
 }
 
-async function fullView(svc: Services, t: TemplateRecord) {
+/** The API's view of a template: its latest content and every version's summary. */
+export async function fullView(svc: Services, t: TemplateRecord) {
   const versions = await svc.store.templates.listVersions<StoredTemplateContent>(t.id);
   const latest = versions.find((v) => v.version === t.latestVersion);
   if (!latest) throw new KnotError(ErrorType.Internal, `template ${t.name} has no version ${t.latestVersion}`);
@@ -79,6 +80,21 @@ async function saveEdit(svc: Services, actor: Actor, t: TemplateRecord, raw: unk
     svc.now(),
   );
   return { template: updated, created: next.version };
+}
+
+/** Validates and stores a new template as its first version (409 when the name is taken). */
+export async function createTemplate(svc: Services, actor: Actor, raw: unknown): Promise<TemplateRecord> {
+  const content = await requireValidTemplate(svc, raw);
+  if (await svc.store.templates.getByName(content.name)) {
+    throw new KnotError(ErrorType.Conflict, `a template named '${content.name}' already exists`, { errors: [{ path: 'name', message: 'already in use' }] });
+  }
+  const first = nextVersion(null, null, { ...storedContent(content), ...(content.version ? { version: content.version } : {}) });
+  const stored = storedContent(content);
+  return svc.store.templates.insert(svc.newId(),
+    metaOf(content),
+    { versionId: svc.newId(), version: first?.version ?? '1.0.0', contentHash: contentHash(stored), content: stored, createdBy: actor.user.id },
+    svc.now(),
+  );
 }
 
 function patchPathError(path: string, message: string): KnotError {
@@ -161,17 +177,7 @@ export const templateRoutes: RouteDef[] = [
     responses: { 201: { description: 'created', schema: templateView }, ...problems(400, 403, 409, 413, 415, ...AUTH_PROBLEMS) },
     async handler({ svc, actor, body, audit }) {
       audit.resourceId = body.name;
-      const content = await requireValidTemplate(svc, body);
-      if (await svc.store.templates.getByName(content.name)) {
-        throw new KnotError(ErrorType.Conflict, `a template named '${content.name}' already exists`, { errors: [{ path: 'name', message: 'already in use' }] });
-      }
-      const first = nextVersion(null, null, { ...storedContent(content), ...(content.version ? { version: content.version } : {}) });
-      const stored = storedContent(content);
-      const t = await svc.store.templates.insert(svc.newId(),
-        metaOf(content),
-        { versionId: svc.newId(), version: first?.version ?? '1.0.0', contentHash: contentHash(stored), content: stored, createdBy: actor.user.id },
-        svc.now(),
-      );
+      const t = await createTemplate(svc, actor, body);
       audit.detail = { version: t.latestVersion };
       return { status: 201, body: await fullView(svc, t), headers: { Location: `${BASE}/${t.name}` } };
     },

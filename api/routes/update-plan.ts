@@ -30,7 +30,7 @@ export const updatePlanView = z
   })
   .meta({ id: 'UpdatePlan' });
 
-function renderSettings(svc: Services) {
+export function renderSettings(svc: Services) {
   const c = svc.config.server;
   return { url: c.url, wildcardDomain: c.wildcard_domain, agentEndpoint: c.agent_endpoint, encryptKey: c.encrypt, nomadDatacenter: c.nomad.datacenter, nomadRegion: c.nomad.region || 'global' };
 }

@@ -1,5 +1,5 @@
 /** Admin CRUD for users (plus: anyone may read themselves). Deactivating revokes every token and session. */
-import { ErrorType, KnotError } from '../../core/errors';
+import { ErrorType, KnotError, type FieldError } from '../../core/errors';
 import type { User } from '../../store/model';
 import { issueToken } from '../auth';
 import type { Services } from '../context';
@@ -9,14 +9,30 @@ import { AUTH_PROBLEMS, noContent, problems } from '../schemas/common';
 import { createTokenBody, createdTokenView } from '../schemas/tokens';
 import { createUserBody, updateUserBody, userList, userView } from '../schemas/users';
 import { tokenJson, userJson } from '../views';
+import { applyQuotaPatch } from '../../core/quotas';
+import { quotaJson } from '../quota-views';
 
 const BASE = '/api/v1/users';
 
 async function view(svc: Services, u: User) {
-  return userJson(u, await svc.store.groups.namesOfUser(u.id));
+  const quota = (await svc.store.quotas.limitsOf('user', [u.id])).get(u.id) ?? null;
+  return { ...userJson(u, await svc.store.groups.namesOfUser(u.id)), quota: quotaJson(quota) };
 }
 
-/** The last active admin can't be demoted, deactivated or deleted: nobody could administer knot. */
+/**
+ * An admin never locks themselves out: deactivating, demoting or deleting your own account is
+ * refused whatever other admins exist (one slip and only another admin could undo it). Another
+ * admin may do it to you. `errors` name the fields that asked for it.
+ */
+function guardSelf(actor: { user: User }, u: User, what: string, errors: FieldError[] = []): void {
+  if (u.id !== actor.user.id) return;
+  throw new KnotError(ErrorType.SelfLockout, `you cannot ${what} your own account: ask another admin`, { errors, details: { user: u.username } });
+}
+
+/**
+ * The last active admin can't be demoted, deactivated or deleted: nobody could administer knot.
+ * Behind guardSelf a safety net: an admin acting on another admin is an active admin too.
+ */
 async function guardLastAdmin(svc: Services, u: User, what: string): Promise<void> {
   if (u.role === 'admin' && u.active && (await svc.store.users.countActiveAdmins()) <= 1) {
     throw new KnotError(ErrorType.Conflict, `cannot ${what} the last active admin`, { details: { user: u.username } });
@@ -83,20 +99,27 @@ export const userRoutes: RouteDef[] = [
     method: 'patch',
     path: `${BASE}/:id`,
     tag: 'users',
-    summary: 'Change email, timezone, role or active; deactivating revokes the user\'s tokens',
+    summary: 'Change email, timezone, role, active or quota; deactivating revokes the user\'s tokens',
     auth: 'admin',
     body: { 'application/json': updateUserBody },
     audit: { action: 'user.update', resourceType: 'user' },
     responses: { 200: { description: 'updated', schema: userView }, ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
-    async handler({ svc, params, body, audit }) {
+    async handler({ svc, actor, params, body, audit }) {
       const u = await requireUser(svc.store, params.id ?? '');
       audit.resourceId = u.id;
       audit.detail = { changed: Object.keys(body) };
+      const lockout: FieldError[] = [
+        ...(body.active === false ? [{ path: 'active', message: 'you cannot deactivate your own account' }] : []),
+        ...(body.role === 'user' ? [{ path: 'role', message: 'you cannot remove the admin role from your own account' }] : []),
+      ];
+      if (lockout.length) guardSelf(actor, u, body.active === false ? 'deactivate' : 'demote', lockout);
       if (body.active === false) await guardLastAdmin(svc, u, 'deactivate');
       if (body.role === 'user') await guardLastAdmin(svc, u, 'demote');
       const now = svc.now();
       await svc.store.transaction(async (tx) => {
-        await tx.users.update(u.id, body, now);
+        const { quota, ...fields } = body;
+        await tx.users.update(u.id, fields, now);
+        if (quota) await tx.quotas.setLimits('user', u.id, applyQuotaPatch((await tx.quotas.limitsOf('user', [u.id])).get(u.id) ?? null, quota), now);
         if (body.active === false) {
           await tx.tokens.revokeAllOfUser(u.id, now);
           await tx.sessions.revokeAllOfUser(u.id, now);
@@ -116,7 +139,7 @@ export const userRoutes: RouteDef[] = [
     async handler({ svc, actor, params, audit }) {
       const u = await requireUser(svc.store, params.id ?? '');
       audit.resourceId = u.id;
-      if (u.id === actor.user.id) throw new KnotError(ErrorType.Conflict, 'you cannot delete yourself');
+      guardSelf(actor, u, 'delete');
       await guardLastAdmin(svc, u, 'delete');
       const spaces = await svc.store.spaces.countOwnedBy(u.id, true);
       if (spaces > 0) {

@@ -2,7 +2,14 @@
 import { z } from 'zod';
 import type { ResponseDoc } from '../route';
 
-export const fieldErrorSchema = z.object({ path: z.string(), message: z.string() }).meta({ id: 'FieldError' });
+export const fieldErrorSchema = z
+  .object({
+    path: z.string(),
+    message: z.string(),
+    line: z.number().int().optional().describe('1-based line of the problem in a text field (a template job or volumes)'),
+    column: z.number().int().optional().describe('1-based column, with line'),
+  })
+  .meta({ id: 'FieldError' });
 
 export const problemSchema = z
   .object({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { nameString } from '../../core/names';
 import { OPERATION_STATUSES, OPERATION_TYPES, SPACE_PHASES } from '../../store/model';
 import { STEP_OUTCOMES } from '../../core/events';
+import { SPACE_ROLES } from '../../core/space-roles';
 import { agentStatusView } from './agents';
 import { isoTime, limitParam, nullableIsoTime } from './common';
 
@@ -39,10 +40,19 @@ export const updateSpaceBody = z
 
 export const actionBody = z.strictObject({ reason: z.string().max(255).optional() }).meta({ id: 'OperationRequest' });
 
+export const SPACE_ORDERS = ['oldest', 'newest'] as const;
+
 export const listSpacesQuery = z.strictObject({
   owner: nameString('user').optional().describe('username'),
   template: nameString('template').optional().describe('template name'),
   phase: z.enum(SPACE_PHASES).optional(),
+  namePrefix: z
+    .string()
+    .regex(/^[a-z0-9-]{1,63}$/, 'must be 1-63 lowercase letters, digits or -')
+    .optional()
+    .describe('spaces whose name starts with this (a prefix, not a substring: the stores answer it from an index of names)'),
+  shared: z.enum(['true', 'false']).optional().describe('true: only the spaces others shared with you ("Shared with me"); false: only your own (admins: everyone\'s); default both'),
+  order: z.enum(SPACE_ORDERS).default('oldest').describe('by creation time: oldest first (default) or newest first; a cursor continues in the order it was made with'),
   limit: limitParam,
   cursor: z.string().max(512).optional(),
 });
@@ -97,6 +107,8 @@ export const spaceView = z
       agent: agentStatusView,
       publicPorts: z.array(z.number().int()).describe('ports the applied template version marks public: anyone may open them over HTTP while the space runs'),
     }),
+    role: z.enum(SPACE_ROLES).nullable().describe("the caller's role on the space: owner, admin, or what a share gives (user, viewer); null in the answer to a transfer that gave it away"),
+    sharedBy: z.string().nullable().describe("the owner's username when the space is the caller's by a share; else null"),
   })
   .meta({ id: 'Space' });
 

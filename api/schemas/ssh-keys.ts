@@ -13,7 +13,8 @@ export const addSshKeyBody = z
       .string()
       .trim()
       .regex(SSH_KEY_NAME_PATTERN, `must be 1-${MAX_SSH_KEY_NAME} characters without control characters`)
-      .meta({ minLength: 1, maxLength: MAX_SSH_KEY_NAME, description: "default: the key's comment, else its type" })
+      // trimmed before the pattern applies: the document refuses what trims to nothing
+      .meta({ minLength: 1, maxLength: MAX_SSH_KEY_NAME, not: { pattern: '^\\s*$' }, description: "default: the key's comment, else its type" })
       .optional(),
   })
   .meta({ id: 'AddSshKey' });

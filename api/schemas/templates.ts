@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parameterDefSchema } from '../../core/parameters';
 import { scheduleSchema, templateContentSchema, templatePortSchema } from '../../core/template';
-import { isoTime } from './common';
+import { fieldErrorSchema, isoTime } from './common';
 
 /** POST/PUT body: the template's content as core/template defines it (flat JSON). */
 export const templateBody = templateContentSchema.meta({ id: 'TemplateInput' });
@@ -40,6 +40,8 @@ export const templateView = z
     idleTimeout: z.string().optional(),
     startTimeout: z.string(),
     ports: z.array(templatePortSchema.meta({ id: 'TemplatePort' })).optional().describe('ports the template names; public ones are reachable over HTTP without signing in'),
+    computeUnits: z.number().int().optional().describe("what a running space costs against its owner's computeUnits quota (default 1)"),
+    storageUnits: z.number().int().optional().describe("what its volumes cost against storageUnits (default: their capacity_min summed, GiB rounded up)"),
     version: z.string().describe('latest version'),
     contentHash: z.string(),
     versions: z.array(versionSummary),
@@ -54,5 +56,21 @@ export const versionList = z
   .meta({ id: 'TemplateVersionList' });
 
 export const validationResult = z
-  .object({ valid: z.boolean(), errors: z.array(z.object({ path: z.string(), message: z.string() })) })
+  .object({ valid: z.boolean(), errors: z.array(fieldErrorSchema) })
   .meta({ id: 'TemplateValidation' });
+
+/** A starter template shipped in examples/templates/, offered while the store has no template. */
+export const starterView = z
+  .object({
+    name: z.string().describe('the folder under examples/templates/ and the name of the template it adds'),
+    displayName: z.string(),
+    description: z.string(),
+    type: z.enum(['nomad', 'manual']),
+  })
+  .meta({ id: 'TemplateStarter' });
+export const starterList = z
+  .object({
+    offered: z.boolean().describe('true while the store has no template: the UI offers these then'),
+    items: z.array(starterView),
+  })
+  .meta({ id: 'TemplateStarterList' });

@@ -9,6 +9,7 @@ import { DEFAULT_EVENT_RETENTION, type EventFacts, type Operation, type Space, t
 import type { EventRepository } from '../store';
 import type { Keys } from './keys';
 import { parseJson, readDoc, type Kv } from './kv';
+import { redisWebhookCursor } from './webhooks';
 
 /** Pruning runs after one append in this many (per store), dropping everything past the retention. */
 const PRUNE_EVERY = 100;
@@ -45,10 +46,12 @@ export class EventRetention {
 }
 
 export function redisEvents(kv: Kv, keys: Keys, retention: EventRetention): EventRepository {
-  /** as SQL: every id ≤ newest − retention */
+  /** as SQL: every id ≤ newest − retention, never past the webhook dispatcher's cursor */
   async function prune(): Promise<number> {
     const { newestId } = await kv.logs.bounds(keys.events);
-    return newestId === null ? 0 : kv.logs.dropThrough(keys.events, newestId - retention.size);
+    if (newestId === null) return 0;
+    const cursor = await redisWebhookCursor(kv.read, keys);
+    return kv.logs.dropThrough(keys.events, cursor === null ? newestId - retention.size : Math.min(newestId - retention.size, cursor));
   }
 
   return {

@@ -15,10 +15,12 @@ import { Keys } from './keys';
 import { joinedKv, rootKv, TxRunner, type Kv } from './kv';
 import { LogStore } from './logs';
 import { redisOperations } from './operations';
+import { redisQuotas } from './quotas';
 import { ConnectionPool } from './pool';
 import { dropAll, migrate, REDIS_SCHEMA_VERSION } from './schema';
 import { redisSessions } from './sessions';
-import { redisSpaces } from './spaces';
+import { NAME_FILTER_LIMITS, redisSpaces, type NameFilterLimits } from './spaces';
+import { redisSpaceShares } from './space-shares';
 import { redisSshKeys } from './ssh-keys';
 import { redisSteps } from './steps';
 import { redisTemplates } from './templates';
@@ -26,6 +28,7 @@ import { redisTokens } from './tokens';
 import { redisUsers } from './users';
 import { redisVariables } from './variables';
 import { redisVolumes } from './volumes';
+import { redisWebhooks } from './webhooks';
 
 export { REDIS_SCHEMA_VERSION };
 export { RedisAgentStateStore, type RedisAgentStateOptions } from './agent-state';
@@ -40,13 +43,15 @@ export interface RedisStoreOptions {
   eventRetention?: number;
   /** shown by describe(), e.g. '127.0.0.1:6379 db 0' */
   location?: string;
+  /** how the space list's name filter reads; tests make them small to reach each way with a few spaces */
+  nameFilterLimits?: NameFilterLimits;
 }
 
 const DEFAULT_TX_CONNECTIONS = 8;
 /** `ping()` answers false rather than wait longer than this. */
 const PING_TIMEOUT_MS = 2_000;
 
-function repositories(kv: Kv, keys: Keys, retention: EventRetention): Repositories {
+function repositories(kv: Kv, keys: Keys, retention: EventRetention, nameLimits: NameFilterLimits): Repositories {
   return {
     users: redisUsers(kv, keys),
     groups: redisGroups(kv, keys),
@@ -56,12 +61,15 @@ function repositories(kv: Kv, keys: Keys, retention: EventRetention): Repositori
     agentTokens: redisAgentTokens(kv, keys),
     templates: redisTemplates(kv, keys),
     variables: redisVariables(kv, keys),
-    spaces: redisSpaces(kv, keys),
+    spaces: redisSpaces(kv, keys, nameLimits),
+    shares: redisSpaceShares(kv, keys),
     volumes: redisVolumes(kv, keys),
     operations: redisOperations(kv, keys),
     steps: redisSteps(kv, keys),
     events: redisEvents(kv, keys, retention),
     audit: redisAudit(kv, keys),
+    webhooks: redisWebhooks(kv, keys),
+    quotas: redisQuotas(kv, keys),
   };
 }
 
@@ -97,13 +105,14 @@ export function createRedisStore(redis: Redis, opts: RedisStoreOptions = {}): St
   const runner = new TxRunner(pool);
   const logs = new LogStore(redis, pool);
   const retention = new EventRetention(opts.eventRetention ?? DEFAULT_EVENT_RETENTION);
-  const root = repositories(rootKv(redis, runner, logs), keys, retention);
+  const nameLimits = opts.nameFilterLimits ?? NAME_FILTER_LIMITS;
+  const root = repositories(rootKv(redis, runner, logs), keys, retention, nameLimits);
   let closed = false;
 
   return {
     kind: 'redis',
     ...root,
-    transaction: (work) => runner.run((tx) => work(repositories(joinedKv(tx, logs), keys, retention))),
+    transaction: (work) => runner.run((tx) => work(repositories(joinedKv(tx, logs), keys, retention, nameLimits))),
     // over the store's own connection, which it does not own
     agentState: (ttlMs, clock) => new RedisAgentStateStore(redis, ttlMs, { prefix: keys.prefix, ...(clock ? { clock } : {}) }),
     migrate: async () => {

@@ -99,6 +99,10 @@ export class Keys {
   get liveSpaces(): string {
     return this.k('spaces', 'live');
   }
+  /** live spaces by name: members `<name> <createdAt:id>` (schema 2) */
+  get spacesByName(): string {
+    return this.k('spaces', 'names');
+  }
   spacesOfOwner = (ownerId: string) => this.k('spaces', 'owner', ownerId);
   spacesOfTemplate = (templateId: string) => this.k('spaces', 'template', templateId);
   spacesInPhase = (phase: SpacePhase) => this.k('spaces', 'phase', phase);
@@ -112,6 +116,17 @@ export class Keys {
   }
   /** set: every space id of an owner, deleted ones included */
   everySpaceOfOwner = (ownerId: string) => this.k('spaces', 'owner-all', ownerId);
+
+  // ---- space shares ----
+  spaceShare = (id: string) => this.k('share', id);
+  /** set: the share ids of a space */
+  sharesOfSpace = (spaceId: string) => this.k('space', spaceId, 'shares');
+  /** set: the share ids to a user */
+  sharesToUser = (userId: string) => this.k('shares', 'user', userId);
+  /** set: the share ids to a group (by name) */
+  sharesToGroup = (groupName: string) => this.k('shares', 'group', groupName);
+  /** a space is shared with a recipient (`user:<id>` or `group:<name>`) at most once */
+  shareByRecipient = (spaceId: string, recipient: string) => this.k('name', 'share', spaceId, recipient);
 
   // ---- volumes ----
   /** hash: volumeId → JSON volume record */

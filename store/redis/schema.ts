@@ -1,17 +1,47 @@
 /**
- * The Redis "schema": the key layout of keys.ts has a version, kept at `<prefix>schema`. A future
- * layout change bumps it and adds a step here that rewrites the keys; a knot older than the data
- * refuses to touch it.
+ * The Redis "schema": the key layout of keys.ts has a version, kept at `<prefix>schema`. A layout
+ * change bumps it and adds a step here that rewrites the keys; a knot older than the data refuses
+ * to touch it.
  */
 import type Redis from 'ioredis';
+import type { Space } from '../model';
 import { guarded } from './errors';
-import type { Keys } from './keys';
+import { idOfMember, lexExclusive, LEX_MAX, LEX_MIN, type Keys } from './keys';
 import type { ConnectionPool } from './pool';
+import { spaceNameMember } from './spaces';
 
-export const REDIS_SCHEMA_VERSION = 1;
+export const REDIS_SCHEMA_VERSION = 2;
 
 /** Keys unlinked per round trip by `dropAll`. */
 const SCAN_COUNT = 1000;
+/** Live spaces read per round trip by a step. */
+const STEP_PAGE = 500;
+
+/**
+ * 1 → 2: the name index of live spaces (the space list's name filter). Idempotent, so two servers
+ * upgrading at once do no harm; a space deleted while the step runs may leave a member behind,
+ * which the list skips (its document no longer holds it).
+ */
+async function indexSpaceNames(redis: Redis, keys: Keys): Promise<void> {
+  let min = LEX_MIN;
+  for (;;) {
+    const members = await guarded(redis.zrangebylex(keys.liveSpaces, min, LEX_MAX, 'LIMIT', 0, STEP_PAGE));
+    const last = members[members.length - 1];
+    if (last === undefined) return;
+    const docs = await guarded(redis.mget(...members.map((m) => keys.space(idOfMember(m)))));
+    const names = docs.flatMap((d) => {
+      const s = d === null ? null : (JSON.parse(d) as Space);
+      return s && s.deletedAt === null ? [spaceNameMember(s)] : [];
+    });
+    if (names.length > 0) await guarded(redis.zadd(keys.spacesByName, ...names.flatMap((n) => [0, n])));
+    min = lexExclusive(last);
+  }
+}
+
+/** STEPS[v] takes the layout from version v to v + 1. */
+const STEPS: Record<number, { name: string; run: (redis: Redis, keys: Keys) => Promise<void> }> = {
+  1: { name: 'redis schema 2: space name index', run: indexSpaceNames },
+};
 
 /** Creates or upgrades the layout; the steps applied. */
 export async function migrate(redis: Redis, pool: ConnectionPool, keys: Keys, location: string): Promise<string[]> {
@@ -29,7 +59,15 @@ export async function migrate(redis: Redis, pool: ConnectionPool, keys: Keys, lo
       `the Redis store at ${location} (prefix '${keys.prefix}') was written by a newer knot (schema ${version}; this knot knows up to ${REDIS_SCHEMA_VERSION}): upgrade knot`,
     );
   }
-  return [];
+  const applied: string[] = [];
+  for (let v = version; v < REDIS_SCHEMA_VERSION; v++) {
+    const step = STEPS[v];
+    if (!step) throw new Error(`no step from Redis schema ${v} to ${v + 1}`);
+    await step.run(redis, keys);
+    await pool.use((conn) => conn.set(keys.schema, String(v + 1)));
+    applied.push(step.name);
+  }
+  return applied;
 }
 
 /** SCAN MATCH treats these as a pattern; the prefix is meant literally. */

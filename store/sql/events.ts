@@ -7,6 +7,7 @@ import { eventData, eventOperationId, type EventSpace, type KnotEvent } from '..
 import { DEFAULT_EVENT_RETENTION, type EventFacts, type StoredEvent } from '../model';
 import type { EventRepository } from '../store';
 import type { Queryable } from './db';
+import { sqlWebhookCursor } from './webhooks';
 
 const PRUNE_EVERY = 100;
 
@@ -56,8 +57,14 @@ function fromRow(r: Record<string, unknown>): StoredEvent {
  * `afterCommit` runs the pruning once everything has committed.
  */
 export function sqlEvents(db: Queryable, log: SqlEventLog, pool: Queryable, afterCommit: AfterCommit | null): EventRepository {
+  // never past the webhook dispatcher's cursor: it has not taken those events yet
+  const pruneThrough = async (newestId: number) => {
+    const cursor = await sqlWebhookCursor(pool);
+    const through = cursor === null ? newestId - log.retention : Math.min(newestId - log.retention, cursor);
+    return pool('events').where('id', '<=', through).delete();
+  };
   const prune = (newestId: number) => async () => {
-    await pool('events').where('id', '<=', newestId - log.retention).delete();
+    await pruneThrough(newestId);
   };
   return {
     async append(facts, now) {
@@ -90,7 +97,7 @@ export function sqlEvents(db: Queryable, log: SqlEventLog, pool: Queryable, afte
     async prune() {
       const newest = (await db('events').max({ hi: 'id' }).first()) as { hi: unknown } | undefined;
       if (newest?.hi == null) return 0;
-      return pool('events').where('id', '<=', Number(newest.hi) - log.retention).delete();
+      return pruneThrough(Number(newest.hi));
     },
   };
 }

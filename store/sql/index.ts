@@ -4,12 +4,14 @@ import type { Repositories, Store } from '../store';
 import { SqlAgentStateStore } from './agent-state';
 import { sqlAgentTokens } from './agent-tokens';
 import { sqlAudit } from './audit';
-import { dbReachable, migrateDown, migrateLatest, type Db, type DbTarget, type Queryable } from './db';
+import { dbReachable, migrateDown, migrateLatest, type Db, type DbTarget, type Queryable, type SqlKind } from './db';
 import { SqlEventLog, sqlEvents, type AfterCommit } from './events';
 import { sqlGroups } from './groups';
 import { sqlOperations } from './operations';
+import { sqlQuotas } from './quotas';
 import { sqlSessions } from './sessions';
 import { sqlSpaces } from './spaces';
+import { sqlSpaceShares } from './space-shares';
 import { sqlSshKeys } from './ssh-keys';
 import { sqlSteps } from './steps';
 import { sqlTemplates } from './templates';
@@ -17,10 +19,11 @@ import { sqlTokens } from './tokens';
 import { sqlUsers } from './users';
 import { sqlVariables } from './variables';
 import { sqlVolumes } from './volumes';
+import { sqlWebhooks } from './webhooks';
 
 export { createDb, dbTargetFromConfig, type Db, type DbTarget } from './db';
 
-function repositories(q: Queryable, pool: Db, log: SqlEventLog, afterCommit: AfterCommit | null): Repositories {
+function repositories(q: Queryable, kind: SqlKind, pool: Db, log: SqlEventLog, afterCommit: AfterCommit | null): Repositories {
   return {
     users: sqlUsers(q),
     groups: sqlGroups(q),
@@ -30,12 +33,15 @@ function repositories(q: Queryable, pool: Db, log: SqlEventLog, afterCommit: Aft
     agentTokens: sqlAgentTokens(q),
     templates: sqlTemplates(q),
     variables: sqlVariables(q),
-    spaces: sqlSpaces(q),
+    spaces: sqlSpaces(q, kind),
+    shares: sqlSpaceShares(q),
     volumes: sqlVolumes(q),
     operations: sqlOperations(q),
     steps: sqlSteps(q),
     events: sqlEvents(q, log, pool, afterCommit),
     audit: sqlAudit(q),
+    webhooks: sqlWebhooks(q),
+    quotas: sqlQuotas(q, kind),
   };
 }
 
@@ -51,10 +57,10 @@ export function createSqlStore(db: Db, target: DbTarget): SqlStore {
   return {
     kind: target.client,
     db,
-    ...repositories(db, db, log, null),
+    ...repositories(db, target.client, db, log, null),
     async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
       const after: (() => Promise<void>)[] = [];
-      const result = await db.transaction((trx: Knex.Transaction) => work(repositories(trx, db, log, (fn) => after.push(fn))));
+      const result = await db.transaction((trx: Knex.Transaction) => work(repositories(trx, target.client, db, log, (fn) => after.push(fn))));
       for (const fn of after) await fn();
       return result;
     },

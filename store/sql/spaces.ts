@@ -1,10 +1,11 @@
 /** Spaces on SQL. A deleted space keeps its row (audit, retention) but frees its name (`active_name`). */
+import type { Knex } from 'knex';
 import { chunks } from '../../core/batches';
 import { alreadyInUse, notFound } from '../../core/errors';
 import { TRANSITIONAL_PHASES } from '../../core/lifecycle';
 import type { Space, SpaceFacts, SpacePhase } from '../model';
 import type { SpaceRepository } from '../store';
-import { isUniqueViolation, toJson, type Queryable } from './db';
+import { isUniqueViolation, toJson, type Queryable, type SqlKind } from './db';
 
 type Row = Record<string, unknown>;
 
@@ -32,7 +33,21 @@ function fromRow(r: Row): Space {
   };
 }
 
-export function sqlSpaces(db: Queryable): SpaceRepository {
+/**
+ * `active_name` starts with `prefix`, in a form the dialect answers from an index: SQLite's LIKE
+ * ignores case and so skips a BINARY index, a range does not; MariaDB turns a LIKE with a constant
+ * prefix into an index range under any collation, where a hand-made upper bound would depend on it.
+ */
+function whereNameStarts(q: Knex.QueryBuilder, kind: SqlKind, prefix: string): void {
+  if (kind === 'mysql') {
+    q.whereRaw("active_name LIKE ? ESCAPE '!'", [`${prefix.replace(/[!%_]/g, '!$&')}%`]);
+    return;
+  }
+  const last = prefix.charCodeAt(prefix.length - 1);
+  q.where('active_name', '>=', prefix).andWhere('active_name', '<', prefix.slice(0, -1) + String.fromCharCode(last + 1));
+}
+
+export function sqlSpaces(db: Queryable, kind: SqlKind): SpaceRepository {
   const spaces: SpaceRepository = {
     async insert(s, now) {
       const existing = await spaces.get(s.id);
@@ -80,16 +95,22 @@ export function sqlSpaces(db: Queryable): SpaceRepository {
     },
 
     async list(f) {
-      const q = db('spaces').whereNull('deleted_at');
+      const q = db('spaces');
+      // active_name is a live space's name and NULL once it is deleted: a range on it keeps the
+      // live spaces by itself, so (active_name, created_at, id) (migration 007) answers alone
+      if (f.namePrefix) whereNameStarts(q, kind, f.namePrefix);
+      else q.whereNull('deleted_at');
       if (f.ownerId) q.where('owner_id', f.ownerId);
       if (f.templateId) q.where('template_id', f.templateId);
       if (f.phase) q.where('phase', f.phase);
+      const dir = f.newestFirst ? 'desc' : 'asc';
       if (f.after) {
         const a = f.after;
-        // the `>=` bound lets the (…, created_at, id) index start at the cursor instead of the first row
-        q.where('created_at', '>=', a.createdAt).andWhere((w) => w.where('created_at', '>', a.createdAt).orWhere('id', '>', a.id));
+        const beyond = f.newestFirst ? '<' : '>';
+        // the inclusive bound lets the (…, created_at, id) index start at the cursor instead of the first row
+        q.where('created_at', `${beyond}=`, a.createdAt).andWhere((w) => w.where('created_at', beyond, a.createdAt).orWhere('id', beyond, a.id));
       }
-      const rows = await q.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(f.limit);
+      const rows = await q.orderBy([{ column: 'created_at', order: dir }, { column: 'id', order: dir }]).limit(f.limit);
       return rows.map(fromRow);
     },
 
@@ -109,6 +130,17 @@ export function sqlSpaces(db: Queryable): SpaceRepository {
       if (patch.lastOperationId !== undefined) row.last_operation_id = patch.lastOperationId;
       if (patch.startedAt !== undefined) row.started_at = patch.startedAt;
       await db('spaces').where({ id }).update(row);
+    },
+
+    async transfer(id, newOwnerId, now) {
+      const s = await spaces.get(id);
+      if (!s || s.deletedAt) throw notFound('space', id);
+      try {
+        await db('spaces').where({ id }).update({ owner_id: newOwnerId, updated_at: now });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw alreadyInUse(`the new owner already has a space named '${s.name}'`, 'to');
+        throw e;
+      }
     },
 
     async markDeleted(id, now) {
@@ -180,6 +212,8 @@ export function sqlSpaces(db: Queryable): SpaceRepository {
           await trx('operations').whereIn('space_id', purged).delete();
           await trx('agent_state').whereIn('space_id', purged).delete();
           await trx('agent_tokens').whereIn('space_id', purged).delete();
+          await trx('space_shares').whereIn('space_id', purged).delete();
+          await trx('space_units').whereIn('space_id', purged).delete();
           await trx('spaces').whereIn('id', purged).delete();
         }
       });

@@ -9,8 +9,9 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { webRoot } from '../../api/web-app';
+import { newId } from '../../core/names';
 import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
 import { launchBrowser, seriousAxeViolations } from '../support/browser';
 import { seedJob, seedVolumes, startHarness as startBackend, type Harness as Backend } from '../support/harness';
@@ -251,13 +252,93 @@ describeBuilt('web UI in Chromium on the real stack', () => {
     }
     // the template editor shows validation problems with their line and column
     await page.goto(api.url + '/templates/example');
-    await until('the template to load', async () => (await page.getByLabel('Nomad job (HCL)').inputValue()).includes('job "'), UI_TIMEOUT, 50);
+    await page.locator('.code-field .cm-editor').first().waitFor(); // the code editor, fetched on this page
+    await until('the template to load', async () => (await page.getByLabel('Nomad job (HCL)').innerText()).includes('job "'), UI_TIMEOUT, 50);
     await page.getByLabel('Nomad job (HCL)').fill('job "x" {\n  name = "${{ .nope }}"\n}\n');
     await page.getByRole('button', { name: 'Validate' }).click();
     await page.getByText(/line 2, column/).first().waitFor();
 
     expect(axeFindings).toEqual({});
     expect(cspErrors).toEqual([]);
+  });
+
+  it('pages the Spaces list from the server: first page, Load more and scroll, filters in the URL narrow it server-side, live rows', async () => {
+    const admin = (await api.store.users.getByUsername('admin'))!;
+    const example = (await api.store.templates.getByName('example'))!;
+    // more spaces than a page (50), the newest of the store: many-00 … many-59, many-59 newest
+    const base = Date.now();
+    for (let i = 0; i < 60; i++) {
+      const name = `many-${String(i).padStart(2, '0')}`;
+      await api.store.spaces.insert({ id: newId(base + i), name, ownerId: admin.id, templateId: example.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, base + i);
+    }
+    // one made the ordinary way (its start below runs the real workflow): the newest of all
+    expect((await api.call('POST', '/api/v1/spaces', { body: { name: 'many-1a', template: 'example' } })).status).toBe(201);
+    const listed: URL[] = [];
+    const onRequest = (r: Request) => {
+      const u = new URL(r.url());
+      if (r.method() === 'GET' && u.pathname === '/api/v1/spaces') listed.push(u);
+    };
+    page.on('request', onRequest);
+    try {
+      await page.goto(api.url + '/');
+      await row(page, 'many-1a').waitFor();
+      await row(page, 'many-59').waitFor();
+      expect(await page.locator('tbody tr').count()).toBe(50);
+      expect(await row(page, 'many-09').count()).toBe(0);
+      expect(listed.map((u) => Object.fromEntries(u.searchParams))).toEqual([{ order: 'newest', limit: '50' }]);
+
+      // "Load more": the next page, by the cursor, below the first
+      await page.getByRole('button', { name: 'Load more' }).click();
+      await row(page, 'many-00').waitFor();
+      expect(listed[1]?.searchParams.get('cursor')).toBeTruthy();
+      const names = () => page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-space') ?? ''));
+      const all = await names();
+      expect(all.slice(0, 3)).toEqual(['many-1a', 'many-59', 'many-58']);
+      expect(all.indexOf('many-00')).toBe(60);
+      await until('the last page to end the list', async () => (await page.getByRole('button', { name: 'Load more' }).count()) === 0, UI_TIMEOUT, 50);
+
+      // scrolling to the end of the first page fetches the next by itself
+      await page.goto(api.url + '/');
+      await row(page, 'many-59').waitFor();
+      expect(await row(page, 'many-00').count()).toBe(0);
+      await page.getByRole('button', { name: 'Load more' }).scrollIntoViewIfNeeded();
+      await row(page, 'many-00').waitFor();
+
+      // the name box (a prefix, lowercased) goes to the URL and to the server; the list narrows
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+      listed.length = 0;
+      const filters = page.getByRole('search', { name: 'Filter spaces' });
+      await filters.getByLabel('Name starts with').fill('Many-1');
+      await until('the filter in the URL', () => new URL(page.url()).searchParams.get('name') === 'many-1', UI_TIMEOUT, 20);
+      await until('the list to narrow', async () => (await page.locator('tbody tr').count()) === 11, UI_TIMEOUT, 50);
+      expect((await names()).every((n) => n.startsWith('many-1'))).toBe(true);
+      expect(listed.some((u) => u.searchParams.get('namePrefix') === 'many-1')).toBe(true);
+      expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+      // with a status too: nothing of these is running yet
+      await filters.getByLabel('Status').selectOption('running');
+      await page.getByText('No space matches the filters.').waitFor();
+      expect(new URL(page.url()).search).toBe('?name=many-1&phase=running');
+      // a reload keeps the filters (they are the URL)
+      await page.goto(api.url + '/?name=many-1');
+      await until('the filtered list after a reload', async () => (await page.locator('tbody tr').count()) === 11, UI_TIMEOUT, 50);
+      expect(await filters.getByLabel('Name starts with').inputValue()).toBe('many-1');
+      await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+
+      // live: a row on screen changes status in place; a new space matching the filters appears at
+      // the top, one that does not match stays away
+      const started = await api.call('POST', `/api/v1/spaces/many-1a/start`);
+      expect(started.status).toBe(202);
+      await row(page, 'many-1a').getByText('Running', { exact: true }).waitFor();
+      expect((await api.call('POST', '/api/v1/spaces', { body: { name: 'other-new', template: 'example' } })).status).toBe(201);
+      expect((await api.call('POST', '/api/v1/spaces', { body: { name: 'many-1new', template: 'example' } })).status).toBe(201);
+      await row(page, 'many-1new').waitFor();
+      expect((await names()).slice(0, 2)).toEqual(['many-1new', 'many-1a']);
+      expect(await row(page, 'other-new').count()).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload === true)).toBe(true);
+    } finally {
+      page.off('request', onRequest);
+    }
   });
 
   it('serves the UI only where the API is not: /api, /health and /metrics keep their answers', async () => {

@@ -946,6 +946,90 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       expect(await store.spaces.list({ ownerId: newId(T), limit: 100 })).toEqual([]);
     });
 
+    it('list with newestFirst pages in (createdAt, id) descending order with the cursor, ties included', async () => {
+      const { owner, template } = await ownerAndTemplate();
+      const base = T + 300_000;
+      const mine: Space[] = [];
+      const order = Array.from({ length: 17 }, (_, i) => (i * 5) % 17);
+      for (const i of order) mine.push(await store.spaces.insert(newSpace(owner.id, template.id), base + Math.floor(i / 3)));
+      const expected = [...mine].sort(byCreated).reverse();
+
+      const byOwner = await listAll({ ownerId: owner.id, newestFirst: true }, 5);
+      expect(byOwner.pages).toEqual([5, 5, 5, 2, 0]);
+      expect(ids(byOwner.all)).toEqual(ids(expected));
+      // the whole store, newest first: the reverse of the oldest-first walk
+      const newest = await listAll({ newestFirst: true }, 7);
+      const oldest = await listAll({}, 7);
+      expect(ids(newest.all)).toEqual(ids(oldest.all).reverse());
+    });
+
+    it('list filters by name prefix, alone and with owner, template and phase, in both orders, and pages with it', async () => {
+      const a = await store.users.insert(newUser(), T);
+      const b = await store.users.insert(newUser(), T);
+      const x = await insertTemplate(store);
+      const y = await insertTemplate(store);
+      const p = unique('n');
+      const base = T + 400_000;
+      // names around the prefix: the prefix itself, longer ones, ones ending in the last letter and
+      // digit (a store's upper bound is the prefix with its last character raised), and near misses
+      const specs: [string, User, TemplateRecord, SpacePhase][] = [
+        [`${p}`, a, x, 'stopped'],
+        [`${p}-dev`, a, x, 'running'],
+        [`${p}z`, a, y, 'stopped'],
+        [`${p}z9`, b, x, 'failed'],
+        [`${p}9`, b, y, 'running'],
+        [`${p}a`, a, x, 'running'],
+        [`${p}zz`, a, x, 'stopped'],
+        [`x${p}`, a, x, 'stopped'],
+        [`${p.slice(0, -1)}`, a, x, 'stopped'],
+      ];
+      const live: Space[] = [];
+      for (const [i, [name, owner, tpl, phase]] of specs.entries()) live.push(await space(owner.id, tpl.id, base + Math.floor(i / 2), { name }, phase === 'stopped' ? {} : { phase }));
+      const gone = await space(a.id, x.id, base, { name: `${p}gone` });
+      await store.spaces.markDeleted(gone.id, base + 50);
+
+      const expectedIds = (f: Omit<SpaceFilter, 'limit'>) => {
+        const found = live
+          .filter(
+            (s) =>
+              (!f.namePrefix || s.name.startsWith(f.namePrefix)) &&
+              (!f.ownerId || s.ownerId === f.ownerId) &&
+              (!f.templateId || s.templateId === f.templateId) &&
+              (!f.phase || s.phase === f.phase),
+          )
+          .sort(byCreated);
+        return ids(f.newestFirst ? found.reverse() : found);
+      };
+      const cases: Omit<SpaceFilter, 'limit'>[] = [
+        { namePrefix: p },
+        { namePrefix: `${p}z` },
+        { namePrefix: `${p}z9` },
+        { namePrefix: `${p}-` },
+        { namePrefix: `${p}9` },
+        { namePrefix: `${p}q` },
+        { namePrefix: `x${p}` },
+        { namePrefix: p, ownerId: a.id },
+        { namePrefix: p, ownerId: b.id },
+        { namePrefix: p, templateId: y.id },
+        { namePrefix: p, phase: 'running' },
+        { namePrefix: `${p}z`, ownerId: a.id, templateId: x.id, phase: 'stopped' },
+        { namePrefix: p, newestFirst: true },
+        { namePrefix: p, ownerId: a.id, newestFirst: true },
+      ];
+      for (const f of cases) {
+        expect({ f, got: ids(await store.spaces.list({ ...f, limit: 100 })) }).toEqual({ f, got: expectedIds(f) });
+        expect({ f, paged: ids((await listAll(f, 2)).all) }).toEqual({ f, paged: expectedIds(f) });
+      }
+      expect(expectedIds({ namePrefix: p })).toHaveLength(7);
+      expect(ids(await store.spaces.list({ namePrefix: p, limit: 3 }))).toEqual(expectedIds({ namePrefix: p }).slice(0, 3));
+      expect(ids(await store.spaces.list({ namePrefix: `${p}gone`, limit: 10 }))).toEqual([]);
+      // the filters follow a change: a space that stops matching the phase leaves the answer
+      const dev = live[1] as Space;
+      await store.spaces.update(dev.id, { phase: 'stopped' }, base + 60);
+      expect(ids(await store.spaces.list({ namePrefix: p, phase: 'running', limit: 10 }))).not.toContain(dev.id);
+      expect(ids(await store.spaces.list({ namePrefix: `${p}-`, phase: 'stopped', limit: 10 }))).toEqual([dev.id]);
+    });
+
     it('update changes every patched field and updatedAt, and the lists follow', async () => {
       const { owner, template } = await ownerAndTemplate();
       const other = await insertTemplate(store);

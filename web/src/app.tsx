@@ -7,11 +7,13 @@ import { interceptLinks, match, navigate, usePath } from './router';
 import { SessionContext } from './session';
 import { AccountPage } from './pages/account';
 import { AuditPage, GroupsPage, TokensPage, UsersPage, VariablesPage } from './pages/admin';
+import { WebhooksPage } from './pages/admin-webhooks';
 import { CreateSpacePage } from './pages/create-space';
 import { SignIn } from './pages/sign-in';
 import { SpacePage } from './pages/space';
 import { SpacesPage } from './pages/spaces';
-import { TemplateEditPage, TemplatesPage } from './pages/templates';
+import { TemplateEditPage } from './pages/template-edit';
+import { TemplatesPage } from './pages/templates';
 
 function Page(props: { path: string; me: Whoami }) {
   const { path, me } = props;
@@ -29,6 +31,7 @@ function Page(props: { path: string; me: Whoami }) {
     if (path === '/admin/tokens') return <TokensPage />;
     if (path === '/admin/variables') return <VariablesPage />;
     if (path === '/admin/audit') return <AuditPage />;
+    if (path === '/admin/webhooks') return <WebhooksPage />;
   }
   return (
     <main id="main">

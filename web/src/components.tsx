@@ -1,4 +1,4 @@
-/** Small shared pieces: a real modal <dialog>, field errors, service icons, line-numbered editor. */
+/** Small shared pieces: a real modal <dialog>, field errors, service icons. */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { FieldError } from './api';
@@ -83,35 +83,5 @@ export function ServiceGlyph(props: { kind: keyof typeof ICONS }) {
     <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
       <path d={ICONS[props.kind]} fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
     </svg>
-  );
-}
-
-/** A textarea with a line-number gutter that scrolls with it. */
-export function CodeEditor(props: { id: string; label: string; value: string; onInput: (v: string) => void; describedBy?: string; textareaRef?: { current: HTMLTextAreaElement | null } }) {
-  const gutter = useRef<HTMLDivElement>(null);
-  const lines = Math.max(1, props.value.split('\n').length);
-  return (
-    <div class="code-field">
-      <label for={props.id}>{props.label}</label>
-      <div class="code-editor">
-        <div class="gutter" ref={gutter} aria-hidden="true">
-          {Array.from({ length: lines }, (_, i) => (
-            <div key={i}>{i + 1}</div>
-          ))}
-        </div>
-        <textarea
-          id={props.id}
-          ref={props.textareaRef}
-          spellcheck={false}
-          wrap="off"
-          value={props.value}
-          aria-describedby={props.describedBy}
-          onInput={(e) => props.onInput((e.target as HTMLTextAreaElement).value)}
-          onScroll={(e) => {
-            if (gutter.current) gutter.current.scrollTop = (e.target as HTMLTextAreaElement).scrollTop;
-          }}
-        />
-      </div>
-    </div>
   );
 }

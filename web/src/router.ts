@@ -24,6 +24,17 @@ export function usePath(): string {
   return path;
 }
 
+/** The query string (`?…`, '' when none), following navigations and history moves like the path. */
+export function useSearch(): string {
+  const [search, setSearch] = useState(location.search);
+  useEffect(() => {
+    const l = () => setSearch(location.search);
+    listeners.add(l);
+    return () => listeners.delete(l);
+  }, []);
+  return search;
+}
+
 /** Same-origin left-clicks on <a href="/…"> become client-side navigations. */
 export function interceptLinks(e: MouseEvent): void {
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;

@@ -62,6 +62,8 @@ export interface HarnessOptions {
   port?: number;
   agentLinks?: AppDeps['agentLinks'];
   sshKeysChanged?: AppDeps['sshKeysChanged'];
+  /** the built web UI to serve (default dist/web when built) */
+  webRoot?: string | null;
 }
 
 let temporalClient: Client | null = null;
@@ -104,6 +106,7 @@ export async function startHarness(kind: StoreKind, opts: HarnessOptions = {}): 
     ...(opts.events ? { events: opts.events } : {}),
     ...(opts.agentLinks ? { agentLinks: opts.agentLinks } : {}),
     ...(opts.sshKeysChanged ? { sshKeysChanged: opts.sshKeysChanged } : {}),
+    ...(opts.webRoot !== undefined ? { webRoot: opts.webRoot } : {}),
   }, opts.port !== undefined ? { port: opts.port } : {});
   const client = new KnotClient({ url: server.url, token: adminToken });
   const call: Harness['call'] = async (method, path, o = {}) => {

@@ -136,6 +136,63 @@ describe.each(storeKinds())('API resources on %s', (kind) => {
     expect((mine.body.items as { name: string }[]).map((s) => s.name)).toEqual(['mytest']);
   });
 
+  test('space list filters server-side by name prefix, phase, template and owner, newest first, each paged; bad values are 400s naming the param', async () => {
+    const example = (await h.store.templates.getByName('example'))!;
+    const devonly = (await h.store.templates.getByName('devonly'))!;
+    const base = Date.now();
+    const specs: [string, string, string, 'stopped' | 'running'][] = [
+      ['flt-web-1', bob.id, example.id, 'stopped'],
+      ['flt-web-2', bob.id, example.id, 'running'],
+      ['flt-api', bob.id, devonly.id, 'running'],
+      ['flt-web-3', alice.id, example.id, 'running'],
+      ['xflt-web', bob.id, example.id, 'stopped'],
+    ];
+    for (const [i, [name, ownerId, templateId, phase]] of specs.entries()) {
+      const id = newId(base + i);
+      await h.store.spaces.insert({ id, name, ownerId, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, base + i);
+      if (phase !== 'stopped') await h.store.spaces.update(id, { phase }, base + i);
+    }
+    // every page through the typed client, two at a time
+    const names = async (query: Parameters<Harness['client']['listSpaces']>[0], client = h.client) => {
+      const out: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listSpaces({ ...query, limit: 2, ...(cursor ? { cursor } : {}) });
+        out.push(...page.items.map((s) => s.name));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return out;
+    };
+    expect(await names({ namePrefix: 'flt-web' })).toEqual(['flt-web-1', 'flt-web-2', 'flt-web-3']);
+    expect(await names({ namePrefix: 'flt-', phase: 'running' })).toEqual(['flt-web-2', 'flt-api', 'flt-web-3']);
+    expect(await names({ namePrefix: 'flt-', template: 'devonly' })).toEqual(['flt-api']);
+    expect(await names({ namePrefix: 'flt-', owner: 'alice' })).toEqual(['flt-web-3']);
+    expect(await names({ namePrefix: 'flt-web', order: 'newest' })).toEqual(['flt-web-3', 'flt-web-2', 'flt-web-1']);
+    expect(await names({ namePrefix: 'flt-', template: 'nosuchtemplate' })).toEqual([]);
+    // a user's filters stay inside their own spaces
+    const asAlice = h.client.as(alice.token);
+    expect(await names({ namePrefix: 'flt-' }, asAlice)).toEqual(['flt-web-3']);
+    expect(await names({ namePrefix: 'flt-', owner: 'bob' }, asAlice)).toEqual([]);
+
+    for (const [query, field] of [
+      ['namePrefix=Web', 'query.namePrefix'],
+      ['namePrefix=', 'query.namePrefix'],
+      ['namePrefix=a%25', 'query.namePrefix'],
+      ['order=sideways', 'query.order'],
+      ['phase=flying', 'query.phase'],
+      ['owner=Not%20A%20User', 'query.owner'],
+      ['template=UPPER', 'query.template'],
+    ] as const) {
+      const r = await h.call('GET', `/api/v1/spaces?${query}`);
+      expect({ query, status: r.status, type: r.headers.get('content-type') }).toEqual({ query, status: 400, type: expect.stringContaining('application/problem+json') });
+      expect({ query, paths: (r.body.errors as { path: string }[]).map((e) => e.path) }).toEqual({ query, paths: [field] });
+    }
+    // the OpenAPI document describes the query parameters
+    const doc = (await h.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
+    const params = (doc.paths['/api/v1/spaces']?.get?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+    expect(params).toEqual(expect.arrayContaining(['owner', 'template', 'phase', 'namePrefix', 'order', 'limit', 'cursor']));
+  });
+
   test('authorization matrix', async () => {
     const A = h.adminToken;
     const cases: [string, string, unknown, { anon: number; user: number; other: number; admin: number }][] = [
@@ -231,6 +288,8 @@ describe.each(storeKinds())('API resources on %s', (kind) => {
       ['POST', '/api/v1/spaces', { body: { name: 'x', template: 'example', owner: 'ghost' } }, 400, 'owner'],
       ['GET', '/api/v1/spaces?limit=0', {}, 400, 'query.limit'],
       ['GET', '/api/v1/spaces?phase=flying', {}, 400, 'query.phase'],
+      ['GET', '/api/v1/spaces?namePrefix=Bad!', {}, 400, 'query.namePrefix'],
+      ['GET', '/api/v1/spaces?order=sideways', {}, 400, 'query.order'],
       ['GET', '/api/v1/spaces?cursor=garbage', {}, 400, 'query.cursor'],
       ['GET', '/api/v1/spaces?colour=red', {}, 400, 'query.colour'],
       ['POST', '/api/v1/spaces/nosuchspace/start', {}, 404],

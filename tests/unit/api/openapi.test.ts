@@ -7,6 +7,10 @@ import { allRoutes } from '../../../api/app';
 import { buildOpenApi } from '../../../api/openapi';
 import { allowedMethods } from '../../../api/route';
 import { NAME_LENGTHS, NAME_PATTERNS, nameString, type NameKind } from '../../../core/names';
+import { templateContentSchema } from '../../../core/template';
+import { createGroupBody, updateGroupBody } from '../../../api/schemas/groups';
+import { addSshKeyBody } from '../../../api/schemas/ssh-keys';
+import { createUserBody, TIME_ZONES, timezoneSchema, updateUserBody } from '../../../api/schemas/users';
 
 type Json = Record<string, unknown>;
 
@@ -94,6 +98,79 @@ describe('OpenAPI constraints match what the server enforces', () => {
     expect(JSON.stringify(S.CreateUser!.properties.email)).toContain('"format":"email"');
     expect(JSON.stringify(S.CreateSpace!.properties.agentUrl)).toContain('"format":"uri"');
     expect(JSON.stringify(S.CreateToken!.properties.expiresAt)).toContain('"format":"date-time"');
+  });
+});
+
+/**
+ * What a fuzzer (Schemathesis) found the document accepting and the server refusing, each now
+ * stated in the document: for every sample, the documented schema and the zod schema the route
+ * validates with give the same answer.
+ */
+describe('the document and the server agree where a fuzzer found them apart', () => {
+  const doc = buildOpenApi(allRoutes(), { version: '1' }) as { components: { schemas: Record<string, { properties: Record<string, Json> } & Json> } };
+  const S = doc.components.schemas;
+  const ajv = new Ajv2020({ strict: false, validateFormats: false });
+  /** a component or property schema compiled with the document's components beside it (for $refs) */
+  const documented = (schema: Json) => ajv.compile({ allOf: [schema], components: doc.components });
+  const agree = (schema: Json, server: { safeParse(v: unknown): { success: boolean } }, samples: unknown[]) => {
+    const check = documented(schema);
+    for (const v of samples) expect([v, check(v)]).toEqual([v, server.safeParse(v).success]);
+  };
+
+  it.each(['maxUptime', 'idleTimeout', 'startTimeout'] as const)('TemplateInput.%s states the duration pattern', (field) => {
+    const samples = ['', '0', '5', 'm', 'ms', '5m', '90m', '8h', '45s', '500ms', '1h30m', '2m30s', '1m5ms', '1h1h', '5x', ' 5m', '5m ', '5mm', '1s1m'];
+    agree(S.TemplateInput!.properties[field]!, templateContentSchema.shape[field], samples);
+  });
+
+  it('TemplateInput states that a nomad template (the default type) needs a job that is not blank, a manual one neither job nor volumes', () => {
+    const job = 'job "x" {}';
+    agree({ $ref: '#/components/schemas/TemplateInput' }, templateContentSchema, [
+      { name: 't' },
+      { name: 't', job: '' },
+      { name: 't', job: ' \n\t ' },
+      { name: 't', job },
+      { name: 't', type: 'nomad', job, volumes: '' },
+      { name: 't', type: 'nomad' },
+      { name: 't', type: 'manual' },
+      { name: 't', type: 'manual', job },
+      { name: 't', type: 'manual', job: '' },
+      { name: 't', type: 'manual', volumes: '' },
+      { name: 't', job, maxUptime: '' },
+      { name: 't', job, idleTimeout: '10m', startTimeout: '1h30m' },
+    ]);
+  });
+
+  it('users and groups name their members and groups by the name rules', () => {
+    // the route then looks the names up (an unknown one is a 400 naming it); one that cannot be a
+    // name at all is refused by the document already
+    expect((S.CreateGroup!.properties.members as { items: Json }).items).toMatchObject({ pattern: NAME_PATTERNS.user.source, minLength: 1, maxLength: 32 });
+    expect((S.CreateUser!.properties.groups as { items: Json }).items).toMatchObject({ pattern: NAME_PATTERNS.group.source, minLength: 1, maxLength: 64 });
+    const users = [[], ['alice'], [''], ['Alice'], ['1abc'], ['a'.repeat(32)], ['a'.repeat(33)], ['ok', 'not ok']];
+    agree(S.CreateGroup!.properties.members!, createGroupBody.shape.members, users);
+    agree(S.UpdateGroup!.properties.members!, updateGroupBody.shape.members, users);
+    const groups = [[], ['devs'], [''], ['Devs'], ['-devs'], ['devs-'], ['d'.repeat(64)], ['d'.repeat(65)]];
+    agree(S.CreateUser!.properties.groups!, createUserBody.shape.groups, groups);
+  });
+
+  it('a time zone the document lists is one the server accepts, UTC (the default) first', () => {
+    const listed = (S.TimeZone as unknown as { enum: string[] }).enum;
+    expect(listed).toEqual(TIME_ZONES);
+    expect(listed[0]).toBe('UTC');
+    expect(listed.length).toBeGreaterThan(300);
+    for (const tz of listed) expect([tz, timezoneSchema.safeParse(tz).success]).toEqual([tz, true]);
+    for (const body of [{ timezone: '0' }, { timezone: 'Mars/Olympus' }, { timezone: '' }]) {
+      expect(documented(S.UpdateUser!)(body)).toBe(false);
+      expect(updateUserBody.safeParse(body).success).toBe(false);
+    }
+  });
+
+  it("an SSH key's name: a pattern every regex engine reads, nothing blank, no control characters", () => {
+    const name = S.AddSshKey!.properties.name!;
+    expect(JSON.stringify(name)).not.toContain('\\p{');
+    // a JSON Schema validator without the u flag (and Python's re) compiles it
+    expect(() => new RegExp(name.pattern as string)).not.toThrow();
+    const samples = ['laptop', 'alice@host', 'é ü', '😀 key', '', ' ', ' \t ', '  padded  ', 'a\u0007b', 'a\u007fb', 'a\u0085b', 'a\u00a0b', 'x'.repeat(100), 'x'.repeat(101)];
+    agree(name, addSshKeyBody.shape.name.unwrap(), samples);
   });
 });
 

@@ -55,6 +55,7 @@ describe('config', () => {
     expect(cfg.server.sqlite).toEqual({ enabled: true, path: '.data/knot.db' });
     expect(cfg.server.temporal).toMatchObject({ address: '', namespace: 'default', task_queue: 'knot', ui_port: 8233 });
     expect(cfg.log.level).toBe('info');
+    expect(cfg.log.format).toBe('auto');
   });
 
   it('lets KNOT_* env override every key, with types', () => {
@@ -63,12 +64,14 @@ describe('config', () => {
       KNOT_SERVER_REDIS_ENABLED: 'false',
       KNOT_SERVER_TEMPORAL_TASK_QUEUE: 'spaces',
       KNOT_LOG_LEVEL: 'debug',
+      KNOT_LOG_FORMAT: 'json',
       KNOT_BOOTSTRAP_TOKEN: 'bootstrap-token-123456',
     });
     expect(cfg.server.mysql.port).toBe(3307);
     expect(cfg.server.redis.enabled).toBe(false);
     expect(cfg.server.temporal.task_queue).toBe('spaces');
     expect(cfg.log.level).toBe('debug');
+    expect(cfg.log.format).toBe('json');
     expect(cfg.server.bootstrap_token).toBe('bootstrap-token-123456');
     for (const key of configKeys()) expect(envNameOf(key)).toMatch(/^KNOT_[A-Z0-9_]+$/);
     expect(configKeys()).toEqual(expect.arrayContaining(['server.nomad.namespace', 'server.sqlite.path', 'server.temporal.address']));
@@ -79,6 +82,7 @@ describe('config', () => {
     ['server:\n  mysql:\n    port: abc', 'server.mysql.port', /number/],
     ['server:\n  url: ftp://x', 'server.url', /http/],
     ['log:\n  level: loud', 'log.level', /.+/],
+    ['log:\n  format: text', 'log.format', /auto.*pretty.*json/],
     ['server:\n  nomad:\n    adr: x', 'server.nomad', /unknown key.*adr/],
     ['server:\n  encrypt: short', 'server.encrypt', /knot genkey/],
     ['server:\n  mysql:\n    enabled: true', 'server.mysql.user', /required/],

@@ -1,13 +1,17 @@
 /** The caller's own account: sessions (revocable), password and SSH public keys. */
-import { useEffect, useState } from 'preact/hooks';
+import { useContext, useEffect, useState } from 'preact/hooks';
 import { api, type Session, type SshKey } from '../api';
-import { ErrorBanner, FieldMessage, fieldErrors } from '../components';
+import { Dialog, ErrorBanner, FieldMessage, fieldErrors } from '../components';
+import { EmptyState } from '../empty-state';
 import { when } from '../format';
-import { useMe } from '../session';
+import { SessionContext, useMe } from '../session';
+import { QuotaUsageTable } from '../quota';
 
 export function AccountPage() {
   const me = useMe();
-  const [sessions, setSessions] = useState<Session[]>([]);
+  const session = useContext(SessionContext);
+  const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [signOut, setSignOut] = useState<Session | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
@@ -21,8 +25,14 @@ export function AccountPage() {
       <p>
         Signed in as <strong>{me.user.username}</strong> ({me.user.role}).
       </p>
+      <h2>Quota</h2>
+      <QuotaUsageTable user="me" />
       <h2>Sessions</h2>
       <ErrorBanner error={Object.keys(fe).length ? null : error} />
+      {sessions && sessions.length === 0 ? (
+        <EmptyState>No sign-in sessions: you are using an API token. Sessions appear here when you sign in with a password, each revocable.</EmptyState>
+      ) : null}
+      {sessions && sessions.length > 0 ? (
       <table>
         <thead>
           <tr>
@@ -47,7 +57,7 @@ export function AccountPage() {
               </td>
               <td>{when(s.lastUsedAt)}</td>
               <td>
-                <button type="button" aria-label={`Revoke session from ${when(s.createdAt)}`} onClick={() => void api().revokeSession(s.id).then(reload, setError)}>
+                <button type="button" aria-label={`Revoke session from ${when(s.createdAt)}`} onClick={() => (s.current ? setSignOut(s) : void api().revokeSession(s.id).then(reload, setError))}>
                   Revoke
                 </button>
               </td>
@@ -55,6 +65,31 @@ export function AccountPage() {
           ))}
         </tbody>
       </table>
+      ) : null}
+      {signOut ? (
+        <Dialog title="Revoke this session?" onClose={() => setSignOut(null)} describedBy="sign-out-text">
+          <p id="sign-out-text">This is the session you are using: revoking it signs you out of this browser.</p>
+          <div class="dialog-buttons">
+            <button type="button" onClick={() => setSignOut(null)}>
+              Stay signed in
+            </button>
+            <button
+              type="button"
+              class="danger"
+              onClick={() => {
+                const id = signOut.id;
+                setSignOut(null);
+                void api()
+                  .revokeSession(id)
+                  .then(() => session?.refresh())
+                  .catch(setError);
+              }}
+            >
+              Revoke and sign out
+            </button>
+          </div>
+        </Dialog>
+      ) : null}
       <h2>Password</h2>
       <form
         class="form"
@@ -164,7 +199,7 @@ function SshKeys() {
           </tbody>
         </table>
       ) : (
-        <p>No SSH keys yet.</p>
+        <EmptyState>No SSH keys yet. Paste a public key below (e.g. the contents of <code>~/.ssh/id_ed25519.pub</code>) to reach your spaces with <code>knot ssh</code> or <code>ssh</code>.</EmptyState>
       )}
       <form class="form" aria-label="Add SSH key" onSubmit={add}>
         <div class="field">

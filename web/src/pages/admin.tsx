@@ -2,7 +2,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type AuditList, type Group, type Token, type User, type Variable } from '../api';
 import { Dialog, ErrorBanner, FieldMessage, ShownOnceDialog, fieldErrors } from '../components';
+import { EmptyState } from '../empty-state';
 import { when } from '../format';
+import { useMe } from '../session';
+import { QuotaEditor, QuotaUsageTable } from '../quota';
 
 export function AdminNav(props: { current: string }) {
   const items: [string, string][] = [
@@ -11,6 +14,7 @@ export function AdminNav(props: { current: string }) {
     ['tokens', 'Tokens'],
     ['variables', 'Variables'],
     ['audit', 'Audit log'],
+    ['webhooks', 'Webhooks'],
   ];
   return (
     <nav aria-label="Admin" class="subnav">
@@ -66,6 +70,7 @@ function PasswordDialog(props: { user: User; onClose: () => void }) {
 }
 
 export function UsersPage() {
+  const me = useMe();
   const [users, reload, loadError] = useList(() => api().listUsers());
   const [error, setError] = useState<unknown>(null);
   const [username, setUsername] = useState('');
@@ -75,6 +80,8 @@ export function UsersPage() {
   const [issued, setIssued] = useState<{ user: string; token: string } | null>(null);
   const fe = fieldErrors(error);
   const act = (p: Promise<unknown>) => p.then(reload, setError);
+  // the server refuses demoting or deactivating yourself (self_lockout): say so before a click
+  const own = (u: User) => (u.id === me.user.id ? { disabled: true, title: 'Your own account: ask another admin' } : {});
   return (
     <main id="main">
       <h1>Admin</h1>
@@ -116,7 +123,8 @@ export function UsersPage() {
           Create user
         </button>
       </form>
-      {users ? (
+      {users && users.length === 0 ? <EmptyState>No users yet. A user signs in with a password or an API token: create one above.</EmptyState> : null}
+      {users && users.length > 0 ? (
         <table>
           <thead>
             <tr>
@@ -125,6 +133,7 @@ export function UsersPage() {
               <th scope="col">Active</th>
               <th scope="col">Password</th>
               <th scope="col">Groups</th>
+              <th scope="col">Quota</th>
               <th scope="col">
                 <span class="sr-only">Actions</span>
               </th>
@@ -135,7 +144,7 @@ export function UsersPage() {
               <tr key={u.id}>
                 <th scope="row">{u.username}</th>
                 <td>
-                  <select aria-label={`Role of ${u.username}`} value={u.role} onChange={(e) => act(api().updateUser(u.id, { role: (e.target as HTMLSelectElement).value as 'user' }))}>
+                  <select aria-label={`Role of ${u.username}`} value={u.role} {...own(u)} onChange={(e) => act(api().updateUser(u.id, { role: (e.target as HTMLSelectElement).value as 'user' }))}>
                     <option value="user">user</option>
                     <option value="admin">admin</option>
                   </select>
@@ -144,6 +153,13 @@ export function UsersPage() {
                 <td>{u.hasPassword ? 'set' : 'none'}</td>
                 <td>{u.groups.join(', ') || '—'}</td>
                 <td>
+                  <details>
+                    <summary>Quota and usage</summary>
+                    <QuotaEditor label={u.username} quota={u.quota} onSave={(quota) => api().updateUser(u.id, { quota }).then(reload)} />
+                    <QuotaUsageTable user={u.id} caption={`Usage of ${u.username}`} />
+                  </details>
+                </td>
+                <td>
                   <div class="actions">
                   <button type="button" aria-label={`Set password for ${u.username}`} onClick={() => setPwFor(u)}>
                     Set password
@@ -151,7 +167,7 @@ export function UsersPage() {
                   <button type="button" aria-label={`Issue token for ${u.username}`} onClick={() => void api().createUserToken(u.id, { name: 'web' }).then((t) => setIssued({ user: u.username, token: t.token }), setError)}>
                     Issue token
                   </button>
-                  <button type="button" aria-label={`${u.active ? 'Deactivate' : 'Activate'} ${u.username}`} onClick={() => act(api().updateUser(u.id, { active: !u.active }))}>
+                  <button type="button" aria-label={`${u.active ? 'Deactivate' : 'Activate'} ${u.username}`} {...own(u)} onClick={() => act(api().updateUser(u.id, { active: !u.active }))}>
                     {u.active ? 'Deactivate' : 'Activate'}
                   </button>
                   </div>
@@ -198,6 +214,9 @@ export function GroupsPage() {
           Create group
         </button>
       </form>
+      {groups && groups.length === 0 ? (
+        <EmptyState>No groups yet. A group decides who may use a template: create one above, list its members, then name it in a template's Groups.</EmptyState>
+      ) : null}
       {(groups ?? []).map((g: Group) => (
         <form
           key={g.id}
@@ -218,6 +237,10 @@ export function GroupsPage() {
             Delete
           </button>
         </form>
+      ))}
+      {(groups ?? []).length > 0 ? <h3>Group quotas (a member without their own limit gets the most generous of their groups')</h3> : null}
+      {(groups ?? []).map((g: Group) => (
+        <QuotaEditor key={g.id} label={`group ${g.name}`} quota={g.quota} onSave={(quota) => api().updateGroup(g.name, { quota }).then(reload)} />
       ))}
     </main>
   );
@@ -254,6 +277,10 @@ export function TokensPage() {
           New token (shown once): <input aria-label="New token" readOnly value={secret} class="mono wide" />
         </p>
       ) : null}
+      {tokens && tokens.length === 0 ? (
+        <EmptyState>No API tokens yet. A token lets the knot CLI and scripts act as you (<code>knot login --token</code>): create one above.</EmptyState>
+      ) : null}
+      {tokens && tokens.length > 0 ? (
       <table>
         <thead>
           <tr>
@@ -268,7 +295,7 @@ export function TokensPage() {
           </tr>
         </thead>
         <tbody>
-          {(tokens ?? []).map((t: Token) => (
+          {tokens.map((t: Token) => (
             <tr key={t.id}>
               <th scope="row">{t.name}</th>
               <td class="mono">{t.prefix}…</td>
@@ -286,6 +313,7 @@ export function TokensPage() {
           ))}
         </tbody>
       </table>
+      ) : null}
     </main>
   );
 }
@@ -327,6 +355,12 @@ export function VariablesPage() {
           Add variable
         </button>
       </form>
+      {vars && vars.length === 0 ? (
+        <EmptyState>
+          No template variables yet. A variable is a value templates use as <code>{'${{ .var.NAME }}'}</code> (protected ones are encrypted and never shown): add one above.
+        </EmptyState>
+      ) : null}
+      {vars && vars.length > 0 ? (
       <table>
         <thead>
           <tr>
@@ -338,7 +372,7 @@ export function VariablesPage() {
           </tr>
         </thead>
         <tbody>
-          {(vars ?? []).map((v: Variable) => (
+          {vars.map((v: Variable) => (
             <tr key={v.id}>
               <th scope="row">{v.name}</th>
               <td>
@@ -365,6 +399,7 @@ export function VariablesPage() {
           ))}
         </tbody>
       </table>
+      ) : null}
     </main>
   );
 }
@@ -410,6 +445,14 @@ export function AuditPage() {
         <button type="submit">Filter</button>
       </form>
       <ErrorBanner error={error} />
+      {page && page.items.length === 0 ? (
+        <EmptyState>
+          {Object.values(filters).some((v) => v !== '')
+            ? 'No audit entries match these filters. Clear a filter and press Filter to see more.'
+            : 'No audit entries yet. Every change, sign-in and refused request is recorded here.'}
+        </EmptyState>
+      ) : null}
+      {page && page.items.length > 0 ? (
       <table>
         <thead>
           <tr>
@@ -421,7 +464,7 @@ export function AuditPage() {
           </tr>
         </thead>
         <tbody>
-          {(page?.items ?? []).map((a) => (
+          {page.items.map((a) => (
             <tr key={a.id}>
               <td>{when(a.at)}</td>
               <td>{a.actor}</td>
@@ -434,6 +477,7 @@ export function AuditPage() {
           ))}
         </tbody>
       </table>
+      ) : null}
     </main>
   );
 }

@@ -8,7 +8,9 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { validateParameterValues, type ParameterDef } from '../../../core/parameters';
 import { api, type Template } from '../api';
 import { ErrorBanner, FieldMessage, fieldErrors } from '../components';
+import { EmptyState } from '../empty-state';
 import { navigate } from '../router';
+import { useMe } from '../session';
 
 const SHELLS: [string, string][] = [
   ['bash', 'Bash'],
@@ -90,6 +92,7 @@ function ParameterInput(props: { def: ParameterDef; value: string | boolean; err
 }
 
 export function CreateSpacePage() {
+  const me = useMe();
   const [templates, setTemplates] = useState<Template[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [name, setName] = useState('');
@@ -159,7 +162,15 @@ export function CreateSpacePage() {
     <main id="main">
       <h1>Create Space</h1>
       <ErrorBanner error={loadError} />
-      {templates && templates.length === 0 ? <p>No template is available to your groups yet. Ask an admin.</p> : null}
+      {templates && templates.length === 0 ? (
+        me.isAdmin ? (
+          <EmptyState action={<a class="button primary" href="/templates">Go to Templates</a>}>
+            No templates yet. A space is made from a template: add a starter template (or write one) on the Templates page.
+          </EmptyState>
+        ) : (
+          <EmptyState>No template is available to your groups yet. A space is made from a template: ask an admin to add one or to put you in a group that may use one.</EmptyState>
+        )
+      ) : null}
       <form onSubmit={submit} noValidate class="form">
         <div class="field">
           <label for="name">Name</label>

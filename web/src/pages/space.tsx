@@ -10,7 +10,9 @@ import { ErrorBanner, ShownOnceDialog } from '../components';
 import { duration, phaseLabel, reasonText, when } from '../format';
 import { onEvent } from '../live';
 import { SpaceActions } from '../space-actions';
+import { SharingButtons } from '../share-dialog';
 import type { LiveOp } from '../spaces-store';
+import { EmptyState } from '../empty-state';
 
 function Timeline(props: { op: OperationDetail; settings: UiSettings | null }) {
   const { op, settings } = props;
@@ -126,6 +128,7 @@ export function SpacePage(props: { id: string }) {
       <div class="page-head">
         <h1>{space.name}</h1>
         <SpaceActions space={space} live={live} onOperation={(_, op) => setLive(op)} onError={setError} />
+        <SharingButtons space={space} onChanged={setSpace} />
       </div>
       <ErrorBanner error={error} />
       <dl class="facts">
@@ -139,7 +142,10 @@ export function SpacePage(props: { id: string }) {
           <AgentSummary space={space} />
         </dd>
         <dt>Owner</dt>
-        <dd>{space.owner}</dd>
+        <dd>
+          {space.owner}
+          {space.sharedBy ? <span class="muted"> (shared with you as {space.role})</span> : null}
+        </dd>
         <dt>Template</dt>
         <dd>
           {space.template} (follows {space.templateVersion || 'latest'})
@@ -181,7 +187,7 @@ export function SpacePage(props: { id: string }) {
           ))}
         </ul>
       ) : (
-        <p>No volumes yet (they are created when the space starts).</p>
+        <EmptyState>No volumes yet. The template's volumes are created when the space starts, and kept when it stops.</EmptyState>
       )}
       <h2>Operations</h2>
       {ops.length ? (
@@ -191,7 +197,7 @@ export function SpacePage(props: { id: string }) {
           ))}
         </ul>
       ) : (
-        <p>No operations yet.</p>
+        <EmptyState>No operations yet. Each start, stop, update or delete is an operation, listed here with its steps: Start the space above to run the first.</EmptyState>
       )}
     </main>
   );

@@ -1,12 +1,24 @@
-/** The landing page: every space the caller may see, live. */
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { Space } from '../api';
+/**
+ * The landing page: the spaces the caller may see, newest first, a page at a time (more on scroll
+ * or "Load more"), filtered by the server by name prefix, status, owner (admins) and template; the
+ * filters live in the URL (`?name=&phase=&owner=&template=`), so a filtered view can be linked and
+ * survives a reload. Live: see spaces-store.ts.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, type Space } from '../api';
 import { AgentNote, AgentServices } from '../agent';
 import { ErrorBanner } from '../components';
 import { phaseLabel, reasonText, uptime, PHASE_LABEL } from '../format';
+import { navigate, useSearch } from '../router';
 import { useMe } from '../session';
 import { runningOp, SpaceActions } from '../space-actions';
+import { anyFilter, filtersFromSearch, namePrefixOf, nameProblem, searchOf, type SpaceFilters } from '../space-filters';
+import { NoSpacesYet } from '../starters';
 import { useSpaces, type LiveOp } from '../spaces-store';
+import { RowRefusal } from '../quota';
+
+/** Quiet time after the last key in the name box before the list is asked again. */
+const NAME_DEBOUNCE_MS = 250;
 
 function Status(props: { space: Space; live: LiveOp | undefined }) {
   const { space, live } = props;
@@ -25,13 +37,104 @@ function Status(props: { space: Space; live: LiveOp | undefined }) {
   );
 }
 
+/** Names for a filter's options, loaded once (owners for admins, templates for everyone); the value in the URL is always offered. */
+function useOptions(load: (() => Promise<string[]>) | null, current: string): string[] {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    load?.().then(setNames, () => setNames([]));
+  }, [load !== null]);
+  return current && !names.includes(current) ? [...names, current].sort() : names;
+}
+
+const loadOwners = async () => (await api().listUsers()).items.map((u) => u.username).sort();
+const loadTemplates = async () => (await api().listTemplates()).items.map((t) => t.name).sort();
+
+function FilterBar(props: { filters: SpaceFilters; isAdmin: boolean; onChange: (f: SpaceFilters) => void }) {
+  const { filters, isAdmin, onChange } = props;
+  const [typed, setTyped] = useState(filters.name);
+  // the debounced name joins the filters as they are when it fires, not as they were at the key
+  const latest = useRef(filters);
+  latest.current = filters;
+  const owners = useOptions(isAdmin ? loadOwners : null, filters.owner);
+  const templates = useOptions(loadTemplates, filters.template);
+  // the URL changed by itself (back, forward, a link): the box follows
+  useEffect(() => {
+    if (namePrefixOf(typed) !== filters.name) setTyped(filters.name);
+  }, [filters.name]);
+  useEffect(() => {
+    const name = namePrefixOf(typed);
+    if (name === filters.name) return;
+    const t = setTimeout(() => onChange({ ...latest.current, name }), NAME_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [typed]);
+  const problem = nameProblem(namePrefixOf(typed));
+  const select = (key: keyof SpaceFilters, label: string, options: [string, string][]) => (
+    <label>
+      {label}
+      <select value={filters[key] ?? ''} onChange={(e) => onChange({ ...filters, [key]: (e.target as HTMLSelectElement).value })}>
+        <option value="">All</option>
+        {options.map(([v, l]) => (
+          <option key={v} value={v}>
+            {l}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+  return (
+    <div class="filters" role="search" aria-label="Filter spaces">
+      <label>
+        Name starts with
+        <input
+          type="search"
+          value={typed}
+          aria-invalid={problem ? 'true' : undefined}
+          aria-describedby={problem ? 'name-filter-error' : undefined}
+          onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
+        />
+        {problem ? (
+          <span id="name-filter-error" class="field-error">
+            {problem}
+          </span>
+        ) : null}
+      </label>
+      {select('phase', 'Status', Object.entries(PHASE_LABEL))}
+      {isAdmin ? select('owner', 'Owner', owners.map((o) => [o, o])) : null}
+      {select('template', 'Template', templates.map((t) => [t, t]))}
+      {select('shared', 'Show', [['true', 'Shared with me']])}
+    </div>
+  );
+}
+
+/** "Load more", pressed by itself when it scrolls into view. */
+function LoadMore(props: { busy: boolean; onLoad: () => void }) {
+  const ref = useRef<HTMLButtonElement>(null);
+  const onLoad = useRef(props.onLoad);
+  onLoad.current = props.onLoad;
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof IntersectionObserver === 'undefined') return;
+    const seen = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && onLoad.current(), { rootMargin: '200px' });
+    seen.observe(el);
+    return () => seen.disconnect();
+  }, []);
+  return (
+    <p class="load-more">
+      <button type="button" ref={ref} disabled={props.busy} onClick={() => props.onLoad()}>
+        {props.busy ? 'Loading…' : 'Load more'}
+      </button>
+    </p>
+  );
+}
+
 export function SpacesPage() {
   const me = useMe();
-  const store = useSpaces();
-  const [nameFilter, setNameFilter] = useState('');
-  const [phaseFilter, setPhaseFilter] = useState('');
-  const [ownerFilter, setOwnerFilter] = useState('');
-  const [actionError, setActionError] = useState<unknown>(null);
+  const search = useSearch();
+  const filters = filtersFromSearch(search);
+  const store = useSpaces(filters);
+  // a refused action (a quota, …) is shown on its space's row; the next accepted one clears it
+  const [rowErrors, setRowErrors] = useState<Record<string, unknown>>({});
+  const setRowError = (id: string, e: unknown) => setRowErrors((r) => ({ ...r, [id]: e }));
   const [now, setNow] = useState(Date.now());
   // one clock for every uptime on the page (not a poll: nothing is fetched)
   useEffect(() => {
@@ -39,13 +142,8 @@ export function SpacesPage() {
     return () => clearInterval(t);
   }, []);
 
-  const owners = useMemo(() => [...new Set(store.spaces.map((s) => s.owner))].sort(), [store.spaces]);
-  const shown = useMemo(() => {
-    const q = nameFilter.trim().toLowerCase();
-    return store.spaces
-      .filter((s) => (!q || s.name.toLowerCase().includes(q)) && (!phaseFilter || s.status.phase === phaseFilter) && (!ownerFilter || s.owner === ownerFilter))
-      .sort((a, b) => a.name.localeCompare(b.name) || a.owner.localeCompare(b.owner));
-  }, [store.spaces, nameFilter, phaseFilter, ownerFilter]);
+  const shown = store.spaces;
+  const setFilters = (f: SpaceFilters) => navigate(location.pathname + searchOf(f), true);
 
   return (
     <main id="main">
@@ -55,43 +153,15 @@ export function SpacesPage() {
           Create Space
         </a>
       </div>
-      <div class="filters" role="search" aria-label="Filter spaces">
-        <label>
-          Name <input type="search" value={nameFilter} onInput={(e) => setNameFilter((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Status
-          <select value={phaseFilter} onChange={(e) => setPhaseFilter((e.target as HTMLSelectElement).value)}>
-            <option value="">All</option>
-            {Object.entries(PHASE_LABEL).map(([v, l]) => (
-              <option key={v} value={v}>
-                {l}
-              </option>
-            ))}
-          </select>
-        </label>
-        {me.isAdmin ? (
-          <label>
-            Owner
-            <select value={ownerFilter} onChange={(e) => setOwnerFilter((e.target as HTMLSelectElement).value)}>
-              <option value="">All</option>
-              {owners.map((o) => (
-                <option key={o} value={o}>
-                  {o}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : null}
-      </div>
-      <ErrorBanner error={store.error ?? actionError} />
+      <FilterBar filters={filters} isAdmin={me.isAdmin} onChange={setFilters} />
+      <ErrorBanner error={store.error} />
       {!store.loaded ? (
         <p aria-live="polite">Loading…</p>
       ) : shown.length === 0 ? (
-        <p>{store.spaces.length ? 'No space matches the filters.' : 'No spaces yet. Create one to get started.'}</p>
+        anyFilter(filters) ? <p>No space matches the filters.</p> : <NoSpacesYet />
       ) : (
         <table class="spaces">
-          <caption class="sr-only">Your spaces ({shown.length})</caption>
+          <caption class="sr-only">Your spaces, newest first ({shown.length} shown)</caption>
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -110,6 +180,7 @@ export function SpacesPage() {
               <tr key={s.id} data-space={s.name}>
                 <th scope="row">
                   <a href={`/spaces/${s.id}`}>{s.name}</a>
+                  {s.sharedBy ? <span class="muted"> shared by {s.sharedBy}</span> : null}
                 </th>
                 {me.isAdmin ? <td>{s.owner}</td> : null}
                 <td>
@@ -118,21 +189,31 @@ export function SpacesPage() {
                 </td>
                 <td>
                   <Status space={s} live={store.live[s.id]} />
+                  <RowRefusal error={rowErrors[s.id]} />
                 </td>
                 <td>
                   <AgentServices space={s} />
                 </td>
                 <td>{uptime(s, now)}</td>
                 <td>
-                  <SpaceActions space={s} live={store.live[s.id]} onOperation={store.setLive} onError={setActionError} />
+                  <SpaceActions
+                    space={s}
+                    live={store.live[s.id]}
+                    onOperation={(id, op) => {
+                      setRowError(id, null);
+                      store.setLive(id, op);
+                    }}
+                    onError={(e) => setRowError(s.id, e)}
+                  />
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {store.loaded && store.nextCursor ? <LoadMore busy={store.loadingMore} onLoad={() => void store.loadMore()} /> : null}
       <p class="sr-only" aria-live="polite">
-        {shown.length} spaces shown
+        {shown.length} spaces shown{store.nextCursor ? ', more to load' : ''}
       </p>
     </main>
   );
