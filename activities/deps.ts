@@ -2,13 +2,14 @@
 import type { Logger } from 'pino';
 import type { NomadClient } from '../nomad/client';
 import type { Clock } from '../store/clock';
-import type { AgentStateStore, Store } from '../store/store';
+import type { AgentStateStore, Repositories, Store } from '../store/store';
 import type { OperationRequest } from '../core/lifecycle';
 import type { Operation } from '../store/model';
 
-/** What the auto-stop sweep needs from the LifecycleClient. */
+/** What the auto-stop and autostart sweeps need from the LifecycleClient. */
 export interface SweepLifecycle {
-  startOperation(req: OperationRequest): Promise<{ id: string }>;
+  /** `guard` runs in the transaction that records the operation (the quota check of an autostart) */
+  startOperation(req: OperationRequest, guard?: (tx: Repositories) => Promise<void>): Promise<{ id: string }>;
 }
 
 /** What the cleanup sweep asks Temporal about a stuck operation (temporal/operation-workflow.ts). */
@@ -63,4 +64,9 @@ export interface ActivityDeps {
   metrics?: KnotMetrics;
   /** lifecycle webhooks (the dispatcher hands deliveries to Temporal through it); their activities fail without it */
   webhooks?: WebhookDeps;
+  /**
+   * Aborted when this worker begins to stop: long-polling activities (the webhook dispatcher) return
+   * at once instead of holding the worker's drain until its grace time cancels them.
+   */
+  stopping?: AbortSignal;
 }

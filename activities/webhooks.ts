@@ -132,7 +132,10 @@ export function createWebhookActivities(deps: ActivityDeps) {
       // a worker shutting down (or the workflow gone) cancels: rejects, and the retry resumes from the stored cursor
       const cancelled = ctx.cancelled;
       cancelled.catch(() => undefined);
-      while (Date.now() < until) {
+      // the worker is stopping: return now (the workflow calls again on the next worker) rather than hold its drain
+      const stopping = deps.stopping;
+      const stopped = new Promise<void>((resolve) => (stopping?.aborted ? resolve() : stopping?.addEventListener('abort', () => resolve(), { once: true })));
+      while (Date.now() < until && !stopping?.aborted) {
         ctx.heartbeat();
         const took = await takeEvents(deps, state);
         const handed = await handOver(deps, wh);
@@ -140,7 +143,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
         handedOver += handed;
         if (took === 0 && handed === 0) {
           let timer: NodeJS.Timeout | undefined;
-          await Promise.race([new Promise((r) => (timer = setTimeout(r, input.pollMs))), cancelled]).finally(() => clearTimeout(timer));
+          await Promise.race([new Promise((r) => (timer = setTimeout(r, input.pollMs))), cancelled, stopped]).finally(() => clearTimeout(timer));
         }
       }
       return { events, handedOver };

@@ -105,12 +105,21 @@ export interface RunningWorker {
 
 /** Creates the worker and runs it; a run that ends with an error is reported to `onError`. */
 export async function runKnotWorker(setup: WorkerSetup, onError: (e: unknown) => void = () => undefined): Promise<RunningWorker> {
-  const worker = await createKnotWorker(setup);
+  // the Temporal runtime shuts workers down on these signals itself: our long polls must hear them too
+  const stopping = new AbortController();
+  const onSignal = () => stopping.abort();
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const worker = await createKnotWorker({ ...setup, deps: { ...setup.deps, stopping: stopping.signal } });
+  for (const s of signals) process.on(s, onSignal);
   const running = worker.run();
   running.catch(onError);
+  void running.finally(() => {
+    for (const s of signals) process.off(s, onSignal);
+  }).catch(() => undefined);
   return {
     worker,
     async stop() {
+      stopping.abort();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
     },
