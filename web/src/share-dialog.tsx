@@ -68,7 +68,7 @@ function ShareDialog(props: { space: Space; onClose: () => void }) {
               <th scope="col">Role</th>
               <th scope="col">By</th>
               <th scope="col">
-                <span class="visually-hidden">Revoke</span>
+                <span class="sr-only">Revoke</span>
               </th>
             </tr>
           </thead>

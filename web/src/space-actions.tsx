@@ -28,6 +28,9 @@ export function SpaceActions(props: { space: Space; live: LiveOp | undefined; on
   const phase = space.status.phase;
   const op = runningOp(space, props.live);
   const name = space.name;
+  // what the caller's role allows (core/space-roles.ts): a viewer only looks, a user operates, the owner or an admin also manages
+  const operates = space.role !== null && space.role !== 'viewer';
+  const manages = space.role === 'owner' || space.role === 'admin';
 
   async function run(action: 'start' | 'stop' | 'restart' | 'update' | 'delete') {
     setBusy(true);
@@ -60,10 +63,10 @@ export function SpaceActions(props: { space: Space; live: LiveOp | undefined; on
     }
   }
 
-  const settled = SETTLED.has(phase) && !op;
+  const settled = SETTLED.has(phase) && !op && operates;
   return (
     <div class="actions">
-      {op ? (
+      {op && operates ? (
         <button type="button" onClick={cancel} aria-label={`Cancel ${op.type || 'operation'} of ${name}`}>
           Cancel
         </button>
@@ -83,12 +86,12 @@ export function SpaceActions(props: { space: Space; live: LiveOp | undefined; on
           Restart
         </button>
       ) : null}
-      {settled && space.status.updateAvailable ? (
+      {settled && manages && space.status.updateAvailable ? (
         <button type="button" disabled={busy} onClick={askUpdate} aria-label={`Update ${name}`}>
           Update
         </button>
       ) : null}
-      {settled && phase === 'stopped' ? (
+      {settled && manages && phase === 'stopped' ? (
         <button type="button" class="danger" disabled={busy} onClick={() => setConfirmDelete(true)} aria-label={`Delete ${name}`}>
           Delete
         </button>
