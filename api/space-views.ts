@@ -88,10 +88,11 @@ export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
   // one query each for the whole page, not one per space
   const ids = spaces.map((s) => s.id);
   const now = svc.now();
-  const [agents, volumes, operations] = await Promise.all([
+  const [agents, volumes, operations, autostarts] = await Promise.all([
     svc.agentState.getMany(ids),
     svc.store.volumes.listOfSpaces(ids),
     svc.store.operations.getMany(spaces.map((s) => s.lastOperationId).filter((id): id is string => id !== null)),
+    svc.store.autostarts.getMany(ids),
   ]);
   return spaces.map((s) => {
     const f = facts.get(s.templateId) ?? null;
@@ -109,6 +110,7 @@ export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
       agent: agentView(s, agents.get(s.id) ?? null, now),
       publicPorts: publicPortsOf(applied?.content),
       role: roles.get(s.id) ?? null,
+      autostart: autostarts.get(s.id) ?? null,
     });
   });
 }

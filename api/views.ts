@@ -1,4 +1,5 @@
 /** Store records → the flat JSON the API returns (ISO-8601 times, secrets masked). */
+import type { SpaceAutostart } from '../store/store';
 import type { AgentStatus } from '../core/agent-status';
 import type { z } from 'zod';
 import type { ParameterDef } from '../core/parameters';
@@ -125,6 +126,8 @@ export interface SpaceViewFacts {
   publicPorts: number[];
   /** the caller's role on the space (null: none, after giving it away) */
   role: SpaceRole | null;
+  /** the space's autostart setting and when it is next due */
+  autostart: SpaceAutostart | null;
 }
 
 export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView> {
@@ -147,6 +150,7 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
     parameters,
     createdAt: iso(s.createdAt),
     updatedAt: iso(s.updatedAt),
+    autostart: f.autostart?.autostart ?? null,
     status: {
       phase: s.phase,
       reason: s.reason,
@@ -161,6 +165,7 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
         : null,
       agent: f.agent,
       publicPorts: f.publicPorts,
+      nextAutostartAt: iso(f.autostart?.nextAt ?? null),
     },
     role: f.role,
     sharedBy: f.role === 'viewer' || f.role === 'user' ? f.ownerName : null,

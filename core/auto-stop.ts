@@ -31,7 +31,10 @@ export interface AutoStopInput {
 
 export interface AutoStopDecision {
   stop: boolean;
+  /** what people read: `auto-stop: idle for 30m` */
   reason: string;
+  /** the operation's reason (core/autostart.ts AutoReason): `max uptime`, `schedule`, `idle`; '' when not stopping */
+  code: '' | 'max uptime' | 'schedule' | 'idle';
 }
 
 /** `90m` → `1h30m`, `30000` → `30s`: the same shape templates use, for reasons people read. */
@@ -78,19 +81,19 @@ export function autoStopDecision(input: AutoStopInput): AutoStopDecision {
 
   const maxUptime = positiveDuration(template.maxUptime);
   if (maxUptime !== null && now - input.startedAt >= maxUptime) {
-    return { stop: true, reason: `auto-stop: max uptime ${formatDuration(maxUptime)} reached` };
+    return { stop: true, code: 'max uptime', reason: `auto-stop: max uptime ${formatDuration(maxUptime)} reached` };
   }
 
   if (template.schedule) {
     const { inside, zone } = scheduleCheck(template.schedule, now, input.timezone);
-    if (!inside) return { stop: true, reason: `auto-stop: outside the template schedule (${zone})` };
+    if (!inside) return { stop: true, code: 'schedule', reason: `auto-stop: outside the template schedule (${zone})` };
   }
 
   const idleTimeout = positiveDuration(template.idleTimeout) ?? (input.globalIdleTimeoutMs > 0 ? input.globalIdleTimeoutMs : null);
   if (idleTimeout !== null && input.agent) {
     const activeAt = Math.max(input.agent.lastActivity ?? 0, input.startedAt);
-    if (now - activeAt >= idleTimeout) return { stop: true, reason: `auto-stop: idle for ${formatDuration(idleTimeout)}` };
+    if (now - activeAt >= idleTimeout) return { stop: true, code: 'idle', reason: `auto-stop: idle for ${formatDuration(idleTimeout)}` };
   }
 
-  return { stop: false, reason: '' };
+  return { stop: false, reason: '', code: '' };
 }

@@ -48,6 +48,8 @@ export const ErrorType = {
   SelfLockout: 'self_lockout',
   /** a create, start or update would take the owner past a quota (core/quotas.ts) */
   QuotaExceeded: 'quota_exceeded',
+  /** a start outside the template's schedule windows; details.nextAllowedAt says when it may start */
+  OutsideSchedule: 'outside_schedule',
   Internal: 'internal',
 } as const;
 
@@ -98,6 +100,7 @@ const HTTP_STATUS: Record<ErrorTypeName, number> = {
   operation_finished: 409,
   self_lockout: 409,
   quota_exceeded: 403,
+  outside_schedule: 409,
   internal: 500,
 };
 
@@ -135,6 +138,7 @@ const TITLES: Record<ErrorTypeName, string> = {
   operation_finished: 'The operation has already finished',
   self_lockout: 'You cannot lock yourself out',
   quota_exceeded: 'Quota exceeded',
+  outside_schedule: "Outside the template's schedule",
   internal: 'Internal error',
 };
 
@@ -177,6 +181,7 @@ const NOT_RETRYABLE: Record<ErrorTypeName, boolean> = {
   operation_finished: true,
   self_lockout: true,
   quota_exceeded: true,
+  outside_schedule: true,
   internal: false,
 };
 

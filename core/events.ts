@@ -19,6 +19,8 @@ export const EVENT_TYPES = [
   'space.agent',
   /** the space was given to another owner (POST /spaces/:id/transfer); recorded under the new owner */
   'space.transferred',
+  /** a due autostart did not start the space: `error.message` says why (quota, template gone, already running) */
+  'space.autostart_skipped',
 ] as const;
 export type KnotEventType = (typeof EVENT_TYPES)[number];
 

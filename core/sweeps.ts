@@ -24,6 +24,23 @@ export interface AutoStopSweepResult {
   skipped: number;
   /** due a stop but starting it failed (logged; the next sweep tries again) */
   failed: number;
+  /** the autostarts this run handled; absent from runs recorded before autostart existed */
+  autostart?: AutostartSweepResult | null;
+}
+
+export interface AutostartSweepInput {
+  pageSize?: number;
+}
+
+export interface AutostartSweepResult {
+  /** due autostarts handled (each due time once) */
+  due: number;
+  /** start operations started */
+  started: number;
+  /** due but not started, each with the reason in the space's events and the audit log */
+  skipped: number;
+  /** starting failed unexpectedly (logged and audited; tried again at the next due time) */
+  failed: number;
 }
 
 export interface OrphanJobsResult {

@@ -79,6 +79,8 @@ export const templateContentSchema = z
     maxUptime: duration.optional(),
     schedule: scheduleSchema.optional(),
     idleTimeout: duration.optional(),
+    /** false: spaces of this template may not carry an autostart (core/autostart.ts) */
+    autostart: z.boolean().optional(),
     startTimeout: duration.default('5m'),
     ports: portsSchema.optional(),
     /** what a running space costs against its owner's computeUnits quota (core/quotas.ts); default 1 */

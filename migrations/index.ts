@@ -13,6 +13,7 @@ import * as m007 from './007_space_filter_indexes';
 import * as m009 from './009_space_shares';
 import * as m008 from './008_webhooks';
 import * as m010 from './010_quotas';
+import * as m011 from './011_autostart';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '009_space_shares': m009,
   '008_webhooks': m008,
   '010_quotas': m010,
+  '011_autostart': m011,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -65,6 +65,7 @@ import type {
   VolumeRecord,
 } from './model';
 import type { Quota, SpaceUnits } from '../core/quotas';
+import type { Autostart } from '../core/autostart';
 import type { NewWebhookDelivery, NewWebhookEndpoint, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch } from './webhook-model';
 
 export type StoreKind = 'sqlite' | 'mysql' | 'redis';
@@ -417,6 +418,30 @@ export interface QuotaRepository {
   lockOwner(userId: string, now: number): Promise<void>;
 }
 
+/** A space's autostart and the instant it is next due (the autostart sweep's index). */
+export interface SpaceAutostart {
+  spaceId: string;
+  autostart: Autostart;
+  /** null: not due again (cannot happen for a valid autostart, kept for safety) */
+  nextAt: number | null;
+}
+
+/**
+ * Auto-start settings of spaces (core/autostart.ts): a setting, not part of the spec, so changing
+ * it never runs an update. The sweep claims a due time with `advance` (compare-and-set on
+ * `nextAt`) before acting, so each due time is acted on once, by one sweep.
+ */
+export interface AutostartRepository {
+  get(spaceId: string): Promise<SpaceAutostart | null>;
+  getMany(spaceIds: readonly string[]): Promise<Map<string, SpaceAutostart>>;
+  /** sets (or, with null, removes) the space's autostart and its next due instant */
+  set(spaceId: string, autostart: Autostart | null, nextAt: number | null, now: number): Promise<void>;
+  /** up to `limit` autostarts due at `now` (nextAt <= now), earliest first */
+  listDue(now: number, limit: number): Promise<SpaceAutostart[]>;
+  /** moves nextAt from `expected` to `next`; false (nothing changed) when it is no longer `expected` */
+  advance(spaceId: string, expected: number, next: number | null, now: number): Promise<boolean>;
+}
+
 /** The repositories, as seen inside and outside a transaction. */
 export interface Repositories {
   readonly users: UserRepository;
@@ -436,6 +461,7 @@ export interface Repositories {
   readonly audit: AuditRepository;
   readonly webhooks: WebhookRepository;
   readonly quotas: QuotaRepository;
+  readonly autostarts: AutostartRepository;
 }
 
 export interface Store extends Repositories {

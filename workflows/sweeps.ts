@@ -23,8 +23,26 @@ const sweep = proxyActivities<KnotActivities>({
 
 export type { AutoStopSweepInput, AutoStopSweepResult, CleanupSweepInput, CleanupSweepResult } from '../core/sweeps';
 
+/** Autostart joined the every-minute sweep after runs of it had been recorded. */
+export const AUTOSTART_PATCH = 'auto-stop-sweep-autostart';
+
+/**
+ * Stops first, then autostarts. Autostart rides on this sweep rather than a Temporal Schedule per
+ * space: one indexed read a minute serves any number of spaces, and the store stays the only truth
+ * (no per-space schedule to create, update, pause and delete in step with every PATCH, transfer,
+ * owner time zone change and delete). A failed autostart part does not fail the stops.
+ */
 export async function autoStopSweepWorkflow(input: AutoStopSweepInput = {}): Promise<AutoStopSweepResult> {
-  return sweep.autoStopSweep(input);
+  const result = await sweep.autoStopSweep(input);
+  if (patched(AUTOSTART_PATCH)) {
+    try {
+      result.autostart = await sweep.autostartSweep({});
+    } catch (e) {
+      log.warn('autostart part failed', { error: summarizeFailure(e).message });
+      result.autostart = null;
+    }
+  }
+  return result;
 }
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600_000;

@@ -76,7 +76,7 @@ export function createAutoStopActivities(deps: ActivityDeps) {
         const agents = await agentState.getMany(page.map((s) => s.id));
 
         const now = deps.clock();
-        const due: { spaceId: string; reason: string; ownerName: string; templateName: string }[] = [];
+        const due: { spaceId: string; reason: string; message: string; ownerName: string; templateName: string }[] = [];
         for (const s of page) {
           const owner = owners.get(s.ownerId);
           const agent = agents.get(s.id);
@@ -88,7 +88,7 @@ export function createAutoStopActivities(deps: ActivityDeps) {
             globalIdleTimeoutMs: input.idleTimeoutMs ?? 0,
             now,
           });
-          if (decision.stop) due.push({ spaceId: s.id, reason: decision.reason, ownerName: owner?.username ?? s.ownerId, templateName: templates.template(s.templateId)?.name ?? s.templateId });
+          if (decision.stop) due.push({ spaceId: s.id, reason: decision.code, message: decision.reason, ownerName: owner?.username ?? s.ownerId, templateName: templates.template(s.templateId)?.name ?? s.templateId });
         }
 
         await forEachLimit(due, concurrency, async (d) => {
@@ -103,7 +103,7 @@ export function createAutoStopActivities(deps: ActivityDeps) {
               resourceType: 'space',
               resourceId: d.spaceId,
               outcome: 'ok',
-              detail: { reason: d.reason, operationId: op.id },
+              detail: { reason: d.reason, message: d.message, operationId: op.id },
             });
           } catch (e) {
             if (isKnotError(e) && e.type === ErrorType.OperationInProgress) {

@@ -6,6 +6,7 @@
  */
 import type { ActivityDeps } from '../deps';
 import { createAutoStopActivities } from './auto-stop';
+import { createAutostartActivities } from './autostart';
 import { createOrphanJobActivities } from './orphan-jobs';
 import { createOrphanVolumeActivities } from './orphan-volumes';
 import { createPurgeDeletedActivities } from './purge-deleted';
@@ -14,6 +15,7 @@ import { createStuckOperationActivities } from './stuck-operations';
 export function createSweepActivities(deps: ActivityDeps) {
   return {
     ...createAutoStopActivities(deps),
+    ...createAutostartActivities(deps),
     ...createOrphanJobActivities(deps),
     ...createOrphanVolumeActivities(deps),
     ...createStuckOperationActivities(deps),

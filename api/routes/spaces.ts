@@ -27,6 +27,7 @@ import {
   updateSpaceBody,
 } from '../schemas/spaces';
 import { checkCreate, startGuard, unitsOfSpace } from '../quota-check';
+import { checkAutostart, requireInsideSchedule } from '../autostart-check';
 import { findVisibleSpace, resolvedVersion, spaceView, spaceViews, templateFacts, type TemplateFacts } from '../space-views';
 import { mergePages, sharedSpacesPage } from '../spaces-shared-with-me';
 import { API_BASE, operationJson } from '../views';
@@ -122,6 +123,8 @@ export const spaceRoutes: RouteDef[] = [
       if (await svc.store.spaces.getByName(owner.id, body.name)) {
         throw new KnotError(ErrorType.Conflict, `a space named '${body.name}' already exists`, { errors: [{ path: 'name', message: 'already in use' }] });
       }
+      // checked before anything is created: a refused autostart leaves no space behind
+      const autostartNextAt = body.autostart ? await checkAutostart(svc, owner.id, t.name, version.content, body.autostart) : null;
       await checkCreate(svc, owner.id);
       const spaceId = svc.newId();
       audit.resourceId = spaceId;
@@ -130,6 +133,7 @@ export const spaceRoutes: RouteDef[] = [
         owner.username,
         t.name,
       );
+      if (body.autostart) await svc.store.autostarts.set(space.id, body.autostart, autostartNextAt, svc.now());
       return { status: 201, body: await spaceView(svc, space, actor), headers: { Location: `${BASE}/${space.id}` } };
     },
   }),
@@ -193,19 +197,32 @@ export const spaceRoutes: RouteDef[] = [
     method: 'patch',
     path: `${BASE}/:id`,
     tag: 'spaces',
-    summary: 'Change the spec (templateVersion, parameters, shell, agentUrl): starts an update → 202',
-    description: '`parameters` is partial: the given values replace, others stay.',
+    summary: 'Change the spec (templateVersion, parameters, shell, agentUrl): starts an update → 202; only `autostart`: 200',
+    description: '`parameters` is partial: the given values replace, others stay. `autostart` is a setting, not the spec: set alone it answers 200 with the space and starts no update.',
     auth: 'user',
     body: { 'application/json': updateSpaceBody },
     audit: { action: 'space.update', resourceType: 'space' },
-    responses: { 202: { description: 'update started', schema: operationAccepted }, ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS) },
-    async handler({ svc, actor, params, body, audit }) {
+    responses: {
+      200: { description: 'only the autostart changed: the space', schema: spaceViewSchema },
+      202: { description: 'update started', schema: operationAccepted },
+      ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS),
+    },
+    async handler({ svc, actor, params, body: fullBody, audit }) {
       const space = await findVisibleSpace(svc, actor, params.id ?? '', undefined, 'manage');
       audit.resourceId = space.id;
-      if (Object.keys(body).length === 0) throw fieldError('(body)', 'nothing to change: give templateVersion, parameters, shell or agentUrl');
+      const { autostart, ...body } = fullBody;
+      if (Object.keys(body).length === 0 && autostart === undefined) throw fieldError('(body)', 'nothing to change: give templateVersion, parameters, shell, agentUrl or autostart');
       const facts = await factsOf(svc, space);
       const ref = body.templateVersion ?? space.templateRef;
       const version = requireResolved(facts, ref);
+      if (autostart !== undefined) {
+        const nextAt = autostart ? await checkAutostart(svc, space.ownerId, facts.template.name, version.content, autostart) : null;
+        await svc.store.autostarts.set(space.id, autostart, nextAt, svc.now());
+        if (Object.keys(body).length === 0) {
+          audit.detail = { changed: ['autostart'], autostart };
+          return { status: 200, body: await spaceView(svc, space, actor) };
+        }
+      }
       const spec: SpaceSpecChange = {};
       if (body.templateVersion !== undefined) spec.templateRef = body.templateVersion;
       if (body.parameters !== undefined) spec.parameters = checkParameters(svc, version.content.parameters ?? [], body.parameters, true);
@@ -245,6 +262,8 @@ export const spaceRoutes: RouteDef[] = [
         const space = await findVisibleSpace(svc, actor, params.id ?? '', undefined, action === 'update' ? 'manage' : 'operate');
         audit.resourceId = space.id;
         const facts = await factsOf(svc, space);
+        // refused up front, not started and then stopped by the auto-stop sweep
+        if (action === 'start' || action === 'restart') await requireInsideSchedule(svc, space.ownerId, facts.template.name, resolvedVersion(facts, space.templateRef)?.content ?? {});
         const guard = action === 'start' || action === 'restart' ? await quotaGuardOf(svc, space, facts) : undefined;
         const op = await svc.lifecycle.startOperation({
           spaceId: space.id,

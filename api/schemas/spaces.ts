@@ -1,3 +1,4 @@
+import { autostartSchema } from '../../core/autostart';
 import { z } from 'zod';
 import { nameString } from '../../core/names';
 import { OPERATION_STATUSES, OPERATION_TYPES, SPACE_PHASES } from '../../store/model';
@@ -26,6 +27,7 @@ export const createSpaceBody = z
     parameters: parameterValues.optional(),
     agentUrl: agentUrl.nullable().optional(),
     owner: nameString('user').optional().describe('admins only: create the space for this username'),
+    autostart: autostartSchema.optional(),
   })
   .meta({ id: 'CreateSpace' });
 
@@ -35,6 +37,7 @@ export const updateSpaceBody = z
     parameters: parameterValues.optional(),
     shell: z.enum(SHELLS).optional(),
     agentUrl: agentUrl.nullable().optional(),
+    autostart: autostartSchema.nullable().optional().describe('a setting, not the spec: changing only this answers 200 and starts no update; null removes it'),
   })
   .meta({ id: 'UpdateSpace' });
 
@@ -94,6 +97,7 @@ export const spaceView = z
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).describe('password parameters are null: never returned'),
     createdAt: isoTime,
     updatedAt: isoTime,
+    autostart: autostartSchema.nullable(),
     status: z.object({
       phase: z.enum(SPACE_PHASES),
       reason: z.string(),
@@ -106,6 +110,7 @@ export const spaceView = z
       lastOperation: z.object({ id: z.string(), type: z.string(), status: z.string(), href: z.string() }).nullable(),
       agent: agentStatusView,
       publicPorts: z.array(z.number().int()).describe('ports the applied template version marks public: anyone may open them over HTTP while the space runs'),
+      nextAutostartAt: nullableIsoTime.describe('when the autostart next starts the space'),
     }),
     role: z.enum(SPACE_ROLES).nullable().describe("the caller's role on the space: owner, admin, or what a share gives (user, viewer); null in the answer to a transfer that gave it away"),
     sharedBy: z.string().nullable().describe("the owner's username when the space is the caller's by a share; else null"),

@@ -16,6 +16,7 @@ import { joinedKv, rootKv, TxRunner, type Kv } from './kv';
 import { LogStore } from './logs';
 import { redisOperations } from './operations';
 import { redisQuotas } from './quotas';
+import { redisAutostarts } from './autostarts';
 import { ConnectionPool } from './pool';
 import { dropAll, migrate, REDIS_SCHEMA_VERSION } from './schema';
 import { redisSessions } from './sessions';
@@ -70,6 +71,7 @@ function repositories(kv: Kv, keys: Keys, retention: EventRetention, nameLimits:
     audit: redisAudit(kv, keys),
     webhooks: redisWebhooks(kv, keys),
     quotas: redisQuotas(kv, keys),
+    autostarts: redisAutostarts(kv, keys),
   };
 }
 

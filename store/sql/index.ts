@@ -9,6 +9,7 @@ import { SqlEventLog, sqlEvents, type AfterCommit } from './events';
 import { sqlGroups } from './groups';
 import { sqlOperations } from './operations';
 import { sqlQuotas } from './quotas';
+import { sqlAutostarts } from './autostarts';
 import { sqlSessions } from './sessions';
 import { sqlSpaces } from './spaces';
 import { sqlSpaceShares } from './space-shares';
@@ -42,6 +43,7 @@ function repositories(q: Queryable, kind: SqlKind, pool: Db, log: SqlEventLog, a
     audit: sqlAudit(q),
     webhooks: sqlWebhooks(q),
     quotas: sqlQuotas(q, kind),
+    autostarts: sqlAutostarts(q),
   };
 }
 

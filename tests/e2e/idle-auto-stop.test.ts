@@ -89,12 +89,12 @@ describe('idle auto-stop from terminal activity', () => {
     expect(await sweepAt(now)).toEqual({ scanned: 2, stopped: 1, skipped: 0, failed: 0 });
 
     const [stop] = await stopOf(idle.id);
-    expect(stop).toMatchObject({ requestedBy: 'system', reason: 'auto-stop: idle for 10m' });
+    expect(stop).toMatchObject({ requestedBy: 'system', reason: 'idle' });
     expect((await waitForOperation(s.backend.store, stop!.id)).status).toBe('succeeded');
     const stopped = await s.settled(idle.id, 'stopped');
     expect(stopped.status.lastOperation?.id).toBe(stop!.id);
     const audit = await s.backend.store.audit.list({ action: 'space.auto_stop', limit: 10 });
-    expect(audit.map((e) => [e.resourceId, (e.detail as { reason?: string }).reason])).toEqual([[idle.id, 'auto-stop: idle for 10m']]);
+    expect(audit.map((e) => [e.resourceId, (e.detail as { message?: string }).message])).toEqual([[idle.id, 'auto-stop: idle for 10m']]);
 
     expect(await stopOf(busy.id)).toEqual([]);
     expect((await s.space(busy.id)).status.phase).toBe('running');
@@ -102,7 +102,7 @@ describe('idle auto-stop from terminal activity', () => {
     // once its last input is 10 minutes old the busy space is idle too
     expect(await sweepAt(busyActivity + IDLE_TIMEOUT)).toEqual({ scanned: 1, stopped: 1, skipped: 0, failed: 0 });
     const [later] = await stopOf(busy.id);
-    expect(later).toMatchObject({ requestedBy: 'system', reason: 'auto-stop: idle for 10m' });
+    expect(later).toMatchObject({ requestedBy: 'system', reason: 'idle' });
     expect((await waitForOperation(s.backend.store, later!.id)).status).toBe('succeeded');
     await s.settled(busy.id, 'stopped');
   });

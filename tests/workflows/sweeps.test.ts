@@ -145,10 +145,10 @@ describe.each(storeKinds())('sweeps on %s', (kind) => {
     await h.store.operations.insert({ id: newId(Date.now()), spaceId: busy, type: 'update', requestedBy: owner.id, workflowId: `space-${busy}`, deadlineAt: Date.now() + 60 * MIN }, Date.now());
 
     const result = await triggerAndWait<AutoStopSweepResult>(h.client, ids.autoStop);
-    expect(result).toEqual({ scanned: 3, stopped: 1, skipped: 1, failed: 0 });
+    expect(result).toEqual({ scanned: 3, stopped: 1, skipped: 1, failed: 0, autostart: { due: 0, started: 0, skipped: 0, failed: 0 } });
 
     const stop = (await h.store.operations.listOfSpace(spaceId)).find((o) => o.type === 'stop');
-    expect(stop).toMatchObject({ requestedBy: 'system', reason: 'auto-stop: max uptime 2m reached' });
+    expect(stop).toMatchObject({ requestedBy: 'system', reason: 'max uptime' });
     expect((await waitForOperation(h.store, stop!.id)).status).toBe('succeeded');
     expect((await spaceOf(h.store, spaceId)).phase).toBe('stopped');
     expect(h.sandbox.state().jobs.some((j) => j.ID === jobId)).toBe(false);
@@ -157,7 +157,7 @@ describe.each(storeKinds())('sweeps on %s', (kind) => {
 
     const audit = await h.store.audit.list({ action: 'space.auto_stop', limit: 10 });
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ actor: 'system', resourceType: 'space', resourceId: spaceId, outcome: 'ok', detail: { reason: 'auto-stop: max uptime 2m reached', operationId: stop!.id } });
+    expect(audit[0]).toMatchObject({ actor: 'system', resourceType: 'space', resourceId: spaceId, outcome: 'ok', detail: { reason: 'max uptime', message: 'auto-stop: max uptime 2m reached', operationId: stop!.id } });
   });
 
   it('cleans orphan jobs and volumes, fails stuck operations, forgets old deleted spaces; leaves foreign objects', async () => {

@@ -18,6 +18,9 @@ function input(over: Partial<AutoStopInput>): AutoStopInput {
   return { startedAt: now - 10 * MIN, timezone: 'UTC', template: {}, agent: null, globalIdleTimeoutMs: 0, now, ...over };
 }
 
+/** The operation's reason each message goes with (core/autostart.ts AutoReason). */
+const codeOf = (reason: string) => (reason.includes('max uptime') ? 'max uptime' : reason.includes('schedule') ? 'schedule' : reason.includes('idle') ? 'idle' : '');
+
 describe('autoStopDecision', () => {
   const now = at('2025-03-26T10:00:00Z');
 
@@ -31,7 +34,7 @@ describe('autoStopDecision', () => {
     ['max uptime wins over schedule', { template: { maxUptime: '1h', schedule: {} }, startedAt: now - 2 * HOUR }, 'auto-stop: max uptime 1h reached'],
   ])('max uptime: %s', (_name, over, reason) => {
     const d = autoStopDecision(input({ now, ...over }));
-    expect(d).toEqual({ stop: reason !== '', reason });
+    expect(d).toEqual({ stop: reason !== '', reason, code: codeOf(reason) });
   });
 
   // Europe/Berlin switches to summer time on 2025-03-30: 06:30 UTC is 07:30 before and 08:30 after.
@@ -48,7 +51,7 @@ describe('autoStopDecision', () => {
   ])('schedule: %s', (_name, iso, timezone, reason) => {
     const n = at(iso);
     const d = autoStopDecision(input({ now: n, startedAt: n - MIN, timezone, template: { schedule: officeHours } }));
-    expect(d).toEqual({ stop: reason !== '', reason });
+    expect(d).toEqual({ stop: reason !== '', reason, code: codeOf(reason) });
   });
 
   it.each<[string, Partial<AutoStopInput>, string]>([
@@ -62,7 +65,7 @@ describe('autoStopDecision', () => {
     ['no agent report: idleness unknown, never stopped for it', { template: { idleTimeout: '30m' }, startedAt: now - 5 * HOUR, agent: null }, ''],
   ])('idle: %s', (_name, over, reason) => {
     const d = autoStopDecision(input({ now, ...over }));
-    expect(d).toEqual({ stop: reason !== '', reason });
+    expect(d).toEqual({ stop: reason !== '', reason, code: codeOf(reason) });
   });
 });
 
