@@ -6,6 +6,7 @@ import { registerAgentCommand } from './agent-command';
 import { loadConfigOrExit } from './config-file';
 import { defaultImage, nomadServerJob } from './scaffold';
 import { registerClientCommands } from './space-commands';
+import { registerAutostartCommand } from './autostart-commands';
 import { registerShareCommands } from './share-commands';
 import { registerSshKeyCommands } from './ssh-key-commands';
 import { registerWebhookCommands } from './webhook-commands';
@@ -178,6 +179,7 @@ admin
 
 registerClientCommands(program);
 registerShareCommands(program.commands.find((c) => c.name() === 'space')!);
+registerAutostartCommand(program.commands.find((c) => c.name() === 'space')!);
 registerSshKeyCommands(program);
 registerWebhookCommands(program);
 registerSshCommands(program);

@@ -105,6 +105,13 @@ export function agentLine(a: Space['status']['agent']): string {
   return `${a.state}${since}${extra}${hint}`;
 }
 
+/** "mon,tue at 09:00 (Europe/Paris)", or "off". */
+export function autostartLine(s: Space): string {
+  const a = s.autostart;
+  if (!a) return 'off';
+  return `${a.days.join(',')} at ${a.at} (${a.timezone ?? "the owner's time zone"})`;
+}
+
 /** What the agent offers (icons in the web UI): terminal, ssh, code-server, ports. */
 export function servicesLine(a: Space['status']['agent']): string {
   if (a.state !== 'connected') return '-';
@@ -184,7 +191,7 @@ export function registerClientCommands(program: Command): void {
       }),
     );
 
-  const space = program.command('space').description('your spaces: list, create, start, stop, restart, update, delete, show, ops, agent-token, share, shares, unshare, transfer');
+  const space = program.command('space').description('your spaces: list, create, start, stop, restart, update, delete, show, ops, agent-token, autostart, share, shares, unshare, transfer');
   const waitOptions = (c: Command) =>
     c
       .option('--no-wait', 'return at once with the operation id')
@@ -265,6 +272,8 @@ export function registerClientCommands(program: Command): void {
             ['services', servicesLine(st.agent)],
             ['nomad job', st.nomadJobId ?? '-'],
             ['volumes', st.volumes.map((v) => v.id).join(', ') || '-'],
+            ['autostart', autostartLine(s)],
+            ['next autostart', st.nextAutostartAt ?? '-'],
             ['last operation', st.lastOperation ? `${st.lastOperation.type} ${st.lastOperation.status} (${st.lastOperation.id})` : '-'],
           ]),
         );

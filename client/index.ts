@@ -412,6 +412,10 @@ export class KnotClient {
   updateSpace(idOrName: string, body: T.UpdateSpace, o: RequestOptions = {}) {
     return this.json<T.OperationAccepted>('PATCH /api/v1/spaces/:id', { ...o, params: { id: idOrName }, body });
   }
+  /** Set (or with null remove) the autostart: a setting, not the spec, so 200 with the space and no update. */
+  setSpaceAutostart(idOrName: string, autostart: T.Space['autostart'], o: RequestOptions = {}) {
+    return this.json<T.Space>('PATCH /api/v1/spaces/:id', { ...o, params: { id: idOrName }, body: { autostart } });
+  }
   spaceAction(idOrName: string, action: SpaceAction, body: T.OperationRequest = {}, o: RequestOptions = {}) {
     return this.json<T.OperationAccepted>(`POST /api/v1/spaces/:id/${action}`, { ...o, params: { id: idOrName }, body });
   }

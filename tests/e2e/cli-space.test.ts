@@ -2,7 +2,7 @@
  * The `knot` client CLI, spawned as a user would run it (`node dist/cli/main.js space …`) against
  * a real API + worker + Temporal + Nomad sandbox: the seed scenario with live steps, not found,
  * and a hanging start interrupted with Ctrl-C (SIGINT) and cancelled — via the flag and by
- * answering the prompt on stdin — leaving no job or volume.
+ * answering the prompt on stdin — leaving no job or volume; `space autostart` set, refused and off.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -123,6 +123,36 @@ describe('knot space CLI on sqlite', () => {
     expect(await r.done).not.toBe(0);
     expect(r.err()).toContain("space 'nope' not found");
     expect(r.err()).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('space autostart sets, refuses outside the schedule (the server\'s message, non-zero) and turns off; show prints it', async () => {
+    const weekdays = { from: '08:00', to: '18:00' };
+    await api.client.createTemplate({ name: 'office', description: 'seed 000', job: seedJob(), volumes: seedVolumes(), schedule: { mon: [weekdays], tue: [weekdays], wed: [weekdays], thu: [weekdays], fri: [weekdays] } });
+    await ok('space', 'create', 'desk', '--template', 'office');
+    const id = (JSON.parse(await ok('space', 'show', 'desk', '--json')) as { id: string }).id;
+
+    const set = await ok('space', 'autostart', 'desk', '--days', 'mon,tue,wed,thu,fri', '--at', '09:00');
+    expect(set).toMatch(/desk starts mon,tue,wed,thu,fri at 09:00 \(the owner's time zone\); next \d{4}-\d\d-\d\dT09:00:00\.000Z/);
+    const shown = await api.client.getSpace(id);
+    expect(shown.autostart).toEqual({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], at: '09:00' });
+    // a setting, not the spec: no operation beyond the create
+    expect((await api.client.spaceOperations(id)).items.map((o) => o.type)).toEqual(['create']);
+    const show = await ok('space', 'show', 'desk');
+    expect(show).toMatch(/autostart\s+mon,tue,wed,thu,fri at 09:00 \(the owner's time zone\)/);
+    expect(show).toContain(`next autostart  ${shown.status.nextAutostartAt}`);
+
+    // the owner (alice) lives in UTC: 10:00 in Paris is 08:00 or 09:00 UTC, inside the windows
+    expect(await ok('space', 'autostart', 'desk', '--days', 'tue', '--at', '10:00', '--tz', 'Europe/Paris')).toContain('tue at 10:00 (Europe/Paris)');
+
+    const refused = knot('space', 'autostart', 'desk', '--days', 'mon', '--at', '07:00');
+    expect(await refused.done).toBe(1);
+    expect(refused.err()).toMatch(/autostart\.at: .*07:00 on mon .*outside the template's schedule/);
+    expect(refused.err()).not.toMatch(/at .*\.js:\d+/);
+    expect((await api.client.getSpace(id)).autostart).toEqual({ days: ['tue'], at: '10:00', timezone: 'Europe/Paris' });
+
+    expect(await ok('space', 'autostart', 'desk', '--off')).toContain('autostart of desk turned off');
+    expect((await api.client.getSpace(id)).autostart).toBeNull();
+    expect(await ok('space', 'show', 'desk')).toMatch(/autostart\s+off\n.*next autostart\s+-/);
   });
 
   it.each([

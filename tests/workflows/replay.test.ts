@@ -89,6 +89,31 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
   }
 });
 
+/**
+ * An auto-stop sweep run that takes the autostart path (`patched('auto-stop-sweep-autostart')`,
+ * workflows/sweeps.ts): a space due a minute ago is started by the run. `KNOT_RECORD_HISTORIES=sweeps`.
+ */
+(process.env.KNOT_RECORD_HISTORIES === 'sweeps' ? it : it.skip)('records an auto-stop sweep that autostarts a due space', async () => {
+  const h = await startHarness('sqlite', { sweepsThroughTemporal: true });
+  try {
+    const owner = await seedUser(h.store, 'replay');
+    const tpl = await seedTemplate(h.store, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
+    const spaceId = newId(Date.now());
+    await h.lifecycle.createSpace({ spaceId, name: 'autostart', ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
+    await h.client.workflow.getHandle(`space-${spaceId}`).result();
+    await h.store.autostarts.set(spaceId, { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], at: '09:00', timezone: 'UTC' }, Date.now() - 60_000, Date.now());
+    const workflowId = 'knot-auto-stop-sweep-record';
+    const result = (await h.client.workflow.execute('autoStopSweepWorkflow', { taskQueue: h.taskQueue, workflowId, args: [{}] })) as { autostart?: { started: number } | null };
+    expect(result.autostart).toMatchObject({ due: 1, started: 1, skipped: 0 });
+    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+    writeFileSync(path.join(DIR, 'auto-stop-sweep-autostart.json'), JSON.stringify(history));
+    // let the start it began finish before the harness goes away
+    await h.client.workflow.getHandle(`space-${spaceId}`).result().catch(() => undefined);
+  } finally {
+    await h.close();
+  }
+});
+
 it('replays every recorded history against the current workflow code', async () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
   expect(files.length).toBeGreaterThanOrEqual(11);

@@ -11,6 +11,7 @@ import { duration, phaseLabel, reasonText, when } from '../format';
 import { onEvent } from '../live';
 import { SpaceActions } from '../space-actions';
 import { SharingButtons } from '../share-dialog';
+import { AutostartEditor } from '../autostart-editor';
 import type { LiveOp } from '../spaces-store';
 import { EmptyState } from '../empty-state';
 
@@ -177,6 +178,8 @@ export function SpacePage(props: { id: string }) {
         <dt>Last error</dt>
         <dd>{reasonText(space) || 'none'}</dd>
       </dl>
+      <h2>Auto-start</h2>
+      <AutostartEditor space={space} onSaved={setSpace} />
       <h2>Volumes</h2>
       {st.volumes.length ? (
         <ul>
