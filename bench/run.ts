@@ -18,6 +18,7 @@ import { runTerminalLatency } from './terminal-latency';
 import { runTerminalThroughput } from './terminal-throughput';
 import { runThroughput } from './throughput';
 import { runWebUi } from './web-ui';
+import { runWebhooks } from './webhooks';
 
 const BENCHMARKS: Record<string, () => Promise<string>> = {
   overhead: runOverhead,
@@ -35,6 +36,7 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   'port-forward': runPortForward,
   'ssh-connect': runSshConnect,
   'http-port': runHttpPort,
+  webhooks: runWebhooks,
 };
 
 async function main(): Promise<void> {
