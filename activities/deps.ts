@@ -38,8 +38,8 @@ export interface WebhookDeps {
   retry: WebhookRetry;
   /** an endpoint failing without a success for this long is disabled */
   disableAfterMs: number;
-  /** hands a delivery to the workflow of its (endpoint, queue) (temporal/webhook-client.ts) */
-  enqueue(d: Pick<WebhookDelivery, 'id' | 'endpointId' | 'queueKey'>, retry: WebhookRetry): Promise<void>;
+  /** hands deliveries of one (endpoint, queue), in order, to its workflow in one signal (temporal/webhook-client.ts) */
+  enqueue(lane: { endpointId: string; queueKey: string; ids: string[] }, retry: WebhookRetry): Promise<void>;
   /** how long a hole in the event ids is waited for before the dispatcher goes past it */
   gapGraceMs?: number;
 }

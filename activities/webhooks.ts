@@ -111,7 +111,7 @@ async function handOver(deps: ActivityDeps, wh: WebhookDeps): Promise<number> {
   const lanes = [...queues.values()];
   const worker = async () => {
     for (let lane = lanes.shift(); lane; lane = lanes.shift()) {
-      for (const d of lane) await wh.enqueue(d, wh.retry);
+      await wh.enqueue({ endpointId: lane[0]!.endpointId, queueKey: lane[0]!.queueKey, ids: lane.map((d) => d.id) }, wh.retry);
       await deps.store.webhooks.markQueued(lane.map((d) => d.id));
     }
   };
@@ -157,6 +157,33 @@ export function createWebhookActivities(deps: ActivityDeps) {
       const beat = hb ? setInterval(() => ctx.heartbeat(), Math.max(100, Math.floor(hb / 3))) : undefined;
       try {
         return await deliverOnce(deps, input.deliveryId);
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /**
+     * Several deliveries of one queue, in order, in one activity (a Temporal round trip per
+     * delivery capped the throughput): stops at the first that fails. Throws when the first fails
+     * (the workflow's retry policy backs off and tries it again); a later failure returns how many
+     * were handled before it, so the next call starts with it.
+     */
+    async deliverWebhooks(input: { deliveryIds: string[] }): Promise<{ done: number }> {
+      const ctx = Context.current();
+      const hb = ctx.info.heartbeatTimeoutMs;
+      const beat = hb ? setInterval(() => ctx.heartbeat(), Math.max(100, Math.floor(hb / 3))) : undefined;
+      try {
+        let done = 0;
+        for (const deliveryId of input.deliveryIds) {
+          try {
+            await deliverOnce(deps, deliveryId);
+          } catch (e) {
+            if (done === 0) throw e;
+            return { done };
+          }
+          done++;
+        }
+        return { done };
       } finally {
         clearInterval(beat);
       }

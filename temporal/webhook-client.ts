@@ -15,14 +15,15 @@ export const WEBHOOK_WORKFLOWS = {
 
 /** The enqueue function the worker's webhook activities call. */
 export function webhookEnqueuer(client: Client, taskQueue: string) {
-  return async (d: { id: string; endpointId: string; queueKey: string }, retry: WebhookRetry): Promise<void> => {
+  return async (lane: { endpointId: string; queueKey: string; ids: string[] }, retry: WebhookRetry): Promise<void> => {
     await client.workflow.signalWithStart(WEBHOOK_WORKFLOWS.queue, {
-      workflowId: webhookQueueWorkflowId(d.endpointId, d.queueKey),
+      workflowId: webhookQueueWorkflowId(lane.endpointId, lane.queueKey),
       taskQueue,
-      args: [{ endpointId: d.endpointId, queueKey: d.queueKey, retry }],
+      args: [{ endpointId: lane.endpointId, queueKey: lane.queueKey, retry }],
       signal: WEBHOOK_DELIVER_SIGNAL,
-      signalArgs: [d.id],
-      staticSummary: `webhook deliveries of ${d.queueKey === 'test' ? 'test events' : `space ${d.queueKey}`} to endpoint ${d.endpointId}`,
+      // the whole lane in one signal: one history event however many deliveries it carries
+      signalArgs: [lane.ids],
+      staticSummary: `webhook deliveries of ${lane.queueKey === 'test' ? 'test events' : `space ${lane.queueKey}`} to endpoint ${lane.endpointId}`,
     });
   };
 }

@@ -11,7 +11,8 @@ import { condition, continueAsNew, isCancellation, proxyActivities, setHandler, 
 import type { KnotActivities } from '../activities';
 import { WEBHOOK_DELIVER_SIGNAL, type WebhookRetry } from '../core/webhook-queue';
 
-export const deliverSignal = defineSignal<[deliveryId: string]>(WEBHOOK_DELIVER_SIGNAL);
+/** Delivery ids, in order (one id from a hand-over before they were batched). */
+export const deliverSignal = defineSignal<[deliveryIds: string[] | string]>(WEBHOOK_DELIVER_SIGNAL);
 
 export interface WebhookQueueInput {
   endpointId: string;
@@ -24,6 +25,8 @@ export interface WebhookQueueInput {
 
 /** Deliveries handled before the queue continues as new. */
 const DELIVERIES_PER_RUN = 200;
+/** At most this many deliveries go to one activity (in order; it stops at the first failure). */
+const DELIVERIES_PER_ATTEMPT = 50;
 /** An empty queue waits this long for more before it ends. */
 const IDLE_BEFORE_END = '1 minute';
 
@@ -35,10 +38,10 @@ function failureMessage(e: unknown): string {
 
 export async function webhookQueueWorkflow(input: WebhookQueueInput): Promise<{ handled: number }> {
   const queue: string[] = [...(input.pending ?? [])];
-  let current: string | null = null;
-  setHandler(deliverSignal, (id) => {
+  let current: string[] = [];
+  setHandler(deliverSignal, (ids) => {
     // a repeated hand-over (the dispatcher crashed before recording it) is dropped here, or skipped by the attempt
-    if (id !== current && !queue.includes(id)) queue.push(id);
+    for (const id of Array.isArray(ids) ? ids : [ids]) if (!current.includes(id) && !queue.includes(id)) queue.push(id);
   });
   const attempt = proxyActivities<KnotActivities>({
     startToCloseTimeout: input.retry.attemptTimeoutMs + 15_000,
@@ -53,15 +56,21 @@ export async function webhookQueueWorkflow(input: WebhookQueueInput): Promise<{ 
   let handled = 0;
   for (;;) {
     if (queue.length === 0 && !(await condition(() => queue.length > 0, IDLE_BEFORE_END))) return { handled };
-    current = queue.shift() as string;
+    current = queue.splice(0, DELIVERIES_PER_ATTEMPT);
     try {
-      await attempt.deliverWebhook({ deliveryId: current });
+      const { done } = await attempt.deliverWebhooks({ deliveryIds: current });
+      // the one that failed (and those after it) go first again: the next attempt starts with it
+      queue.unshift(...current.slice(Math.max(done, 1)));
+      handled += Math.max(done, 1);
     } catch (e) {
       if (isCancellation(e)) throw e;
-      await book.failWebhookDelivery({ deliveryId: current, error: failureMessage(e) });
+      // the first is out of attempts (or its endpoint disabled): failed, and the rest carry on
+      await book.failWebhookDelivery({ deliveryId: current[0]!, error: failureMessage(e) });
+      queue.unshift(...current.slice(1));
+      handled++;
     }
-    current = null;
-    if (++handled >= DELIVERIES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+    current = [];
+    if (handled >= DELIVERIES_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof webhookQueueWorkflow>({ ...input, pending: queue });
     }
   }

@@ -39,6 +39,11 @@ class HoldingReceiver {
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => {
+      // only deliveries: another test's agent probing listening ports (HEAD /) is not one
+      if (req.method !== 'POST' || req.url !== '/kill') {
+        res.writeHead(404).end();
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {

@@ -31,6 +31,11 @@ class Receiver {
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => {
+      // only deliveries: another test's agent probing listening ports (HEAD /) is not one
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
