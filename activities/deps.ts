@@ -19,7 +19,6 @@ export interface SweepWorkflows {
 }
 import type { KnotMetrics } from '../metrics/metrics';
 import type { WebhookRetry } from '../core/webhook-queue';
-import type { WebhookDelivery } from '../store/webhook-model';
 
 export interface ServerSettings {
   url: string;

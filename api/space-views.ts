@@ -1,5 +1,6 @@
 /** Finding spaces the caller may see, and rendering them with their computed status. */
 import { agentView } from './agent-routes';
+import { deleteAfterOf, dormantDeletesAt, dormantSince } from '../core/dormancy';
 import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
 import { actionsOf, refusalOf, roleAllows, type SpaceAction, type SpaceRole } from '../core/space-roles';
@@ -88,11 +89,12 @@ export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
   // one query each for the whole page, not one per space
   const ids = spaces.map((s) => s.id);
   const now = svc.now();
-  const [agents, volumes, operations, autostarts] = await Promise.all([
+  const [agents, volumes, operations, autostarts, dormancy] = await Promise.all([
     svc.agentState.getMany(ids),
     svc.store.volumes.listOfSpaces(ids),
     svc.store.operations.getMany(spaces.map((s) => s.lastOperationId).filter((id): id is string => id !== null)),
     svc.store.autostarts.getMany(ids),
+    svc.store.dormancy.getMany(ids),
   ]);
   return spaces.map((s) => {
     const f = facts.get(s.templateId) ?? null;
@@ -111,6 +113,16 @@ export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
       publicPorts: publicPortsOf(applied?.content),
       role: roles.get(s.id) ?? null,
       autostart: autostarts.get(s.id) ?? null,
+      dormancyExempt: dormancy.get(s.id)?.exempt ?? false,
+      deletesAt: dormantDeletesAt({
+        since: dormantSince(s, lastOperation),
+        // as the sweep reads it: the applied version, else the latest (a space never started)
+        deleteAfterMs: deleteAfterOf((applied ?? f?.versions.find((v) => v.version === f.template.latestVersion))?.content),
+        exempt: dormancy.get(s.id)?.exempt ?? false,
+        warnedAt: dormancy.get(s.id)?.warnedAt ?? null,
+        warnedSince: dormancy.get(s.id)?.warnedSince ?? null,
+        warnedDeletesAt: dormancy.get(s.id)?.warnedDeletesAt ?? null,
+      }),
     });
   });
 }

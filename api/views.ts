@@ -128,6 +128,9 @@ export interface SpaceViewFacts {
   role: SpaceRole | null;
   /** the space's autostart setting and when it is next due */
   autostart: SpaceAutostart | null;
+  dormancyExempt: boolean;
+  /** core/dormancy.ts dormantDeletesAt */
+  deletesAt: number | null;
 }
 
 export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView> {
@@ -151,6 +154,7 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
     createdAt: iso(s.createdAt),
     updatedAt: iso(s.updatedAt),
     autostart: f.autostart?.autostart ?? null,
+    dormancyExempt: f.dormancyExempt,
     status: {
       phase: s.phase,
       reason: s.reason,
@@ -166,6 +170,7 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
       agent: f.agent,
       publicPorts: f.publicPorts,
       nextAutostartAt: iso(f.autostart?.nextAt ?? null),
+      deletesAt: iso(f.deletesAt),
     },
     role: f.role,
     sharedBy: f.role === 'viewer' || f.role === 'user' ? f.ownerName : null,

@@ -146,6 +146,7 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: Process
       idleTimeout: s.idle_timeout,
       deletedRetention: s.deleted_retention,
       auditRetention: s.audit_retention,
+      dormantWarning: s.dormant_warning,
     });
     await ensureWebhookDispatcher(client, taskQueue, { heartbeatTimeoutMs: parseDurationMs(cfg.server.webhooks.heartbeat_timeout) });
     logger.info({ taskQueue, schedules }, 'worker polling');

@@ -177,6 +177,8 @@ export const configSchema = z
             deleted_retention: duration.default('168h'),
             /** audit entries older than this are dropped by the cleanup sweep; 0s keeps them for ever */
             audit_retention: duration.default('2160h'),
+            /** owners of dormant spaces (a template's deleteAfter) are warned this long before the deletion */
+            dormant_warning: duration.default('72h'),
           })
           .strict()
           .prefault({}),

@@ -21,6 +21,8 @@ export const EVENT_TYPES = [
   'space.transferred',
   /** a due autostart did not start the space: `error.message` says why (quota, template gone, already running) */
   'space.autostart_skipped',
+  /** a dormant space (core/dormancy.ts) will be deleted: `error.message` says since when and at what time */
+  'space.dormant',
 ] as const;
 export type KnotEventType = (typeof EVENT_TYPES)[number];
 

@@ -75,11 +75,32 @@ export interface PruneAuditResult {
   pruned: number;
 }
 
+export interface DormantSweepInput {
+  /** how long before a dormant space's deletion its owner is warned (`server.schedules.dormant_warning`) */
+  warningMs: number;
+  pageSize?: number;
+}
+
+export interface DormantSweepResult {
+  /** stopped spaces looked at */
+  scanned: number;
+  /** `space.dormant` warnings sent */
+  warned: number;
+  /** delete operations started (reason `dormant`) */
+  deleted: number;
+  /** due but changed meanwhile, or an operation was already running */
+  skipped: number;
+  /** starting the delete failed (logged; the next sweep tries again) */
+  failed: number;
+}
+
 export interface CleanupSweepInput {
   /** deleted spaces are forgotten this long after deletion (`server.schedules.deleted_retention`) */
   deletedRetentionMs?: number;
   /** audit entries are dropped this long after they were recorded (`server.schedules.audit_retention`); 0: kept */
   auditRetentionMs?: number;
+  /** dormant spaces' owners are warned this long before the deletion (`server.schedules.dormant_warning`); default 72h */
+  dormantWarningMs?: number;
   /** leave jobs and volumes of very recent objects for the next sweep */
   jobGraceMs?: number;
   volumeGraceMs?: number;
@@ -92,6 +113,8 @@ export interface CleanupSweepResult {
   deletedSpaces: PurgeDeletedResult | null;
   /** absent from runs recorded before the audit log was bounded */
   auditLog?: PruneAuditResult | null;
+  /** absent from runs recorded before dormant spaces were deleted */
+  dormant?: DormantSweepResult | null;
   /** parts that failed past their retries, with why; the other parts still ran */
   errors: string[];
 }

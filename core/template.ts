@@ -79,6 +79,8 @@ export const templateContentSchema = z
     maxUptime: duration.optional(),
     schedule: scheduleSchema.optional(),
     idleTimeout: duration.optional(),
+    /** a space stopped this long is deleted with its volumes (core/dormancy.ts); absent: never */
+    deleteAfter: duration.optional(),
     /** false: spaces of this template may not carry an autostart (core/autostart.ts) */
     autostart: z.boolean().optional(),
     startTimeout: duration.default('5m'),

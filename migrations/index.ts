@@ -14,6 +14,7 @@ import * as m009 from './009_space_shares';
 import * as m008 from './008_webhooks';
 import * as m010 from './010_quotas';
 import * as m011 from './011_autostart';
+import * as m012 from './012_dormancy';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '008_webhooks': m008,
   '010_quotas': m010,
   '011_autostart': m011,
+  '012_dormancy': m012,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

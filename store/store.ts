@@ -442,6 +442,28 @@ export interface AutostartRepository {
   advance(spaceId: string, expected: number, next: number | null, now: number): Promise<boolean>;
 }
 
+/** A space's dormancy record (core/dormancy.ts); a space without one is not exempt and was never warned. */
+export interface SpaceDormancy {
+  spaceId: string;
+  /** set by an admin: never deleted as dormant */
+  exempt: boolean;
+  /** the last dormancy warning: when, for the dormancy period that started when, announcing which deletion time */
+  warnedAt: number | null;
+  warnedSince: number | null;
+  warnedDeletesAt: number | null;
+}
+
+/**
+ * Dormancy of spaces (core/dormancy.ts): the admin's exemption and the last warning sent. Whether
+ * a warning belongs to the current dormancy period is decided against the space's clock, so a
+ * start needs no write here to reset it.
+ */
+export interface DormancyRepository {
+  getMany(spaceIds: readonly string[]): Promise<Map<string, SpaceDormancy>>;
+  setExempt(spaceId: string, exempt: boolean, now: number): Promise<void>;
+  markWarned(spaceId: string, warning: { at: number; since: number; deletesAt: number }, now: number): Promise<void>;
+}
+
 /** The repositories, as seen inside and outside a transaction. */
 export interface Repositories {
   readonly users: UserRepository;
@@ -462,6 +484,7 @@ export interface Repositories {
   readonly webhooks: WebhookRepository;
   readonly quotas: QuotaRepository;
   readonly autostarts: AutostartRepository;
+  readonly dormancy: DormancyRepository;
 }
 
 export interface Store extends Repositories {

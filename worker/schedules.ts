@@ -22,6 +22,8 @@ export interface ScheduleSettings {
   deletedRetention?: string | number;
   /** `server.schedules.audit_retention` */
   auditRetention?: string | number;
+  /** `server.schedules.dormant_warning` */
+  dormantWarning?: string | number;
   /** other schedule ids (tests); workflow ids are `<schedule id>-sweep` */
   ids?: { autoStop: string; cleanup: string };
 }
@@ -48,6 +50,7 @@ function definitions(s: ScheduleSettings): Definition[] {
   const cleanupInput: CleanupSweepInput = {
     ...(s.deletedRetention !== undefined ? { deletedRetentionMs: ms(s.deletedRetention) } : {}),
     ...(s.auditRetention !== undefined ? { auditRetentionMs: ms(s.auditRetention) } : {}),
+    ...(s.dormantWarning !== undefined ? { dormantWarningMs: ms(s.dormantWarning) } : {}),
   };
   return [
     {

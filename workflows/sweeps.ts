@@ -46,6 +46,9 @@ export async function autoStopSweepWorkflow(input: AutoStopSweepInput = {}): Pro
 }
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600_000;
+const DEFAULT_DORMANT_WARNING_MS = 72 * 3600_000;
+/** Deleting dormant spaces joined the cleanup sweep after runs of it had been recorded. */
+export const DORMANT_PATCH = 'cleanup-sweep-dormant';
 const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600_000;
 /** The audit-log part was added to the cleanup sweep after runs of it had been recorded. */
 export const AUDIT_RETENTION_PATCH = 'cleanup-audit-retention';
@@ -74,6 +77,9 @@ export async function cleanupSweepWorkflow(input: CleanupSweepInput = {}): Promi
   const auditRetentionMs = input.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
   if (patched(AUDIT_RETENTION_PATCH)) {
     result.auditLog = auditRetentionMs > 0 ? await part('audit log', () => sweep.pruneAuditLog({ retentionMs: auditRetentionMs })) : null;
+  }
+  if (patched(DORMANT_PATCH)) {
+    result.dormant = await part('dormant spaces', () => sweep.dormantSpacesSweep({ warningMs: input.dormantWarningMs ?? DEFAULT_DORMANT_WARNING_MS }));
   }
   return result;
 }

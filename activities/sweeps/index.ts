@@ -7,6 +7,7 @@
 import type { ActivityDeps } from '../deps';
 import { createAutoStopActivities } from './auto-stop';
 import { createAutostartActivities } from './autostart';
+import { createDormantActivities } from './dormant';
 import { createOrphanJobActivities } from './orphan-jobs';
 import { createOrphanVolumeActivities } from './orphan-volumes';
 import { createPurgeDeletedActivities } from './purge-deleted';
@@ -20,5 +21,6 @@ export function createSweepActivities(deps: ActivityDeps) {
     ...createOrphanVolumeActivities(deps),
     ...createStuckOperationActivities(deps),
     ...createPurgeDeletedActivities(deps),
+    ...createDormantActivities(deps),
   };
 }

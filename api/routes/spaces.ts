@@ -197,21 +197,30 @@ export const spaceRoutes: RouteDef[] = [
     method: 'patch',
     path: `${BASE}/:id`,
     tag: 'spaces',
-    summary: 'Change the spec (templateVersion, parameters, shell, agentUrl): starts an update → 202; only `autostart`: 200',
-    description: '`parameters` is partial: the given values replace, others stay. `autostart` is a setting, not the spec: set alone it answers 200 with the space and starts no update.',
+    summary: 'Change the spec (templateVersion, parameters, shell, agentUrl): starts an update → 202; only `autostart` / `dormancyExempt`: 200',
+    description: '`parameters` is partial: the given values replace, others stay. `autostart` and `dormancyExempt` (admins only, else 403) are settings, not the spec: set alone they answer 200 with the space and start no update.',
     auth: 'user',
     body: { 'application/json': updateSpaceBody },
     audit: { action: 'space.update', resourceType: 'space' },
     responses: {
-      200: { description: 'only the autostart changed: the space', schema: spaceViewSchema },
+      200: { description: 'only settings (autostart, dormancyExempt) changed: the space', schema: spaceViewSchema },
       202: { description: 'update started', schema: operationAccepted },
       ...problems(400, 403, 404, 409, 413, 415, ...AUTH_PROBLEMS),
     },
     async handler({ svc, actor, params, body: fullBody, audit }) {
       const space = await findVisibleSpace(svc, actor, params.id ?? '', undefined, 'manage');
       audit.resourceId = space.id;
-      const { autostart, ...body } = fullBody;
-      if (Object.keys(body).length === 0 && autostart === undefined) throw fieldError('(body)', 'nothing to change: give templateVersion, parameters, shell, agentUrl or autostart');
+      const { autostart, dormancyExempt, ...body } = fullBody;
+      if (Object.keys(body).length === 0 && autostart === undefined && dormancyExempt === undefined) throw fieldError('(body)', 'nothing to change: give templateVersion, parameters, shell, agentUrl, autostart or dormancyExempt');
+      // a setting like autostart, but the owner's own space is not theirs to keep past the template's rule
+      if (dormancyExempt !== undefined) {
+        if (!actor.isAdmin) throw new KnotError(ErrorType.Forbidden, 'only admins may exempt a space from dormancy', { errors: [{ path: 'dormancyExempt', message: 'admins only' }] });
+        await svc.store.dormancy.setExempt(space.id, dormancyExempt, svc.now());
+        if (Object.keys(body).length === 0 && autostart === undefined) {
+          audit.detail = { changed: ['dormancyExempt'], dormancyExempt };
+          return { status: 200, body: await spaceView(svc, space, actor) };
+        }
+      }
       const facts = await factsOf(svc, space);
       const ref = body.templateVersion ?? space.templateRef;
       const version = requireResolved(facts, ref);
@@ -219,7 +228,7 @@ export const spaceRoutes: RouteDef[] = [
         const nextAt = autostart ? await checkAutostart(svc, space.ownerId, facts.template.name, version.content, autostart) : null;
         await svc.store.autostarts.set(space.id, autostart, nextAt, svc.now());
         if (Object.keys(body).length === 0) {
-          audit.detail = { changed: ['autostart'], autostart };
+          audit.detail = { changed: dormancyExempt === undefined ? ['autostart'] : ['autostart', 'dormancyExempt'], autostart, ...(dormancyExempt === undefined ? {} : { dormancyExempt }) };
           return { status: 200, body: await spaceView(svc, space, actor) };
         }
       }

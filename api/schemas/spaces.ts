@@ -38,6 +38,7 @@ export const updateSpaceBody = z
     shell: z.enum(SHELLS).optional(),
     agentUrl: agentUrl.nullable().optional(),
     autostart: autostartSchema.nullable().optional().describe('a setting, not the spec: changing only this answers 200 and starts no update; null removes it'),
+    dormancyExempt: z.boolean().optional().describe("admins only, a setting like autostart: true keeps the space from being deleted as dormant (its template's deleteAfter)"),
   })
   .meta({ id: 'UpdateSpace' });
 
@@ -98,6 +99,7 @@ export const spaceView = z
     createdAt: isoTime,
     updatedAt: isoTime,
     autostart: autostartSchema.nullable(),
+    dormancyExempt: z.boolean().describe("an admin exempted the space from its template's deleteAfter"),
     status: z.object({
       phase: z.enum(SPACE_PHASES),
       reason: z.string(),
@@ -111,6 +113,7 @@ export const spaceView = z
       agent: agentStatusView,
       publicPorts: z.array(z.number().int()).describe('ports the applied template version marks public: anyone may open them over HTTP while the space runs'),
       nextAutostartAt: nullableIsoTime.describe('when the autostart next starts the space'),
+      deletesAt: nullableIsoTime.describe("when the cleanup sweep deletes the space as dormant (stopped for its template's deleteAfter) unless it is started or updated; null: never"),
     }),
     role: z.enum(SPACE_ROLES).nullable().describe("the caller's role on the space: owner, admin, or what a share gives (user, viewer); null in the answer to a transfer that gave it away"),
     sharedBy: z.string().nullable().describe("the owner's username when the space is the caller's by a share; else null"),

@@ -17,6 +17,7 @@ import { LogStore } from './logs';
 import { redisOperations } from './operations';
 import { redisQuotas } from './quotas';
 import { redisAutostarts } from './autostarts';
+import { redisDormancy } from './dormancy';
 import { ConnectionPool } from './pool';
 import { dropAll, migrate, REDIS_SCHEMA_VERSION } from './schema';
 import { redisSessions } from './sessions';
@@ -72,6 +73,7 @@ function repositories(kv: Kv, keys: Keys, retention: EventRetention, nameLimits:
     webhooks: redisWebhooks(kv, keys),
     quotas: redisQuotas(kv, keys),
     autostarts: redisAutostarts(kv, keys),
+    dormancy: redisDormancy(kv, keys),
   };
 }
 

@@ -305,6 +305,7 @@ export function redisSpaces(kv: Kv, keys: Keys, limits: NameFilterLimits = NAME_
           await dropSharesOfSpace(tx, keys, id);
           tx.del(`${keys.prefix}space-units:${id}`); // store/redis/quotas.ts
           tx.del(`${keys.prefix}autostart:${id}`); // store/redis/autostarts.ts (its due-index member is dropped when read)
+          tx.del(`${keys.prefix}dormancy:${id}`); // store/redis/dormancy.ts
           tx.del(keys.space(id));
           reindex(tx, entriesOf(s), []);
         }

@@ -10,6 +10,7 @@ import { sqlGroups } from './groups';
 import { sqlOperations } from './operations';
 import { sqlQuotas } from './quotas';
 import { sqlAutostarts } from './autostarts';
+import { sqlDormancy } from './dormancy';
 import { sqlSessions } from './sessions';
 import { sqlSpaces } from './spaces';
 import { sqlSpaceShares } from './space-shares';
@@ -44,6 +45,7 @@ function repositories(q: Queryable, kind: SqlKind, pool: Db, log: SqlEventLog, a
     webhooks: sqlWebhooks(q),
     quotas: sqlQuotas(q, kind),
     autostarts: sqlAutostarts(q),
+    dormancy: sqlDormancy(q),
   };
 }
 

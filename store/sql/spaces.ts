@@ -215,6 +215,7 @@ export function sqlSpaces(db: Queryable, kind: SqlKind): SpaceRepository {
           await trx('space_shares').whereIn('space_id', purged).delete();
           await trx('space_units').whereIn('space_id', purged).delete();
           await trx('space_autostart').whereIn('space_id', purged).delete();
+          await trx('space_dormancy').whereIn('space_id', purged).delete();
           await trx('spaces').whereIn('id', purged).delete();
         }
       });

@@ -224,6 +224,8 @@ describe.each(storeKinds())('sweeps on %s', (kind) => {
     expect(result.stuckOperations).toMatchObject({ markedFailed: 1 });
     expect(result.deletedSpaces).toEqual({ purged: 2 });
     expect(result.auditLog?.pruned).toBeGreaterThanOrEqual(1);
+    // the dormant part ran (behind its patch); no template here sets deleteAfter
+    expect(result.dormant).toMatchObject({ warned: 0, deleted: 0, failed: 0 });
     const left = await h.store.audit.list({ resourceId: auditMark, limit: 10 });
     expect(left.map((e) => Date.now() - e.at < 2 * 60 * MIN)).toEqual([true]);
 
