@@ -15,7 +15,10 @@ import { ErrorType, KnotError } from '../../core/errors';
 import { renderTemplate } from '../../core/render';
 import type { TemplateContent } from '../../core/template';
 import { parseVolumeDefinitions } from '../../core/volumes';
+import { quotaRefusal, usageOf } from '../../core/quotas';
 import type { Space, User } from '../../store/model';
+import type { Repositories } from '../../store/store';
+import { holdingsOf, limitsOf } from '../../store/quota-guard';
 import { loadRenderContext } from '../../store/render-context';
 import type { Services } from '../context';
 import { findUser, templateAllows } from '../lookup';
@@ -32,10 +35,19 @@ function toError(message: string, type: KnotError['type'] = ErrorType.Conflict):
 }
 
 /**
- * Quotas (spaces per user, resources) do not exist yet. When they do, the new owner's quota is
- * checked here, before anything moves; a refusal is a 409 naming `to`.
+ * The new owner's quotas, inside the transfer's transaction under their quota lock (so a start or
+ * another transfer racing for their last units waits): the space adds one to `maxSpaces` and, when
+ * its volumes exist, its storage units (it is stopped: no compute). A refusal is the usual 403
+ * `quota_exceeded`, saying whose quota it is.
  */
-async function checkQuotaOfNewOwner(_svc: Services, _newOwner: User, _space: Space): Promise<void> {}
+async function checkQuotaOfNewOwner(tx: Repositories, newOwner: User, space: Space, now: number): Promise<void> {
+  await tx.quotas.lockOwner(newOwner.id, now);
+  const [theirs, limits, mine] = await Promise.all([holdingsOf(tx, newOwner.id), limitsOf(tx, newOwner.id), holdingsOf(tx, space.ownerId)]);
+  const held = mine.get(space.id);
+  const request = { maxSpaces: 1, storageUnits: held?.hasVolumes ? held.units.storage : 0 };
+  const refusal = quotaRefusal(limits, usageOf([...theirs.values()]), request);
+  if (refusal) throw new KnotError(refusal.type, `${newOwner.username}'s ${refusal.message}`, { details: { ...refusal.details, user: newOwner.username } });
+}
 
 /** The volume ids (with their type) the space's next start would want, rendered for `owner`. */
 async function volumeIdsFor(svc: Services, space: Space, ownerId: string): Promise<string[]> {
@@ -80,7 +92,6 @@ export const spaceTransferRoutes: RouteDef[] = [
         throw toError(`template '${template?.name ?? space.templateId}' is not allowed to '${to.username}' (its groups: ${template?.groups.join(', ') || 'none'})`);
       }
       if (await svc.store.spaces.getByName(to.id, space.name)) throw toError(`'${to.username}' already has a space named '${space.name}'`);
-      await checkQuotaOfNewOwner(svc, to, space);
       const [before, after] = await Promise.all([volumeIdsFor(svc, space, space.ownerId), volumeIdsFor(svc, space, to.id)]);
       if (before.join('\n') !== after.join('\n')) {
         throw new KnotError(
@@ -96,6 +107,7 @@ export const spaceTransferRoutes: RouteDef[] = [
         if (now.phase !== 'stopped') throw new KnotError(ErrorType.SpaceNotStopped, `space '${space.name}' is ${now.phase}; stop it before transferring it`, { details: { phase: now.phase } });
         const running = await tx.operations.active(space.id);
         if (running) throw new KnotError(ErrorType.OperationInProgress, `operation ${running.id} (${running.type}) is running on this space; retry when it has finished`, { details: { operationId: running.id } });
+        await checkQuotaOfNewOwner(tx, to, now, svc.now());
         await tx.spaces.transfer(space.id, to.id, svc.now());
         const redundant = (await tx.shares.listOfSpace(space.id)).filter((s) => s.userId === to.id);
         for (const s of redundant) await tx.shares.delete(s.id);

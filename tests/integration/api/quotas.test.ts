@@ -96,6 +96,32 @@ describe.each(storeKinds())('quotas on %s', (kind) => {
     expect(await backend.store.spaces.countOwnedBy(user.id, true)).toBe(1);
   });
 
+  test("transfer: the new owner's maxSpaces and storage count, checked before anything moves", async () => {
+    const { token } = await api.user(`${kind}-giver`);
+    const { user: taker, token: takerToken } = await api.user(`${kind}-taker`);
+    const a = await createSpace(token, 'gift');
+    // started and stopped once: its volume exists and holds storage
+    await startAndWait(token, a);
+    const stop = await api.call('POST', `/api/v1/spaces/${a}/stop`, { token });
+    expect((await waitForOperation(backend.store, (stop.body.operation as { id: string }).id)).status).toBe('succeeded');
+    await createSpace(takerToken, 'own');
+
+    expect((await setUserQuota(taker.username, { maxSpaces: 1 })).status).toBe(200);
+    const full = await api.call('POST', `/api/v1/spaces/${a}/transfer`, { token, body: { to: taker.username } });
+    expectQuotaExceeded(full, { quota: 'maxSpaces', usage: 1, request: 1, limit: 1 });
+    expect(full.body.detail).toContain(taker.username);
+    expect((await backend.store.spaces.get(a))?.ownerId).not.toBe(taker.id);
+
+    expect((await setUserQuota(taker.username, { maxSpaces: null, storageUnits: 0 })).status).toBe(200);
+    const storage = await api.call('POST', `/api/v1/spaces/${a}/transfer`, { token, body: { to: taker.username } });
+    expectQuotaExceeded(storage, { quota: 'storageUnits', usage: 0, request: 1, limit: 0 });
+
+    expect((await setUserQuota(taker.username, { storageUnits: 1 })).status).toBe(200);
+    const moved = await api.call('POST', `/api/v1/spaces/${a}/transfer`, { token, body: { to: taker.username } });
+    expect(moved.status).toBe(200);
+    expect((await backend.store.spaces.get(a))?.ownerId).toBe(taker.id);
+  });
+
   test('start over computeUnits: 403 with the details, no job and no volume in Nomad', async () => {
     const { user, token } = await api.user(`${kind}-compute`);
     expect((await setUserQuota(user.username, { computeUnits: 1 })).body).toMatchObject({ quota: { computeUnits: 1, maxSpaces: null, storageUnits: null } });
