@@ -77,7 +77,9 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
     await tx.steps.closeOpen(outcome.operationId, outcome.status === 'succeeded' ? 'succeeded' : outcome.status, t, outcome.errorMessage?.slice(0, 1000));
     const moved = await tx.operations.finish(outcome.operationId, { status: outcome.status, errorType: outcome.errorType ?? null, errorMessage: outcome.errorMessage ?? null }, t);
     const space = spaceId ?? (await tx.operations.get(outcome.operationId))?.spaceId;
-    if (space) {
+    // once per operation: a retry whose first try committed (its reply lost with the connection)
+    // finds it finished, and its event was committed with it
+    if (space && moved) {
       await emit({ type: 'operation.finished', spaceId: space, operationId: outcome.operationId, error: outcome.errorType ? { type: outcome.errorType, message: outcome.errorMessage ?? '' } : null });
     }
     return moved ? outcome.operationId : null;
