@@ -41,6 +41,8 @@ export interface WebhookDeps {
   enqueue(lane: { endpointId: string; queueKey: string; ids: string[] }, retry: WebhookRetry): Promise<void>;
   /** how long a hole in the event ids is waited for before the dispatcher goes past it */
   gapGraceMs?: number;
+  /** the dispatcher's own first attempt at a lane with nothing outstanding (activities/webhooks.ts handOver); default on */
+  inlineFirstAttempt?: boolean;
 }
 
 export interface ActivityDeps {

@@ -37,6 +37,12 @@ const QUEUE_BATCH = 500;
 const DEFAULT_GAP_GRACE_MS = 10_000;
 /** queues handed over concurrently (each queue's deliveries one after the other, in order) */
 const ENQUEUE_CONCURRENCY = 16;
+/**
+ * The dispatcher's own first attempt at a delivery waits at most this long: a slow receiver must
+ * not hold every other lane (a timeout is a failed attempt; the queue workflow retries it with the
+ * full attempt timeout).
+ */
+const INLINE_ATTEMPT_TIMEOUT_MS = 2_000;
 
 function webhookDeps(deps: ActivityDeps): WebhookDeps {
   if (!deps.webhooks) throw ApplicationFailure.nonRetryable('webhooks are not configured on this worker', 'config');
@@ -99,8 +105,16 @@ async function takeEvents(deps: ActivityDeps, state: { gap: { id: number; since:
   return take.length;
 }
 
-/** Hands what is not queued yet to the queue workflows, each queue in order; how many. */
-async function handOver(deps: ActivityDeps, wh: WebhookDeps): Promise<number> {
+/**
+ * Hands what is not queued yet on, each (endpoint, space) lane in order; how many. A lane with
+ * nothing outstanding at its queue workflow is first attempted right here (the common case: one
+ * event, a receiver that answers): a delivery then costs no Temporal round trip at all, and arrives
+ * within the dispatcher's poll. From the first failure on, the rest of the lane goes to its queue
+ * workflow (one signal), which retries with backoff; a lane the workflow still works on goes there
+ * whole, behind what it holds. At-least-once either way: a crash between the request and its
+ * record leaves the delivery unqueued and pending, to be sent again with the same id.
+ */
+async function handOver(deps: ActivityDeps, wh: WebhookDeps, beat: () => void): Promise<number> {
   const pending = await deps.store.webhooks.listUnqueued(QUEUE_BATCH);
   if (pending.length === 0) return 0;
   const queues = new Map<string, WebhookDelivery[]>();
@@ -111,8 +125,24 @@ async function handOver(deps: ActivityDeps, wh: WebhookDeps): Promise<number> {
   const lanes = [...queues.values()];
   const worker = async () => {
     for (let lane = lanes.shift(); lane; lane = lanes.shift()) {
-      await wh.enqueue({ endpointId: lane[0]!.endpointId, queueKey: lane[0]!.queueKey, ids: lane.map((d) => d.id) }, wh.retry);
-      await deps.store.webhooks.markQueued(lane.map((d) => d.id));
+      const { endpointId, queueKey } = lane[0]!;
+      let sent = 0;
+      if (wh.inlineFirstAttempt !== false && !(await deps.store.webhooks.laneHasQueued(endpointId, queueKey))) {
+        for (const d of lane) {
+          beat();
+          try {
+            await deliverOnce(deps, d.id, INLINE_ATTEMPT_TIMEOUT_MS);
+          } catch {
+            break;
+          }
+          sent++;
+        }
+        if (sent) await deps.store.webhooks.markQueued(lane.slice(0, sent).map((d) => d.id));
+      }
+      const rest = lane.slice(sent);
+      if (rest.length === 0) continue;
+      await wh.enqueue({ endpointId, queueKey, ids: rest.map((d) => d.id) }, wh.retry);
+      await deps.store.webhooks.markQueued(rest.map((d) => d.id));
     }
   };
   await Promise.all(Array.from({ length: Math.min(ENQUEUE_CONCURRENCY, lanes.length) }, worker));
@@ -138,7 +168,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
       while (Date.now() < until && !stopping?.aborted) {
         ctx.heartbeat();
         const took = await takeEvents(deps, state);
-        const handed = await handOver(deps, wh);
+        const handed = await handOver(deps, wh, () => ctx.heartbeat());
         events += took;
         handedOver += handed;
         if (took === 0 && handed === 0) {
@@ -197,7 +227,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
 }
 
 /** One attempt; throws (retried by the workflow's policy) when the receiver did not answer 2xx. */
-async function deliverOnce(deps: ActivityDeps, deliveryId: string): Promise<'delivered' | 'skipped'> {
+async function deliverOnce(deps: ActivityDeps, deliveryId: string, timeoutMs?: number): Promise<'delivered' | 'skipped'> {
   const wh = webhookDeps(deps);
   const { store } = deps;
   const d = await store.webhooks.getDelivery(deliveryId);
@@ -211,7 +241,7 @@ async function deliverOnce(deps: ActivityDeps, deliveryId: string): Promise<'del
     url: ep.url,
     headers: webhookHeaders(secret, d.id, d.payload, deps.clock()),
     body: d.payload,
-    timeoutMs: wh.retry.attemptTimeoutMs,
+    timeoutMs: Math.min(timeoutMs ?? wh.retry.attemptTimeoutMs, wh.retry.attemptTimeoutMs),
     allowPrivate: wh.allowPrivateNetworks,
   });
   const ok = res.statusCode !== null && res.statusCode >= 200 && res.statusCode < 300;

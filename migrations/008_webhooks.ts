@@ -40,6 +40,8 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('delivered_at').nullable();
     t.index(['endpoint_id', 'created_at', 'id']);
     t.index(['queued', 'queued_at', 'event_id', 'id']);
+    // the dispatcher's "is this lane busy" (store/sql/webhooks.ts laneHasQueued)
+    t.index(['endpoint_id', 'queue_key', 'status', 'queued']);
   });
   await knex.schema.createTable('webhook_cursor', (t) => {
     t.string('name', 32).primary();

@@ -383,6 +383,11 @@ export interface WebhookRepository {
   /** deliveries still to be handed to their queue workflow, in (queuedAt, eventId, id) order */
   listUnqueued(limit: number): Promise<WebhookDelivery[]>;
   markQueued(ids: readonly string[]): Promise<void>;
+  /**
+   * Whether the (endpoint, queue) lane has a delivery handed to its queue workflow and not done
+   * (pending and queued): while it has, a new delivery of the lane must go behind it (order).
+   */
+  laneHasQueued(endpointId: string, queueKey: string): Promise<boolean>;
   /** a redelivery: `pending` again, to be queued (attempts kept); false when there is none */
   requeue(id: string, now: number): Promise<boolean>;
   /** counts an attempt and keeps its outcome; a success makes it `delivered` */

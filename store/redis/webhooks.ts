@@ -19,6 +19,8 @@ export function webhookKeys(keys: Keys) {
     delivery: (id: string) => `${p}webhook-delivery:${id}`,
     deliveriesOf: (endpointId: string) => `${p}webhook:${endpointId}:deliveries`,
     unqueued: `${p}webhook-deliveries:unqueued`,
+    /** the lane's deliveries handed to its queue workflow and not done (pending and queued) */
+    laneQueued: (endpointId: string, queueKey: string) => `${p}webhook:${endpointId}:lane:${queueKey}:queued`,
     cursor: `${p}webhook-dispatcher:cursor`,
   };
 }
@@ -39,6 +41,8 @@ export function redisWebhooks(kv: Kv, keys: Keys): WebhookRepository {
     writeDoc(tx, k.delivery(d.id), d);
     if (before && !before.queued) tx.zrem(k.unqueued, unqueuedMember(before));
     if (!d.queued) tx.zadd(k.unqueued, unqueuedMember(d));
+    if (d.queued && d.status === 'pending') tx.sadd(k.laneQueued(d.endpointId, d.queueKey), d.id);
+    else if (before?.queued && before.status === 'pending') tx.srem(k.laneQueued(d.endpointId, d.queueKey), d.id);
   }
 
   const updateDelivery = (id: string, change: (d: WebhookDelivery) => WebhookDelivery | null) =>
@@ -93,6 +97,7 @@ export function redisWebhooks(kv: Kv, keys: Keys): WebhookRepository {
           if (!del) continue;
           tx.del(k.delivery(del.id));
           if (!del.queued) tx.zrem(k.unqueued, unqueuedMember(del));
+          tx.del(k.laneQueued(del.endpointId, del.queueKey));
         }
         tx.del(k.deliveriesOf(id));
         tx.del(k.endpoint(id));
@@ -150,6 +155,8 @@ export function redisWebhooks(kv: Kv, keys: Keys): WebhookRepository {
       const ids = (await kv.read.zrangeByLex(k.unqueued, { min: LEX_MIN, max: LEX_MAX, count: limit })).map(idOfUnqueued);
       return (await readDocs<WebhookDelivery>(kv.read, ids.map(k.delivery))).filter((d): d is WebhookDelivery => d !== null);
     },
+
+    laneHasQueued: async (endpointId, queueKey) => (await kv.read.scard(k.laneQueued(endpointId, queueKey))) > 0,
 
     markQueued: async (ids) => {
       for (const id of ids) await updateDelivery(id, (d) => (d.queued ? null : { ...d, queued: true }));

@@ -150,6 +150,11 @@ export function sqlWebhooks(db: Queryable): WebhookRepository {
       return rows.map(deliveryFromRow);
     },
 
+    async laneHasQueued(endpointId, queueKey) {
+      const row = await db('webhook_deliveries').where({ endpoint_id: endpointId, queue_key: queueKey, status: 'pending', queued: true }).first('id');
+      return row !== undefined;
+    },
+
     async markQueued(ids) {
       for (let i = 0; i < ids.length; i += 500) await db('webhook_deliveries').whereIn('id', ids.slice(i, i + 500)).update({ queued: true });
     },

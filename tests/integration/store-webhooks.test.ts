@@ -76,6 +76,28 @@ describe.each(storeKinds())('webhook store on %s', (kind) => {
     expect((await store.webhooks.listUnqueued(10)).map((d) => d.id)).toEqual(['m2', 'm3', 'm0']);
   });
 
+  it('knows whether a lane has deliveries at its queue workflow (pending and queued)', async () => {
+    await store.webhooks.insertEndpoint(endpoint('ep'), T);
+    await store.webhooks.insertDeliveries([delivery('a1', 'ep', 1, 'sp1'), delivery('a2', 'ep', 2, 'sp1'), delivery('b1', 'ep', 3, 'sp2')], T);
+    // unqueued deliveries are the dispatcher's, not the workflow's
+    expect(await store.webhooks.laneHasQueued('ep', 'sp1')).toBe(false);
+    await store.webhooks.markQueued(['a1', 'a2']);
+    expect(await store.webhooks.laneHasQueued('ep', 'sp1')).toBe(true);
+    expect(await store.webhooks.laneHasQueued('ep', 'sp2')).toBe(false);
+    expect(await store.webhooks.laneHasQueued('other', 'sp1')).toBe(false);
+    await store.webhooks.recordAttempt('a1', { ok: true, statusCode: 200, response: '', error: null }, T + 1);
+    expect(await store.webhooks.laneHasQueued('ep', 'sp1')).toBe(true);
+    await store.webhooks.markFailed('a2', 'out of attempts', T + 2);
+    expect(await store.webhooks.laneHasQueued('ep', 'sp1')).toBe(false);
+    // a redelivery is the dispatcher's again until it is handed over
+    await store.webhooks.requeue('a2', T + 3);
+    expect(await store.webhooks.laneHasQueued('ep', 'sp1')).toBe(false);
+    await store.webhooks.markQueued(['a2']);
+    expect(await store.webhooks.laneHasQueued('ep', 'sp1')).toBe(true);
+    expect(await store.webhooks.deleteEndpoint('ep')).toBe(true);
+    expect(await store.webhooks.laneHasQueued('ep', 'sp1')).toBe(false);
+  });
+
   it('pages deliveries newest first', async () => {
     await store.webhooks.insertEndpoint(endpoint('ep'), T);
     for (let i = 0; i < 5; i++) await store.webhooks.insertDeliveries([delivery(`d${i}`, 'ep', i)], T + i);
