@@ -6,6 +6,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { newId } from '../core/names';
 import type { Operation, OperationType } from '../store/model';
+import type { OperationGuard } from '../temporal/lifecycle-client';
 import type { Backend } from './backend';
 import type { SeededTemplate, SeededUser } from './seed';
 
@@ -40,10 +41,12 @@ export async function createSpace(b: Backend, user: SeededUser, template: Seeded
 export async function runOperation(
   b: Backend,
   req: { spaceId: string; type: Exclude<OperationType, 'create'>; user: SeededUser; templateName: string },
+  /** built after the request is made (so building it is timed), run in the insert's transaction, as the API does */
+  guard?: () => Promise<OperationGuard>,
 ): Promise<TimedOperation> {
   const requestedAt = Date.now();
   try {
-    const op = await b.lifecycle.startOperation({ spaceId: req.spaceId, type: req.type, requestedBy: req.user.id, ownerName: req.user.username, templateName: req.templateName });
+    const op = await b.lifecycle.startOperation({ spaceId: req.spaceId, type: req.type, requestedBy: req.user.id, ownerName: req.user.username, templateName: req.templateName }, guard ? await guard() : undefined);
     try {
       await b.client.workflow.getHandle(op.workflowId).result();
     } catch (e) {

@@ -9,11 +9,12 @@ import { runEvents } from './events';
 import { runHttpPort } from './http-port';
 import { runOverhead } from './overhead';
 import { runPortForward } from './port-forward';
+import { runQuotaOverhead } from './quota-overhead';
 import { note } from './report';
 import { runStores } from './stores';
 import { runSpaceFilters } from './space-filters';
 import { runSshConnect } from './ssh-connect';
-import { runSweeps } from './sweeps';
+import { runAutostartSweep, runSweeps } from './sweeps';
 import { runTerminalLatency } from './terminal-latency';
 import { runTerminalThroughput } from './terminal-throughput';
 import { runThroughput } from './throughput';
@@ -25,6 +26,7 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   throughput: runThroughput,
   api: runApi,
   sweeps: runSweeps,
+  'sweeps-autostart': runAutostartSweep,
   'web-ui': runWebUi,
   events: runEvents,
   stores: runStores,
@@ -37,6 +39,7 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   'ssh-connect': runSshConnect,
   'http-port': runHttpPort,
   webhooks: runWebhooks,
+  'quota-overhead': runQuotaOverhead,
 };
 
 async function main(): Promise<void> {

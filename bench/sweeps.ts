@@ -11,10 +11,11 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
 import { newId } from '../core/names';
 import { startBackend, temporalDbFromEnv } from './backend';
-import { insertSweepMix, sweepShare } from './bulk-spaces';
+import { insertSpaces, insertSweepMix, sweepShare } from './bulk-spaces';
 import { envInt } from './env';
 import { autoStopFields, benchLine, contextFields, loadContext, note } from './report';
 import { seedTemplate, seedTemplateInput, seedUser } from './seed';
+import { cpuMeter } from './resources';
 import { round, timedMs } from './stats';
 
 export async function runSweeps(): Promise<string> {
@@ -63,6 +64,89 @@ export async function runSweeps(): Promise<string> {
       cleanup_stuck_failed: stuckOps.result.markedFailed,
       cleanup_purge_ms: round(purge.ms),
       cleanup_purged: purge.result.purged,
+      ...contextFields(temporalDbFromEnv(), before, after),
+    });
+  } finally {
+    await b.close();
+  }
+}
+
+/**
+ * Auto-start at scale (`sweeps-autostart`): BENCH_AUTOSTART_SPACES (1,000) stopped spaces spread
+ * over BENCH_AUTOSTART_OWNERS (100) owners without quotas, each with an autostart due a second ago,
+ * and a worker running. The sweep tick = the `autostartSweep` activity (what the auto-stop sweep
+ * workflow runs after its stops) called from createActivities(deps): it starts a start workflow
+ * for each through the LifecycleClient with the quota guard. Timed: tick → the sweep returned (all
+ * starts accepted) and tick → every space `running` (read from the store every 250 ms). CPU of this
+ * process (sweep + worker + sandbox) and of the Temporal dev server over the same interval.
+ * The sandbox: BENCH_LATENCY_MS (10) per Nomad call, allocations healthy ~500 ms after the job.
+ */
+export async function runAutostartSweep(): Promise<string> {
+  const count = envInt('BENCH_AUTOSTART_SPACES', 1000);
+  const owners = Math.max(1, Math.min(count, envInt('BENCH_AUTOSTART_OWNERS', 100)));
+  const latencyMs = envInt('BENCH_LATENCY_MS', 10);
+  const timeoutMs = envInt('BENCH_AUTOSTART_TIMEOUT_S', 1200) * 1000;
+  const before = loadContext();
+  const b = await startBackend({ sandbox: { allocRunningDelayMs: 300, healthyDelayMs: 200, stopDelayMs: 50, faults: { latencyMs } } });
+  try {
+    const tpl = await seedTemplate(b.store, seedTemplateInput('debian'));
+    const now = Date.now();
+    const ids: string[] = [];
+    for (let o = 0; o < owners; o++) {
+      const user = await seedUser(b.store, `owner${o}`);
+      const n = Math.floor(count / owners) + (o < count % owners ? 1 : 0);
+      ids.push(...(await insertSpaces(b.store, { count: n, ownerId: user.id, templateId: tpl.id, appliedVersion: tpl.version, phase: () => 'stopped', namePrefix: `a${o}x`, batchSize: 500 })));
+    }
+    const autostart = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], at: '00:00', timezone: 'UTC' } as const;
+    for (const id of ids) await b.store.autostarts.set(id, { ...autostart, days: [...autostart.days] }, now - 1000, now);
+    note(`autostart: ${ids.length} stopped spaces of ${owners} owners, each due; latency ${latencyMs} ms`);
+
+    const acts = createActivities(b.deps);
+    const env = new MockActivityEnvironment();
+    const running = async () => (await b.store.spaces.list({ templateId: tpl.id, phase: 'running', limit: count + 1 })).length;
+    const failedSpaces = async () => (await b.store.spaces.list({ templateId: tpl.id, phase: 'failed', limit: count + 1 })).length;
+    const temporalCpu = cpuMeter(b.devServer.process.pid);
+    const ownCpuBefore = process.cpuUsage();
+    const tick = performance.now();
+    const sweep = (await env.run(acts.autostartSweep, {})) as Awaited<ReturnType<typeof acts.autostartSweep>>;
+    const sweepMs = performance.now() - tick;
+    note(`autostart sweep returned after ${round(sweepMs)} ms: ${JSON.stringify(sweep)}`);
+    let up = 0;
+    let failed = 0;
+    let lastNote = tick;
+    for (;;) {
+      up = await running();
+      failed = await failedSpaces();
+      if (up + failed >= sweep.started || performance.now() - tick > timeoutMs) break;
+      if (performance.now() - lastNote > 10_000) {
+        lastNote = performance.now();
+        note(`autostart: ${up}/${sweep.started} running, ${failed} failed, ${Math.round((lastNote - tick) / 1000)} s`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const allMs = performance.now() - tick;
+    const temporalCpuS = temporalCpu.stop();
+    const own = process.cpuUsage(ownCpuBefore);
+    const ownCpuS = (own.user + own.system) / 1e6;
+    const elapsedS = allMs / 1000;
+    note(`autostart: ${up} running, ${failed} failed after ${round(allMs)} ms; CPU: this process ${round(ownCpuS, 1)} s, Temporal ${temporalCpuS === null ? '?' : round(temporalCpuS, 1)} s`);
+    const after = loadContext();
+    return benchLine('sweeps-autostart', {
+      spaces: ids.length,
+      owners,
+      due: sweep.due,
+      started: sweep.started,
+      skipped: sweep.skipped,
+      failed: sweep.failed,
+      sweep_ms: round(sweepMs),
+      all_running_ms: round(allMs),
+      running: up,
+      failed_spaces: failed,
+      process_cpu_s: round(ownCpuS, 1),
+      process_cpu_pct: round((ownCpuS / elapsedS) * 100, 1),
+      temporal_cpu_s: temporalCpuS === null ? 'NaN' : round(temporalCpuS, 1),
+      temporal_cpu_pct: temporalCpuS === null ? 'NaN' : round((temporalCpuS / elapsedS) * 100, 1),
+      latency_ms: latencyMs,
       ...contextFields(temporalDbFromEnv(), before, after),
     });
   } finally {

@@ -274,6 +274,8 @@ export function registerClientCommands(program: Command): void {
             ['volumes', st.volumes.map((v) => v.id).join(', ') || '-'],
             ['autostart', autostartLine(s)],
             ['next autostart', st.nextAutostartAt ?? '-'],
+            ...(st.deletesAt ? [['deletes at', `${st.deletesAt} (if unused until then)`] as [string, string]] : []),
+            ['dormancy exempt', s.dormancyExempt ? 'yes' : 'no'],
             ['last operation', st.lastOperation ? `${st.lastOperation.type} ${st.lastOperation.status} (${st.lastOperation.id})` : '-'],
           ]),
         );

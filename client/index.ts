@@ -416,6 +416,10 @@ export class KnotClient {
   setSpaceAutostart(idOrName: string, autostart: T.Space['autostart'], o: RequestOptions = {}) {
     return this.json<T.Space>('PATCH /api/v1/spaces/:id', { ...o, params: { id: idOrName }, body: { autostart } });
   }
+  /** Admins only: exempt the space from dormancy (its template's deleteAfter) or not; a setting, so 200 with the space. */
+  setSpaceDormancyExempt(idOrName: string, dormancyExempt: boolean, o: RequestOptions = {}) {
+    return this.json<T.Space>('PATCH /api/v1/spaces/:id', { ...o, params: { id: idOrName }, body: { dormancyExempt } });
+  }
   spaceAction(idOrName: string, action: SpaceAction, body: T.OperationRequest = {}, o: RequestOptions = {}) {
     return this.json<T.OperationAccepted>(`POST /api/v1/spaces/:id/${action}`, { ...o, params: { id: idOrName }, body });
   }

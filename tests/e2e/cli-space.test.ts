@@ -2,7 +2,8 @@
  * The `knot` client CLI, spawned as a user would run it (`node dist/cli/main.js space …`) against
  * a real API + worker + Temporal + Nomad sandbox: the seed scenario with live steps, not found,
  * and a hanging start interrupted with Ctrl-C (SIGINT) and cancelled — via the flag and by
- * answering the prompt on stdin — leaving no job or volume; `space autostart` set, refused and off.
+ * answering the prompt on stdin — leaving no job or volume; `space autostart` set, refused and off;
+ * `space show` with a dormant space's deletion time and its dormancy exemption.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -139,7 +140,7 @@ describe('knot space CLI on sqlite', () => {
     expect((await api.client.spaceOperations(id)).items.map((o) => o.type)).toEqual(['create']);
     const show = await ok('space', 'show', 'desk');
     expect(show).toMatch(/autostart\s+mon,tue,wed,thu,fri at 09:00 \(the owner's time zone\)/);
-    expect(show).toContain(`next autostart  ${shown.status.nextAutostartAt}`);
+    expect(show).toMatch(new RegExp(`next autostart\\s+${shown.status.nextAutostartAt!.replace(/\./g, '\\.')}\n`));
 
     // the owner (alice) lives in UTC: 10:00 in Paris is 08:00 or 09:00 UTC, inside the windows
     expect(await ok('space', 'autostart', 'desk', '--days', 'tue', '--at', '10:00', '--tz', 'Europe/Paris')).toContain('tue at 10:00 (Europe/Paris)');
@@ -153,6 +154,24 @@ describe('knot space CLI on sqlite', () => {
     expect(await ok('space', 'autostart', 'desk', '--off')).toContain('autostart of desk turned off');
     expect((await api.client.getSpace(id)).autostart).toBeNull();
     expect(await ok('space', 'show', 'desk')).toMatch(/autostart\s+off\n.*next autostart\s+-/);
+  });
+
+  it('space show prints when a dormant space is deleted and whether an admin exempted it', async () => {
+    await api.client.createTemplate({ name: 'dormant', description: 'seed 000', job: seedJob(), volumes: seedVolumes(), deleteAfter: '720h' });
+    await ok('space', 'create', 'idle', '--template', 'dormant');
+    const before = await api.client.getSpace((JSON.parse(await ok('space', 'show', 'idle', '--json')) as { id: string }).id);
+    expect(before.status.deletesAt).toMatch(/^\d{4}-/);
+    const show = await ok('space', 'show', 'idle');
+    expect(show).toMatch(new RegExp(`deletes at\\s+${before.status.deletesAt!.replace(/\./g, '\\.')} \\(if unused until then\\)\n`));
+    expect(show).toMatch(/dormancy exempt\s+no\n/);
+
+    // an admin's setting (api.client is the bootstrap admin): no deletion time any more
+    await api.client.updateSpace(before.id, { dormancyExempt: true });
+    const exempt = await ok('space', 'show', 'idle');
+    expect(exempt).toMatch(/dormancy exempt\s+yes\n/);
+    expect(exempt).not.toMatch(/deletes at/);
+    // a space of a template without deleteAfter: never deleted, not exempt
+    expect(await ok('space', 'show', 'desk')).toMatch(/dormancy exempt\s+no/);
   });
 
   it.each([

@@ -1,6 +1,8 @@
 /**
  * A start refused over quota shows the reason on the space's row (web/src/quota.tsx RowRefusal),
- * a create over maxSpaces says why in Create Space, and the Account page shows usage against the limits. Chromium on the real stack (SQLite).
+ * a create over maxSpaces says why in Create Space, and the Account page shows usage against the limits;
+ * Create Space shows the template's units next to usage and limits, and the space page when a dormant
+ * space is deleted with an admin's Exempt checkbox (web/src/dormancy.tsx). Chromium on the real stack (SQLite).
  * Serves the build in KNOT_TEST_WEB_ROOT when set (a build made beside dist/web), else dist/web.
  */
 import type { Page } from 'playwright-core';
@@ -77,5 +79,39 @@ describeBuilt('quota refusals in the web UI', () => {
     const compute = page.locator('table.quota-usage tr[data-quota="computeUnits"]');
     await compute.waitFor();
     expect((await compute.locator('td').allTextContents()).map((t) => t.trim())).toEqual(['1', '1', 'set on the user']);
+  });
+
+  it("Create Space shows the template's units next to usage and limits; the space page shows when a dormant space is deleted and an admin's Exempt checkbox", async () => {
+    // (signed in as admin by the test above: computeUnits 1 and maxSpaces 2 set, one space running)
+    expect((await api.call('PATCH', '/api/v1/users/admin', { body: { quota: { maxSpaces: null } } })).status).toBe(200);
+    expect((await api.call('POST', '/api/v1/templates', { body: { name: 'dormant', job: seedJob(), volumes: seedVolumes(), deleteAfter: '720h', computeUnits: 2, storageUnits: 3 } })).status).toBe(201);
+
+    await page.goto(api.url + '/spaces/new');
+    await page.getByRole('heading', { name: 'Create Space' }).waitFor();
+    await page.getByLabel('Template').selectOption('dormant');
+    const units = page.locator('.template-units');
+    expect((await units.locator('[data-units="computeUnits"]').textContent())?.trim()).toBe('2 compute');
+    expect((await units.locator('[data-units="storageUnits"]').textContent())?.trim()).toBe('3 storage');
+    const compute = units.locator('li[data-quota="computeUnits"]');
+    await compute.waitFor();
+    expect(await compute.textContent()).toBe('Compute units: 1 used of 1 (+2)');
+    expect(await compute.getAttribute('class')).toBe('at-limit');
+    expect(await units.locator('li[data-quota="maxSpaces"]').textContent()).toBe('Spaces: 2 used of no limit (+1)');
+
+    const id = (await api.call('POST', '/api/v1/spaces', { body: { name: 'idle', template: 'dormant' } })).body.id as string;
+    const deletesAt = ((await api.call('GET', `/api/v1/spaces/${id}`)).body.status as { deletesAt: string }).deletesAt;
+    expect(deletesAt).toMatch(/^\d{4}-/);
+    await page.goto(`${api.url}/spaces/${id}`);
+    const dormancy = page.locator('dd.dormancy');
+    await dormancy.getByText('Deleted if unused by').waitFor();
+    expect(await dormancy.locator('time').getAttribute('datetime')).toBe(deletesAt);
+    const exempt = dormancy.getByRole('checkbox', { name: 'Exempt' });
+    expect(await exempt.isChecked()).toBe(false);
+    await exempt.click();
+    await dormancy.getByText('Exempt: never deleted as unused').waitFor();
+    expect(await exempt.isChecked()).toBe(true);
+    const after = (await api.call('GET', `/api/v1/spaces/${id}`)).body;
+    expect(after.dormancyExempt).toBe(true);
+    expect((after.status as { deletesAt: string | null }).deletesAt).toBeNull();
   });
 });

@@ -114,6 +114,36 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
   }
 });
 
+/**
+ * A cleanup sweep run that takes the dormant step (`patched('cleanup-sweep-dormant')`,
+ * workflows/sweeps.ts): a space of a template with a 1 s `deleteAfter`, stopped since its create,
+ * is warned by a first run (warning period 0) and deleted by the recorded second one.
+ * `KNOT_RECORD_HISTORIES=sweeps`.
+ */
+(process.env.KNOT_RECORD_HISTORIES === 'sweeps' ? it : it.skip)('records a cleanup sweep that deletes a dormant space', async () => {
+  const h = await startHarness('sqlite', { sweepsThroughTemporal: true });
+  try {
+    const owner = await seedUser(h.store, 'replay');
+    const tpl = await seedTemplate(h.store, { name: 'debian', job: seedJob(), volumes: seedVolumes(), deleteAfter: '1s' });
+    const spaceId = newId(Date.now());
+    await h.lifecycle.createSpace({ spaceId, name: 'dormant', ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
+    await h.client.workflow.getHandle(`space-${spaceId}`).result();
+    await new Promise((r) => setTimeout(r, 1500));
+    const sweep = async (workflowId: string) =>
+      (await h.client.workflow.execute('cleanupSweepWorkflow', { taskQueue: h.taskQueue, workflowId, args: [{ dormantWarningMs: 0 }] })) as { dormant?: { warned: number; deleted: number } | null };
+    expect((await sweep('knot-cleanup-sweep-record-warn')).dormant).toMatchObject({ warned: 1, deleted: 0 });
+    await new Promise((r) => setTimeout(r, 100));
+    const workflowId = 'knot-cleanup-sweep-record';
+    expect((await sweep(workflowId)).dormant).toMatchObject({ warned: 0, deleted: 1 });
+    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+    writeFileSync(path.join(DIR, 'cleanup-sweep-dormant.json'), JSON.stringify(history));
+    // let the delete it began finish before the harness goes away
+    await h.client.workflow.getHandle(`space-${spaceId}`).result().catch(() => undefined);
+  } finally {
+    await h.close();
+  }
+});
+
 it('replays every recorded history against the current workflow code', async () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
   expect(files.length).toBeGreaterThanOrEqual(11);

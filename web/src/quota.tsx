@@ -90,3 +90,38 @@ export function QuotaEditor(props: { label: string; quota: Limits | undefined; o
     </form>
   );
 }
+
+/**
+ * Create Space: what the chosen template costs next to the caller's usage against their limits
+ * (GET /api/v1/users/me/usage), so a create or start over quota is no surprise.
+ */
+export function TemplateUnitsUsage(props: { template: { computeUnits?: number; storageUnits?: number } | null }) {
+  const [usage, setUsage] = useState<QuotaUsage | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    api().userUsage('me').then(setUsage, setError);
+  }, []);
+  if (!props.template) return null;
+  const cost: Record<string, string> = {
+    maxSpaces: '1',
+    computeUnits: String(props.template.computeUnits ?? 1),
+    storageUnits: props.template.storageUnits !== undefined ? String(props.template.storageUnits) : 'its volumes’ size (GiB)',
+  };
+  return (
+    <div class="template-units" aria-live="polite">
+      <p class="help">
+        This template: <span data-units="computeUnits">{cost.computeUnits} compute</span>, <span data-units="storageUnits">{cost.storageUnits} storage</span> units per space.
+      </p>
+      {error ? <p class="help">Usage unavailable: {errorText(error)}</p> : null}
+      {usage ? (
+        <ul class="quota-usage-inline" aria-label="Your usage against your limits">
+          {usage.items.map((i) => (
+            <li key={i.quota} data-quota={i.quota} class={i.limit !== null && i.usage >= i.limit ? 'at-limit' : undefined}>
+              {QUOTA_LABELS[i.quota] ?? i.quota}: {i.usage} used of {i.limit ?? 'no limit'} (+{cost[i.quota] ?? '?'})
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}

@@ -11,6 +11,7 @@ import { ErrorBanner, FieldMessage, fieldErrors } from '../components';
 import { EmptyState } from '../empty-state';
 import { navigate } from '../router';
 import { useMe } from '../session';
+import { TemplateUnitsUsage } from '../quota';
 
 const SHELLS: [string, string][] = [
   ['bash', 'Bash'],
@@ -199,6 +200,7 @@ export function CreateSpacePage() {
             ))}
           </select>
           {template?.description ? <p class="help">{template.description}</p> : null}
+          <TemplateUnitsUsage template={template} />
           <FieldMessage id="template" message={errors.template} />
         </div>
         <div class="field">

@@ -12,6 +12,7 @@ import { onEvent } from '../live';
 import { SpaceActions } from '../space-actions';
 import { SharingButtons } from '../share-dialog';
 import { AutostartEditor } from '../autostart-editor';
+import { DormancyFacts } from '../dormancy';
 import type { LiveOp } from '../spaces-store';
 import { EmptyState } from '../empty-state';
 
@@ -177,6 +178,7 @@ export function SpacePage(props: { id: string }) {
         <dd>{st.nomadJobId ?? '—'}</dd>
         <dt>Last error</dt>
         <dd>{reasonText(space) || 'none'}</dd>
+        <DormancyFacts space={space} onSaved={setSpace} />
       </dl>
       <h2>Auto-start</h2>
       <AutostartEditor space={space} onSaved={setSpace} />
