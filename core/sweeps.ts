@@ -30,6 +30,8 @@ export interface AutoStopSweepResult {
 
 export interface AutostartSweepInput {
   pageSize?: number;
+  /** due spaces started at once (default 50, as the auto-stop sweep's stops) */
+  concurrency?: number;
 }
 
 export interface AutostartSweepResult {

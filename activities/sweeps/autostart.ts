@@ -7,6 +7,7 @@
  * event and an audit entry with the reason, and is tried again at its next due time only.
  */
 import { AutoReason, nextAutostartAt, templateAllowsAutostart } from '../../core/autostart';
+import { forEachLimit } from '../../core/batches';
 import { ErrorType, isKnotError } from '../../core/errors';
 import { autoStopFields, type AutostartSweepInput, type AutostartSweepResult } from '../../core/sweeps';
 import { isWithinSchedule } from '../../core/template';
@@ -18,6 +19,7 @@ import { heartbeat } from '../context';
 import type { ActivityDeps } from '../deps';
 
 const DEFAULT_PAGE = 200;
+const DEFAULT_CONCURRENCY = 50;
 /** A due time missed by longer than this (the worker was down) is skipped, not acted on hours late. */
 const LATE_LIMIT_MS = 60 * 60_000;
 
@@ -106,7 +108,8 @@ export function createAutostartActivities(deps: ActivityDeps) {
       // each handled row moves past `now`, so the next page is whatever is still due
       for (;;) {
         const page = await deps.store.autostarts.listDue(deps.clock(), pageSize);
-        for (const due of page) await handle(due, result);
+        // at once, within a limit: one by one, 1,000 due spaces took 150 s to start (bench sweeps-autostart)
+        await forEachLimit(page, input.concurrency ?? DEFAULT_CONCURRENCY, (due) => handle(due, result));
         heartbeat(result);
         if (page.length < pageSize) break;
       }
