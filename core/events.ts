@@ -19,6 +19,8 @@ export const EVENT_TYPES = [
   'space.agent',
   /** the space was given to another owner (POST /spaces/:id/transfer); recorded under the new owner */
   'space.transferred',
+  /** who the space is shared with changed (a share added or revoked): GET /spaces/:id/shares says how it is now */
+  'space.shared',
   /** a due autostart did not start the space: `error.message` says why (quota, template gone, already running) */
   'space.autostart_skipped',
   /** a dormant space (core/dormancy.ts) will be deleted: `error.message` says since when and at what time */

@@ -11,6 +11,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'operation.finished',
   'space.agent.connected',
   'space.agent.disconnected',
+  'space.shared',
+  'space.transferred',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

@@ -56,6 +56,9 @@ export function deliveryId(endpointId: string, eventId: number, type: string): s
 /** The webhook events a stored lifecycle event becomes (none for steps, phases, update notices). */
 export function webhookTypesOf(e: Pick<KnotEvent, 'type' | 'operationType' | 'status' | 'agent'>): WebhookEventType[] {
   if (e.type === 'space.deleted') return ['space.deleted'];
+  // who may use the space changed: GET /spaces/:id/shares, or the space itself (its new owner), says how it is now
+  if (e.type === 'space.shared') return ['space.shared'];
+  if (e.type === 'space.transferred') return ['space.transferred'];
   if (e.type === 'space.agent') {
     if (e.agent?.state === 'connected') return ['space.agent.connected'];
     return e.agent?.state === 'disconnected' || e.agent?.state === 'timeout' ? ['space.agent.disconnected'] : [];

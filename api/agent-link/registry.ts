@@ -226,15 +226,21 @@ export class LinkRegistry {
 
   /**
    * While links exist, phase changes come from the event stream: a stop revokes the token, and the
-   * link ends at once rather than at the next heartbeat.
+   * link ends at once rather than at the next heartbeat. Access changes (a share added or revoked,
+   * a transfer) come the same way, from whichever API replica made them: the sessions of users who
+   * lost access close here too, and the agent gets the SSH keys it should accept now.
    */
   private watchPhases(): void {
     if (this.phaseWatch) return;
     this.phaseWatch = this.svc.events.subscribe({
       ownerId: null,
       deliver: (e) => {
-        const link = e.event.type === 'space.phase' || e.event.type === 'space.deleted' ? this.get(e.event.spaceId) : undefined;
-        if (link) void this.heartbeatToken(link);
+        const { type, spaceId } = e.event;
+        const link = this.get(spaceId);
+        if (link && (type === 'space.phase' || type === 'space.deleted')) void this.heartbeatToken(link);
+        if (link && (type === 'space.shared' || type === 'space.transferred')) {
+          this.spaceAccessChanged(spaceId).catch((err: unknown) => this.svc.logger.warn({ err, spaceId }, 'could not apply an access change to the live sessions'));
+        }
         return true;
       },
     });

@@ -76,7 +76,12 @@ export const spaceShareRoutes: RouteDef[] = [
         if (!g) throw fieldError('group', `unknown group '${body.group}'`);
         groupName = g.name;
       }
-      const share = await svc.store.shares.insert({ id: svc.newId(), spaceId: space.id, userId, groupName, role: body.role, createdBy: actor.user.id }, svc.now());
+      // the event tells every API replica (their agent links follow the log) and the webhooks
+      const share = await svc.store.transaction(async (tx) => {
+        const added = await tx.shares.insert({ id: svc.newId(), spaceId: space.id, userId, groupName, role: body.role, createdBy: actor.user.id }, svc.now());
+        await tx.events.append({ type: 'space.shared', spaceId: space.id, operationId: null }, svc.now());
+        return added;
+      });
       audit.detail.shareId = share.id;
       await accessChanged(svc, space.id);
       const [view] = await shareViews(svc, [share]);
@@ -112,7 +117,10 @@ export const spaceShareRoutes: RouteDef[] = [
       if (role !== 'owner' && role !== 'admin' && !ownShare) {
         throw new KnotError(ErrorType.Forbidden, `your role on space '${space.name}' is ${role}: only its owner or an admin revokes others' shares (you may leave your own)`, { details: { role } });
       }
-      await svc.store.shares.delete(share.id);
+      await svc.store.transaction(async (tx) => {
+        await tx.shares.delete(share.id);
+        await tx.events.append({ type: 'space.shared', spaceId: space.id, operationId: null }, svc.now());
+      });
       const closed = await accessChanged(svc, space.id);
       audit.detail = { shareId: share.id, ...(share.userId ? { userId: share.userId } : { group: share.groupName }), role: share.role, closedSessions: closed, ...(ownShare && role !== 'owner' ? { left: true } : {}) };
       return { status: 204 };

@@ -223,6 +223,19 @@ describe('sharing and transfer', () => {
     expect(audit.items[0]).toMatchObject({ actor: 'alice', resourceId: id, detail: expect.objectContaining({ closedSessions: 2 }) });
   });
 
+  it('a share revoked through another API replica closes the sessions held here too (the event log tells every replica)', async () => {
+    const replica = await s.replicaApi();
+    const shareId = (await replica.client.as(s.alice).shareSpace(id, { user: 'dave', role: 'user' })).id;
+    const base = s.api.url.replace(/^http/, 'ws');
+    // the terminal rides this API, which holds the agent's link; the revoke goes through the other one
+    const t = rawWs(`${base}${terminalPath(id)}?session=${newTerminalSessionId()}`, dave);
+    await t.opened;
+    await replica.client.as(s.alice).unshareSpace(id, shareId);
+    expect((await t.closed).code).toBe(4403);
+    const events = await s.backend.store.events.after(0, { limit: 10_000 });
+    expect(events.filter((e) => e.event.type === 'space.shared' && e.event.spaceId === id).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('transfers a stopped space: volumes kept under their ids, the next start renders the new owner\'s job', async () => {
     const created = await as(s.alice).createSpace({ name: 'moving', template: 'example' });
     await as(s.alice).startSpace(created.id);

@@ -27,6 +27,8 @@ export interface AgentStack {
   spawnAgent(env: Record<string, string>, extra?: Record<string, string>): AgentProcess;
   /** closes the API and starts it again on the same port (agents dial the same URL) */
   restartApi(): Promise<void>;
+  /** another API replica on the same store (its own port and processes' state; closed with the stack) */
+  replicaApi(): Promise<Api>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startAgentStack(kind: StoreKind = 'sqlite', opts: Partial<
   const alice = (await api.user('alice')).token;
   const bob = (await api.user('bob')).token;
   const agents: AgentProcess[] = [];
+  const replicas: Api[] = [];
 
   const stack: AgentStack = {
     backend,
@@ -89,8 +92,14 @@ export async function startAgentStack(kind: StoreKind = 'sqlite', opts: Partial<
       await api.close();
       api = await startApi(kind, apiOptions(port));
     },
+    async replicaApi() {
+      const replica = await startApi(kind, apiOptions());
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
       for (const a of agents) await a.stop();
+      for (const r of replicas) await r.close();
       await api.close();
       await backend.close();
     },

@@ -98,6 +98,8 @@ describe('webhook events of a lifecycle event', () => {
     expect(webhookTypesOf(ev('space.agent', null, null, { state: 'disconnected' }))).toEqual(['space.agent.disconnected']);
     expect(webhookTypesOf(ev('space.agent', null, null, { state: 'connecting' }))).toEqual([]);
     expect(webhookTypesOf(ev('operation.step', 'start', 'running'))).toEqual([]);
+    expect(webhookTypesOf(ev('space.shared', null, null))).toEqual(['space.shared']);
+    expect(webhookTypesOf(ev('space.transferred', null, null))).toEqual(['space.transferred']);
     expect(webhookTypesOf(ev('space.phase', 'start', 'running'))).toEqual([]);
   });
 });
