@@ -1,9 +1,9 @@
 /**
  * Who holds each open way into a space (terminal, SSH connection, forwarded port, app WebSocket),
  * so that taking access away (a share revoked) closes that user's sessions at once. Kept in this
- * API process's memory, as the sessions themselves are: a revocation closes the sessions held by
- * the process that served the revoke. With several API replicas, a session held by another one
- * lasts until it ends (or its space stops); its next request or reconnect is refused anyway.
+ * API process's memory, as the sessions themselves are (they ride the agent link this process
+ * holds). Whichever replica serves the revoke, the `space.shared` event it appends reaches the
+ * replica holding the link through the events log (registry.ts watchPhases), which closes them.
  */
 import { roleAllows, spaceRoleOf, type ShareGrant, type SpaceCaller } from '../../core/space-roles';
 import type { Space } from '../../store/model';
