@@ -200,7 +200,7 @@ describe('lifecycle webhooks (sqlite, real Temporal)', () => {
     await until('delivered', async () => (await api.client.listWebhookDeliveries(ep.id)).items.find((d) => d.id === failed.id && d.status === 'delivered'));
   });
 
-  it('validates input: private and loopback URLs with private networks off (400 naming url), unknown event types', async () => {
+  it('validates input: private and loopback URLs with private networks off (400 naming url), unknown event types; admins only (403 a user, 401 a stranger)', async () => {
     const strict = await startApi('sqlite');
     try {
       for (const url of ['http://127.0.0.1:9/x', 'http://[::1]/x', 'http://169.254.169.254/latest', 'http://10.1.2.3/', 'http://localhost:80/', 'ftp://example.com/']) {
@@ -213,6 +213,24 @@ describe('lifecycle webhooks (sqlite, real Temporal)', () => {
       expect(bad.status).toBe(400);
       expect(JSON.stringify(bad.body)).toContain('events');
       expect((await strict.client.listWebhooks()).items).toHaveLength(0);
+
+      // admins only: a user gets 403, a stranger 401, on every webhook route; nothing is created
+      const { token } = await strict.user('not-an-admin');
+      const ep = await strict.client.createWebhook({ url: 'https://example.com/hook', events: ['space.started'] });
+      const routes: [string, string, unknown?][] = [
+        ['GET', '/api/v1/webhooks'],
+        ['POST', '/api/v1/webhooks', { url: 'https://example.com/other', events: ['space.started'] }],
+        ['GET', `/api/v1/webhooks/${ep.id}`],
+        ['PATCH', `/api/v1/webhooks/${ep.id}`, { enabled: false }],
+        ['DELETE', `/api/v1/webhooks/${ep.id}`],
+        ['GET', `/api/v1/webhooks/${ep.id}/deliveries`],
+        ['POST', `/api/v1/webhooks/${ep.id}/test`],
+      ];
+      for (const [method, path, body] of routes) {
+        expect([method, path, (await strict.call(method, path, { token, ...(body ? { body } : {}) })).status]).toEqual([method, path, 403]);
+        expect([method, path, (await strict.call(method, path, { token: null, ...(body ? { body } : {}) })).status]).toEqual([method, path, 401]);
+      }
+      expect((await strict.client.listWebhooks()).items.map((w) => [w.id, w.enabled])).toEqual([[ep.id, true]]);
     } finally {
       await strict.close();
     }
