@@ -129,8 +129,11 @@ export function SpacePage(props: { id: string }) {
       </p>
       <div class="page-head">
         <h1>{space.name}</h1>
-        <SpaceActions space={space} live={live} onOperation={(_, op) => setLive(op)} onError={setError} />
-        <SharingButtons space={space} onChanged={setSpace} />
+        {/* one group: the page head spreads its children, and the actions belong together */}
+        <div class="head-actions">
+          <SpaceActions space={space} live={live} onOperation={(_, op) => setLive(op)} onError={setError} />
+          <SharingButtons space={space} onChanged={setSpace} />
+        </div>
       </div>
       <ErrorBanner error={error} />
       <dl class="facts">
