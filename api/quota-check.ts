@@ -10,6 +10,7 @@
 import { quotaRefusal, usageOf, type EffectiveLimits, type QuotaUsage, type SpaceUnits } from '../core/quotas';
 import type { Space, TemplateRecord } from '../store/model';
 import { holdingsOf, limitsOf, unitsOfSpaceIn } from '../store/quota-guard';
+import { renderSettingsOf } from '../store/render-context';
 import type { Repositories } from '../store/store';
 import type { Services } from './context';
 
@@ -20,14 +21,10 @@ export async function usageAndLimits(repos: Repositories, userId: string): Promi
   return { usage: usageOf([...holdings.values()]), limits };
 }
 
-function renderSettings(svc: Services) {
-  const c = svc.config.server;
-  return { url: c.url, wildcardDomain: c.wildcard_domain, agentEndpoint: c.agent_endpoint, encryptKey: c.encrypt, nomadDatacenter: c.nomad.datacenter, nomadRegion: c.nomad.region || 'global' };
-}
 
 /** What a space costs on this template version's content (store/quota-guard.ts), with the server's render settings. */
 export async function unitsOfSpace(svc: Services, space: Space, template: TemplateRecord, content: Record<string, unknown>): Promise<SpaceUnits> {
-  return unitsOfSpaceIn(svc.store, renderSettings(svc), space, template, content);
+  return unitsOfSpaceIn(svc.store, renderSettingsOf(svc.config), space, template, content);
 }
 
 /**

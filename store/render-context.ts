@@ -5,6 +5,7 @@
  */
 import { decryptSecret, isEncrypted, variableAad } from '../core/crypto';
 import { notFound } from '../core/errors';
+import type { KnotConfig } from '../core/config';
 import type { RenderContext } from '../core/render';
 import type { Space, TemplateRecord } from './model';
 import type { Store } from './store';
@@ -16,6 +17,12 @@ export interface RenderSettings {
   encryptKey: string;
   nomadDatacenter: string;
   nomadRegion: string;
+}
+
+/** The render settings of this configuration: one reading of the server's keys for the worker and the API. */
+export function renderSettingsOf(cfg: KnotConfig): RenderSettings {
+  const c = cfg.server;
+  return { url: c.url, wildcardDomain: c.wildcard_domain, agentEndpoint: c.agent_endpoint, encryptKey: c.encrypt, nomadDatacenter: c.nomad.datacenter, nomadRegion: c.nomad.region || 'global' };
 }
 
 export async function loadRenderContext(store: Store, settings: RenderSettings, space: Space, template: TemplateRecord): Promise<RenderContext> {

@@ -13,6 +13,7 @@ import { loadConfig, parseDurationMs, type KnotConfig } from '../core/config';
 import type { ActivityDeps, ServerSettings, WebhookDeps } from '../activities/deps';
 import { systemClock, type Clock } from '../store/clock';
 import { createAgentStateStore } from '../store/agent-state';
+import { renderSettingsOf } from '../store/render-context';
 import type { AgentStateStore, Store } from '../store/store';
 import { NomadClient } from '../nomad/client';
 import type { KnotMetrics } from '../metrics/metrics';
@@ -129,15 +130,7 @@ export function openNomad(cfg: KnotConfig, addr = cfg.server.nomad.addr, metrics
 }
 
 export function serverSettings(cfg: KnotConfig): ServerSettings {
-  return {
-    url: cfg.server.url,
-    wildcardDomain: cfg.server.wildcard_domain,
-    agentEndpoint: cfg.server.agent_endpoint,
-    encryptKey: cfg.server.encrypt,
-    nomadDatacenter: cfg.server.nomad.datacenter,
-    nomadRegion: cfg.server.nomad.region || 'global',
-    nomadNamespace: cfg.server.nomad.namespace,
-  };
+  return { ...renderSettingsOf(cfg), nomadNamespace: cfg.server.nomad.namespace };
 }
 
 export function webhookSettings(cfg: KnotConfig): WebhookSettings {

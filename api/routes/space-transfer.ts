@@ -19,7 +19,7 @@ import { quotaRefusal, usageOf } from '../../core/quotas';
 import type { Space, User } from '../../store/model';
 import type { Repositories } from '../../store/store';
 import { holdingsOf, limitsOf } from '../../store/quota-guard';
-import { loadRenderContext } from '../../store/render-context';
+import { loadRenderContext, renderSettingsOf } from '../../store/render-context';
 import type { Services } from '../context';
 import { findUser, templateAllows } from '../lookup';
 import { defineRoute, type RouteDef } from '../route';
@@ -28,7 +28,6 @@ import { transferBody } from '../schemas/shares';
 import { spaceView as spaceViewSchema } from '../schemas/spaces';
 import { findVisibleSpace, resolvedVersion, spaceView, templateFacts } from '../space-views';
 import { API_BASE } from '../views';
-import { renderSettings } from './update-plan';
 
 function toError(message: string, type: KnotError['type'] = ErrorType.Conflict): KnotError {
   return new KnotError(type, `to: ${message}`, { errors: [{ path: 'to', message }] });
@@ -56,7 +55,7 @@ async function volumeIdsFor(svc: Services, space: Space, ownerId: string): Promi
   if (!facts || !target) throw new KnotError(ErrorType.Conflict, `no template version matches '${space.templateRef || 'latest'}' for space '${space.name}': update it before transferring it`);
   const yaml = (target.content as unknown as TemplateContent).volumes ?? '';
   if (!yaml.trim()) return [];
-  const ctx = await loadRenderContext(svc.store, renderSettings(svc), { ...space, ownerId }, facts.template);
+  const ctx = await loadRenderContext(svc.store, renderSettingsOf(svc.config), { ...space, ownerId }, facts.template);
   return parseVolumeDefinitions(renderTemplate(yaml, ctx, { escape: 'yaml', path: 'volumes' }))
     .map((v) => `${v.type}:${v.id}`)
     .sort();

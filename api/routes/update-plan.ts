@@ -9,8 +9,7 @@ import { ErrorType, KnotError } from '../../core/errors';
 import { renderTemplate } from '../../core/render';
 import type { TemplateContent } from '../../core/template';
 import { parseVolumeDefinitions, planVolumes } from '../../core/volumes';
-import { loadRenderContext } from '../../store/render-context';
-import type { Services } from '../context';
+import { loadRenderContext, renderSettingsOf } from '../../store/render-context';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, problems } from '../schemas/common';
 import { getSpaceQuery } from '../schemas/spaces';
@@ -30,11 +29,6 @@ export const updatePlanView = z
   })
   .meta({ id: 'UpdatePlan' });
 
-export function renderSettings(svc: Services) {
-  const c = svc.config.server;
-  return { url: c.url, wildcardDomain: c.wildcard_domain, agentEndpoint: c.agent_endpoint, encryptKey: c.encrypt, nomadDatacenter: c.nomad.datacenter, nomadRegion: c.nomad.region || 'global' };
-}
-
 export const updatePlanRoutes: RouteDef[] = [
   defineRoute({
     method: 'get',
@@ -53,7 +47,7 @@ export const updatePlanRoutes: RouteDef[] = [
       }
       const content = target.content as unknown as TemplateContent;
       const yaml = content.volumes ?? '';
-      const ctx = await loadRenderContext(svc.store, renderSettings(svc), space, facts.template);
+      const ctx = await loadRenderContext(svc.store, renderSettingsOf(svc.config), space, facts.template);
       const desired = yaml.trim() ? parseVolumeDefinitions(renderTemplate(yaml, ctx, { escape: 'yaml', path: 'volumes' })) : [];
       const existing = await svc.store.volumes.listOfSpace(space.id);
       const plan = planVolumes(desired, existing.map((v) => ({ id: v.volumeId, type: v.type })));
