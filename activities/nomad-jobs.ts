@@ -11,6 +11,7 @@ import { isNomadError, multierrorReasons } from '../nomad/errors';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
 import { KNOT_SPACE_META } from '../nomad/meta';
+import { claimDrainingReason, csiVolumeIdsOfJob } from '../nomad/volume-claims';
 import { renderSpace } from './render-space';
 import { cutOffAgent, forgetAgentLink, injectAgentToken, mintStartToken } from './agent-access';
 
@@ -75,6 +76,9 @@ export function createNomadJobActivities(deps: ActivityDeps) {
           { jobId: rendered.jobId },
         );
       }
+      const previousJobId = (await deps.store.spaces.require(input.spaceId)).nomadJobId;
+      // under its last job id Nomad lets the space's stopped allocations' claims pass; under a new one it does not
+      if (previousJobId && previousJobId !== rendered.jobId) await refuseWhileClaimsDrain(job, rendered.jobId);
       // remember the job before creating it, so compensation and cleanup can always find it
       await deps.store.spaces.update(input.spaceId, { nomadJobId: rendered.jobId }, deps.clock());
       // before the job exists, so no agent of this start can have linked yet
@@ -140,6 +144,14 @@ export function createNomadJobActivities(deps: ActivityDeps) {
       return result;
     },
   };
+
+  /** A retryable NomadVolumeInUse while a volume the job needs is still held by a stopped allocation. */
+  async function refuseWhileClaimsDrain(job: Parameters<typeof csiVolumeIdsOfJob>[0], jobId: string): Promise<void> {
+    for (const id of csiVolumeIdsOfJob(job)) {
+      const reason = claimDrainingReason(await deps.nomad.readCsiVolume(id), jobId);
+      if (reason) throw new KnotError(ErrorType.NomadVolumeInUse, `CSI volume ${id} is ${reason}`, { retryable: true });
+    }
+  }
 
   /** The stop itself: purge the job and wait until its allocations are terminal. */
   async function purgeSpaceJob(input: { spaceId: string; jobId: string | null; deadline: number }): Promise<{ stopped: number }> {

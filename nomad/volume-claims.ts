@@ -44,3 +44,38 @@ export function allocationMountsVolume(alloc: Pick<Allocation, 'TaskGroup' | 'Jo
 export function allocationIsLive(alloc: Pick<AllocListStub, 'ClientStatus'>): boolean {
   return !TERMINAL.has(alloc.ClientStatus);
 }
+
+/** The CSI volume ids a job's groups claim (`per_alloc` sources expand to `source[N]`). */
+export function csiVolumeIdsOfJob(job: { TaskGroups?: Array<{ Count?: number | null; Volumes?: Record<string, { Type: string; Source: string; PerAlloc?: boolean }> | null }> | null }): string[] {
+  const ids = new Set<string>();
+  for (const group of job.TaskGroups ?? []) {
+    for (const req of Object.values(group.Volumes ?? {})) {
+      if (req.Type !== 'csi') continue;
+      if (!req.PerAlloc) ids.add(req.Source);
+      else for (let i = 0; i < Math.max(1, group.Count ?? 1); i++) ids.add(`${req.Source}[${i}]`);
+    }
+  }
+  return [...ids];
+}
+
+/**
+ * Why a job about to be registered would find the volume still held by a *stopped* allocation of
+ * another job, or null. Nomad frees a claim only after its allocation is terminal and the
+ * volume watcher has unpublished it; meanwhile it refuses to place another job on the volume
+ * ("exhausted its available writer claims") and blocks the evaluation. That happens when a
+ * stopped space starts under a new job id (transferred, renamed, a template that renames the job):
+ * waiting a moment is the fix, failing the start is not. A claim by a *live* allocation of another
+ * job is no such wait, and is left for Nomad's placement to report.
+ */
+export function claimDrainingReason(volume: ClaimView | null, jobId: string): string | null {
+  if (!volume) return null;
+  const claimants = [...Object.keys(volume.WriteAllocs ?? {}), ...Object.keys(volume.ReadAllocs ?? {})];
+  const known = new Map((volume.Allocations ?? []).map((a) => [a.ID, a]));
+  const draining = claimants.filter((id) => {
+    const alloc = known.get(id);
+    // an allocation Nomad no longer lists has stopped: its claim is on its way out
+    return !alloc || (alloc.JobID !== jobId && !allocationIsLive(alloc));
+  });
+  if (draining.length === 0) return null;
+  return `still claimed by stopped allocation${draining.length > 1 ? 's' : ''} ${draining.map(short).join(', ')} while Nomad releases the claim`;
+}

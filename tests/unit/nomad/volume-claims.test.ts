@@ -1,4 +1,4 @@
-import { allocationMountsVolume, volumeInUseReason } from '../../../nomad/volume-claims';
+import { allocationMountsVolume, claimDrainingReason, csiVolumeIdsOfJob, volumeInUseReason } from '../../../nomad/volume-claims';
 
 const a = (ID: string, ClientStatus: string) => ({ ID, ClientStatus }) as { ID: string; ClientStatus: 'running' };
 
@@ -31,5 +31,32 @@ describe('allocationMountsVolume', () => {
     ['no job to tell from: counted as mounting', { TaskGroup: 'g', Job: null }, { type: 'csi', name: 'v_home' }, true],
   ])('%s → %s', (_, alloc, volume, expected) => {
     expect(allocationMountsVolume(alloc, volume)).toBe(expected);
+  });
+});
+
+describe('claimDrainingReason: a job under a new id waits while a stopped allocation still holds the claim', () => {
+  const stub = (ID: string, JobID: string, ClientStatus: string) => ({ ID, JobID, ClientStatus }) as never;
+  it.each<[string, Parameters<typeof claimDrainingReason>[0], RegExp | null]>([
+    ['no claims', { ReadAllocs: {}, WriteAllocs: {}, Allocations: [] }, null],
+    ['the volume is gone', null, null],
+    ['claimed by a stopped allocation of the old job', { ReadAllocs: {}, WriteAllocs: { 'aaaaaaaa-1': null }, Allocations: [stub('aaaaaaaa-1', 'moving-alice', 'complete')] }, /stopped allocation aaaaaaaa/],
+    ['claimed by an allocation Nomad no longer lists', { ReadAllocs: { 'bbbbbbbb-1': null }, WriteAllocs: {}, Allocations: [] }, /stopped allocation bbbbbbbb/],
+    ['claimed by a live allocation of another job: for placement to report, not a wait', { ReadAllocs: {}, WriteAllocs: { c1: null }, Allocations: [stub('c1', 'someone-else', 'running')] }, null],
+    ['claimed by the job itself (Nomad lets its own claims pass)', { ReadAllocs: {}, WriteAllocs: { d1: null }, Allocations: [stub('d1', 'moving-dave', 'complete')] }, null],
+  ])('%s', (_, volume, expected) => {
+    const reason = claimDrainingReason(volume, 'moving-dave');
+    if (expected === null) expect(reason).toBeNull();
+    else expect(reason).toMatch(expected);
+  });
+
+  it('reads the CSI volume ids of a job, per_alloc sources expanded by count, host volumes left out', () => {
+    const job: Parameters<typeof csiVolumeIdsOfJob>[0] = {
+      TaskGroups: [
+        { Count: 1, Volumes: { home: { Type: 'csi', Source: 'home-vol' }, cache: { Type: 'host', Source: 'cache' } } },
+        { Count: 2, Volumes: { data: { Type: 'csi', Source: 'data', PerAlloc: true }, again: { Type: 'csi', Source: 'home-vol' } } },
+        { Count: 1, Volumes: null },
+      ],
+    };
+    expect(csiVolumeIdsOfJob(job)).toEqual(['home-vol', 'data[0]', 'data[1]']);
   });
 });
