@@ -8,7 +8,7 @@ module.exports = {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/tests/{integration,workflows,e2e}/**/*.test.ts'],
+      testMatch: ['<rootDir>/tests/{integration,workflows,e2e,replicas}/**/*.test.ts'],
       globalSetup: '<rootDir>/tests/support/global-setup.ts',
       globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
     },

@@ -1,5 +1,6 @@
 /** Starts the app on a port (0 = ephemeral) and closes it cleanly. */
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { createApp, servicesOf } from './app';
 import type { AppDeps } from './context';
 import { attachAgentLinks, type LinkRegistry } from './agent-link';
@@ -11,6 +12,13 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/** Where this process is reached when `server.advertise_url` is not set: its listen address (a wildcard one: this host's name). */
+function ownUrl(host: string, port: number): string {
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  const name = wildcard ? os.hostname() : host;
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`;
+}
+
 export async function startApiServer(deps: AppDeps, listen: { host?: string; port?: number } = {}): Promise<ApiServer> {
   const svc = servicesOf(deps);
   const app = createApp(deps, svc);
@@ -19,7 +27,8 @@ export async function startApiServer(deps: AppDeps, listen: { host?: string; por
     const s = app.listen(listen.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
-  const agentLinks = attachAgentLinks(server, svc, deps.agentLinks);
+  const { port } = server.address() as AddressInfo;
+  const agentLinks = attachAgentLinks(server, svc, deps.agentLinks, deps.config.server.advertise_url || ownUrl(host, port));
   // the SSH key routes call this: the spaces of that user linked here get the new keys at once
   const injected = svc.sshKeysChanged;
   svc.sshKeysChanged = (userId) => {
@@ -28,7 +37,6 @@ export async function startApiServer(deps: AppDeps, listen: { host?: string; por
   };
   // the share and transfer routes call this: revocations take effect at once in this process
   svc.spaceAccessChanged = (spaceId) => agentLinks.links.spaceAccessChanged(spaceId);
-  const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     url: `http://${shownHost}:${port}`,

@@ -119,7 +119,7 @@ function task(name: string, command: 'server' | 'worker', image: string): string
 
       env {
         KNOT_CONFIG = "/local/knot.yml"
-${isServer ? '' : '        KNOT_HEALTHCHECK_URL = "http://127.0.0.1:9464/metrics"\n'}      }
+${isServer ? '        # where the other API replicas reach this one: sessions to an agent linked here are relayed through it\n        KNOT_ADVERTISE_URL = "http://${NOMAD_ADDR_knot_port}"\n' : '        KNOT_HEALTHCHECK_URL = "http://127.0.0.1:9464/metrics"\n'}      }
 
       template {
         data        = <<EOF

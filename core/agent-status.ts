@@ -44,6 +44,11 @@ export interface AgentLinkRecord {
   version: string | null;
   /** open terminal (and later SSH, port) sessions */
   sessions: number;
+  /**
+   * The URL of the API replica holding the link (`server.advertise_url`), where another replica
+   * relays terminals, SSH and ports to (api/agent-link/replica-*.ts); absent when not connected.
+   */
+  holder?: string;
 }
 
 export interface AgentStatus {

@@ -88,6 +88,12 @@ export const configSchema = z
       .object({
         listen: listen.default('127.0.0.1:3000'),
         url: url.default('http://127.0.0.1:3000'),
+        /**
+         * Where the other API replicas reach this one (its own address, not the load balancer's):
+         * they relay terminals, SSH and ports to the replica holding a space's agent link.
+         * '' = the address it listens on (a wildcard listen address: this host's name).
+         */
+        advertise_url: z.union([z.literal(''), url]).default(''),
         wildcard_domain: str.default(''),
         download_path: str.optional(),
         /** base64 32-byte key from `knot genkey`; encrypts protected variables and password parameters. */
@@ -246,6 +252,7 @@ const ENV_ALIASES: Record<string, string> = {
   KNOT_BOOTSTRAP_TOKEN: 'server.bootstrap_token',
   KNOT_BOOTSTRAP_PASSWORD: 'server.bootstrap_password',
   KNOT_LISTEN: 'server.listen',
+  KNOT_ADVERTISE_URL: 'server.advertise_url',
   KNOT_ENCRYPT: 'server.encrypt',
   KNOT_TOOLS_DIR: 'server.tools_dir',
   KNOT_WORKFLOW_BUNDLE: 'server.temporal.workflow_bundle',

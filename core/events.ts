@@ -21,6 +21,11 @@ export const EVENT_TYPES = [
   'space.transferred',
   /** who the space is shared with changed (a share added or revoked): GET /spaces/:id/shares says how it is now */
   'space.shared',
+  /**
+   * the SSH keys the space's agent accepts changed (its owner's, or a `user`-role recipient's):
+   * every API replica pushes the new list to the agents it holds links of
+   */
+  'space.ssh_keys',
   /** a due autostart did not start the space: `error.message` says why (quota, template gone, already running) */
   'space.autostart_skipped',
   /** a dormant space (core/dormancy.ts) will be deleted: `error.message` says since when and at what time */

@@ -35,6 +35,7 @@ export function parseLinkRecord(text: unknown, ttlMs: number): StoredLinkRecord 
     version: raw.version ?? null,
     sessions: raw.sessions ?? 0,
     expiresAt: raw.expiresAt ?? raw.lastSeen + ttlMs,
+    ...(typeof raw.holder === 'string' ? { holder: raw.holder } : {}),
   };
 }
 
@@ -42,7 +43,8 @@ export function parseLinkRecord(text: unknown, ttlMs: number): StoredLinkRecord 
 export function linkAt(stored: StoredLinkRecord, now: number): AgentLinkRecord {
   const { expiresAt, ...record } = stored;
   if (!record.connected || expiresAt > now) return record;
-  return { ...record, connected: false, since: expiresAt, services: {}, sessions: 0 };
+  const { holder: _gone, ...down } = record;
+  return { ...down, connected: false, since: expiresAt, services: {}, sessions: 0 };
 }
 
 const newest = (a: number | null | undefined, b: number | null | undefined): number | null => {
@@ -64,10 +66,17 @@ export function reportedRecord(before: StoredLinkRecord | null, report: AgentRep
     version: report.version ?? null,
     sessions: report.sessions ?? 0,
     expiresAt: now + ttlMs,
+    ...(report.holder ? { holder: report.holder } : {}),
   };
 }
 
-/** What the end of a link stores: down since now; lastSeen, lastActivity and version kept. */
-export function disconnectedRecord(before: StoredLinkRecord, now: number): StoredLinkRecord {
-  return { ...before, connected: false, since: now, services: {}, sessions: 0, expiresAt: Math.min(before.expiresAt, now) };
+/**
+ * What the end of a link stores: down since now; lastSeen, lastActivity and version kept. Null
+ * (leave the record alone) when `holder` says which replica's link ended and the record names
+ * another: the agent has already linked there, and a late close here must not mark it down.
+ */
+export function disconnectedRecord(before: StoredLinkRecord, now: number, holder?: string): StoredLinkRecord | null {
+  if (holder && before.holder && before.holder !== holder && linkAt(before, now).connected) return null;
+  const { holder: _gone, ...rest } = before;
+  return { ...rest, connected: false, since: now, services: {}, sessions: 0, expiresAt: Math.min(before.expiresAt, now) };
 }

@@ -454,6 +454,8 @@ export interface AgentReport {
   sessions?: number;
   /** when the link came up; the stored one (or now) when not given */
   since?: number | null;
+  /** the API replica holding the link (its advertised URL) */
+  holder?: string;
 }
 
 /** What the store keeps of a space's link (core/agent-status.ts decides the status from it). */

@@ -350,8 +350,12 @@ export interface AgentStateStore {
    * stored one while the record was connected, else now; lastActivity never goes back.
    */
   report(spaceId: string, state: AgentReport, now: number): Promise<void>;
-  /** The link went down: not connected since now, no services or sessions; lastActivity and version kept. No record: nothing to do. */
-  disconnected(spaceId: string, now: number): Promise<void>;
+  /**
+   * The link went down: not connected since now, no services or sessions; lastActivity and version
+   * kept. No record: nothing to do. With `holder` (the replica whose link ended), a record another
+   * replica now holds is left alone.
+   */
+  disconnected(spaceId: string, now: number, holder?: string): Promise<void>;
   get(spaceId: string): Promise<AgentState | null>;
   /** only the spaces with a state are in the map */
   getMany(spaceIds: readonly string[]): Promise<Map<string, AgentState>>;

@@ -17,6 +17,8 @@ import { TERMINAL_ROUTE, TerminalBridge } from './terminal-bridge';
 import { PORT_AUTHORIZE_PATH, PortRequests, interceptAppRequests } from './port-requests';
 import { PORT_STREAM_ROUTE, PortStreams } from './port-stream';
 import { pathOf, refuseUpgrade } from './upgrade-http';
+import { REPLICA_LINK_PATH, replicaCredential } from './replica-protocol';
+import { ReplicaLinkServer } from './replica-serve';
 
 export { LinkRegistry } from './registry';
 export { TerminalClose } from './terminal-bridge';
@@ -28,8 +30,11 @@ export interface AgentLinks {
   close(): void;
 }
 
-export function attachAgentLinks(server: Server, svc: Services, timings?: LinkTimings): AgentLinks {
-  const links = new LinkRegistry(svc, timings);
+export function attachAgentLinks(server: Server, svc: Services, timings: LinkTimings | undefined, selfUrl: string): AgentLinks {
+  // replicas relay sessions to whichever of them holds a space's link (replica-protocol.ts)
+  const credential = replicaCredential(svc.config.server.encrypt);
+  const links = new LinkRegistry(svc, timings, selfUrl, credential);
+  const replicas = new ReplicaLinkServer(svc, links, credential);
   const terminals = new TerminalBridge(svc, links);
   const ssh = new SshBridge(svc, links);
   // web apps in spaces (path form, app hosts) are answered ahead of Express; port streams for `knot forward port`
@@ -49,6 +54,8 @@ export function attachAgentLinks(server: Server, svc: Services, timings?: LinkTi
     const work =
       path === LINK_PATH
         ? links.accept(req, socket, head)
+        : path === REPLICA_LINK_PATH
+          ? replicas.accept(req, socket, head)
         : terminal
           ? terminals.accept(req, socket, head, terminal[1]!)
           : sshStream
@@ -69,6 +76,7 @@ export function attachAgentLinks(server: Server, svc: Services, timings?: LinkTi
       stopApps();
       portStreams.close();
       ssh.close();
+      replicas.close();
       links.close();
     },
   };

@@ -14,23 +14,16 @@ import {
   LINK_SESSION_WINDOW,
   LinkClose,
   MAX_STATE_LINE,
-  TerminalHeader,
-  connectAuthority,
-  httpRelayPath,
   type AgentStateReport,
   type SshConfig,
 } from '../../link/protocol';
 import { agentStateReportSchema } from '../../link/schemas';
+import { LinkStreams } from './link-streams';
 
 /** How long the agent has to take an SSH config. */
 const SSH_CONFIG_TIMEOUT_MS = 10_000;
 
-export interface TerminalRequest {
-  session: string;
-  shell: string;
-  cols: number;
-  rows: number;
-}
+export type { TerminalRequest } from './link-streams';
 
 /** Heartbeat timings (tests shorten them; see link/protocol.ts for why these defaults). */
 export interface LinkTimings {
@@ -49,19 +42,14 @@ export interface AgentLinkEvents {
   onClose(link: AgentLink, code: number, reason: string): void;
 }
 
-export class AgentLink {
+export class AgentLink extends LinkStreams {
   readonly connectedAt: number;
   private readonly session: ClientHttp2Session;
   private readonly timer: NodeJS.Timeout;
   private lastHeard: number;
   private closed = false;
-  lastReport: AgentStateReport | null = null;
   /** the report the last `space.agent` event was about */
   lastAnnounced: AgentStateReport | null = null;
-  /** browser terminals riding this link, closed with it */
-  readonly terminals = new Set<{ close(code: number, reason: string): void }>();
-  /** SSH connections riding this link, closed with it */
-  readonly sshTunnels = new Set<{ close(code: number, reason: string): void }>();
 
   constructor(
     readonly spaceId: string,
@@ -73,6 +61,7 @@ export class AgentLink {
     private readonly now: () => number,
     private readonly timings: LinkTimings = DEFAULT_LINK_TIMINGS,
   ) {
+    super();
     this.connectedAt = now();
     this.lastHeard = now();
     const heard = () => {
@@ -116,23 +105,6 @@ export class AgentLink {
     });
   }
 
-  /** Opens a terminal stream into the space (stream frames both ways, link/frames.ts). */
-  openTerminal(t: TerminalRequest): ClientHttp2Stream {
-    return this.session.request({
-      ':method': 'POST',
-      ':path': AgentRoute.terminal,
-      [TerminalHeader.session]: t.session,
-      [TerminalHeader.shell]: t.shell,
-      [TerminalHeader.cols]: String(t.cols),
-      [TerminalHeader.rows]: String(t.rows),
-    });
-  }
-
-  /** Opens an SSH stream into the space: the request and response bodies are raw SSH bytes. */
-  openSsh(): ClientHttp2Stream {
-    return this.session.request({ ':method': 'POST', ':path': AgentRoute.ssh });
-  }
-
   /** Pushes the SSH server's config (host key, authorized keys); resolves when the agent took it. */
   pushSshConfig(config: SshConfig): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -161,20 +133,13 @@ export class AgentLink {
     });
   }
 
-  /** Opens a CONNECT stream to 127.0.0.1:<port> inside the space: raw bytes both ways once the agent answers 200. */
-  openConnect(port: number): ClientHttp2Stream {
-    return this.session.request({ ':method': 'CONNECT', ':authority': connectAuthority(port) });
+  protected request(headers: http2.OutgoingHttpHeaders, options?: http2.ClientSessionRequestOptions): ClientHttp2Stream {
+    return this.session.request(headers, options);
   }
 
-  /**
-   * One plain HTTP request to a web port inside the space (link/protocol.ts HTTP_RELAY_PREFIX):
-   * `headers` are the app's (no hop-by-hop ones); `endStream` when the request has no body.
-   */
-  openHttp(port: number, req: { method: string; path: string; authority: string; headers: http2.OutgoingHttpHeaders; endStream: boolean }): ClientHttp2Stream {
-    return this.session.request(
-      { ...req.headers, ':method': req.method, ':path': httpRelayPath(port, req.path), ':authority': req.authority, ':scheme': 'http' },
-      { endStream: req.endStream },
-    );
+  /** A stream another API replica opened for this space, passed on as it came (replica-serve.ts). */
+  forward(headers: http2.OutgoingHttpHeaders, options: http2.ClientSessionRequestOptions): ClientHttp2Stream {
+    return this.session.request(headers, options);
   }
 
   close(code: number, reason: string): void {
@@ -194,10 +159,7 @@ export class AgentLink {
     this.closed = true;
     clearInterval(this.timer);
     if (!this.session.destroyed) this.session.destroy();
-    for (const t of this.terminals) t.close(4503, "the space's agent disconnected");
-    this.terminals.clear();
-    for (const t of this.sshTunnels) t.close(4503, "the space's agent disconnected");
-    this.sshTunnels.clear();
+    this.closeSessions("the space's agent disconnected");
     this.events.onClose(this, code, reason);
   }
 

@@ -17,7 +17,7 @@ import type { Actor, Services } from '../context';
 import { findUser } from '../lookup';
 import { SESSION_COOKIE, sessionSecretOf } from '../sessions';
 import { findVisibleSpace } from '../space-views';
-import type { AgentLink } from './link';
+import type { LinkStreams } from './link-streams';
 import type { LinkRegistry } from './registry';
 
 /** How long the agent has to dial the port and answer the CONNECT. */
@@ -32,7 +32,7 @@ export interface PortRef {
 
 export interface PortTarget {
   space: Space;
-  link: AgentLink;
+  link: LinkStreams;
   port: number;
 }
 
@@ -69,7 +69,7 @@ export async function portCaller(req: IncomingMessage, svc: Services): Promise<A
 }
 
 /** The ports a connected agent offers: what it reported listening or answering HTTP (code-server's too), and what it declared. */
-export function offeredPorts(link: AgentLink): Set<number> {
+export function offeredPorts(link: Pick<LinkStreams, 'lastReport'>): Set<number> {
   const s = link.lastReport?.services;
   const codeServer = s?.codeServer && s.codeServerPort ? [s.codeServerPort] : [];
   return new Set([...(s?.ports ?? []), ...(s?.httpPorts ?? []), ...codeServer, ...Object.keys(s?.portNames ?? {}).map(Number)]);
@@ -79,7 +79,7 @@ export function offeredPorts(link: AgentLink): Set<number> {
 export async function resolvePortTarget(svc: Services, links: LinkRegistry, actor: Actor, ref: PortRef): Promise<PortTarget> {
   const space = await findVisibleSpace(svc, actor, ref.space, ref.owner, 'connect');
   if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to reach its ports`);
-  const link = links.get(space.id);
+  const link = await links.locate(space.id);
   if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);
   if (!offeredPorts(link).has(ref.port)) {
     throw new KnotError(ErrorType.NotFound, `port ${ref.port} is not open in space '${space.name}' (nothing listens there, or the agent has not reported it yet)`, {
@@ -100,7 +100,7 @@ export async function publicPortTarget(svc: Services, links: LinkRegistry, ref: 
   if (!owner || !owner.active) return null;
   const space = await svc.store.spaces.getByName(owner.id, ref.space);
   if (!space || space.deletedAt || space.phase !== 'running' || !space.appliedVersion) return null;
-  const link = links.get(space.id);
+  const link = await links.locate(space.id);
   if (!link || !offeredPorts(link).has(ref.port)) return null;
   const applied = await svc.store.templates.getVersion(space.templateId, space.appliedVersion);
   return publicPortsOf(applied?.content).includes(ref.port) ? { space, link, port: ref.port } : null;

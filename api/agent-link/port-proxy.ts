@@ -13,7 +13,7 @@ import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { HOP_BY_HOP_HEADERS, HTTP_RELAY_ERROR_HEADER } from '../../link/protocol';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../sessions';
-import type { AgentLink } from './link';
+import type { LinkStreams } from './link-streams';
 
 /** The per-app-host session cookie (port-sessions.ts); stripped like knot's own. */
 export const PORT_SESSION_COOKIE = 'knot_port_session';
@@ -125,7 +125,7 @@ export function appResponseHeaders(headers: IncomingHttpHeaders, t: ProxyTarget)
  * agent keeps the TCP connections to the app alive) and streams the answer to `res`. `onError`
  * answers when the agent could not reach the app, or the link failed before the answer began.
  */
-export function relayHttp(req: IncomingMessage, res: ServerResponse, link: Pick<AgentLink, 'openHttp'>, t: ProxyTarget, onError: (e: Error) => void): void {
+export function relayHttp(req: IncomingMessage, res: ServerResponse, link: Pick<LinkStreams, 'openHttp'>, t: ProxyTarget, onError: (e: Error) => void): void {
   const headers = requestHeaders(req, t, false);
   const authority = typeof headers.host === 'string' ? headers.host : new URL(t.publicOrigin).host;
   delete headers.host;

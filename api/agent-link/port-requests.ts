@@ -25,7 +25,7 @@ import { PROBLEM_CONTENT_TYPE, problemOf, toKnotError } from '../problem';
 import { cookiesOf } from '../sessions';
 import { openTunnel, parsePort, portCaller, publicPortTarget, resolvePortTarget, type PortRef } from './port-access';
 import { auditSpaceAccess } from './space-access';
-import type { AgentLink } from './link';
+import type { LinkStreams } from './link-streams';
 import { PORT_SESSION_COOKIE, proxyUpgrade, relayHttp, type ProxyTarget } from './port-proxy';
 import { PortSessions } from './port-sessions';
 import type { LinkRegistry } from './registry';
@@ -200,7 +200,7 @@ export class PortRequests {
   }
 
   /** Relays a checked request; the agent not reaching the app is refused (and audited for a known caller) like any other refusal. */
-  private relayHttp(req: IncomingMessage, res: ServerResponse, link: AgentLink, t: ProxyTarget, actor: Actor | null, ref: PortRef): void {
+  private relayHttp(req: IncomingMessage, res: ServerResponse, link: LinkStreams, t: ProxyTarget, actor: Actor | null, ref: PortRef): void {
     relayHttp(req, res, link, t, (e) => {
       void this.refuse(req, res, null, actor, new KnotError(ErrorType.AgentUnreachable, `port ${t.port}: ${e.message}`), ref).catch((err: unknown) => this.svc.logger.error({ err }, 'port refusal failed'));
     });

@@ -9,11 +9,14 @@
  *     SameSite=Lax, Secure on https) → 302 path
  *
  * A grant names the UI session (or token) it came from and is checked against the store on every
- * request: signing out, revoking the token or deactivating the user ends it at once. Grants live in
- * this process's memory: another replica (or a restart) sends the browser through authorize again,
- * which is one redirect for a signed-in user.
+ * request: signing out, revoking the token or deactivating the user ends it at once. Codes and
+ * grants are sealed under `server.encrypt` (AES-GCM), not kept: any replica opens what another
+ * minted, so an app host works behind a round-robin load balancer and across restarts. A code is
+ * refused when traded a second time in the same process; across replicas it could be traded once
+ * per replica within its 60 s — each trade still needs the session or token it came from to be
+ * valid, and only ever yields a cookie for that same user and host.
  */
-import { generateToken, hashToken } from '../../core/crypto';
+import { decryptSecret, encryptSecret, generateKey, hashToken } from '../../core/crypto';
 import type { Actor, Services } from '../context';
 import { PORT_SESSION_COOKIE } from './port-proxy';
 
@@ -21,15 +24,8 @@ export const CODE_TTL_MS = 60_000;
 /** A grant lasts at most this long (and never past the session or token it came from). */
 export const GRANT_TTL_MS = 12 * 3600_000;
 const MAX_CODES = 10_000;
-const MAX_GRANTS = 100_000;
-
-interface Grant {
-  host: string;
-  userId: string;
-  sessionId: string | null;
-  tokenId: string | null;
-  expiresAt: number;
-}
+/** what encryptSecret puts before its base64: left out of codes and cookies, put back to open them */
+const SEALED_PREFIX = 'v1:';
 
 /** Drops expired entries, then the oldest, until `map` has room for one more. */
 function makeRoom<T extends { expiresAt: number }>(map: Map<string, T>, max: number, now: number): void {
@@ -41,11 +37,45 @@ function makeRoom<T extends { expiresAt: number }>(map: Map<string, T>, max: num
   }
 }
 
-export class PortSessions {
-  private readonly codes = new Map<string, Grant & { grantExpiresAt: number }>();
-  private readonly grants = new Map<string, Grant>();
+/** What a code or a grant carries, sealed (AES-GCM under the server key): readable and valid only to knot. */
+interface Sealed {
+  host: string;
+  userId: string;
+  sessionId: string | null;
+  tokenId: string | null;
+  expiresAt: number;
+  /** a code's: how long the grant it becomes may last */
+  grantExpiresAt?: number;
+}
 
-  constructor(private readonly svc: Services) {}
+export class PortSessions {
+  /**
+   * Codes and grants are sealed with `server.encrypt`, so any replica opens what another minted (an
+   * app host behind a load balancer); without it, with a key of this process's own (and then only
+   * this process knows them, as a restart forgets them).
+   */
+  private readonly key: string;
+  /** codes already traded here, until they expire: a code works once per process (see the header) */
+  private readonly redeemed = new Map<string, { expiresAt: number }>();
+
+  constructor(private readonly svc: Services) {
+    this.key = svc.config.server.encrypt || generateKey();
+  }
+
+  private seal(kind: 'code' | 'grant', value: Sealed): string {
+    // base64url: safe as it is in a query string and a cookie
+    return Buffer.from(encryptSecret(JSON.stringify(value), this.key, `port-${kind}`).slice(SEALED_PREFIX.length), 'base64').toString('base64url');
+  }
+
+  private open(kind: 'code' | 'grant', text: string): Sealed | null {
+    if (!text || text.length > 4096) return null;
+    try {
+      const value = JSON.parse(decryptSecret(SEALED_PREFIX + Buffer.from(text, 'base64url').toString('base64'), this.key, `port-${kind}`)) as Sealed;
+      return typeof value.host === 'string' && typeof value.userId === 'string' && typeof value.expiresAt === 'number' ? value : null;
+    } catch {
+      return null;
+    }
+  }
 
   /** A one-time code for `host`, for the caller's session or token. */
   async mintCode(host: string, actor: Actor): Promise<string> {
@@ -53,52 +83,39 @@ export class PortSessions {
     let until = now + GRANT_TTL_MS;
     if (actor.sessionId) until = Math.min(until, (await this.svc.store.sessions.get(actor.sessionId))?.expiresAt ?? now);
     if (actor.tokenId) until = Math.min(until, (await this.svc.store.tokens.get(actor.tokenId))?.expiresAt ?? until);
-    const code = generateToken('');
-    makeRoom(this.codes, MAX_CODES, now);
-    this.codes.set(hashToken(code), { host, userId: actor.user.id, sessionId: actor.sessionId, tokenId: actor.tokenId, expiresAt: now + CODE_TTL_MS, grantExpiresAt: until });
-    return code;
+    return this.seal('code', { host, userId: actor.user.id, sessionId: actor.sessionId, tokenId: actor.tokenId, expiresAt: now + CODE_TTL_MS, grantExpiresAt: until });
   }
 
   /** Trades a code (once, on the host it was minted for) for a grant's secret and its lifetime in seconds. */
   redeem(code: string, host: string): { secret: string; maxAgeS: number } | null {
-    const key = hashToken(code);
-    const c = this.codes.get(key);
-    this.codes.delete(key);
+    const c = this.open('code', code);
     const now = this.svc.now();
-    if (!c || c.host !== host || c.expiresAt <= now || c.grantExpiresAt <= now) return null;
-    const secret = generateToken('');
-    makeRoom(this.grants, MAX_GRANTS, now);
-    this.grants.set(hashToken(secret), { host, userId: c.userId, sessionId: c.sessionId, tokenId: c.tokenId, expiresAt: c.grantExpiresAt });
-    return { secret, maxAgeS: Math.max(1, Math.floor((c.grantExpiresAt - now) / 1000)) };
+    if (!c || c.host !== host || c.expiresAt <= now || (c.grantExpiresAt ?? 0) <= now) return null;
+    const key = hashToken(code);
+    if (this.redeemed.has(key)) return null;
+    makeRoom(this.redeemed, MAX_CODES, now);
+    this.redeemed.set(key, { expiresAt: c.expiresAt });
+    const grant: Sealed = { host, userId: c.userId, sessionId: c.sessionId, tokenId: c.tokenId, expiresAt: c.grantExpiresAt! };
+    return { secret: this.seal('grant', grant), maxAgeS: Math.max(1, Math.floor((grant.expiresAt - now) / 1000)) };
   }
 
   /** The caller a grant's secret stands for on `host`, re-checked against the store; null when it no longer holds. */
   async check(secret: string, host: string): Promise<Actor | null> {
-    const key = hashToken(secret);
-    const g = this.grants.get(key);
+    const g = this.open('grant', secret);
     const now = this.svc.now();
-    if (!g || g.host !== host) return null;
-    if (g.expiresAt <= now) {
-      this.grants.delete(key);
-      return null;
-    }
+    if (!g || g.host !== host || g.expiresAt <= now) return null;
     const { store } = this.svc;
     if (g.sessionId) {
       const s = await store.sessions.get(g.sessionId);
-      if (!s || s.revokedAt !== null || s.expiresAt <= now) return this.forget(key);
+      if (!s || s.revokedAt !== null || s.expiresAt <= now) return null;
     }
     if (g.tokenId) {
       const t = await store.tokens.get(g.tokenId);
-      if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) return this.forget(key);
+      if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) return null;
     }
     const user = await store.users.get(g.userId);
-    if (!user || !user.active) return this.forget(key);
+    if (!user || !user.active) return null;
     return { user, tokenId: g.tokenId, sessionId: g.sessionId, groups: await store.groups.namesOfUser(user.id), isAdmin: user.role === 'admin' };
-  }
-
-  private forget(key: string): null {
-    this.grants.delete(key);
-    return null;
   }
 
   /** The Set-Cookie for a grant: host-only (no Domain), so no other app host ever sees it. */

@@ -18,6 +18,8 @@ import { bearerToken, rateLimited } from '../auth';
 import { AGENT_TOKEN_PREFIX_LENGTH } from '../agent-routes';
 import type { Services } from '../context';
 import { AgentLink, DEFAULT_LINK_TIMINGS, type LinkTimings } from './link';
+import type { LinkStreams } from './link-streams';
+import { ReplicaPeers } from './replica-peers';
 import { SpaceSessions } from './space-sessions';
 import { sshConfigOf } from './ssh-config';
 import { peerAddress, refuseUpgrade } from './upgrade-http';
@@ -51,14 +53,28 @@ export class LinkRegistry {
   private closing = false;
   private phaseWatch: Promise<{ unsubscribe: () => void }> | null = null;
 
+  /** the links other replicas hold, reached through them (replica-peers.ts) */
+  private readonly peers: ReplicaPeers;
+
   constructor(
     private readonly svc: Services,
     private readonly timings: LinkTimings = DEFAULT_LINK_TIMINGS,
-  ) {}
+    /** where other replicas reach this one (`server.advertise_url`): written into each link record */
+    readonly selfUrl = '',
+    credential: string | null = null,
+  ) {
+    this.peers = new ReplicaPeers(svc, selfUrl, credential);
+  }
 
+  /** The link this process holds for the space. */
   get(spaceId: string): AgentLink | undefined {
     const link = this.links.get(spaceId);
     return link && !link.isClosed ? link : undefined;
+  }
+
+  /** The space's link, held here or by another replica (its streams then go through that one). */
+  async locate(spaceId: string): Promise<LinkStreams | undefined> {
+    return this.get(spaceId) ?? (await this.peers.linkTo(spaceId));
   }
 
   get size(): number {
@@ -178,6 +194,7 @@ export class LinkRegistry {
         version: report?.version ?? link.version,
         sessions: report?.sessions ?? 0,
         since: link.connectedAt,
+        ...(this.selfUrl ? { holder: this.selfUrl } : {}),
       },
       this.svc.now(),
     );
@@ -217,7 +234,8 @@ export class LinkRegistry {
     if (this.links.size === 0) this.unwatchPhases();
     if (this.closing) return; // the record expires, or the agent dials the next process
     try {
-      await this.svc.agentState.disconnected(link.spaceId, this.svc.now());
+      // only if the record is still ours: the agent may have linked to another replica already
+      await this.svc.agentState.disconnected(link.spaceId, this.svc.now(), this.selfUrl || undefined);
       await this.announce(link.spaceId);
     } catch (e) {
       this.svc.logger.warn({ err: e, spaceId: link.spaceId }, 'could not record the agent disconnect');
@@ -238,6 +256,7 @@ export class LinkRegistry {
         const { type, spaceId } = e.event;
         const link = this.get(spaceId);
         if (link && (type === 'space.phase' || type === 'space.deleted')) void this.heartbeatToken(link);
+        if (link && type === 'space.ssh_keys') void this.pushSsh(link);
         if (link && (type === 'space.shared' || type === 'space.transferred')) {
           this.spaceAccessChanged(spaceId).catch((err: unknown) => this.svc.logger.warn({ err, spaceId }, 'could not apply an access change to the live sessions'));
         }
@@ -275,6 +294,7 @@ export class LinkRegistry {
     this.links.clear();
     this.owners.clear();
     this.unwatchPhases();
+    this.peers.close();
     this.wss.close();
   }
 }

@@ -21,7 +21,7 @@ import { authenticate } from '../auth';
 import type { Actor, Services } from '../context';
 import { toKnotError } from '../problem';
 import { findVisibleSpace } from '../space-views';
-import type { AgentLink } from './link';
+import type { LinkStreams } from './link-streams';
 import type { LinkRegistry } from './registry';
 import { isOwnOrigin, refuseUpgrade } from './upgrade-http';
 
@@ -43,10 +43,10 @@ export async function upgradeCaller(req: IncomingMessage, socket: Duplex, svc: S
 }
 
 /** The caller's running space and its live link; KnotErrors (404, 409, 503) otherwise. */
-export async function runningSpaceLink(svc: Services, links: LinkRegistry, actor: Actor, spaceRef: string, purpose: string, owner?: string): Promise<{ space: Space; link: AgentLink }> {
+export async function runningSpaceLink(svc: Services, links: LinkRegistry, actor: Actor, spaceRef: string, purpose: string, owner?: string): Promise<{ space: Space; link: LinkStreams }> {
   const space = await findVisibleSpace(svc, actor, decodeURIComponent(spaceRef), owner, 'connect');
   if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to ${purpose}`);
-  const link = links.get(space.id);
+  const link = await links.locate(space.id);
   if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);
   return { space, link };
 }

@@ -15,7 +15,7 @@ import type { ClientHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Services } from '../context';
-import type { AgentLink } from './link';
+import type { LinkStreams } from './link-streams';
 import type { LinkRegistry } from './registry';
 import type { SessionHandle } from './space-sessions';
 import { queryOf } from './upgrade-http';
@@ -56,7 +56,7 @@ export class SshBridge {
     }
   }
 
-  private relay(ws: WebSocket, link: AgentLink, track: (h: SessionHandle) => () => void): void {
+  private relay(ws: WebSocket, link: LinkStreams, track: (h: SessionHandle) => () => void): void {
     const stream: ClientHttp2Stream = link.openSsh();
     const wsStream = createWebSocketStream(ws);
     let done = false;

@@ -11,7 +11,7 @@
 import type { z } from 'zod';
 import { ErrorType, KnotError } from '../../core/errors';
 import { defaultSshKeyName, parseSshPublicKey } from '../../core/ssh-keys';
-import type { SshKey, User } from '../../store/model';
+import type { Space, SshKey, User } from '../../store/model';
 import type { Actor, Services } from '../context';
 import { requireUser } from '../lookup';
 import { defineRoute, type RouteDef } from '../route';
@@ -35,12 +35,33 @@ const namedUser: Owner = async (svc, actor, params) => {
   return u;
 };
 
-/** The agents learn of the change; a failing hook never fails the request (the keys are stored). */
+/**
+ * The agents learn of the change: the links this process holds at once (the hook), every other
+ * replica's through a `space.ssh_keys` event for each running space the user may reach by SSH.
+ * A failure never fails the request (the keys are stored; an agent gets them on its next link).
+ */
 function announce(svc: Services, userId: string): void {
   try {
     svc.sshKeysChanged?.(userId);
   } catch (e) {
     svc.logger.error({ err: e, userId }, 'could not announce changed SSH keys');
+  }
+  void announceToReplicas(svc, userId).catch((e: unknown) => svc.logger.error({ err: e, userId }, 'could not announce changed SSH keys to the other replicas'));
+}
+
+async function announceToReplicas(svc: Services, userId: string): Promise<void> {
+  const { store } = svc;
+  const shares = await store.shares.listForRecipient(userId, await store.groups.namesOfUser(userId));
+  const ids = new Set(shares.filter((s) => s.role === 'user').map((s) => s.spaceId));
+  for (let after: Space | undefined, page: Space[] = []; ; after = page[page.length - 1]) {
+    page = await store.spaces.list({ ownerId: userId, phase: 'running', limit: 200, ...(after ? { after: { createdAt: after.createdAt, id: after.id } } : {}) });
+    for (const s of page) ids.add(s.id);
+    if (page.length < 200) break;
+  }
+  const facts = await store.spaces.facts([...ids]);
+  for (const id of ids) {
+    if (facts.get(id)?.phase !== 'running') continue;
+    await store.events.append({ type: 'space.ssh_keys', spaceId: id, operationId: null }, svc.now());
   }
 }
 

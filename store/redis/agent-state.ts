@@ -54,9 +54,10 @@ export class RedisAgentStateStore implements AgentStateStore {
     await this.write(spaceId, reportedRecord(await this.stored(spaceId), state, now, this.ttlMs));
   }
 
-  async disconnected(spaceId: string, now: number): Promise<void> {
+  async disconnected(spaceId: string, now: number, holder?: string): Promise<void> {
     const before = await this.stored(spaceId);
-    if (before) await this.write(spaceId, disconnectedRecord(before, now));
+    const after = before ? disconnectedRecord(before, now, holder) : null;
+    if (after) await this.write(spaceId, after);
   }
 
   private stateOf(text: string | null | undefined): AgentState | null {

@@ -134,6 +134,28 @@ describe.each<Kind>(['redis', 'redis-store', 'sqlite', 'mysql'])('agent state on
     expect(await store.get(a)).toMatchObject({ connected: true, since: now, lastActivity: t0 - 10 });
     await store.forget([a]);
   });
+
+  it('names the replica holding the link; a late disconnect from another replica leaves the record alone', async () => {
+    const a = `${prefix}h`;
+    const [one, two] = ['http://10.0.0.1:3000', 'http://10.0.0.2:3000'];
+    await store.report(a, { services: { terminal: true }, holder: one }, now);
+    expect(await store.get(a)).toMatchObject({ connected: true, holder: one });
+    // the agent relinked to the second replica; the first notices its old link's end only now
+    now += 1000;
+    await store.report(a, { services: { terminal: true }, holder: two }, now);
+    await store.disconnected(a, now + 10, one);
+    expect(await store.get(a)).toMatchObject({ connected: true, holder: two, services: { terminal: true } });
+    // the holder's own disconnect does mark it down, and forgets the holder
+    await store.disconnected(a, now + 20, two);
+    const down = await store.get(a);
+    expect(down).toMatchObject({ connected: false, since: now + 20 });
+    expect(down?.holder).toBeUndefined();
+    // an expired record names no holder either: nobody refreshes it
+    await store.report(a, { services: {}, holder: one }, now);
+    now += 5 * 60_000 + 1;
+    expect((await store.get(a))?.holder).toBeUndefined();
+    await store.forget([a]);
+  });
 });
 
 describe('agent route over HTTP (the alias of the link)', () => {
