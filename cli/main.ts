@@ -141,8 +141,8 @@ program
   .description('print example deployment files')
   .option('--nomad', 'a Nomad job deploying the knot server and worker')
   .option('--image <image>', `the knot image to deploy (default ${defaultImage()})`)
-  .option('--server-count <n>', 'API instances', '1')
-  .option('--worker-count <n>', 'worker instances', '1')
+  .option('--server-count <n>', 'API instances (docs/scaling.md)', '2')
+  .option('--worker-count <n>', 'worker instances (docs/scaling.md)', '2')
   .action((opts: { nomad?: boolean; image?: string; serverCount: string; workerCount: string }) => {
     if (!opts.nomad) fail(new Error('choose what to scaffold: --nomad'));
     const count = (v: string, flag: string) => {

@@ -128,8 +128,12 @@ EOF
         destination = "local/knot.yml"
       }
 
+      # the API leaves the service catalog first, then drains (its agents relink to another
+      # replica); the worker finishes the activities in hand (docs/scaling.md)
+      ${isServer ? 'shutdown_delay = "5s"\n      kill_timeout   = "30s"' : 'kill_timeout = "60s"'}
+
       resources {
-        cpu    = ${isServer ? 256 : 500}
+        cpu    = 1000
         memory = ${isServer ? 512 : 768}
       }
 ${service}
@@ -145,16 +149,20 @@ export function nomadServerJob(opts: ScaffoldOptions = {}): string {
 job "knot-server" {
   datacenters = ["dc1"]
 
+  # Rolling updates, one allocation at a time, each healthy by its checks before the next; a
+  # release that never gets healthy rolls back. With two of each (the default), one always serves.
   update {
-    max_parallel     = 1
-    min_healthy_time = "30s"
-    healthy_deadline = "1m"
-    auto_revert      = true
+    max_parallel      = 1
+    health_check      = "checks"
+    min_healthy_time  = "30s"
+    healthy_deadline  = "2m"
+    progress_deadline = "10m"
+    auto_revert       = true
   }
 
   # The API: stateless, scale for request load.
   group "knot-server" {
-    count = ${opts.serverCount ?? 1}
+    count = ${opts.serverCount ?? 2}
 
     network {
       port "knot_port" {
@@ -167,7 +175,7 @@ ${task('knot-server', 'server', image)}
 
   # The worker: runs the space lifecycle workflows and the sweeps; scale for operation load.
   group "knot-worker" {
-    count = ${opts.workerCount ?? 1}
+    count = ${opts.workerCount ?? 2}
 
     network {
       port "metrics_port" {

@@ -16,6 +16,11 @@ it('scaffold --nomad parses as a Nomad job running the server (with a /health ch
   expect(job.ID).toBe('knot-server');
   const groups = job.TaskGroups ?? [];
   expect(groups.map((g) => g.Name)).toEqual(['knot-server', 'knot-worker']);
+  // two of each: one always serves while the other is updated or lost (docs/scaling.md)
+  expect(groups.map((g) => g.Count)).toEqual([2, 2]);
+  expect(job.Update).toMatchObject({ MaxParallel: 1, HealthCheck: 'checks', AutoRevert: true });
+  expect(groups.map((g) => g.Tasks![0]!.KillTimeout)).toEqual([30e9, 60e9]);
+  expect(groups[0]!.Tasks![0]!.Env).toMatchObject({ KNOT_ADVERTISE_URL: 'http://${NOMAD_ADDR_knot_port}' });
   const server = groups[0]!.Tasks![0]!;
   expect(server.Config).toMatchObject({ args: ['server'] });
   expect(server.Services?.[0]?.Checks?.[0]).toMatchObject({ Type: 'http', Path: '/health' });
