@@ -4,11 +4,10 @@
  * balancer and the agents dial), ready when it logs "API listening", killed with SIGKILL (a crashed
  * host: no graceful close of its connections) and started again. The sibling of ./worker-process.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI } from './worker-process';
+import { knotChild, type KnotChild } from './knot-child';
 
 export interface ServerProcessOptions {
   port: number;
@@ -24,31 +23,14 @@ export interface ServerProcessOptions {
   readyTimeoutMs?: number;
 }
 
-export interface ServerProcess {
+export interface ServerProcess extends KnotChild {
   readonly url: string;
   readonly port: number;
-  readonly pid: number | null;
-  readonly alive: boolean;
-  /** how many times it has been started */
-  readonly starts: number;
-  /** starts (or starts again) the child and waits until it listens */
-  start(): Promise<void>;
-  /** SIGKILL; resolves when the process is gone */
-  kill(): Promise<void>;
-  /** SIGTERM, then SIGKILL after a grace period */
-  stop(): Promise<void>;
-  /** the last few KB of its output */
-  output(): string;
 }
 
 export function serverProcess(opts: ServerProcessOptions): ServerProcess {
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'knot-server-'));
   const url = `http://127.0.0.1:${opts.port}`;
-  let child: ChildProcess | null = null;
-  let exited: Promise<void> = Promise.resolve();
-  let isAlive = false;
-  let starts = 0;
-  let out = '';
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -66,73 +48,5 @@ export function serverProcess(opts: ServerProcessOptions): ServerProcess {
     ...opts.extraEnv,
   };
 
-  const sp: ServerProcess = {
-    url,
-    port: opts.port,
-    get pid() {
-      return child?.pid ?? null;
-    },
-    get alive() {
-      return isAlive;
-    },
-    get starts() {
-      return starts;
-    },
-    output: () => out,
-    async start() {
-      if (isAlive) return;
-      starts++;
-      const c = spawn(process.execPath, [CLI, 'server'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      child = c;
-      isAlive = true;
-      exited = new Promise<void>((resolve) => {
-        c.once('exit', () => {
-          isAlive = false;
-          resolve();
-        });
-      });
-      let ready: (() => void) | null = null;
-      const readyP = new Promise<void>((r) => (ready = r));
-      let seen = '';
-      const onData = (d: Buffer) => {
-        out = (out + d.toString()).slice(-8000);
-        seen = (seen + d.toString()).slice(-2000);
-        if (ready && seen.includes('API listening')) {
-          ready();
-          ready = null;
-        }
-      };
-      c.stdout?.on('data', onData);
-      c.stderr?.on('data', onData);
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        readyP.then(() => 'ready' as const),
-        exited.then(() => 'exited' as const),
-        new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), opts.readyTimeoutMs ?? 60_000))),
-      ]);
-      clearTimeout(timer);
-      if (outcome !== 'ready') {
-        if (outcome === 'timeout') await sp.kill();
-        throw new Error(`knot server on ${url} did not start (${outcome}):\n${out.slice(-3000)}`);
-      }
-    },
-    async kill() {
-      if (!child || !isAlive) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      if (!child || !isAlive) return;
-      const c = child;
-      c.kill('SIGTERM');
-      const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-  process.once('exit', () => {
-    if (isAlive) child?.kill('SIGKILL');
-    rmSync(cwd, { recursive: true, force: true });
-  });
-  return sp;
+  return Object.assign(knotChild({ command: 'server', what: `knot server on ${url}`, cwd, env, readyText: 'API listening', ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}) }), { url, port: opts.port });
 }

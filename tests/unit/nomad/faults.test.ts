@@ -8,9 +8,8 @@ let sandbox: Sandbox;
 let client: NomadClient;
 
 beforeAll(async () => {
-  // generous: only the hang test wants a short timeout, and it has its own client (a loaded CI box
-  // can take longer than 300 ms to answer a 60 ms-latency call)
-  ({ sandbox, client } = await sandboxWithClient({}, { timeoutMs: 10_000 }));
+  // the helper's generous timeout: only the hang test wants a short one, and it has its own client
+  ({ sandbox, client } = await sandboxWithClient());
 });
 afterAll(() => sandbox.close());
 beforeEach(() => {

@@ -15,7 +15,8 @@ export async function sandboxWithClient(
   clientOpts: { token?: string; timeoutMs?: number } = {},
 ): Promise<{ sandbox: Sandbox; client: NomadClient }> {
   const sandbox = await startSandbox({ ...FAST, ...opts });
-  const client = new NomadClient({ addr: sandbox.url, timeoutMs: 2000, ...clientOpts });
+  // generous: the sandbox's first HCL parse can take seconds on a loaded CI box; a test that wants a short timeout passes its own
+  const client = new NomadClient({ addr: sandbox.url, timeoutMs: 10_000, ...clientOpts });
   return { sandbox, client };
 }
 
