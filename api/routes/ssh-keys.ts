@@ -53,10 +53,12 @@ async function announceToReplicas(svc: Services, userId: string): Promise<void> 
   const { store } = svc;
   const shares = await store.shares.listForRecipient(userId, await store.groups.namesOfUser(userId));
   const ids = new Set(shares.filter((s) => s.role === 'user').map((s) => s.spaceId));
-  for (let after: Space | undefined, page: Space[] = []; ; after = page[page.length - 1]) {
-    page = await store.spaces.list({ ownerId: userId, phase: 'running', limit: 200, ...(after ? { after: { createdAt: after.createdAt, id: after.id } } : {}) });
+  let after: Space | undefined;
+  for (;;) {
+    const page = await store.spaces.list({ ownerId: userId, phase: 'running', limit: 200, ...(after ? { after: { createdAt: after.createdAt, id: after.id } } : {}) });
     for (const s of page) ids.add(s.id);
     if (page.length < 200) break;
+    after = page[page.length - 1];
   }
   const facts = await store.spaces.facts([...ids]);
   for (const id of ids) {
