@@ -4,14 +4,13 @@
  * else (404 unknown route, 405 known path with another method).
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import { ErrorType, KnotError } from '../core/errors';
 import { newId as coreNewId } from '../core/names';
 import type { AppDeps, Services } from './context';
 import { MAX_BODY_BYTES } from './json-body';
+import { accessLog, securityHeaders } from './access-log';
 import { buildOpenApi } from './openapi';
 import { AuthFailureLimiter } from './rate-limit';
 import { KnotMetrics } from '../metrics/metrics';
@@ -97,24 +96,10 @@ export function createApp(deps: AppDeps, services?: Services): Express {
   app.set('trust proxy', deps.config.server.trust_proxy);
   app.set('query parser', 'simple');
 
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const id = requestIdOf(req);
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // only what is needed: never headers (Authorization) and never bodies
-      serializers: {
-        req: (req: { id?: unknown; method?: string; url?: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
-        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    }),
-  );
+  // the access log (no headers, no bodies) and helmet's headers, both computed once where they can be
+  app.use(accessLog(deps.logger, requestIdOf));
   app.use(requestMetrics(svc.metrics));
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
 
   for (const r of routes) {

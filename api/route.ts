@@ -250,6 +250,8 @@ function routeDocs(spec: RouteDocs): RouteDocs {
 }
 
 export function defineRoute<B = undefined, Q = Record<string, never>>(spec: RouteSpec<B, Q>): RouteDef {
+  // once per route, not per request
+  const idParam = spec.audit?.resourceIdParam ?? pathParams(spec.path)[0];
   const def: RouteDef = {
     ...routeDocs(spec),
     auth: spec.auth,
@@ -260,7 +262,6 @@ export function defineRoute<B = undefined, Q = Record<string, never>>(spec: Rout
     async handle(req, res, svc) {
       let actor: Actor | null = null;
       const params = { ...(req.params as Record<string, string>) };
-      const idParam = spec.audit?.resourceIdParam ?? pathParams(spec.path)[0];
       const audit: AuditScope = { resourceId: idParam ? (params[idParam] ?? null) : null, detail: {} };
       try {
         actor = await authenticate(req, svc);

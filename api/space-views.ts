@@ -80,48 +80,89 @@ export async function findSpaceWithRole(svc: Services, actor: Actor, idOrName: s
   return { space, role };
 }
 
-/** Space JSON for many spaces, loading owners, templates and operations once each. */
+type FactsVersion = TemplateFacts['versions'][number];
+
+/** What a page's views derive from one template version: worked out once per version, not per space. */
+interface VersionFacts {
+  publicPorts: number[];
+  deleteAfterMs: number | undefined;
+}
+
+/**
+ * Space JSON for many spaces, loading owners, templates and operations once each (one query per
+ * kind for the whole page, not one per space), and deriving what depends only on a template version
+ * or a ref (the resolved version, "update available", public ports, dormancy) once per page.
+ */
 export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
-  const roles = await rolesOn(svc, actor, spaces);
-  const owners = new Map((await svc.store.users.getByIds([...new Set(spaces.map((s) => s.ownerId))])).map((u) => [u.id, u.username]));
-  const facts = new Map<string, TemplateFacts | null>();
-  for (const id of new Set(spaces.map((s) => s.templateId))) facts.set(id, await templateFacts(svc, id));
-  // one query each for the whole page, not one per space
   const ids = spaces.map((s) => s.id);
   const now = svc.now();
-  const [agents, volumes, operations, autostarts, dormancy] = await Promise.all([
+  // the caller was read for this request: their own spaces need no owner read
+  const otherOwners = [...new Set(spaces.map((s) => s.ownerId))].filter((id) => id !== actor.user.id);
+  const templateIds = [...new Set(spaces.map((s) => s.templateId))];
+  const lastOperationIds = spaces.map((s) => s.lastOperationId).filter((id): id is string => id !== null);
+  // independent reads at once: one round trip's wait on MariaDB or Redis instead of one each
+  const [roles, others, factsList, agents, volumes, operations, autostarts, dormancy] = await Promise.all([
+    rolesOn(svc, actor, spaces),
+    otherOwners.length > 0 ? svc.store.users.getByIds(otherOwners) : Promise.resolve([]),
+    Promise.all(templateIds.map((id) => templateFacts(svc, id))),
     svc.agentState.getMany(ids),
     svc.store.volumes.listOfSpaces(ids),
-    svc.store.operations.getMany(spaces.map((s) => s.lastOperationId).filter((id): id is string => id !== null)),
+    lastOperationIds.length > 0 ? svc.store.operations.getMany(lastOperationIds) : Promise.resolve(new Map<string, Operation>()),
     svc.store.autostarts.getMany(ids),
     svc.store.dormancy.getMany(ids),
   ]);
+  const owners = new Map<string, string>([[actor.user.id, actor.user.username], ...others.map((u): [string, string] => [u.id, u.username])]);
+  const facts = new Map(templateIds.map((id, i) => [id, factsList[i] ?? null]));
+  const targets = new Map<string, FactsVersion | null>();
+  const targetOf = (f: TemplateFacts, ref: string) => {
+    const key = `${f.template.id}\n${ref}`;
+    let v = targets.get(key);
+    if (v === undefined) targets.set(key, (v = resolvedVersion(f, ref)));
+    return v;
+  };
+  const byVersion = new Map<FactsVersion, VersionFacts>();
+  const versionFacts = (v: FactsVersion | undefined): VersionFacts => {
+    if (!v) return { publicPorts: publicPortsOf(undefined), deleteAfterMs: deleteAfterOf(undefined) };
+    let vf = byVersion.get(v);
+    if (!vf) byVersion.set(v, (vf = { publicPorts: publicPortsOf(v.content), deleteAfterMs: deleteAfterOf(v.content) }));
+    return vf;
+  };
+  const specHashes = new Map<FactsVersion, string>();
+  const updateAvailable = (s: Space, f: TemplateFacts | null): boolean => {
+    if (!f || !s.appliedHash) return false;
+    const target = targetOf(f, s.templateRef);
+    if (!target || s.appliedHash === target.contentHash) return false;
+    let spec = specHashes.get(target);
+    if (spec === undefined) specHashes.set(target, (spec = specHash(target.content)));
+    return s.appliedHash !== spec && isUpdateAvailable(s.appliedHash, target.contentHash);
+  };
   return spaces.map((s) => {
     const f = facts.get(s.templateId) ?? null;
     const applied = f?.versions.find((v) => v.version === s.appliedVersion);
-    const target = f ? resolvedVersion(f, s.templateRef) : null;
+    const target = f ? targetOf(f, s.templateRef) : null;
     const defs = [...(target?.content.parameters ?? []), ...(applied?.content.parameters ?? [])];
     const lastOperation: Operation | null = s.lastOperationId ? (operations.get(s.lastOperationId) ?? null) : null;
+    const dormant = dormancy.get(s.id);
     return spaceJson(s, {
       ownerName: owners.get(s.ownerId) ?? s.ownerId,
       templateName: f?.template.name ?? s.templateId,
       parameterDefs: defs,
-      updateAvailable: updateAvailableFor(s, f),
+      updateAvailable: updateAvailable(s, f),
       volumes: volumes.get(s.id) ?? [],
       lastOperation,
       agent: agentView(s, agents.get(s.id) ?? null, now),
-      publicPorts: publicPortsOf(applied?.content),
+      publicPorts: versionFacts(applied).publicPorts,
       role: roles.get(s.id) ?? null,
       autostart: autostarts.get(s.id) ?? null,
-      dormancyExempt: dormancy.get(s.id)?.exempt ?? false,
+      dormancyExempt: dormant?.exempt ?? false,
       deletesAt: dormantDeletesAt({
         since: dormantSince(s, lastOperation),
         // as the sweep reads it: the applied version, else the latest (a space never started)
-        deleteAfterMs: deleteAfterOf((applied ?? f?.versions.find((v) => v.version === f.template.latestVersion))?.content),
-        exempt: dormancy.get(s.id)?.exempt ?? false,
-        warnedAt: dormancy.get(s.id)?.warnedAt ?? null,
-        warnedSince: dormancy.get(s.id)?.warnedSince ?? null,
-        warnedDeletesAt: dormancy.get(s.id)?.warnedDeletesAt ?? null,
+        deleteAfterMs: versionFacts(applied ?? f?.versions.find((v) => v.version === f.template.latestVersion)).deleteAfterMs,
+        exempt: dormant?.exempt ?? false,
+        warnedAt: dormant?.warnedAt ?? null,
+        warnedSince: dormant?.warnedSince ?? null,
+        warnedDeletesAt: dormant?.warnedDeletesAt ?? null,
       }),
     });
   });

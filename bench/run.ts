@@ -5,6 +5,7 @@
 import { runAgentIdle } from './agent-idle';
 import { runAgentLinks } from './agent-links';
 import { runApi } from './api';
+import { runApiScale } from './api-scale';
 import { runEvents } from './events';
 import { runHttpPort } from './http-port';
 import { runOverhead } from './overhead';
@@ -25,6 +26,7 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   overhead: runOverhead,
   throughput: runThroughput,
   api: runApi,
+  'api-scale': runApiScale,
   sweeps: runSweeps,
   'sweeps-autostart': runAutostartSweep,
   'web-ui': runWebUi,

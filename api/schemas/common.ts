@@ -1,6 +1,7 @@
 /** Schemas shared by every resource: problems, timestamps, pagination. */
 import { z } from 'zod';
 import type { ResponseDoc } from '../route';
+import { isoOf } from '../iso-time';
 
 export const fieldErrorSchema = z
   .object({
@@ -30,7 +31,7 @@ export const nullableIsoTime = isoTime.nullable();
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
 export function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoOf(ms);
 }
 
 const PROBLEM_TEXT: Record<number, string> = {

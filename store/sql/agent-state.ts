@@ -9,6 +9,7 @@ import { disconnectedRecord, linkAt, parseLinkRecord, reportedRecord, type Store
 import type { AgentReport, AgentState } from '../model';
 import type { AgentStateStore } from '../store';
 import type { Queryable } from './db';
+import { placeholders, selectRows } from './fast-read';
 
 export class SqlAgentStateStore implements AgentStateStore {
   constructor(
@@ -60,7 +61,8 @@ export class SqlAgentStateStore implements AgentStateStore {
   async getMany(spaceIds: readonly string[]): Promise<Map<string, AgentState>> {
     const out = new Map<string, AgentState>();
     for (const ids of chunks([...new Set(spaceIds)])) {
-      const rows = await this.db('agent_state').whereIn('space_id', ids);
+      // every space view reads these: the fast read path (fast-read.ts)
+      const rows = await selectRows(this.db, `select * from \`agent_state\` where \`space_id\` in (${placeholders(ids.length)})`, ids);
       for (const r of rows) {
         const state = this.fromRow(r);
         if (state) out.set(r.space_id as string, state);

@@ -3,6 +3,7 @@ import { chunks } from '../../core/batches';
 import type { Autostart } from '../../core/autostart';
 import type { AutostartRepository, SpaceAutostart } from '../store';
 import type { Queryable } from './db';
+import { placeholders, selectRows } from './fast-read';
 
 type Row = Record<string, unknown>;
 
@@ -20,7 +21,7 @@ export function sqlAutostarts(db: Queryable): AutostartRepository {
     async getMany(spaceIds) {
       const out = new Map<string, SpaceAutostart>();
       for (const part of chunks([...new Set(spaceIds)])) {
-        for (const r of await db('space_autostart').whereIn('space_id', part)) out.set(r.space_id as string, fromRow(r as Row));
+        for (const r of await selectRows(db, `select * from \`space_autostart\` where \`space_id\` in (${placeholders(part.length)})`, part)) out.set(r.space_id as string, fromRow(r));
       }
       return out;
     },

@@ -2,6 +2,7 @@
 import { chunks } from '../../core/batches';
 import type { DormancyRepository, SpaceDormancy } from '../store';
 import type { Queryable } from './db';
+import { placeholders, selectRows } from './fast-read';
 
 type Row = Record<string, unknown>;
 
@@ -16,7 +17,7 @@ export function sqlDormancy(db: Queryable): DormancyRepository {
     async getMany(spaceIds) {
       const out = new Map<string, SpaceDormancy>();
       for (const part of chunks([...new Set(spaceIds)])) {
-        for (const r of await db('space_dormancy').whereIn('space_id', part)) out.set(r.space_id as string, fromRow(r as Row));
+        for (const r of await selectRows(db, `select * from \`space_dormancy\` where \`space_id\` in (${placeholders(part.length)})`, part)) out.set(r.space_id as string, fromRow(r));
       }
       return out;
     },

@@ -3,6 +3,7 @@ import { alreadyInUse } from '../../core/errors';
 import type { Group } from '../model';
 import type { GroupRepository } from '../store';
 import { isUniqueViolation, type Queryable } from './db';
+import { selectRows } from './fast-read';
 
 type Row = Record<string, unknown>;
 
@@ -47,7 +48,7 @@ export function sqlGroups(db: Queryable): GroupRepository {
     },
 
     async namesOfUser(userId) {
-      const rows = await db('group_members').join('groups', 'groups.id', 'group_members.group_id').where('group_members.user_id', userId).select('groups.name');
+      const rows = await selectRows(db, 'select `groups`.`name` from `group_members` inner join `groups` on `groups`.`id` = `group_members`.`group_id` where `group_members`.`user_id` = ?', [userId]);
       return rows.map((r: Row) => r.name as string).sort();
     },
 

@@ -4,6 +4,7 @@ import { ACTIVE_OPERATION_STATUSES } from '../../core/lifecycle';
 import type { Operation, OperationStatus, OperationType } from '../model';
 import type { OperationRepository } from '../store';
 import type { Queryable } from './db';
+import { placeholders, selectRows } from './fast-read';
 
 function fromRow(r: Record<string, unknown>): Operation {
   const n = (v: unknown) => (v == null ? null : Number(v));
@@ -50,7 +51,7 @@ export function sqlOperations(db: Queryable): OperationRepository {
     async getMany(ids) {
       const out = new Map<string, Operation>();
       for (const part of chunks([...new Set(ids)])) {
-        for (const r of await db('operations').whereIn('id', part)) out.set(r.id as string, fromRow(r));
+        for (const r of await selectRows(db, `select * from \`operations\` where \`id\` in (${placeholders(part.length)})`, part)) out.set(r.id as string, fromRow(r));
       }
       return out;
     },

@@ -4,6 +4,7 @@ import { alreadyInUse } from '../../core/errors';
 import type { ShareRole, SpaceShare } from '../model';
 import type { SpaceShareRepository } from '../store';
 import { isUniqueViolation, type Queryable } from './db';
+import { placeholders, selectRows } from './fast-read';
 
 function fromRow(r: Record<string, unknown>): SpaceShare {
   return {
@@ -47,7 +48,7 @@ export function sqlSpaceShares(db: Queryable): SpaceShareRepository {
     async listOfSpaces(spaceIds) {
       const out = new Map<string, SpaceShare[]>();
       for (const part of chunks([...new Set(spaceIds)])) {
-        const rows = await db('space_shares').whereIn('space_id', part).orderBy(OLDEST_FIRST);
+        const rows = await selectRows(db, `select * from \`space_shares\` where \`space_id\` in (${placeholders(part.length)}) order by \`created_at\` asc, \`id\` asc`, part);
         for (const s of rows.map(fromRow)) out.set(s.spaceId, [...(out.get(s.spaceId) ?? []), s]);
       }
       return out;
@@ -55,12 +56,9 @@ export function sqlSpaceShares(db: Queryable): SpaceShareRepository {
 
     async listForRecipient(userId, groupNames) {
       const groups = [...new Set(groupNames)];
-      const rows = await db('space_shares')
-        .where((w) => {
-          w.where({ user_id: userId });
-          if (groups.length > 0) w.orWhereIn('group_name', groups);
-        })
-        .orderBy(OLDEST_FIRST);
+      // every space list page asks (fast-read.ts)
+      const byGroup = groups.length > 0 ? ` or \`group_name\` in (${placeholders(groups.length)})` : '';
+      const rows = await selectRows(db, `select * from \`space_shares\` where (\`user_id\` = ?${byGroup}) order by \`created_at\` asc, \`id\` asc`, [userId, ...groups]);
       return rows.map(fromRow);
     },
 

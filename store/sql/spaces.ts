@@ -1,11 +1,11 @@
 /** Spaces on SQL. A deleted space keeps its row (audit, retention) but frees its name (`active_name`). */
-import type { Knex } from 'knex';
 import { chunks } from '../../core/batches';
 import { alreadyInUse, notFound } from '../../core/errors';
 import { TRANSITIONAL_PHASES } from '../../core/lifecycle';
 import type { Space, SpaceFacts, SpacePhase } from '../model';
 import type { SpaceRepository } from '../store';
 import { isUniqueViolation, toJson, type Queryable, type SqlKind } from './db';
+import { selectFirst, selectRows } from './fast-read';
 
 type Row = Record<string, unknown>;
 
@@ -38,13 +38,10 @@ function fromRow(r: Row): Space {
  * ignores case and so skips a BINARY index, a range does not; MariaDB turns a LIKE with a constant
  * prefix into an index range under any collation, where a hand-made upper bound would depend on it.
  */
-function whereNameStarts(q: Knex.QueryBuilder, kind: SqlKind, prefix: string): void {
-  if (kind === 'mysql') {
-    q.whereRaw("active_name LIKE ? ESCAPE '!'", [`${prefix.replace(/[!%_]/g, '!$&')}%`]);
-    return;
-  }
+function nameStartsSql(kind: SqlKind, prefix: string): { sql: string; args: string[] } {
+  if (kind === 'mysql') return { sql: "`active_name` LIKE ? ESCAPE '!'", args: [`${prefix.replace(/[!%_]/g, '!$&')}%`] };
   const last = prefix.charCodeAt(prefix.length - 1);
-  q.where('active_name', '>=', prefix).andWhere('active_name', '<', prefix.slice(0, -1) + String.fromCharCode(last + 1));
+  return { sql: '`active_name` >= ? and `active_name` < ?', args: [prefix, prefix.slice(0, -1) + String.fromCharCode(last + 1)] };
 }
 
 export function sqlSpaces(db: Queryable, kind: SqlKind): SpaceRepository {
@@ -79,7 +76,7 @@ export function sqlSpaces(db: Queryable, kind: SqlKind): SpaceRepository {
     },
 
     async get(id) {
-      const r = await db('spaces').where({ id }).first();
+      const r = await selectFirst(db, 'select * from `spaces` where `id` = ? limit 1', [id]);
       return r ? fromRow(r) : null;
     },
 
@@ -95,23 +92,38 @@ export function sqlSpaces(db: Queryable, kind: SqlKind): SpaceRepository {
     },
 
     async list(f) {
-      const q = db('spaces');
+      // written out rather than built by knex: every space list page runs it (fast-read.ts)
+      const where: string[] = [];
+      const args: unknown[] = [];
       // active_name is a live space's name and NULL once it is deleted: a range on it keeps the
       // live spaces by itself, so (active_name, created_at, id) (migration 007) answers alone
-      if (f.namePrefix) whereNameStarts(q, kind, f.namePrefix);
-      else q.whereNull('deleted_at');
-      if (f.ownerId) q.where('owner_id', f.ownerId);
-      if (f.templateId) q.where('template_id', f.templateId);
-      if (f.phase) q.where('phase', f.phase);
+      if (f.namePrefix) {
+        const byName = nameStartsSql(kind, f.namePrefix);
+        where.push(byName.sql);
+        args.push(...byName.args);
+      } else where.push('`deleted_at` is null');
+      if (f.ownerId) {
+        where.push('`owner_id` = ?');
+        args.push(f.ownerId);
+      }
+      if (f.templateId) {
+        where.push('`template_id` = ?');
+        args.push(f.templateId);
+      }
+      if (f.phase) {
+        where.push('`phase` = ?');
+        args.push(f.phase);
+      }
       const dir = f.newestFirst ? 'desc' : 'asc';
       if (f.after) {
         const a = f.after;
         const beyond = f.newestFirst ? '<' : '>';
         // the inclusive bound lets the (…, created_at, id) index start at the cursor instead of the first row
-        q.where('created_at', `${beyond}=`, a.createdAt).andWhere((w) => w.where('created_at', beyond, a.createdAt).orWhere('id', beyond, a.id));
+        where.push(`\`created_at\` ${beyond}= ? and (\`created_at\` ${beyond} ? or \`id\` ${beyond} ?)`);
+        args.push(a.createdAt, a.createdAt, a.id);
       }
-      const rows = await q.orderBy([{ column: 'created_at', order: dir }, { column: 'id', order: dir }]).limit(f.limit);
-      return rows.map(fromRow);
+      const sql = `select * from \`spaces\` where ${where.join(' and ')} order by \`created_at\` ${dir}, \`id\` ${dir} limit ?`;
+      return (await selectRows(db, sql, [...args, f.limit])).map(fromRow);
     },
 
     async update(id, patch, now) {

@@ -7,6 +7,7 @@ import { alreadyInUse, conflict } from '../../core/errors';
 import type { NewTemplateVersion, TemplateRecord, TemplateVersionRecord } from '../model';
 import type { TemplateRepository } from '../store';
 import { isUniqueViolation, toJson, type Queryable } from './db';
+import { selectFirst, selectRows } from './fast-read';
 
 function templateFromRow(r: Record<string, unknown>): TemplateRecord {
   return {
@@ -44,7 +45,8 @@ function versionRow<C>(templateId: string, v: NewTemplateVersion<C>, now: number
 export function sqlTemplates(db: Queryable): TemplateRepository {
   const templates: TemplateRepository = {
     async get(id) {
-      const r = await db('templates').where({ id }).first();
+      // read by every space view: hand-written SQL on the fast read path (fast-read.ts)
+      const r = await selectFirst(db, 'select * from `templates` where `id` = ? limit 1', [id]);
       return r ? templateFromRow(r) : null;
     },
 
@@ -65,8 +67,8 @@ export function sqlTemplates(db: Queryable): TemplateRepository {
     },
 
     async listVersions<C>(templateId: string) {
-      const rows = await db('template_versions').where({ template_id: templateId }).orderBy([{ column: 'created_at' }, { column: 'id' }]);
-      return rows.map((r: Record<string, unknown>) => versionFromRow<C>(r));
+      const rows = await selectRows(db, 'select * from `template_versions` where `template_id` = ? order by `created_at` asc, `id` asc', [templateId]);
+      return rows.map((r) => versionFromRow<C>(r));
     },
 
     async getVersion<C>(templateId: string, version: string) {

@@ -3,6 +3,7 @@ import { alreadyInUse } from '../../core/errors';
 import type { User, UserRole } from '../model';
 import type { UserRepository } from '../store';
 import { isUniqueViolation, toBool, type Queryable } from './db';
+import { placeholders, selectFirst, selectRows } from './fast-read';
 
 function fromRow(r: Record<string, unknown>): User {
   return {
@@ -33,7 +34,7 @@ export function sqlUsers(db: Queryable): UserRepository {
     },
 
     async get(id) {
-      const r = await db('users').where({ id }).first();
+      const r = await selectFirst(db, 'select * from `users` where `id` = ? limit 1', [id]);
       return r ? fromRow(r) : null;
     },
 
@@ -44,7 +45,7 @@ export function sqlUsers(db: Queryable): UserRepository {
 
     async getByIds(ids) {
       if (ids.length === 0) return [];
-      return (await db('users').whereIn('id', [...ids])).map(fromRow);
+      return (await selectRows(db, `select * from \`users\` where \`id\` in (${placeholders(ids.length)})`, [...ids])).map(fromRow);
     },
 
     async getByUsernames(usernames) {

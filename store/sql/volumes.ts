@@ -3,6 +3,7 @@ import { chunks } from '../../core/batches';
 import type { SpaceVolume, VolumeRecord } from '../model';
 import type { VolumeRepository } from '../store';
 import type { Queryable } from './db';
+import { placeholders, selectRows } from './fast-read';
 
 function fromRow(r: Record<string, unknown>): SpaceVolume {
   return {
@@ -31,7 +32,7 @@ export function sqlVolumes(db: Queryable): VolumeRepository {
     async listOfSpaces(spaceIds) {
       const out = new Map<string, SpaceVolume[]>();
       for (const part of chunks([...new Set(spaceIds)])) {
-        const rows = await db('space_volumes').whereIn('space_id', part).orderBy(['space_id', 'volume_id']);
+        const rows = await selectRows(db, `select * from \`space_volumes\` where \`space_id\` in (${placeholders(part.length)}) order by \`space_id\` asc, \`volume_id\` asc`, part);
         for (const r of rows.map(fromRow)) out.set(r.spaceId, [...(out.get(r.spaceId) ?? []), r]);
       }
       return out;
