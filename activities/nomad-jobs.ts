@@ -52,6 +52,30 @@ function jobRejection(e: unknown, jobId: string): KnotError | null {
 /** Heartbeats must go out well within the 15 s heartbeat timeout. */
 const BLOCKING_WAIT_MS = 5_000;
 
+/**
+ * A wait heartbeats only once it has lasted this long: most end sooner (a start's ~0.5 s to
+ * healthy, a stop's ~0.1 s), and every heartbeat is a write for the Temporal server. A timer sends
+ * the latest progress at 2 s, well inside the 15 s heartbeat timeout; from then on every loop
+ * heartbeats (the SDK throttles them).
+ */
+const QUIET_WAIT_MS = 2_000;
+
+function quietHeartbeats(): { beat(details: unknown): void; stop(): void } {
+  let latest: unknown;
+  let started = false;
+  const timer = setTimeout(() => {
+    started = true;
+    heartbeat(latest);
+  }, QUIET_WAIT_MS);
+  return {
+    beat(details) {
+      latest = details;
+      if (started) heartbeat(details);
+    },
+    stop: () => clearTimeout(timer),
+  };
+}
+
 export function createNomadJobActivities(deps: ActivityDeps) {
   const poll = deps.pollIntervalMs ?? 100;
 
@@ -63,7 +87,7 @@ export function createNomadJobActivities(deps: ActivityDeps) {
      */
     async registerSpaceJob(input: { spaceId: string; version: string; step?: StepRef }): Promise<{ jobId: string }> {
       const token = await mintStartToken(deps, input.spaceId);
-      const rendered = await renderSpace(deps, input.spaceId, input.version, { agentToken: token });
+      const rendered = await renderSpace(deps, input.spaceId, input.version, { agentToken: token, only: 'job' });
       const job = rendered.job;
       if (!job || !rendered.jobId) throw nonRetryable(ErrorType.Validation, 'this template has no Nomad job');
       injectAgentToken(job, token);
@@ -76,7 +100,8 @@ export function createNomadJobActivities(deps: ActivityDeps) {
           { jobId: rendered.jobId },
         );
       }
-      const previousJobId = (await deps.store.spaces.require(input.spaceId)).nomadJobId;
+      // the space as the render read it, a moment ago in this activity (one operation runs per space)
+      const previousJobId = rendered.space.nomadJobId;
       // under its last job id Nomad lets the space's stopped allocations' claims pass; under a new one it does not
       if (previousJobId && previousJobId !== rendered.jobId) await refuseWhileClaimsDrain(job, rendered.jobId);
       // remember the job before creating it, so compensation and cleanup can always find it
@@ -111,25 +136,30 @@ export function createNomadJobActivities(deps: ActivityDeps) {
       const job = await beforeDeadline(() => deps.nomad.readJob(input.jobId));
       if (!job) throw nonRetryable(ErrorType.AllocationFailed, `Nomad job '${input.jobId}' disappeared while starting`);
       let index = 0;
-      for (;;) {
-        // a blocking query answers the moment allocations change instead of on a polling tick
-        const remaining = Math.max(1, input.deadline - deps.clock());
-        const signal = cancellationSignal();
-        const watched = await beforeDeadline(() =>
-          deps.nomad.watchJobAllocations(input.jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) }),
-        );
-        index = watched.index;
-        const allocs = watched.allocs;
-        // evaluations only explain why nothing was placed; skip the call while allocations exist
-        const evals = allocs.some((a) => a.DesiredStatus === 'run') ? [] : await beforeDeadline(() => deps.nomad.jobEvaluations(input.jobId));
-        const status = spaceAllocationStatus(job, allocs, evals);
-        if (status.state === 'up') return { allocId: status.allocId };
-        if (status.state === 'failed') throw nonRetryable(ErrorType.AllocationFailed, `allocation ${status.allocId.slice(0, 8)} failed: ${status.reason}`, { allocId: status.allocId });
-        if (status.state === 'placement_failed') throw nonRetryable(ErrorType.PlacementFailed, `Nomad could not place the job: ${status.reason}`);
-        lastState = status.reason;
-        heartbeat({ reason: status.reason });
-        // without an index (a Nomad that does not block) fall back to polling
-        if (index === 0) await pause(poll);
+      const beats = quietHeartbeats();
+      try {
+        for (;;) {
+          // a blocking query answers the moment allocations change instead of on a polling tick
+          const remaining = Math.max(1, input.deadline - deps.clock());
+          const signal = cancellationSignal();
+          const watched = await beforeDeadline(() =>
+            deps.nomad.watchJobAllocations(input.jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) }),
+          );
+          index = watched.index;
+          const allocs = watched.allocs;
+          // evaluations only explain why nothing was placed; skip the call while allocations exist
+          const evals = allocs.some((a) => a.DesiredStatus === 'run') ? [] : await beforeDeadline(() => deps.nomad.jobEvaluations(input.jobId));
+          const status = spaceAllocationStatus(job, allocs, evals);
+          if (status.state === 'up') return { allocId: status.allocId };
+          if (status.state === 'failed') throw nonRetryable(ErrorType.AllocationFailed, `allocation ${status.allocId.slice(0, 8)} failed: ${status.reason}`, { allocId: status.allocId });
+          if (status.state === 'placement_failed') throw nonRetryable(ErrorType.PlacementFailed, `Nomad could not place the job: ${status.reason}`);
+          lastState = status.reason;
+          beats.beat({ reason: status.reason });
+          // without an index (a Nomad that does not block) fall back to polling
+          if (index === 0) await pause(poll);
+        }
+      } finally {
+        beats.stop();
       }
     },
 
@@ -165,24 +195,29 @@ export function createNomadJobActivities(deps: ActivityDeps) {
     const waitingFor = new Set(before.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
     await deps.nomad.deregisterJob(jobId, { purge: true });
     let index = 0;
-    while (waitingFor.size > 0) {
-      const remaining = input.deadline - deps.clock();
-      if (remaining <= 0) {
-        throw new KnotError(ErrorType.NomadUnavailable, `allocations still running after deregistering: ${[...waitingFor].join(', ')}`, { retryable: false });
+    const beats = quietHeartbeats();
+    try {
+      while (waitingFor.size > 0) {
+        const remaining = input.deadline - deps.clock();
+        if (remaining <= 0) {
+          throw new KnotError(ErrorType.NomadUnavailable, `allocations still running after deregistering: ${[...waitingFor].join(', ')}`, { retryable: false });
+        }
+        const signal = cancellationSignal();
+        const watched = await deps.nomad
+          .watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) })
+          .catch((e: unknown) => {
+            if (deps.clock() >= input.deadline) throw new KnotError(ErrorType.NomadUnavailable, `allocations not confirmed stopped before the deadline: ${(e as Error).message}`, { retryable: false });
+            throw e;
+          });
+        index = watched.index;
+        const live = new Set(watched.allocs.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
+        // an allocation Nomad no longer lists has been garbage-collected: terminal too
+        for (const id of [...waitingFor]) if (!live.has(id)) waitingFor.delete(id);
+        beats.beat({ pending: waitingFor.size });
+        if (index === 0 && waitingFor.size > 0) await pause(poll);
       }
-      const signal = cancellationSignal();
-      const watched = await deps.nomad
-        .watchJobAllocations(jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) })
-        .catch((e: unknown) => {
-          if (deps.clock() >= input.deadline) throw new KnotError(ErrorType.NomadUnavailable, `allocations not confirmed stopped before the deadline: ${(e as Error).message}`, { retryable: false });
-          throw e;
-        });
-      index = watched.index;
-      const live = new Set(watched.allocs.filter((a) => !allAllocationsTerminal([a])).map((a) => a.ID));
-      // an allocation Nomad no longer lists has been garbage-collected: terminal too
-      for (const id of [...waitingFor]) if (!live.has(id)) waitingFor.delete(id);
-      heartbeat({ pending: waitingFor.size });
-      if (index === 0 && waitingFor.size > 0) await pause(poll);
+    } finally {
+      beats.stop();
     }
     return { stopped: before.length };
   }

@@ -69,7 +69,7 @@ export function createNomadVolumeActivities(deps: ActivityDeps) {
   const now = () => deps.clock();
 
   async function specFor(spaceId: string, version: string, volumeId: string): Promise<VolumeSpec> {
-    const rendered = await renderSpace(deps, spaceId, version);
+    const rendered = await renderSpace(deps, spaceId, version, { only: 'volumes' });
     const spec = rendered.volumes.find((v) => v.id === volumeId);
     if (!spec) throw nonRetryable(ErrorType.VolumeSpec, `volume '${volumeId}' is not in template version ${version}`);
     return spec;

@@ -19,9 +19,10 @@ export interface RenderedSpace {
   space: Space;
   template: TemplateRecord;
   version: TemplateVersionRecord<TemplateContent>;
-  /** null for manual templates */
+  /** null for manual templates, and when only the volumes were rendered */
   job: Job | null;
   jobId: string | null;
+  /** empty when only the job was rendered */
   volumes: VolumeSpec[];
 }
 
@@ -56,6 +57,12 @@ export interface RenderSpaceOptions {
    * passes it; every other render gets the placeholder (core/render.ts).
    */
   agentToken?: string;
+  /**
+   * Only this part: registering the job needs no volumes, creating a volume no job. Each part is a
+   * render of its own (the volumes' YAML is parsed, rendered and parsed again, ~1 ms; the job is
+   * rendered, parsed by Nomad or taken from the cache and copied); planning renders both.
+   */
+  only?: 'job' | 'volumes';
 }
 
 /** An error whose messages may quote the rendered job, with the token put back to the placeholder. */
@@ -88,8 +95,8 @@ export async function renderSpace(deps: ActivityDeps, spaceOrId: Space | string,
   if (opts.agentToken !== undefined) ctx.space.agent_token = opts.agentToken;
   const content = version.content;
   const volumesYaml = content.volumes ?? '';
-  const volumes = volumesYaml.trim() ? parseVolumeDefinitions(renderTemplate(volumesYaml, ctx, { escape: 'yaml', path: 'volumes' })) : [];
-  if ((content.type ?? 'nomad') === 'manual' || !content.job) {
+  const volumes = opts.only !== 'job' && volumesYaml.trim() ? parseVolumeDefinitions(renderTemplate(volumesYaml, ctx, { escape: 'yaml', path: 'volumes' })) : [];
+  if ((content.type ?? 'nomad') === 'manual' || !content.job || opts.only === 'volumes') {
     return { space, template, version, job: null, jobId: null, volumes };
   }
   const hcl = renderTemplate(content.job, ctx, { escape: 'hcl', path: 'job' });

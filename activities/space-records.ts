@@ -94,7 +94,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       /** leave the phase alone when the space is already in this one (start of a running space) */
       unlessPhase?: SpacePhase;
       requireStopped?: boolean;
-    }): Promise<{ phase: SpacePhase | null }> {
+    }): Promise<{ phase: SpacePhase | null; jobId?: string | null }> {
       if (await deps.store.operations.markRunning(input.operationId, runIdOrEmpty(), now())) await recordOperationStarted(deps.metrics, deps.store, input.operationId);
       const space = await deps.store.spaces.get(input.spaceId);
       if (!space) return { phase: null };
@@ -111,7 +111,8 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
         await tx.spaces.update(input.spaceId, patch, now());
         await emit(phaseEvent(input.spaceId, input.operationId));
       });
-      return { phase: previous };
+      // the job the space last ran (null: none left), so a delete knows whether it has one to stop
+      return { phase: previous, jobId: space.nomadJobId };
     },
 
     async finishOperation(input: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string; spaceId?: string }): Promise<void> {

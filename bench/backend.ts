@@ -52,6 +52,11 @@ export function temporalDbFromEnv(): 'file' | 'memory' {
   return process.env.BENCH_TEMPORAL_DB === 'memory' ? 'memory' : 'file';
 }
 
+/** BENCH_TEMPORAL_ARGS: more dev server arguments, space-separated (e.g. `--sqlite-pragma synchronous=NORMAL`). */
+export function temporalArgsFromEnv(): string[] {
+  return (process.env.BENCH_TEMPORAL_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export interface Backend {
   store: Store;
   sandbox: Sandbox;
@@ -103,7 +108,7 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
   try {
     const bundle = await workflowBundle(bundleDir);
     const temporalDb = opts.temporalDb ?? temporalDbFromEnv();
-    const devServer = await startDevServer({ port: await freePort(), uiPort: null, ...(temporalDb === 'file' ? { dbFilename: path.join(dir, 'temporal.db') } : {}) });
+    const devServer = await startDevServer({ port: await freePort(), uiPort: null, metricsPort: await freePort(), extraArgs: temporalArgsFromEnv(), ...(temporalDb === 'file' ? { dbFilename: path.join(dir, 'temporal.db') } : {}) });
     closers.push(() => devServer.stop());
     const sandbox = await startSandbox({ port: 0, ...opts.sandbox });
     closers.push(() => sandbox.close());

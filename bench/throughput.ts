@@ -14,6 +14,7 @@ import { benchLine, loadContext, contextFields, note } from './report';
 import { cpuMeter, mib, RssSampler } from './resources';
 import { seedTemplate, seedTemplateInput, seedUser, withExtraVolume } from './seed';
 import { round, SampleSet } from './stats';
+import { historyCountsByOperation, processCpuSplit, requestsPerOperation, scrapeRequestCounts } from './throughput-stats';
 
 export async function runThroughput(): Promise<string> {
   const spaces = envInt('BENCH_SPACES', 200);
@@ -32,6 +33,7 @@ export async function runThroughput(): Promise<string> {
     let failures = 0;
     let ops = 0;
     let completedSpaces = 0;
+    const completedSpaceIds: string[] = [];
     const record = (t: TimedOperation, label: string = t.type): boolean => {
       ops++;
       if (!t.ok) {
@@ -47,6 +49,8 @@ export async function runThroughput(): Promise<string> {
     note(`throughput: ${spaces} spaces at concurrency ${concurrency}, latency ${latencyMs} ms, poll ${pollSetting ?? 'default (100)'} ms`);
     const rss = new RssSampler();
     const temporalCpu = cpuMeter(b.devServer.process.pid);
+    const temporalSplitBefore = processCpuSplit(b.devServer.process.pid);
+    const requestsBefore = await scrapeRequestCounts(b.devServer.metricsUrl);
     const ownCpuBefore = process.cpuUsage();
     const started = performance.now();
     await forEachLimit(
@@ -65,14 +69,21 @@ export async function runThroughput(): Promise<string> {
         if (!(await step('stop'))) return;
         if (!(await step('delete'))) return;
         completedSpaces++;
+        completedSpaceIds.push(spaceId);
         if (completedSpaces % 50 === 0) note(`throughput: ${completedSpaces}/${spaces} spaces done, ${Math.round((performance.now() - started) / 1000)} s`);
       },
     );
     const elapsedS = (performance.now() - started) / 1000;
     const peakRss = rss.stop();
     const temporalCpuS = temporalCpu.stop();
+    const temporalSplitAfter = processCpuSplit(b.devServer.process.pid);
     const own = process.cpuUsage(ownCpuBefore);
     const ownCpuS = (own.user + own.system) / 1e6;
+    note(`Temporal requests per operation: ${requestsPerOperation(requestsBefore, await scrapeRequestCounts(b.devServer.metricsUrl), ops)}`);
+    // after the timed part: reading histories costs the figures nothing
+    const historySample = completedSpaceIds.slice(0, envInt('BENCH_HISTORY_SPACES', 10));
+    const histories = await historyCountsByOperation(b.client, historySample);
+    for (const [label, c] of Object.entries(histories)) note(`history ${label} (median of ${c.runs}): ${c.events} events, ${c.workflowTasks} workflow tasks, ${c.activityTasks} activity tasks, ${c.localActivities} local activities, ${c.patches} patch markers, ${c.timers} timers, ${c.signals} signals, ${c.upserts} upserts`);
     for (const [k, v] of errors) note(`failure x${v}: ${k}`);
     const leftovers = b.sandbox.state();
     note(`sandbox after the run: ${leftovers.jobs.length} jobs, ${leftovers.csiVolumes.length} CSI volumes`);
@@ -100,6 +111,10 @@ export async function runThroughput(): Promise<string> {
       temporal_cpu_pct: temporalCpuS === null ? 'NaN' : round((temporalCpuS / elapsedS) * 100, 1),
       process_cpu_s: round(ownCpuS, 1),
       process_cpu_pct: round((ownCpuS / elapsedS) * 100, 1),
+      temporal_cpu_ms_per_op: temporalCpuS === null ? 'NaN' : round((temporalCpuS / ops) * 1000, 1),
+      temporal_sys_cpu_s: temporalSplitBefore && temporalSplitAfter ? round(temporalSplitAfter.system - temporalSplitBefore.system, 1) : 'NaN',
+      process_cpu_ms_per_op: round((ownCpuS / ops) * 1000, 1),
+      ...Object.fromEntries(Object.entries(histories).map(([label, c]) => [`events_${label}`, c.events])),
       leftover_jobs: leftovers.jobs.length,
       leftover_volumes: leftovers.csiVolumes.length,
       latency_ms: latencyMs,

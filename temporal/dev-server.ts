@@ -19,12 +19,18 @@ export interface DevServerOptions {
   namespace?: string;
   /** omitted → in-memory (tests); knot dev passes <data_dir>/temporal.db */
   dbFilename?: string;
+  /** the server's Prometheus `/metrics` port; omitted → a random free port (not reported) */
+  metricsPort?: number;
+  /** more `temporal server start-dev` arguments, after knot's own (benchmarks try server options with it) */
+  extraArgs?: string[];
   log?: (msg: string) => void;
 }
 
 export interface DevServer {
   address: string;
   uiUrl: string | null;
+  /** `http://<ip>:<metricsPort>/metrics` when a metrics port was given */
+  metricsUrl: string | null;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -53,12 +59,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   if (opts.dbFilename) {
     await mkdir(path.dirname(opts.dbFilename), { recursive: true });
     args.push('--db-filename', opts.dbFilename);
+    // the same durability as knot's own SQLite store (store/sql/db.ts): a write-ahead log instead of
+    // the rollback journal, synced at checkpoints. It survives any process crash, a power loss may
+    // lose the last commits; it cut the server's CPU per lifecycle operation by a third (bench/RESULTS.md §14)
+    args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
+  if (opts.metricsPort) args.push('--metrics-port', String(opts.metricsPort));
   for (const sa of ALL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${sa.name}=Keyword`);
   // the worker that completes a workflow task runs the activity it schedules at once, skipping a
   // round trip through the task queue (about 12 ms per lifecycle step); production clusters should
   // set the same dynamic config
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  args.push(...(opts.extraArgs ?? []));
 
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -92,6 +104,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   return {
     address,
     uiUrl: opts.uiPort ? `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${opts.uiPort}` : null,
+    metricsUrl: opts.metricsPort ? `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${opts.metricsPort}/metrics` : null,
     process: child,
     async stop() {
       if (exited !== null) return;

@@ -32,6 +32,22 @@ export const nomad = proxyActivities<KnotActivities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
+/**
+ * The same forward steps as `nomad`, run as local activities (patch `nomad-steps-local`,
+ * workflows/lifecycle.ts): creating a volume and registering the job are a few Nomad calls each, so
+ * running them inside the workflow task, like the store steps around them, saves per step a workflow
+ * task, an activity task and five history events, which is most of what the Temporal server spends
+ * on a start. Same budget and retries as `nomad`; local activities wait for a cancelled step to end
+ * by default (WAIT_CANCELLATION_COMPLETED), for the same reason. Backoffs past 10 s become timers.
+ */
+export const nomadSteps = proxyLocalActivities<KnotActivities>({
+  startToCloseTimeout: '45s',
+  scheduleToCloseTimeout: '3m',
+  localRetryThreshold: '10s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 /** Compensation and teardown: must eventually succeed, so retried for a long time. */
 export const cleanup = proxyActivities<KnotActivities>({
   startToCloseTimeout: '45s',
@@ -43,6 +59,18 @@ export const cleanup = proxyActivities<KnotActivities>({
 export const volumeDelete = proxyActivities<KnotActivities>({
   startToCloseTimeout: '45s',
   scheduleToCloseTimeout: '10m',
+  retry: { initialInterval: '250ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: [ErrorType.Conflict, ErrorType.NomadRequest] },
+});
+
+/**
+ * `volumeDelete` as a local activity (patch `nomad-steps-local`): a delete is a few Nomad calls,
+ * usually right the first time. While claims drain, attempts back off inside the worker (at most
+ * 5 s apart) within the same 10-minute bound; the workflow task is kept alive meanwhile.
+ */
+export const volumeDeleteSteps = proxyLocalActivities<KnotActivities>({
+  startToCloseTimeout: '45s',
+  scheduleToCloseTimeout: '10m',
+  localRetryThreshold: '10s',
   retry: { initialInterval: '250ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: [ErrorType.Conflict, ErrorType.NomadRequest] },
 });
 

@@ -3,11 +3,11 @@
  * on a space at a time. Each reads top to bottom as the business process; irreversible steps
  * (deleting volumes the template dropped) come last, after the space is up.
  */
-import { ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import { ErrorType } from '../core/errors';
 import { FailureReason, PROGRESS_QUERY, agentUrlProblem, failureReason, type CreateSpaceInput, type FailureReasonName, type LifecycleInput, type LifecycleResult, type OperationProgress } from '../core/lifecycle';
 import type { StepRef } from '../core/events';
-import { agent, cleanup, nomad, store, volumeDelete, waits } from './activities';
+import { agent, cleanup, nomad, nomadSteps, store, volumeDelete, volumeDeleteSteps, waits } from './activities';
 import { summarizeFailure, type FailureSummary } from './failures';
 import { Saga } from './saga';
 
@@ -15,6 +15,15 @@ import { Saga } from './saga';
 export const progressQuery = defineQuery<OperationProgress, [], typeof PROGRESS_QUERY>(PROGRESS_QUERY);
 
 const STOP_WAIT_MS = 5 * 60_000;
+
+/**
+ * Volume creation, job registration and volume deletion run as local activities (the why is at
+ * `nomadSteps` in workflows/activities.ts). Asked at each call: a run that scheduled these steps as
+ * activities replays them so, and only steps it has not reached yet run locally.
+ */
+const LOCAL_NOMAD_STEPS = 'nomad-steps-local';
+const forwardSteps = () => (patched(LOCAL_NOMAD_STEPS) ? nomadSteps : nomad);
+const volumeDeletes = () => (patched(LOCAL_NOMAD_STEPS) ? volumeDeleteSteps : volumeDelete);
 
 /**
  * The current step, for the progress query and for the step records: `at(name)` names the step the
@@ -70,13 +79,13 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<Star
       saga.add(`delete volume ${v.id}`, () =>
         cleanup.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, onlyIfCreatedBy: input.operationId, step: progress.undo(`deleting volume ${v.id}`) }),
       );
-      await nomad.createSpaceVolume({ spaceId: input.spaceId, operationId: input.operationId, version: plan.version, volumeId: v.id, step });
+      await forwardSteps().createSpaceVolume({ spaceId: input.spaceId, operationId: input.operationId, version: plan.version, volumeId: v.id, step });
     }
     const registering = progress.at('registering job');
     saga.add('stop job', () =>
       waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId, deadline: Date.now() + STOP_WAIT_MS, step: progress.undo('stopping the job') }),
     );
-    const { jobId } = await nomad.registerSpaceJob({ spaceId: input.spaceId, version: plan.version, step: registering });
+    const { jobId } = await forwardSteps().registerSpaceJob({ spaceId: input.spaceId, version: plan.version, step: registering });
     await waits(plan.startTimeoutMs + 60_000).waitForSpaceRunning({ jobId, deadline: Date.now() + plan.startTimeoutMs, step: progress.at('waiting for the allocation to be healthy') });
   } catch (e) {
     progress.compensating(e);
@@ -95,7 +104,7 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<Star
   const warnings: string[] = [];
   for (const v of plan.removeVolumes) {
     try {
-      await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, step: progress.at(`deleting removed volume ${v.id}`) });
+      await volumeDeletes().deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, step: progress.at(`deleting removed volume ${v.id}`) });
     } catch (e) {
       warnings.push(`volume ${v.id} was removed from the template but could not be deleted yet: ${summarizeFailure(e).message}`);
     }
@@ -244,12 +253,15 @@ export async function deleteSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.DeleteFailed };
   return runOperation(input, policy, async () => {
-    await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
+    const { jobId } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
     policy.phase = 'stopped';
-    await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS, step: progress.at('making sure no job remains') });
+    // a stopped space has usually no job left: then making sure is a store read and revoking its
+    // tokens, quick enough to run locally; a job left behind is stopped by the heartbeating wait
+    const stopper = jobId === null && patched(LOCAL_NOMAD_STEPS) ? nomadSteps : waits(STOP_WAIT_MS + 60_000);
+    await stopper.stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS, step: progress.at('making sure no job remains') });
     const snapshot = await store.spaceSnapshot({ spaceId: input.spaceId });
     for (const v of snapshot?.volumeIds ?? []) {
-      await volumeDelete.deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, step: progress.at(`deleting volume ${v.id}`) });
+      await volumeDeletes().deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, step: progress.at(`deleting volume ${v.id}`) });
     }
     await store.markSpaceDeleted({ spaceId: input.spaceId, finishOperationId: input.operationId, step: progress.at('forgetting the space') });
     return { spaceId: input.spaceId, operationId: input.operationId, phase: 'deleted' };

@@ -90,6 +90,52 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
 });
 
 /**
+ * The shape with volume and job steps as local activities (`patched('nomad-steps-local')`,
+ * workflows/lifecycle.ts): a start creates its volume and registers its job inside the first
+ * workflow task, a failed start compensates, a delete checks for a job and removes the volumes
+ * locally (after a failed start, which leaves its job id recorded, it checks through the wait).
+ * `KNOT_RECORD_HISTORIES=local-steps`.
+ */
+(process.env.KNOT_RECORD_HISTORIES === 'local-steps' ? it : it.skip)('records the local-step shape: start, a compensated start, delete', async () => {
+  const h = await startHarness('sqlite');
+  try {
+    const owner = await seedUser(h.store, 'replay');
+    const tpl = await seedTemplate(h.store, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
+    const create = async (name: string) => {
+      const spaceId = newId(Date.now());
+      await h.lifecycle.createSpace({ spaceId, name, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
+      return spaceId;
+    };
+    /** Runs the operation; with a name, saves its history (a stop has no changed step: no patch marker). */
+    const run = async (spaceId: string, type: 'start' | 'stop' | 'delete', name: string | null) => {
+      const op = await h.lifecycle.startOperation({ spaceId, type, requestedBy: owner.id, ownerName: owner.username, templateName: 'debian' });
+      await waitForOperation(h.store, op.id);
+      const handle = h.client.workflow.getHandle(`space-${spaceId}`);
+      await handle.result().catch(() => undefined);
+      if (!name) return;
+      const history = await handle.fetchHistory();
+      if (type !== 'stop') expect(history.events?.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(true);
+      writeFileSync(path.join(DIR, `local-steps-${name}.json`), JSON.stringify(history));
+    };
+    const first = await create('local');
+    await run(first, 'start', 'start');
+    await run(first, 'stop', 'stop');
+    h.sandbox.setFaults({ failAllocations: '.*' });
+    await run(first, 'start', 'start-compensated');
+    h.sandbox.setFaults({});
+    // a compensated start leaves its job id recorded: the delete makes sure through the wait
+    await run(first, 'delete', 'delete-after-failed-start');
+    // after a clean stop no job is left: the delete's check runs locally as well
+    const second = await create('local2');
+    await run(second, 'start', null);
+    await run(second, 'stop', null);
+    await run(second, 'delete', 'delete');
+  } finally {
+    await h.close();
+  }
+});
+
+/**
  * An auto-stop sweep run that takes the autostart path (`patched('auto-stop-sweep-autostart')`,
  * workflows/sweeps.ts): a space due a minute ago is started by the run. `KNOT_RECORD_HISTORIES=sweeps`.
  */
