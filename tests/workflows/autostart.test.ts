@@ -28,8 +28,10 @@ describe.each(storeKinds())('autostart on %s', (kind) => {
   });
   afterAll(async () => h?.close());
 
+  // ids in creation order even within one millisecond: of two spaces due at once, the first made sorts first
+  let made = 0;
   async function space(ownerId: string, templateId: string, name: string): Promise<string> {
-    const id = newId(Date.now());
+    const id = newId(Date.now() + made++);
     await h.store.spaces.insert({ id, name, ownerId, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, Date.now());
     return id;
   }
