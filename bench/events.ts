@@ -15,25 +15,29 @@ import { round, summarize } from './stats';
 
 interface Listener {
   latencies: number[];
+  /** every event received, of any type */
+  received: { n: number };
   abort: AbortController;
   opened: Promise<void>;
 }
 
 function listen(client: KnotClient): Listener {
   const latencies: number[] = [];
+  const received = { n: 0 };
   const abort = new AbortController();
   let opened!: () => void;
   const p = new Promise<void>((r) => (opened = r));
   void (async () => {
     try {
       for await (const e of client.events({ signal: abort.signal, onOpen: () => opened() })) {
+        received.n++;
         if (e.type === 'operation.step') latencies.push(Date.now() - Date.parse((e as KnotEvent).at));
       }
     } catch {
       // aborted at the end
     }
   })();
-  return { latencies, abort, opened: p };
+  return { latencies, received, abort, opened: p };
 }
 
 export async function runEvents(): Promise<string> {
@@ -48,6 +52,10 @@ export async function runEvents(): Promise<string> {
     const client = new KnotClient({ url: b.api!.url, token: b.adminToken, timeoutMs: 60_000 });
     const { spaceId } = await createSpace(b, user, tpl, 'events');
 
+    // CPU of this process over the same operations with 1 and with `many` clients: the difference
+    // is the cost of the extra deliveries (server fan-out and SSE writes, plus the clients' parsing:
+    // an upper bound for the server side)
+    const cpu: Record<number, { ms: number; deliveries: number }> = {};
     for (const clients of [1, many]) {
       global.gc?.();
       const mem0 = process.memoryUsage();
@@ -56,6 +64,7 @@ export async function runEvents(): Promise<string> {
       await new Promise((r) => setTimeout(r, 500));
       global.gc?.();
       const mem1 = process.memoryUsage();
+      const cpu0 = process.cpuUsage();
       for (let i = 0; i < cycles; i++) {
         for (const type of ['start', 'stop'] as const) {
           const t = await runOperation(b, { spaceId, type, user, templateName: tpl.name });
@@ -64,6 +73,8 @@ export async function runEvents(): Promise<string> {
       }
       // the last events are still on their way for a moment
       await new Promise((r) => setTimeout(r, 1000));
+      const used = process.cpuUsage(cpu0);
+      cpu[clients] = { ms: (used.user + used.system) / 1000, deliveries: listeners.reduce((n, l) => n + l.received.n, 0) };
       const all = listeners.flatMap((l) => l.latencies);
       for (const l of listeners) l.abort.abort();
       const s = summarize(all);
@@ -71,6 +82,12 @@ export async function runEvents(): Promise<string> {
       note(`events with ${clients} client(s): ${all.length} step events received, p50 ${round(s.p50)} ms, p95 ${round(s.p95)} ms, max ${round(s.max)} ms ${JSON.stringify(perClient)}`);
       Object.assign(fields, { [`c${clients}_events`]: all.length, [`c${clients}_p50_ms`]: round(s.p50), [`c${clients}_p95_ms`]: round(s.p95), [`c${clients}_max_ms`]: round(s.max) }, perClient);
       await new Promise((r) => setTimeout(r, 500));
+    }
+    const extra = cpu[many]!.deliveries - cpu[1]!.deliveries;
+    if (extra > 0) {
+      fields.cpu_us_per_delivery = round(((cpu[many]!.ms - cpu[1]!.ms) * 1000) / extra);
+      fields.deliveries = cpu[many]!.deliveries;
+      note(`CPU ${round(cpu[1]!.ms)} ms with 1 client (${cpu[1]!.deliveries} deliveries), ${round(cpu[many]!.ms)} ms with ${many} (${cpu[many]!.deliveries}): ${fields.cpu_us_per_delivery} µs per extra delivery`);
     }
   } finally {
     await b.close();

@@ -134,7 +134,7 @@ EOF
 
       resources {
         cpu    = 1000
-        memory = ${isServer ? 512 : 768}
+        memory = 768
       }
 ${service}
     }`;
