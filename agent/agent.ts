@@ -35,6 +35,8 @@ export interface AgentTuning {
   heartbeatMs?: number;
   deadAfterMs?: number;
   backoff?: (attempt: number) => number;
+  /** false: dial WebSocket links only, as agents before the raw link did (tests against a WebSocket-only server) */
+  rawLink?: boolean;
   activityReportMs?: number;
   serviceScanMs?: number;
   /** the environment the agent passes on to shells (default process.env) */
@@ -173,6 +175,8 @@ export async function startAgent(config: AgentConfig, logger: Logger = createAge
     ...(tuning.heartbeatMs !== undefined ? { heartbeatMs: tuning.heartbeatMs } : {}),
     ...(tuning.deadAfterMs !== undefined ? { deadAfterMs: tuning.deadAfterMs } : {}),
     ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
+    // KNOT_AGENT_LINK=websocket: never offer the raw link (a proxy in front of knot that reads WebSocket frames)
+    raw: tuning.rawLink ?? env.KNOT_AGENT_LINK !== 'websocket',
   });
 
   let stopping: Promise<void> | null = null;

@@ -1,11 +1,15 @@
 /**
  * The agent's link to the server: a WebSocket the agent dials, carrying HTTP/2 in which the agent is
- * the *server* (link/protocol.ts). Redials forever with jittered backoff, notices a dead link by
- * its silence, and never logs the token.
+ * the *server* (link/protocol.ts); with a server that offers it, HTTP/2 straight on the upgraded
+ * socket instead (link/raw-link.ts, raw-dial.ts). Redials forever with jittered backoff, notices a
+ * dead link by its silence, and never logs the token.
  */
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket, { createWebSocketStream } from 'ws';
+import { decodeLinkClose, encodeLinkClose } from '../link/raw-link';
+import { dialRaw } from './raw-dial';
 import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, DEAD_AFTER_MS, HEARTBEAT_MS, LINK_MAX_MESSAGE, LINK_H2_SETTINGS, LINK_SESSION_MEMORY_MB, LINK_SESSION_WINDOW, LINK_SUBPROTOCOL, LinkClose } from '../link/protocol';
 import { ZERO_MASK } from '../link/ws-pipe';
 import { BACKOFF_RESET_AFTER_MS, backoffDelay } from './backoff';
@@ -24,6 +28,8 @@ export interface LinkOptions {
   deadAfterMs?: number;
   /** the delay before redial `attempt` (tests shorten it) */
   backoff?: (attempt: number) => number;
+  /** false: WebSocket links only (what agents before the raw mode did); default true */
+  raw?: boolean;
 }
 
 export interface Link {
@@ -63,78 +69,191 @@ export function startLink(opts: LinkOptions): Link {
   });
   h2.on('sessionError', (e) => logger.warn({ err: e }, 'link HTTP/2 session error'));
 
-  let ws: WebSocket | null = null;
+  /** the open connection, whichever kind: what stop() closes */
+  let conn: { close(code: number, reason: string): void; terminate(): void; readonly open: boolean } | null = null;
   let session: Http2Session | null = null;
   let attempt = 0;
   let stopped = false;
   let redialTimer: NodeJS.Timeout | null = null;
   let closed: Promise<void> = Promise.resolve();
+  /** the server answered the raw offer with a WebSocket link (an older server): WebSockets from now on */
+  let rawRefused = opts.raw === false;
+  const headers = { authorization: `Bearer ${opts.token}`, [AGENT_VERSION_HEADER]: opts.version, ...(opts.spaceId ? { [SPACE_ID_HEADER]: opts.spaceId } : {}) };
 
-  const dial = () => {
-    redialTimer = null;
-    if (stopped) return;
-    let openedAt: number | null = null;
-    let heartbeat: NodeJS.Timeout | null = null;
+  /** What both kinds share once the carrier is up, and when it goes. */
+  const linked = (ping: () => void, terminate: () => void) => {
     let heardAt = Date.now();
+    const openedAt = Date.now();
+    const heard = () => (heardAt = Date.now());
+    logger.info({ url: opts.url }, 'link up');
+    const heartbeat = setInterval(() => {
+      if (Date.now() - heardAt > (opts.deadAfterMs ?? DEAD_AFTER_MS)) {
+        logger.warn('link silent too long; redialling');
+        terminate();
+        return;
+      }
+      ping();
+    }, opts.heartbeatMs ?? HEARTBEAT_MS);
+    heartbeat.unref();
+    emit({ state: 'connected' });
+    return { heard, openedAt, stopHeartbeat: () => clearInterval(heartbeat) };
+  };
+
+  const ended = (openedAt: number | null, code: number, reason: string, resolveClosed: () => void, failure: string | null) => {
+    session?.destroy();
+    session = null;
+    conn = null;
+    const wasOpen = openedAt !== null;
+    if (wasOpen && Date.now() - openedAt >= BACKOFF_RESET_AFTER_MS) attempt = 0;
+    if (wasOpen) emit({ state: 'disconnected', code, reason });
+    resolveClosed();
+    if (stopped) return;
+    const delay = (opts.backoff ?? backoffDelay)(attempt++);
+    const what = wasOpen ? describeClose(code, reason) : `could not connect: ${failure ?? reason ?? code}`;
+    const level = code === LinkClose.Unauthorized || code === LinkClose.Duplicate ? 'warn' : 'info';
+    logger[level]({ code, retryInMs: delay }, `link down: ${what}`);
+    redialTimer = setTimeout(dial, delay);
+  };
+
+  const serve = (carrier: Parameters<typeof h2.emit>[1], onSession: (s: Http2Session) => void) => {
+    // HTTP/2 on the carrier, roles reversed: the server opens streams into the agent
+    h2.once('session', (s: Http2Session) => {
+      session = s;
+      s.setLocalWindowSize(LINK_SESSION_WINDOW);
+      s.on('error', (e) => logger.debug({ err: e }, 'link session error'));
+      onSession(s);
+    });
+    h2.emit('connection', carrier);
+  };
+
+  const dialSocket = () => {
+    let resolveClosed!: () => void;
+    closed = new Promise((r) => (resolveClosed = r));
+    let up: ReturnType<typeof linked> | null = null;
+    let socket: Socket | null = null;
+    let peerClose: { code: number; reason: string } | null = null;
+    let closing = false;
+    const pending = dialRaw(opts.url, headers, 15_000);
+    conn = {
+      get open() {
+        return socket !== null && !socket.destroyed;
+      },
+      close(code, reason) {
+        closing = true;
+        if (!socket) return pending.abort();
+        try {
+          session?.goaway(http2.constants.NGHTTP2_NO_ERROR, 0, encodeLinkClose(code, reason));
+        } catch {
+          socket.destroy();
+        }
+        const s = socket;
+        setTimeout(() => s.destroy(), 250).unref();
+      },
+      terminate() {
+        if (socket) socket.destroy();
+        else pending.abort();
+      },
+    };
+    pending.result.then(
+      (r) => {
+        if (r.kind === 'websocket') {
+          // an older server: it picked the WebSocket subprotocol; dial a WebSocket link at once
+          logger.info('the server does not offer the raw link; using a WebSocket link');
+          rawRefused = true;
+          r.socket.destroy();
+          conn = null;
+          resolveClosed();
+          if (!stopped && !closing) dialWebSocket();
+          return;
+        }
+        socket = r.socket;
+        if (stopped || closing) {
+          socket.destroy();
+          conn = null;
+          resolveClosed();
+          return;
+        }
+        socket.setNoDelay(true);
+        socket.on('error', (e) => logger.debug({ err: e }, 'link socket error'));
+        const s0 = socket;
+        serve(socket, (s) => {
+          s.on('ping', () => up?.heard());
+          s.on('goaway', (_code: number, _last: number, data?: Buffer) => {
+            peerClose = decodeLinkClose(data) ?? { code: LinkClose.GoingAway, reason: 'the server ended the link' };
+            s0.destroy();
+          });
+        });
+        up = linked(
+          () => {
+            try {
+              session?.ping((err) => {
+                if (!err) up?.heard();
+              });
+            } catch {
+              // unanswered pings pile up: the silence check ends the link
+            }
+          },
+          () => s0.destroy(),
+        );
+        socket.once('close', () => {
+          up?.stopHeartbeat();
+          ended(up?.openedAt ?? null, peerClose?.code ?? 1006, peerClose?.reason ?? '', resolveClosed, null);
+        });
+      },
+      (e: Error) => {
+        conn = null;
+        ended(null, 1006, '', resolveClosed, e.message);
+      },
+    );
+  };
+
+  const dialWebSocket = () => {
+    let openedAt: number | null = null;
+    let up: ReturnType<typeof linked> | null = null;
     let failure: string | null = null;
     const socket = new WebSocket(opts.url, LINK_SUBPROTOCOL, {
-      headers: { authorization: `Bearer ${opts.token}`, [AGENT_VERSION_HEADER]: opts.version, ...(opts.spaceId ? { [SPACE_ID_HEADER]: opts.spaceId } : {}) },
+      headers,
       maxPayload: LINK_MAX_MESSAGE,
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
       generateMask: ZERO_MASK,
     });
-    ws = socket;
+    conn = {
+      get open() {
+        return socket.readyState === WebSocket.OPEN;
+      },
+      close: (code, reason) => socket.close(code, reason),
+      terminate: () => socket.terminate(),
+    };
     let resolveClosed!: () => void;
     closed = new Promise((r) => (resolveClosed = r));
-    const heard = () => (heardAt = Date.now());
 
     socket.on('open', () => {
-      openedAt = Date.now();
-      heard();
-      logger.info({ url: opts.url }, 'link up');
-      // HTTP/2 over the WebSocket, roles reversed: the server opens streams into the agent
-      h2.once('session', (s: Http2Session) => {
-        session = s;
-        s.setLocalWindowSize(LINK_SESSION_WINDOW);
-        s.on('error', (e) => logger.debug({ err: e }, 'link session error'));
-      });
-      h2.emit('connection', createWebSocketStream(socket));
-      heartbeat = setInterval(() => {
-        if (Date.now() - heardAt > (opts.deadAfterMs ?? DEAD_AFTER_MS)) {
-          logger.warn('link silent too long; redialling');
-          socket.terminate();
-          return;
-        }
-        socket.ping();
-      }, opts.heartbeatMs ?? HEARTBEAT_MS);
-      heartbeat.unref();
-      emit({ state: 'connected' });
+      serve(createWebSocketStream(socket), () => {});
+      up = linked(
+        () => socket.ping(),
+        () => socket.terminate(),
+      );
+      openedAt = up.openedAt;
     });
-    socket.on('pong', heard);
-    socket.on('ping', heard);
-    socket.on('message', heard);
+    socket.on('pong', () => up?.heard());
+    socket.on('ping', () => up?.heard());
+    socket.on('message', () => up?.heard());
     socket.on('error', (e) => {
       // a refused upgrade ("Unexpected server response: 401") or a network error; 'close' follows
       failure = e.message;
     });
     socket.on('close', (code, reasonBuf) => {
-      if (heartbeat) clearInterval(heartbeat);
-      session?.destroy();
-      session = null;
-      if (ws === socket) ws = null;
-      const reason = reasonBuf.toString() || failure || '';
-      const wasOpen = openedAt !== null;
-      if (wasOpen && Date.now() - openedAt! >= BACKOFF_RESET_AFTER_MS) attempt = 0;
-      if (wasOpen) emit({ state: 'disconnected', code, reason });
-      resolveClosed();
-      if (stopped) return;
-      const delay = (opts.backoff ?? backoffDelay)(attempt++);
-      const what = wasOpen ? describeClose(code, reason) : `could not connect: ${failure ?? reason ?? code}`;
-      const level = code === LinkClose.Unauthorized || code === LinkClose.Duplicate ? 'warn' : 'info';
-      logger[level]({ code, retryInMs: delay }, `link down: ${what}`);
-      redialTimer = setTimeout(dial, delay);
+      up?.stopHeartbeat();
+      ended(openedAt, code, reasonBuf.toString() || failure || '', resolveClosed, failure);
     });
+  };
+
+  const dial = () => {
+    redialTimer = null;
+    if (stopped) return;
+    if (rawRefused) dialWebSocket();
+    else dialSocket();
   };
   dial();
 
@@ -146,12 +265,12 @@ export function startLink(opts: LinkOptions): Link {
     async stop(code = LinkClose.GoingAway) {
       stopped = true;
       if (redialTimer) clearTimeout(redialTimer);
-      const socket = ws;
-      if (socket) {
-        if (socket.readyState === WebSocket.OPEN) socket.close(code, 'agent stopping');
-        else socket.terminate();
+      const c = conn;
+      if (c) {
+        if (c.open) c.close(code, 'agent stopping');
+        else c.terminate();
         // the server has a moment to answer the close; then the socket goes regardless
-        const force = setTimeout(() => socket.terminate(), 1_000);
+        const force = setTimeout(() => c.terminate(), 1_000);
         await closed;
         clearTimeout(force);
       }

@@ -1,8 +1,9 @@
 /**
  * http-port: requests per second and latency of a small GET to an HTTP app "inside the space"
  * (a space-traffic.ts app on loopback, where the agent runs) through knot's path-form proxy —
- * `/spaces/<owner>/<space>/ports/<port>/` with a bearer token: API → one HTTP/2 CONNECT tunnel
- * per request over the agent link → real `knot agent` → a TCP connection to the app — against the
+ * `/spaces/<owner>/<space>/ports/<port>/` with a bearer token: API (its checks, port-grants.ts) →
+ * one HTTP/2 request on the agent link (HTTP/2 on the upgraded socket, link/raw-link.ts) → real
+ * `knot agent` → its keep-alive pool to the app (agent/http-relay.ts) — against the
  * same app reached directly. The load is a space-traffic.ts child of its own with a fixed number
  * of keep-alive clients, each sending its next request when the last has answered; the two sides
  * alternate in blocks.

@@ -7,7 +7,11 @@
  * *server*, so the server opens streams into the space (state, terminals; SSH and ports later)
  * and each stream has its own flow control and end-of-stream.
  *
- * Liveness: both ends send a WebSocket ping every HEARTBEAT_MS; an end that has heard nothing (no
+ * An agent and a server that both know it skip the WebSocket framing: the upgrade offers
+ * `knot-link.h2` first and HTTP/2 then runs on the upgraded socket itself (link/raw-link.ts); an
+ * agent or a server that does not gets the WebSocket link described here.
+ *
+ * Liveness: both ends send a WebSocket ping (raw link: an HTTP/2 PING) every HEARTBEAT_MS; an end that has heard nothing (no
  * pong, no data) for DEAD_AFTER_MS ends the link. So a dead link is noticed within a minute.
  */
 import type { z } from 'zod';

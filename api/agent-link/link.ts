@@ -1,8 +1,11 @@
 /**
  * One agent's live link, on the server's side: the WebSocket it dialled, HTTP/2 over it with the
- * server as the client, the agent's state stream, and the heartbeat that notices a dead link.
+ * server as the client, the agent's state stream, and the heartbeat that notices a dead link. Or,
+ * when the agent asked for it, HTTP/2 straight on the upgraded socket (link/raw-link.ts).
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -17,6 +20,7 @@ import {
   type AgentStateReport,
   type SshConfig,
 } from '../../link/protocol';
+import { decodeLinkClose, encodeLinkClose } from '../../link/raw-link';
 import { agentStateReportSchema } from '../../link/schemas';
 import { LinkStreams } from './link-streams';
 
@@ -42,20 +46,28 @@ export interface AgentLinkEvents {
   onClose(link: AgentLink, code: number, reason: string): void;
 }
 
+/** What the link runs on: a WebSocket (HTTP/2 inside its messages), or the raw upgraded socket. */
+export type LinkConnection = { ws: WebSocket } | { socket: Socket };
+
 export class AgentLink extends LinkStreams {
   readonly connectedAt: number;
   private readonly session: ClientHttp2Session;
   private readonly timer: NodeJS.Timeout;
   private lastHeard: number;
+  private heardPing: () => void = () => {};
   private closed = false;
   /** the report the last `space.agent` event was about */
   lastAnnounced: AgentStateReport | null = null;
+  private readonly ws: WebSocket | null;
+  private readonly socket: Socket | null;
+  /** raw mode: the code and reason of the agent's GOAWAY */
+  private peerClose: { code: number; reason: string } | null = null;
 
   constructor(
     readonly spaceId: string,
     readonly tokenHash: string,
     readonly version: string,
-    private readonly ws: WebSocket,
+    conn: LinkConnection,
     private readonly events: AgentLinkEvents,
     private readonly logger: Logger,
     private readonly now: () => number,
@@ -67,17 +79,41 @@ export class AgentLink extends LinkStreams {
     const heard = () => {
       this.lastHeard = this.now();
     };
-    ws.on('pong', heard);
-    ws.on('ping', heard);
-    ws.on('message', heard);
-    ws.on('close', (code, reason) => this.ended(code, reason.toString() || 'the agent closed the link'));
-    ws.on('error', (e) => this.logger.debug({ err: e, spaceId }, 'agent link error'));
-    const duplex = createWebSocketStream(ws);
-    // the duplex errors when the socket goes away mid-write; the close handler does the rest
-    duplex.on('error', () => {});
-    this.session = http2.connect('http://agent.knot', { createConnection: () => duplex, maxSessionMemory: LINK_SESSION_MEMORY_MB, settings: LINK_H2_SETTINGS });
+    let carrier: Duplex;
+    if ('ws' in conn) {
+      const ws = conn.ws;
+      this.ws = ws;
+      this.socket = null;
+      ws.on('pong', heard);
+      ws.on('ping', heard);
+      ws.on('message', heard);
+      ws.on('close', (code, reason) => this.ended(code, reason.toString() || 'the agent closed the link'));
+      ws.on('error', (e) => this.logger.debug({ err: e, spaceId }, 'agent link error'));
+      carrier = createWebSocketStream(ws);
+      // the duplex errors when the socket goes away mid-write; the close handler does the rest
+      carrier.on('error', () => {});
+    } else {
+      this.ws = null;
+      const socket = (this.socket = conn.socket);
+      socket.setNoDelay(true);
+      // the HTTP server's request timeout no longer applies: the heartbeat watches the link
+      socket.setTimeout(0);
+      socket.on('error', (e) => this.logger.debug({ err: e, spaceId }, 'agent link error'));
+      socket.once('close', () => this.ended(this.peerClose?.code ?? 1006, this.peerClose?.reason || 'the agent closed the link'));
+      carrier = socket;
+    }
+    this.session = http2.connect('http://agent.knot', { createConnection: () => carrier, maxSessionMemory: LINK_SESSION_MEMORY_MB, settings: LINK_H2_SETTINGS });
     this.session.once('connect', () => this.session.setLocalWindowSize(LINK_SESSION_WINDOW));
     this.session.on('error', (e) => this.logger.debug({ err: e, spaceId }, 'agent link HTTP/2 session error'));
+    if (this.socket) {
+      // raw mode: HTTP/2 PINGs are the heartbeat; a GOAWAY carries the agent's close code
+      this.session.on('ping', heard);
+      this.session.on('goaway', (_errorCode: number, _last: number, data?: Buffer) => {
+        this.peerClose = decodeLinkClose(data) ?? { code: LinkClose.GoingAway, reason: 'the agent ended the link' };
+        this.socket?.destroy();
+      });
+    }
+    this.heardPing = heard;
     this.session.on('close', () => this.close(LinkClose.GoingAway, 'the link HTTP/2 session ended'));
     this.timer = setInterval(() => this.heartbeat(), timings.heartbeatMs);
     this.timer.unref();
@@ -142,22 +178,45 @@ export class AgentLink extends LinkStreams {
     return this.session.request(headers, options);
   }
 
+  /** Whether the link runs HTTP/2 on the raw socket (link/raw-link.ts) rather than in WebSocket messages. */
+  get raw(): boolean {
+    return this.socket !== null;
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
-    try {
-      this.ws.close(code, reason.slice(0, 120));
-    } catch {
-      this.ws.terminate();
+    if (this.ws) {
+      const ws = this.ws;
+      try {
+        ws.close(code, reason.slice(0, 120));
+      } catch {
+        ws.terminate();
+      }
+      // a peer that never answers the close handshake must not hold the link open
+      setTimeout(() => ws.terminate(), 2000).unref();
+    } else {
+      const socket = this.socket!;
+      try {
+        // the agent reads the code from the GOAWAY and closes; the socket goes regardless shortly
+        this.session.goaway(http2.constants.NGHTTP2_NO_ERROR, 0, encodeLinkClose(code, reason));
+      } catch {
+        socket.destroy();
+      }
+      setTimeout(() => socket.destroy(), 250).unref();
     }
-    // a peer that never answers the close handshake must not hold the link open
-    setTimeout(() => this.ws.terminate(), 2000).unref();
     this.ended(code, reason);
+  }
+
+  private terminate(): void {
+    if (this.ws) this.ws.terminate();
+    else this.socket!.destroy();
   }
 
   private ended(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    // raw mode: the GOAWAY close() queued is written as the session goes (HTTP/2 flushes it on destroy)
     if (!this.session.destroyed) this.session.destroy();
     this.closeSessions("the space's agent disconnected");
     this.events.onClose(this, code, reason);
@@ -167,11 +226,20 @@ export class AgentLink extends LinkStreams {
     if (this.closed) return;
     if (this.now() - this.lastHeard > this.timings.deadAfterMs) {
       this.logger.info({ spaceId: this.spaceId }, 'agent link went quiet; closing it');
-      this.ws.terminate();
+      this.terminate();
       this.ended(LinkClose.Dead, 'no heartbeat');
       return;
     }
-    this.ws.ping();
+    if (this.ws) this.ws.ping();
+    else {
+      try {
+        this.session.ping((err) => {
+          if (!err) this.heardPing();
+        });
+      } catch {
+        // too many pings unanswered: the silence check above ends the link
+      }
+    }
     this.events.onHeartbeat(this);
   }
 

@@ -12,12 +12,13 @@ import { ErrorType, KnotError } from '../../core/errors';
 import { publicPortsOf } from '../../core/template';
 import type { Space } from '../../store/model';
 import { touchIfStale } from '../../store/store';
-import { authenticate } from '../auth';
+import { authenticate, bearerToken } from '../auth';
 import type { Actor, Services } from '../context';
 import { findUser } from '../lookup';
 import { SESSION_COOKIE, sessionSecretOf } from '../sessions';
-import { findVisibleSpace } from '../space-views';
+import { findSpaceWithRole } from '../space-views';
 import type { LinkStreams } from './link-streams';
+import type { PortGrants } from './port-grants';
 import type { LinkRegistry } from './registry';
 
 /** How long the agent has to dial the port and answer the CONNECT. */
@@ -52,13 +53,31 @@ export function asExpress(req: IncomingMessage): Parameters<typeof authenticate>
  * authenticate, a cookie needs no X-CSRF-Token here: apps never send it; the callers check the
  * Origin instead.
  */
-export async function portCaller(req: IncomingMessage, svc: Services): Promise<Actor | null> {
+export async function portCaller(req: IncomingMessage, svc: Services, grants?: PortGrants): Promise<Actor | null> {
   const r = asExpress(req);
-  if (req.headers.authorization !== undefined) return authenticate(r, svc);
+  if (req.headers.authorization !== undefined) {
+    const token = grants ? bearerToken(r) : null;
+    if (!token) return authenticate(r, svc);
+    const key = `b:${hashToken(token)}`;
+    const known = grants!.actor(key);
+    if (known) return known;
+    const actor = await authenticate(r, svc);
+    grants!.rememberActor(key, actor);
+    return actor;
+  }
   const secret = sessionSecretOf(r);
   if (secret === null) return null;
+  const secretHash = hashToken(secret);
+  const known = grants?.actor(`s:${secretHash}`);
+  if (known) return known;
+  const actor = await sessionCaller(r, svc, secretHash);
+  grants?.rememberActor(`s:${secretHash}`, actor);
+  return actor;
+}
+
+async function sessionCaller(r: ReturnType<typeof asExpress>, svc: Services, secretHash: string): Promise<Actor> {
   const now = svc.now();
-  const session = await svc.store.sessions.findUsableByHash(hashToken(secret), now);
+  const session = await svc.store.sessions.findUsableByHash(secretHash, now);
   const user = session ? await svc.store.users.get(session.userId) : null;
   if (!session || !user || !user.active) {
     svc.limiter.failed(r.ip ?? 'unknown', null);
@@ -75,13 +94,27 @@ export function offeredPorts(link: Pick<LinkStreams, 'lastReport'>): Set<number>
   return new Set([...(s?.ports ?? []), ...(s?.httpPorts ?? []), ...codeServer, ...Object.keys(s?.portNames ?? {}).map(Number)]);
 }
 
+/** Whether the agent offers `port` (offeredPorts without building the set: asked on every proxied request). */
+export function offersPort(link: Pick<LinkStreams, 'lastReport'>, port: number): boolean {
+  const s = link.lastReport?.services;
+  if (!s) return false;
+  if (s.ports?.includes(port) || s.httpPorts?.includes(port) || (s.codeServer && s.codeServerPort === port)) return true;
+  return s.portNames !== undefined && Object.keys(s.portNames).some((k) => Number(k) === port);
+}
+
 /** The space, its live link and the port, or the refusal: 404 (unknown, another user's, a port not offered), 409 stopped, 503 not linked. */
-export async function resolvePortTarget(svc: Services, links: LinkRegistry, actor: Actor, ref: PortRef): Promise<PortTarget> {
-  const space = await findVisibleSpace(svc, actor, ref.space, ref.owner, 'connect');
+export async function resolvePortTarget(svc: Services, links: LinkRegistry, actor: Actor, ref: PortRef, grants?: PortGrants): Promise<PortTarget> {
+  let space = grants?.space(actor, ref.owner, ref.space)?.space;
+  if (!space) {
+    const found = await findSpaceWithRole(svc, actor, ref.space, ref.owner, 'connect');
+    space = found.space;
+    // remembered only while this process holds the link: its event watch drops the entry on a phase or access change
+    if (grants && links.get(space.id)) grants.rememberSpace(actor, ref.owner, ref.space, found);
+  }
   if (space.phase !== 'running') throw new KnotError(ErrorType.Conflict, `space '${space.name}' is ${space.phase}; start it to reach its ports`);
   const link = await links.locate(space.id);
   if (!link) throw new KnotError(ErrorType.Unavailable, `the agent of space '${space.name}' is not connected`);
-  if (!offeredPorts(link).has(ref.port)) {
+  if (!offersPort(link, ref.port)) {
     throw new KnotError(ErrorType.NotFound, `port ${ref.port} is not open in space '${space.name}' (nothing listens there, or the agent has not reported it yet)`, {
       details: { port: ref.port },
     });

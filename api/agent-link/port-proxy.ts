@@ -43,6 +43,16 @@ export function appCookies(header: string | undefined): string | null {
   return kept.length ? kept.join('; ') : null;
 }
 
+let lastOrigin: { origin: string; host: string; proto: string } | null = null;
+/** host and scheme of a public origin, parsed once per distinct origin (not twice per request) */
+function originParts(origin: string): { host: string; proto: string } {
+  if (lastOrigin?.origin !== origin) {
+    const u = new URL(origin);
+    lastOrigin = { origin, host: u.host, proto: u.protocol.replace(':', '') };
+  }
+  return lastOrigin;
+}
+
 /** The headers the app gets: the client's minus hop-by-hop and knot's credentials, plus X-Forwarded-*. */
 export function requestHeaders(req: IncomingMessage, t: ProxyTarget, upgrade: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
@@ -63,8 +73,9 @@ export function requestHeaders(req: IncomingMessage, t: ProxyTarget, upgrade: bo
   const prior = req.headers['x-forwarded-for'];
   const peer = req.socket.remoteAddress ?? 'unknown';
   out['x-forwarded-for'] = typeof prior === 'string' && prior ? `${prior}, ${peer}` : peer;
-  out['x-forwarded-host'] = new URL(t.publicOrigin).host;
-  out['x-forwarded-proto'] = new URL(t.publicOrigin).protocol.replace(':', '');
+  const { host, proto } = originParts(t.publicOrigin);
+  out['x-forwarded-host'] = host;
+  out['x-forwarded-proto'] = proto;
   if (t.prefix) out['x-forwarded-prefix'] = t.prefix;
   return out;
 }
@@ -127,7 +138,7 @@ export function appResponseHeaders(headers: IncomingHttpHeaders, t: ProxyTarget)
  */
 export function relayHttp(req: IncomingMessage, res: ServerResponse, link: Pick<LinkStreams, 'openHttp'>, t: ProxyTarget, onError: (e: Error) => void): void {
   const headers = requestHeaders(req, t, false);
-  const authority = typeof headers.host === 'string' ? headers.host : new URL(t.publicOrigin).host;
+  const authority = typeof headers.host === 'string' ? headers.host : originParts(t.publicOrigin).host;
   delete headers.host;
   // HTTP/1.1 has a body only with one of these (RFC 9112 6.3)
   const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
@@ -154,8 +165,13 @@ export function relayHttp(req: IncomingMessage, res: ServerResponse, link: Pick<
       onError(e as Error);
       return;
     }
-    // flush the head now: an event stream or a long poll must not wait for its first body byte
-    res.flushHeaders();
+    // an event stream or a long poll must not wait for its first body byte: the head goes out by
+    // itself unless body bytes (or the end) came in the same read (then head and body share a write)
+    const flush = setImmediate(() => res.flushHeaders());
+    const settle = () => clearImmediate(flush);
+    stream.once('data', settle);
+    stream.once('end', settle);
+    stream.once('close', settle);
     stream.pipe(res);
   });
   stream.on('error', (e) => {

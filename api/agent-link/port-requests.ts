@@ -27,6 +27,7 @@ import { openTunnel, parsePort, portCaller, publicPortTarget, resolvePortTarget,
 import { auditSpaceAccess } from './space-access';
 import type { LinkStreams } from './link-streams';
 import { PORT_SESSION_COOKIE, proxyUpgrade, relayHttp, type ProxyTarget } from './port-proxy';
+import { PortGrants } from './port-grants';
 import { PortSessions } from './port-sessions';
 import type { LinkRegistry } from './registry';
 import { isOwnOrigin, pathOf, queryOf, refuseUpgrade } from './upgrade-http';
@@ -78,16 +79,22 @@ function redirect(res: ServerResponse, status: number, location: string, headers
 
 export class PortRequests {
   private readonly sessions: PortSessions;
+  /** plain HTTP's recent positive checks, at most 1 s old (port-grants.ts: the bound and the invalidation) */
+  readonly grants = new PortGrants();
+  private parsedUrl: { text: string; url: URL } | null = null;
 
   constructor(
     private readonly svc: Services,
     private readonly links: LinkRegistry,
   ) {
     this.sessions = new PortSessions(svc);
+    links.accessWatchers.add((spaceId) => this.grants.spaceChanged(spaceId));
   }
 
   private get serverUrl(): URL {
-    return new URL(this.svc.config.server.url);
+    const text = this.svc.config.server.url;
+    if (this.parsedUrl?.text !== text) this.parsedUrl = { text, url: new URL(text) };
+    return this.parsedUrl.url;
   }
 
   private appHost(req: IncomingMessage): AppHost | null {
@@ -135,15 +142,17 @@ export class PortRequests {
     const publicOrigin = `${this.serverUrl.protocol}//${app ? app.host : (req.headers.host ?? this.serverUrl.host)}`;
 
     let actor: Actor | null = null;
+    // plain HTTP only: a WebSocket is checked against the store every time (it lasts, and is tracked for revocation)
+    const grants = up ? undefined : this.grants;
     try {
       const byCookie = req.headers.authorization === undefined;
       // a signed-out browser may still hold a stale session cookie: a stranger all the same for a public port
       let staleSession: unknown = null;
       if (app) {
         const secret = byCookie ? cookiesOf(req as Parameters<typeof cookiesOf>[0])[PORT_SESSION_COOKIE] : undefined;
-        actor = byCookie ? (secret ? await this.sessions.check(secret, app.host) : null) : await portCaller(req, this.svc);
+        actor = byCookie ? (secret ? await this.sessions.check(secret, app.host) : null) : await portCaller(req, this.svc, grants);
       } else {
-        actor = await portCaller(req, this.svc).catch((e: unknown) => {
+        actor = await portCaller(req, this.svc, grants).catch((e: unknown) => {
           if (!byCookie) throw e;
           staleSession = e;
           return null;
@@ -165,7 +174,7 @@ export class PortRequests {
         const own = app ? origin === publicOrigin : origin !== undefined && isOwnOrigin(origin, req, this.svc);
         if (origin !== undefined && !own) throw new KnotError(ErrorType.Forbidden, `cross-site request refused: Origin ${origin} is not this app's`);
       }
-      const target = await resolvePortTarget(this.svc, this.links, actor, ref);
+      const target = await resolvePortTarget(this.svc, this.links, actor, ref, grants);
       if (!app && actor.sessionId !== null && target.space.ownerId !== actor.user.id) {
         throw new KnotError(ErrorType.Forbidden, "another user's app is not opened on knot's own origin with your session: use its app host, or a token");
       }

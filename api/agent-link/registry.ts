@@ -8,8 +8,9 @@
  * for. The token is checked again every heartbeat, so a stop (which revokes it) ends the link.
  */
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { agentStatus, type AgentServices } from '../../core/agent-status';
 import { hashToken } from '../../core/crypto';
 import { ErrorType, KnotError } from '../../core/errors';
@@ -17,7 +18,8 @@ import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, LINK_MAX_MESSAGE, LINK_SUBPROTOC
 import { bearerToken, rateLimited } from '../auth';
 import { AGENT_TOKEN_PREFIX_LENGTH } from '../agent-routes';
 import type { Services } from '../context';
-import { AgentLink, DEFAULT_LINK_TIMINGS, type LinkTimings } from './link';
+import { LINK_SUBPROTOCOL_H2, offeredSubprotocols, webSocketAccept } from '../../link/raw-link';
+import { AgentLink, DEFAULT_LINK_TIMINGS, type LinkConnection, type LinkTimings } from './link';
 import type { LinkStreams } from './link-streams';
 import { ReplicaPeers } from './replica-peers';
 import { SpaceSessions } from './space-sessions';
@@ -50,6 +52,8 @@ export class LinkRegistry {
   });
   /** who holds each open session into each space (closed when their access is revoked) */
   readonly sessions = new SpaceSessions();
+  /** told of each space whose phase or access changed (a stop, a delete, a share revoked, a transfer): port-grants.ts forgets it */
+  readonly accessWatchers = new Set<(spaceId: string) => void>();
   private closing = false;
   private phaseWatch: Promise<{ unsubscribe: () => void }> | null = null;
 
@@ -114,19 +118,27 @@ export class LinkRegistry {
         }
         current.close(LinkClose.Replaced, 'replaced by a new link');
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.start(space.id, space.ownerId, tokenHash, version, ws));
+      const key = req.headers['sec-websocket-key'];
+      if (offeredSubprotocols(req.headers['sec-websocket-protocol']).includes(LINK_SUBPROTOCOL_H2) && typeof key === 'string' && /^[+/0-9A-Za-z]{22}==$/.test(key) && socket instanceof Socket) {
+        // HTTP/2 straight on this socket from the next byte (link/raw-link.ts)
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${webSocketAccept(key)}\r\nSec-WebSocket-Protocol: ${LINK_SUBPROTOCOL_H2}\r\n\r\n`);
+        if (head.length > 0) socket.unshift(head);
+        this.start(space.id, space.ownerId, tokenHash, version, { socket });
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.start(space.id, space.ownerId, tokenHash, version, { ws }));
     } catch (e) {
       refuseUpgrade(socket, req, e, svc, e instanceof KnotError && e.type === ErrorType.Unauthorized ? { 'WWW-Authenticate': 'Bearer realm="knot-agent"' } : {});
     }
   }
 
-  private start(spaceId: string, ownerId: string, tokenHash: string, version: string, ws: WebSocket): void {
+  private start(spaceId: string, ownerId: string, tokenHash: string, version: string, conn: LinkConnection): void {
     const logger = this.svc.logger.child({ part: 'agent-link', spaceId });
     const link = new AgentLink(
       spaceId,
       tokenHash,
       version,
-      ws,
+      conn,
       {
         onReport: (l, report) => void this.reported(l, report),
         onHeartbeat: (l) => void this.heartbeat(l),
@@ -139,7 +151,7 @@ export class LinkRegistry {
     this.links.set(spaceId, link);
     this.owners.set(spaceId, ownerId);
     this.watchPhases();
-    logger.info({ version }, 'agent linked');
+    logger.info({ version, mode: link.raw ? 'h2' : 'websocket' }, 'agent linked');
     this.svc.metrics.agentLinks.set(this.links.size);
     void this.pushSsh(link);
   }
@@ -174,6 +186,7 @@ export class LinkRegistry {
    * process: see space-sessions.ts). The number of sessions closed.
    */
   async spaceAccessChanged(spaceId: string): Promise<number> {
+    this.accessWatchers.forEach((w) => w(spaceId));
     const [space, shares] = await Promise.all([this.svc.store.spaces.get(spaceId), this.svc.store.shares.listOfSpace(spaceId)]);
     const closed = this.sessions.closeLost(spaceId, space, shares);
     if (closed.length > 0) this.svc.logger.info({ spaceId, users: [...new Set(closed)], sessions: closed.length }, 'closed the sessions of users whose access was revoked');
@@ -255,6 +268,7 @@ export class LinkRegistry {
       deliver: (e) => {
         const { type, spaceId } = e.event;
         const link = this.get(spaceId);
+        if (type === 'space.phase' || type === 'space.deleted' || type === 'space.shared' || type === 'space.transferred') this.accessWatchers.forEach((w) => w(spaceId));
         if (link && (type === 'space.phase' || type === 'space.deleted')) void this.heartbeatToken(link);
         if (link && type === 'space.ssh_keys') void this.pushSsh(link);
         if (link && (type === 'space.shared' || type === 'space.transferred')) {

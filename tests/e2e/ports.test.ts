@@ -162,6 +162,20 @@ describe('ports of a space through the server', () => {
     expect(bare.headers.location).toBe(`${prefix()}/`);
   });
 
+  it('refuses a revoked token within the 1 s the API may remember a positive check (port-grants.ts)', async () => {
+    const created = await s.api.client.as(s.alice).createToken({ name: 'short-lived' });
+    const bearer = { authorization: `Bearer ${created.token}` };
+    // checked once, remembered: the next requests within the second ride on that check
+    expect((await request(s.api.url, 'GET', `${prefix()}/echo`, bearer)).status).toBe(200);
+    expect((await request(s.api.url, 'GET', `${prefix()}/echo`, bearer)).status).toBe(200);
+    await s.api.client.as(s.alice).revokeToken(created.id);
+    const revokedAt = Date.now();
+    await until('the revoked token to be refused', async () => ((await request(s.api.url, 'GET', `${prefix()}/echo`, bearer)).status === 401 ? true : null), 5_000, 50);
+    expect(Date.now() - revokedAt).toBeLessThan(1_500);
+    // and stays refused
+    expect((await request(s.api.url, 'GET', `${prefix()}/echo`, bearer)).status).toBe(401);
+  });
+
   it('relays bodies both ways in full, streams an event stream as it comes, answers HEAD and 204 without a body', async () => {
     const bearer = { authorization: `Bearer ${s.alice}` };
     const upload = randomBytes(5 * 1024 * 1024 + 3);

@@ -27,7 +27,7 @@ describe('link lifecycle', () => {
   });
 
   const start = (token = TOKEN) =>
-    startAgent(parseAgentConfig({ KNOT_SERVER: server.url, KNOT_AGENT_TOKEN: token, KNOT_AGENT_PORT: 'off' }), quiet, { heartbeatMs: 50, deadAfterMs: 300, backoff: () => 20 });
+    startAgent(parseAgentConfig({ KNOT_SERVER: server.url, KNOT_AGENT_TOKEN: token, KNOT_AGENT_PORT: 'off' }), quiet, { heartbeatMs: 50, deadAfterMs: 300, backoff: () => 20, rawLink: false });
 
   it('drops a silent link and dials again', async () => {
     agent = await start();

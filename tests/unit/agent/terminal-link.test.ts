@@ -32,6 +32,8 @@ beforeAll(async () => {
   agent = await startAgent(config, pino({ level: process.env.KNOT_TEST_LOG ?? 'silent' }), {
     backoff: () => 50,
     activityReportMs: 200,
+    // the fake server is WebSocket-only (the raw link's fallback: link-lifecycle.test.ts)
+    rawLink: false,
     // a clean home: the machine's dotfiles (pyenv init...) can make a login shell slow to start
     env: { ...process.env, HOME, KNOT_AGENT_TOKEN: TOKEN },
   });
