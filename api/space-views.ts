@@ -4,7 +4,7 @@ import { deleteAfterOf, dormantDeletesAt, dormantSince } from '../core/dormancy'
 import { ErrorType, KnotError, notFound } from '../core/errors';
 import { isId } from '../core/names';
 import { actionsOf, refusalOf, roleAllows, type SpaceAction, type SpaceRole } from '../core/space-roles';
-import type { ParameterDef } from '../core/parameters';
+import { secretParameterNames, type ParameterDef } from '../core/parameters';
 import { publicPortsOf } from '../core/template';
 import { isUpdateAvailable, resolveTemplateRef, specHash } from '../core/versions';
 import type { Operation, Space, TemplateRecord, TemplateVersionRecord } from '../store/model';
@@ -88,10 +88,24 @@ interface VersionFacts {
   deleteAfterMs: number | undefined;
 }
 
+/** What every space of one template, ref and applied version shares in its view. */
+interface SpecFacts {
+  templateName: string | null;
+  target: FactsVersion | null;
+  /** parameters masked: the password ones of the target and the applied version */
+  secretParameters: ReadonlySet<string>;
+  publicPorts: number[];
+  /** the dormancy setting the sweep reads: the applied version's, else the latest's */
+  deleteAfterMs: number | undefined;
+}
+
+const NO_SECRETS: ReadonlySet<string> = new Set();
+
 /**
  * Space JSON for many spaces, loading owners, templates and operations once each (one query per
  * kind for the whole page, not one per space), and deriving what depends only on a template version
- * or a ref (the resolved version, "update available", public ports, dormancy) once per page.
+ * or a ref (the resolved version, "update available", public ports, dormancy, masked parameters)
+ * once per page.
  */
 export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
   const ids = spaces.map((s) => s.id);
@@ -113,13 +127,6 @@ export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
   ]);
   const owners = new Map<string, string>([[actor.user.id, actor.user.username], ...others.map((u): [string, string] => [u.id, u.username])]);
   const facts = new Map(templateIds.map((id, i) => [id, factsList[i] ?? null]));
-  const targets = new Map<string, FactsVersion | null>();
-  const targetOf = (f: TemplateFacts, ref: string) => {
-    const key = `${f.template.id}\n${ref}`;
-    let v = targets.get(key);
-    if (v === undefined) targets.set(key, (v = resolvedVersion(f, ref)));
-    return v;
-  };
   const byVersion = new Map<FactsVersion, VersionFacts>();
   const versionFacts = (v: FactsVersion | undefined): VersionFacts => {
     if (!v) return { publicPorts: publicPortsOf(undefined), deleteAfterMs: deleteAfterOf(undefined) };
@@ -127,45 +134,70 @@ export async function spaceViews(svc: Services, spaces: Space[], actor: Actor) {
     if (!vf) byVersion.set(v, (vf = { publicPorts: publicPortsOf(v.content), deleteAfterMs: deleteAfterOf(v.content) }));
     return vf;
   };
+  const bySpec = new Map<string, SpecFacts>();
+  // a page's spaces mostly follow one template, ref and version: the last one's facts first
+  let last: { templateId: string; templateRef: string; appliedVersion: string | null; facts: SpecFacts } | null = null;
+  const specFacts = (s: Space): SpecFacts => {
+    if (last !== null && last.templateId === s.templateId && last.templateRef === s.templateRef && last.appliedVersion === s.appliedVersion) return last.facts;
+    const key = `${s.templateId}\n${s.templateRef}\n${s.appliedVersion ?? ''}\n${s.appliedVersion === null ? 0 : 1}`;
+    let sf = bySpec.get(key);
+    if (!sf) sf = specFactsOf(s, key);
+    last = { templateId: s.templateId, templateRef: s.templateRef, appliedVersion: s.appliedVersion, facts: sf };
+    return sf;
+  };
+  const specFactsOf = (s: Space, key: string): SpecFacts => {
+    const f = facts.get(s.templateId) ?? null;
+    const applied = f?.versions.find((v) => v.version === s.appliedVersion);
+    const target = f ? resolvedVersion(f, s.templateRef) : null;
+    const secrets = secretParameterNames([...(target?.content.parameters ?? []), ...(applied?.content.parameters ?? [])]);
+    const sf: SpecFacts = {
+      templateName: f?.template.name ?? null,
+      target,
+      secretParameters: secrets.length > 0 ? new Set(secrets) : NO_SECRETS,
+      publicPorts: versionFacts(applied).publicPorts,
+      // as the sweep reads it: the applied version, else the latest (a space never started)
+      deleteAfterMs: versionFacts(applied ?? f?.versions.find((v) => v.version === f.template.latestVersion)).deleteAfterMs,
+    };
+    bySpec.set(key, sf);
+    return sf;
+  };
   const specHashes = new Map<FactsVersion, string>();
-  const updateAvailable = (s: Space, f: TemplateFacts | null): boolean => {
-    if (!f || !s.appliedHash) return false;
-    const target = targetOf(f, s.templateRef);
-    if (!target || s.appliedHash === target.contentHash) return false;
+  const updateAvailable = (s: Space, target: FactsVersion | null): boolean => {
+    if (!target || !s.appliedHash || s.appliedHash === target.contentHash) return false;
     let spec = specHashes.get(target);
     if (spec === undefined) specHashes.set(target, (spec = specHash(target.content)));
     return s.appliedHash !== spec && isUpdateAvailable(s.appliedHash, target.contentHash);
   };
-  return spaces.map((s) => {
-    const f = facts.get(s.templateId) ?? null;
-    const applied = f?.versions.find((v) => v.version === s.appliedVersion);
-    const target = f ? targetOf(f, s.templateRef) : null;
-    const defs = [...(target?.content.parameters ?? []), ...(applied?.content.parameters ?? [])];
+  const views = new Array<ReturnType<typeof spaceJson>>(spaces.length);
+  for (let i = 0; i < spaces.length; i++) {
+    const s = spaces[i]!;
+    const sf = specFacts(s);
     const lastOperation: Operation | null = s.lastOperationId ? (operations.get(s.lastOperationId) ?? null) : null;
     const dormant = dormancy.get(s.id);
-    return spaceJson(s, {
+    const exempt = dormant?.exempt ?? false;
+    views[i] = spaceJson(s, {
       ownerName: owners.get(s.ownerId) ?? s.ownerId,
-      templateName: f?.template.name ?? s.templateId,
-      parameterDefs: defs,
-      updateAvailable: updateAvailable(s, f),
+      templateName: sf.templateName ?? s.templateId,
+      secretParameters: sf.secretParameters,
+      updateAvailable: updateAvailable(s, sf.target),
       volumes: volumes.get(s.id) ?? [],
       lastOperation,
       agent: agentView(s, agents.get(s.id) ?? null, now),
-      publicPorts: versionFacts(applied).publicPorts,
+      publicPorts: sf.publicPorts,
       role: roles.get(s.id) ?? null,
       autostart: autostarts.get(s.id) ?? null,
-      dormancyExempt: dormant?.exempt ?? false,
+      dormancyExempt: exempt,
       deletesAt: dormantDeletesAt({
         since: dormantSince(s, lastOperation),
-        // as the sweep reads it: the applied version, else the latest (a space never started)
-        deleteAfterMs: versionFacts(applied ?? f?.versions.find((v) => v.version === f.template.latestVersion)).deleteAfterMs,
-        exempt: dormant?.exempt ?? false,
+        deleteAfterMs: sf.deleteAfterMs,
+        exempt,
         warnedAt: dormant?.warnedAt ?? null,
         warnedSince: dormant?.warnedSince ?? null,
         warnedDeletesAt: dormant?.warnedDeletesAt ?? null,
       }),
     });
-  });
+  }
+  return views;
 }
 
 export async function spaceView(svc: Services, space: Space, actor: Actor) {

@@ -3,7 +3,6 @@ import type { SpaceAutostart } from '../store/store';
 import type { AgentStatus } from '../core/agent-status';
 import type { z } from 'zod';
 import type { ParameterDef } from '../core/parameters';
-import { secretParameterNames } from '../core/parameters';
 import type { TemplatePort } from '../core/template';
 import { isEncrypted } from '../core/crypto';
 import type { AuditEntry, Group, Operation, SpaceVolume, Space, TemplateRecord, TemplateVersionRecord, ApiToken, User, TemplateVariable } from '../store/model';
@@ -116,8 +115,8 @@ export function auditJson(a: AuditEntry): z.infer<typeof auditView> {
 export interface SpaceViewFacts {
   ownerName: string;
   templateName: string;
-  /** the template's parameter definitions of the version the space follows (to mask passwords) */
-  parameterDefs: readonly ParameterDef[];
+  /** the password parameters of the versions the space follows and runs (core/parameters.ts secretParameterNames): masked */
+  secretParameters: ReadonlySet<string>;
   updateAvailable: boolean;
   volumes: SpaceVolume[];
   lastOperation: Operation | null;
@@ -134,11 +133,19 @@ export interface SpaceViewFacts {
 }
 
 export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView> {
-  const secret = new Set(secretParameterNames(f.parameterDefs));
   const parameters: Record<string, string | number | boolean | null> = {};
-  for (const [k, v] of Object.entries(s.parameters)) {
+  const stored = s.parameters;
+  for (const k in stored) {
+    if (!Object.prototype.hasOwnProperty.call(stored, k)) continue;
+    const v = stored[k]!;
     // a stored `v1:` value is ciphertext whatever the definitions say now
-    parameters[k] = secret.has(k) || isEncrypted(v) ? null : v;
+    parameters[k] = f.secretParameters.has(k) || isEncrypted(v) ? null : v;
+  }
+  const op = f.lastOperation;
+  const volumes = new Array<{ id: string; type: SpaceVolume['type']; nomadId: string | null }>(f.volumes.length);
+  for (let i = 0; i < f.volumes.length; i++) {
+    const v = f.volumes[i]!;
+    volumes[i] = { id: v.volumeId, type: v.type, nomadId: v.nomadId };
   }
   return {
     id: s.id,
@@ -161,12 +168,10 @@ export function spaceJson(s: Space, f: SpaceViewFacts): z.infer<typeof spaceView
       message: s.message,
       updateAvailable: f.updateAvailable,
       appliedVersion: s.appliedVersion,
-      volumes: f.volumes.map((v) => ({ id: v.volumeId, type: v.type, nomadId: v.nomadId })),
+      volumes,
       nomadJobId: s.nomadJobId,
       startedAt: iso(s.startedAt),
-      lastOperation: f.lastOperation
-        ? { id: f.lastOperation.id, type: f.lastOperation.type, status: f.lastOperation.status, href: `${API_BASE}/operations/${f.lastOperation.id}` }
-        : null,
+      lastOperation: op ? { id: op.id, type: op.type, status: op.status, href: `${API_BASE}/operations/${op.id}` } : null,
       agent: f.agent,
       publicPorts: f.publicPorts,
       nextAutostartAt: iso(f.autostart?.nextAt ?? null),

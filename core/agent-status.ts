@@ -8,6 +8,7 @@
  *   timeout       still connecting AGENT_CONNECT_TIMEOUT_MS after the space started: the agent
  *                 probably cannot reach the server (Coder's lesson, #4678: say so, do not spin)
  */
+import { isoOf } from './iso-time';
 
 export const AGENT_LINK_STATES = ['connecting', 'connected', 'disconnected', 'timeout'] as const;
 export type AgentLinkState = (typeof AGENT_LINK_STATES)[number];
@@ -73,19 +74,53 @@ export interface SpaceForAgentStatus {
   updatedAt: number;
 }
 
-const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : isoOf(ms));
 
+/**
+ * One object literal per outcome (a list page makes one per space): the connected shape, and the
+ * shape of every other state, with the key order the view has always had.
+ */
 export function agentStatus(space: SpaceForAgentStatus, link: AgentLinkRecord | null, now: number, connectTimeoutMs = AGENT_CONNECT_TIMEOUT_MS): AgentStatus {
-  const base = { version: link?.version ?? null, lastSeen: iso(link?.lastSeen), lastActivity: iso(link?.lastActivity) };
   const live = space.phase === 'starting' || space.phase === 'running';
-  if (link?.connected && live) {
-    return { ...base, state: 'connected', since: iso(link.since ?? link.lastSeen), services: link.services, sessions: link.sessions, connected: true };
+  if (link !== null && link.connected && live) {
+    return {
+      version: link.version ?? null,
+      lastSeen: iso(link.lastSeen),
+      lastActivity: iso(link.lastActivity),
+      state: 'connected',
+      since: iso(link.since ?? link.lastSeen),
+      services: link.services,
+      sessions: link.sessions,
+      connected: true,
+    };
   }
-  const down = { ...base, services: {}, sessions: 0, connected: false };
-  if (!live) return { ...down, state: 'disconnected', since: iso(link?.since ?? null) };
-  const startedAt = space.startedAt ?? space.updatedAt;
-  // a link record from before this start says nothing about this start's agent
-  if (link && (link.since ?? link.lastSeen) >= startedAt) return { ...down, state: 'disconnected', since: iso(link.since ?? link.lastSeen) };
-  if (now - startedAt > connectTimeoutMs) return { ...down, state: 'timeout', since: iso(startedAt + connectTimeoutMs) };
-  return { ...down, state: 'connecting', since: iso(startedAt) };
+  let state: AgentLinkState;
+  let since: number | null;
+  if (!live) {
+    state = 'disconnected';
+    since = link?.since ?? null;
+  } else {
+    const startedAt = space.startedAt ?? space.updatedAt;
+    // a link record from before this start says nothing about this start's agent
+    if (link !== null && (link.since ?? link.lastSeen) >= startedAt) {
+      state = 'disconnected';
+      since = link.since ?? link.lastSeen;
+    } else if (now - startedAt > connectTimeoutMs) {
+      state = 'timeout';
+      since = startedAt + connectTimeoutMs;
+    } else {
+      state = 'connecting';
+      since = startedAt;
+    }
+  }
+  return {
+    version: link?.version ?? null,
+    lastSeen: iso(link?.lastSeen),
+    lastActivity: iso(link?.lastActivity),
+    services: {},
+    sessions: 0,
+    connected: false,
+    state,
+    since: iso(since),
+  };
 }

@@ -11,6 +11,9 @@ import type { AgentStateStore } from '../store';
 import type { Queryable } from './db';
 import { placeholders, selectRows } from './fast-read';
 
+/** How many parsed records SqlAgentStateStore keeps (all are dropped past it). */
+const PARSED_MAX = 20_000;
+
 export class SqlAgentStateStore implements AgentStateStore {
   constructor(
     private readonly db: Queryable,
@@ -47,10 +50,29 @@ export class SqlAgentStateStore implements AgentStateStore {
     if (after) await this.write(spaceId, after);
   }
 
+  /**
+   * The last record parsed per space, with the text it was parsed from: a list page reads the same
+   * unchanged records again and again, and parsing was most of their cost (bench/RESULTS.md §15).
+   * Only the parse is reused: the text is read every time, and an entry serves only its exact text.
+   */
+  private readonly parsed = new Map<string, { text: string; record: StoredLinkRecord | null }>();
+
+  private parse(spaceId: unknown, text: unknown): StoredLinkRecord | null {
+    if (typeof spaceId !== 'string' || typeof text !== 'string') return parseLinkRecord(text, this.ttlMs);
+    const hit = this.parsed.get(spaceId);
+    if (hit !== undefined && hit.text === text) return hit.record;
+    const record = parseLinkRecord(text, this.ttlMs);
+    if (this.parsed.size >= PARSED_MAX) this.parsed.clear();
+    this.parsed.set(spaceId, { text, record });
+    return record;
+  }
+
   private fromRow(r: Record<string, unknown>): AgentState | null {
-    const stored = parseLinkRecord(r.state_json, this.ttlMs);
+    const stored = this.parse(r.space_id, r.state_json);
+    if (!stored) return null;
     // the column is the truth for expiry (rows written before the record carried its own)
-    return stored ? linkAt({ ...stored, expiresAt: Number(r.expires_at) }, this.clock()) : null;
+    const expiresAt = Number(r.expires_at);
+    return linkAt(stored.expiresAt === expiresAt ? stored : { ...stored, expiresAt }, this.clock());
   }
 
   async get(spaceId: string): Promise<AgentState | null> {
@@ -62,7 +84,7 @@ export class SqlAgentStateStore implements AgentStateStore {
     const out = new Map<string, AgentState>();
     for (const ids of chunks([...new Set(spaceIds)])) {
       // every space view reads these: the fast read path (fast-read.ts)
-      const rows = await selectRows(this.db, `select * from \`agent_state\` where \`space_id\` in (${placeholders(ids.length)})`, ids);
+      const rows = await selectRows(this.db, `select \`space_id\`, \`state_json\`, \`expires_at\` from \`agent_state\` where \`space_id\` in (${placeholders(ids.length)})`, ids);
       for (const r of rows) {
         const state = this.fromRow(r);
         if (state) out.set(r.space_id as string, state);

@@ -101,6 +101,10 @@ describe.each<Kind>(['redis', 'redis-store', 'sqlite', 'mysql'])('agent state on
     const many = await store.getMany([a, b, `${prefix}missing`]);
     expect([...many.keys()].sort()).toEqual([a, b].sort());
     expect(many.get(b)).toEqual({ connected: true, lastSeen: t0, since: t0, lastActivity: null, services: { codeServer: true }, version: null, sessions: 0 });
+    // read again (the SQL store reuses its parse of an unchanged record), then after a change
+    expect((await store.getMany([b])).get(b)).toEqual(many.get(b));
+    await store.report(b, { services: { codeServer: true, ssh: true }, sessions: 1 }, now);
+    expect((await store.getMany([b])).get(b)).toMatchObject({ services: { codeServer: true, ssh: true }, sessions: 1 });
 
     // no refresh within the TTL: the record stays, down since it expired, with what the agent last said
     now += 5 * 60_000;

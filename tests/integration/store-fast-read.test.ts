@@ -37,6 +37,19 @@ describe.each(sqlKinds())('fast reads on %s', (kind) => {
     expect((await t.store.users.get(u.id))?.username).toBe(u.username);
   });
 
+  test('a read asked for in the same tick as a transaction opens sees the transaction whole or not at all', async () => {
+    const u = newUser(`fast-${kind}-d`);
+    const tx = t.store.transaction(async (trx) => {
+      await trx.users.insert(u, Date.now());
+      await trx.users.update(u.id, { email: 'second@example.com' }, Date.now());
+    });
+    const read = t.store.users.get(u.id);
+    await tx;
+    expect([null, 'second@example.com']).toContain((await read)?.email ?? null);
+    // with the connection idle again, reads answer from it at once
+    expect((await Promise.all([t.store.users.get(u.id), t.store.users.getByIds([u.id])])).map((r) => (Array.isArray(r) ? r[0]?.email : r?.email))).toEqual(['second@example.com', 'second@example.com']);
+  });
+
   test('a rolled-back row is never read', async () => {
     const u = newUser(`fast-${kind}-b`);
     await expect(

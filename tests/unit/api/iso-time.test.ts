@@ -10,6 +10,16 @@ describe('isoOf: Date#toISOString without a Date', () => {
     for (const t of samples) expect(isoOf(t)).toBe(new Date(t).toISOString());
   });
 
+  test('instants in order, and back and forth between days (it keeps the last day formatted)', () => {
+    const day = 86_400_000;
+    const base = Date.parse('2026-12-07T00:00:00Z');
+    for (let i = 0; i < 2000; i++) {
+      const t = base + (i % 2 === 0 ? -1 : 1) * Math.floor(i / 2) * 7_919 + (i % 3) * day;
+      expect(isoOf(t)).toBe(new Date(t).toISOString());
+    }
+    for (let t = base - 3 * day; t < base + 3 * day; t += 3_600_000 - 1) expect(isoOf(t)).toBe(new Date(t).toISOString());
+  });
+
   test('outside its range it is the built-in, errors included', () => {
     for (const t of [-1, -62_198_755_200_000, 253_402_300_800_000, 8.64e15, 1.5]) expect(isoOf(t)).toBe(new Date(t).toISOString());
     expect(() => isoOf(Number.NaN)).toThrow(RangeError);

@@ -73,6 +73,23 @@ describe('agentStatus', () => {
     if (!status.connected) expect(status).toMatchObject({ services: {}, sessions: 0 });
   });
 
+  it('keeps the key order the view has always had (the JSON clients see)', () => {
+    expect(Object.keys(agentStatus(running(), link(), T + 6000))).toEqual(['version', 'lastSeen', 'lastActivity', 'state', 'since', 'services', 'sessions', 'connected']);
+    for (const [space, l, now] of [
+      [stopped, link(), T + 6000],
+      [running(), null, T + 10_000],
+      [running(), null, T + AGENT_CONNECT_TIMEOUT_MS + 1],
+      [running(), link({ connected: false, since: T + 9000 }), T + 10_000],
+    ] as const) {
+      expect(Object.keys(agentStatus(space, l, now))).toEqual(['version', 'lastSeen', 'lastActivity', 'services', 'sessions', 'connected', 'state', 'since']);
+    }
+  });
+
+  it('formats its times as toISOString does, fractions and far dates included', () => {
+    const odd = link({ lastSeen: T + 0.5, since: -1, lastActivity: 253_402_300_800_000 });
+    expect(agentStatus(running(-10), odd, T)).toMatchObject({ lastSeen: new Date(T + 0.5).toISOString(), since: new Date(-1).toISOString(), lastActivity: new Date(253_402_300_800_000).toISOString() });
+  });
+
   it('takes another connect timeout', () => {
     expect(agentStatus(running(), null, T + 1001, 1000)).toMatchObject({ state: 'timeout', since: iso(T + 1000) });
   });
