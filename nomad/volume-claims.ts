@@ -65,7 +65,7 @@ export function csiVolumeIdsOfJob(job: { TaskGroups?: Array<{ Count?: number | n
  * ("exhausted its available writer claims") and blocks the evaluation. That happens when a
  * stopped space starts under a new job id (transferred, renamed, a template that renames the job):
  * waiting a moment is the fix, failing the start is not. A claim by a *live* allocation of another
- * job is no such wait, and is left for Nomad's placement to report.
+ * job that Nomad means to keep running is no such wait, and is left for Nomad's placement to report.
  */
 export function claimDrainingReason(volume: ClaimView | null, jobId: string): string | null {
   if (!volume) return null;
@@ -73,9 +73,10 @@ export function claimDrainingReason(volume: ClaimView | null, jobId: string): st
   const known = new Map((volume.Allocations ?? []).map((a) => [a.ID, a]));
   const draining = claimants.filter((id) => {
     const alloc = known.get(id);
-    // an allocation Nomad no longer lists has stopped: its claim is on its way out
-    return !alloc || (alloc.JobID !== jobId && !allocationIsLive(alloc));
+    // an allocation Nomad no longer lists has stopped: its claim is on its way out; so is one Nomad
+    // is stopping (a purged job's allocation can still be shutting down when its job is gone)
+    return !alloc || (alloc.JobID !== jobId && (!allocationIsLive(alloc) || alloc.DesiredStatus !== 'run'));
   });
   if (draining.length === 0) return null;
-  return `still claimed by stopped allocation${draining.length > 1 ? 's' : ''} ${draining.map(short).join(', ')} while Nomad releases the claim`;
+  return `still claimed by allocation${draining.length > 1 ? 's' : ''} ${draining.map(short).join(', ')} of a stopped job while Nomad releases the claim`;
 }

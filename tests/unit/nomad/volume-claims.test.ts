@@ -35,12 +35,13 @@ describe('allocationMountsVolume', () => {
 });
 
 describe('claimDrainingReason: a job under a new id waits while a stopped allocation still holds the claim', () => {
-  const stub = (ID: string, JobID: string, ClientStatus: string) => ({ ID, JobID, ClientStatus }) as never;
+  const stub = (ID: string, JobID: string, ClientStatus: string, DesiredStatus = 'run') => ({ ID, JobID, ClientStatus, DesiredStatus }) as never;
   it.each<[string, Parameters<typeof claimDrainingReason>[0], RegExp | null]>([
     ['no claims', { ReadAllocs: {}, WriteAllocs: {}, Allocations: [] }, null],
     ['the volume is gone', null, null],
-    ['claimed by a stopped allocation of the old job', { ReadAllocs: {}, WriteAllocs: { 'aaaaaaaa-1': null }, Allocations: [stub('aaaaaaaa-1', 'moving-alice', 'complete')] }, /stopped allocation aaaaaaaa/],
-    ['claimed by an allocation Nomad no longer lists', { ReadAllocs: { 'bbbbbbbb-1': null }, WriteAllocs: {}, Allocations: [] }, /stopped allocation bbbbbbbb/],
+    ['claimed by a stopped allocation of the old job', { ReadAllocs: {}, WriteAllocs: { 'aaaaaaaa-1': null }, Allocations: [stub('aaaaaaaa-1', 'moving-alice', 'complete')] }, /allocation aaaaaaaa of a stopped job/],
+    ['claimed by an allocation Nomad no longer lists', { ReadAllocs: { 'bbbbbbbb-1': null }, WriteAllocs: {}, Allocations: [] }, /allocation bbbbbbbb of a stopped job/],
+    ['claimed by an allocation of the old job still shutting down (its job purged)', { ReadAllocs: {}, WriteAllocs: { e1: null }, Allocations: [stub('e1', 'moving-alice', 'running', 'stop')] }, /allocation e1 of a stopped job/],
     ['claimed by a live allocation of another job: for placement to report, not a wait', { ReadAllocs: {}, WriteAllocs: { c1: null }, Allocations: [stub('c1', 'someone-else', 'running')] }, null],
     ['claimed by the job itself (Nomad lets its own claims pass)', { ReadAllocs: {}, WriteAllocs: { d1: null }, Allocations: [stub('d1', 'moving-dave', 'complete')] }, null],
   ])('%s', (_, volume, expected) => {
