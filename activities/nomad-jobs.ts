@@ -61,6 +61,8 @@ const BLOCKING_WAIT_MS = 5_000;
 const QUIET_WAIT_MS = 2_000;
 
 function quietHeartbeats(): { beat(details: unknown): void; stop(): void } {
+  // a local activity (a stop's first try, bounded by a deadline of seconds) has no heartbeat timeout
+  if (Context.current().info.isLocal) return { beat: () => undefined, stop: () => undefined };
   let latest: unknown;
   let started = false;
   const timer = setTimeout(() => {

@@ -219,10 +219,15 @@ export function startLink(opts: LinkOptions): Link {
       generateMask: ZERO_MASK,
     });
     conn = {
+      // still connecting counts as open: a stop then closes it properly once the handshake ends
+      // (the server has already taken the link) instead of cutting it with 1006
       get open() {
-        return socket.readyState === WebSocket.OPEN;
+        return socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING;
       },
-      close: (code, reason) => socket.close(code, reason),
+      close: (code, reason) => {
+        if (socket.readyState === WebSocket.CONNECTING) socket.once('open', () => socket.close(code, reason));
+        else socket.close(code, reason);
+      },
       terminate: () => socket.terminate(),
     };
     let resolveClosed!: () => void;

@@ -48,6 +48,23 @@ export const nomadSteps = proxyLocalActivities<KnotActivities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
+/**
+ * The first try of stopping a job (patch `stop-job-local`, workflows/lifecycle.ts `stopJob`): the
+ * same `stopSpaceJob` (purge, wait until the allocations are terminal, revoke the start token, cut
+ * the link) as a local activity under a deadline of a few seconds the workflow computes. A purge
+ * usually settles well inside it, and then the stop costs no activity task and no workflow task of
+ * its own. One attempt: on any failure but a cancellation (the allocations not yet terminal at the
+ * deadline, Nomad or the store not answering) the heartbeating `waits(...)` activity takes over,
+ * with its own retries and the operation's full deadline; purging again is a no-op there and the
+ * wait resumes. Waits for a cancelled try to end (as `nomadSteps`): it is seconds at most.
+ */
+export const stopFirstTry = proxyLocalActivities<KnotActivities>({
+  startToCloseTimeout: '15s',
+  localRetryThreshold: '10s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 1 },
+});
+
 /** Compensation and teardown: must eventually succeed, so retried for a long time. */
 export const cleanup = proxyActivities<KnotActivities>({
   startToCloseTimeout: '45s',

@@ -7,7 +7,7 @@ import { ApplicationFailure, defineQuery, setHandler, CancellationScope, isCance
 import { ErrorType } from '../core/errors';
 import { FailureReason, PROGRESS_QUERY, agentUrlProblem, failureReason, type CreateSpaceInput, type FailureReasonName, type LifecycleInput, type LifecycleResult, type OperationProgress } from '../core/lifecycle';
 import type { StepRef } from '../core/events';
-import { agent, cleanup, nomad, nomadSteps, store, volumeDelete, volumeDeleteSteps, waits } from './activities';
+import { agent, cleanup, nomad, nomadSteps, stopFirstTry, store, volumeDelete, volumeDeleteSteps, waits } from './activities';
 import { summarizeFailure, type FailureSummary } from './failures';
 import { Saga } from './saga';
 
@@ -24,6 +24,39 @@ const STOP_WAIT_MS = 5 * 60_000;
 const LOCAL_NOMAD_STEPS = 'nomad-steps-local';
 const forwardSteps = () => (patched(LOCAL_NOMAD_STEPS) ? nomadSteps : nomad);
 const volumeDeletes = () => (patched(LOCAL_NOMAD_STEPS) ? volumeDeleteSteps : volumeDelete);
+
+/**
+ * Stopping a job tries first as a local activity under a short deadline (`stopFirstTry` in
+ * workflows/activities.ts says why); asked where a job is stopped, so a run that went straight to
+ * the heartbeating wait replays so.
+ */
+const LOCAL_STOP = 'stop-job-local';
+/**
+ * The first try's deadline: a purge settles in well under a second on the sandbox, 1–3 s on a real
+ * Nomad. Under the SDK's 5 s mark for a workflow task, so a fallback does not log a slow task.
+ */
+const STOP_FIRST_TRY_MS = 4_000;
+
+/**
+ * Purges the job (the space's recorded one when `jobId` is null) and waits until its allocations
+ * are terminal, within STOP_WAIT_MS from here; then revokes the start token and cuts the agent's
+ * link. One step record whichever way it goes: the heartbeating wait reopens nothing the first try
+ * opened, and closes it. Both deadlines are computed here, in workflow time (`Date.now()` is the
+ * workflow task's time, the same on replay).
+ */
+async function stopJob(input: { spaceId: string; jobId: string | null; step: StepRef }): Promise<void> {
+  const deadline = Date.now() + STOP_WAIT_MS;
+  if (patched(LOCAL_STOP)) {
+    try {
+      await stopFirstTry.stopSpaceJob({ ...input, deadline: Math.min(deadline, Date.now() + STOP_FIRST_TRY_MS) });
+      return;
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      // not terminal yet (or Nomad or the store did not answer): the heartbeating wait takes over
+    }
+  }
+  await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ ...input, deadline });
+}
 
 /**
  * The current step, for the progress query and for the step records: `at(name)` names the step the
@@ -82,9 +115,7 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<Star
       await forwardSteps().createSpaceVolume({ spaceId: input.spaceId, operationId: input.operationId, version: plan.version, volumeId: v.id, step });
     }
     const registering = progress.at('registering job');
-    saga.add('stop job', () =>
-      waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: plan.jobId, deadline: Date.now() + STOP_WAIT_MS, step: progress.undo('stopping the job') }),
-    );
+    saga.add('stop job', () => stopJob({ spaceId: input.spaceId, jobId: plan.jobId, step: progress.undo('stopping the job') }));
     const { jobId } = await forwardSteps().registerSpaceJob({ spaceId: input.spaceId, version: plan.version, step: registering });
     await waits(plan.startTimeoutMs + 60_000).waitForSpaceRunning({ jobId, deadline: Date.now() + plan.startTimeoutMs, step: progress.at('waiting for the allocation to be healthy') });
   } catch (e) {
@@ -124,7 +155,7 @@ class CompensationIncomplete extends Error {
 
 /** Purges the job and waits for its allocations to stop; volumes stay. */
 async function runStop(input: LifecycleInput, progress: Progress, finish: boolean): Promise<void> {
-  await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS, step: progress.at('stopping the job') });
+  await stopJob({ spaceId: input.spaceId, jobId: null, step: progress.at('stopping the job') });
   await store.completeStop({ spaceId: input.spaceId, ...(finish ? { finishOperationId: input.operationId } : {}) });
 }
 
@@ -256,9 +287,13 @@ export async function deleteSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
     const { jobId } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
     policy.phase = 'stopped';
     // a stopped space has usually no job left: then making sure is a store read and revoking its
-    // tokens, quick enough to run locally; a job left behind is stopped by the heartbeating wait
-    const stopper = jobId === null && patched(LOCAL_NOMAD_STEPS) ? nomadSteps : waits(STOP_WAIT_MS + 60_000);
-    await stopper.stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS, step: progress.at('making sure no job remains') });
+    // tokens, quick enough to run locally; a job left behind is stopped as a stop does (`stopJob`)
+    const step = progress.at('making sure no job remains');
+    if (jobId === null && patched(LOCAL_NOMAD_STEPS)) {
+      await nomadSteps.stopSpaceJob({ spaceId: input.spaceId, jobId: null, deadline: Date.now() + STOP_WAIT_MS, step });
+    } else {
+      await stopJob({ spaceId: input.spaceId, jobId: null, step });
+    }
     const snapshot = await store.spaceSnapshot({ spaceId: input.spaceId });
     for (const v of snapshot?.volumeIds ?? []) {
       await volumeDeletes().deleteSpaceVolume({ spaceId: input.spaceId, volumeId: v.id, step: progress.at(`deleting volume ${v.id}`) });

@@ -136,6 +136,65 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
 });
 
 /**
+ * The shape with a stop's first try local (`patched('stop-job-local')`, workflows/lifecycle.ts
+ * `stopJob`): a stop, a restart of a running space (stop, then start), a failed start's
+ * compensation, a delete of a space a failed start left a job id on, and a stop whose allocations
+ * outlast the first try's deadline (the heartbeating wait takes over).
+ * `KNOT_RECORD_HISTORIES=stop-local`.
+ */
+(process.env.KNOT_RECORD_HISTORIES === 'stop-local' ? it : it.skip)('records the local-stop shape: stop, restart, a compensated start, delete with a job left, a slow stop', async () => {
+  const record = async (h: Awaited<ReturnType<typeof startHarness>>, script: (run: (type: 'start' | 'stop' | 'restart' | 'delete', name: string | null) => Promise<void>, faults: (f: Parameters<typeof h.sandbox.setFaults>[0]) => void) => Promise<void>) => {
+    const owner = await seedUser(h.store, 'replay');
+    const tpl = await seedTemplate(h.store, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
+    const spaceId = newId(Date.now());
+    await h.lifecycle.createSpace({ spaceId, name: 'stoplocal', ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
+    await script(
+      async (type, name) => {
+        const op = await h.lifecycle.startOperation({ spaceId, type, requestedBy: owner.id, ownerName: owner.username, templateName: 'debian' });
+        await waitForOperation(h.store, op.id);
+        const handle = h.client.workflow.getHandle(`space-${spaceId}`);
+        await handle.result().catch(() => undefined);
+        if (!name) return;
+        const history = await handle.fetchHistory();
+        const patches = (history.events ?? [])
+          .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+          .map((e) => (JSON.parse(Buffer.from(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString('utf8')) as { id: string }).id);
+        expect(patches).toContain('stop-job-local');
+        writeFileSync(path.join(DIR, `stop-local-${name}.json`), JSON.stringify(history));
+      },
+      (f) => h.sandbox.setFaults(f),
+    );
+  };
+  const h = await startHarness('sqlite');
+  try {
+    await record(h, async (run, faults) => {
+      await run('start', null);
+      await run('stop', 'stop');
+      await run('start', null);
+      await run('restart', 'restart-running');
+      await run('stop', null);
+      faults({ failAllocations: '.*' });
+      await run('start', 'start-compensated');
+      faults({});
+      await run('delete', 'delete-after-failed-start');
+    });
+  } finally {
+    await h.close();
+  }
+  // allocations take 7 s to stop: past the first try's 4 s deadline
+  const slow = await startHarness('sqlite', { sandbox: { stopDelayMs: 7_000 } });
+  try {
+    await record(slow, async (run) => {
+      await run('start', null);
+      await run('stop', 'stop-fallback');
+      await run('delete', null);
+    });
+  } finally {
+    await slow.close();
+  }
+}, 120_000);
+
+/**
  * An auto-stop sweep run that takes the autostart path (`patched('auto-stop-sweep-autostart')`,
  * workflows/sweeps.ts): a space due a minute ago is started by the run. `KNOT_RECORD_HISTORIES=sweeps`.
  */
