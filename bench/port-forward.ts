@@ -1,6 +1,7 @@
 /**
- * port-forward: bytes through `knot forward port` (the real CLI as a child: local TCP → WebSocket
- * → API → agent link (HTTP/2 CONNECT) → real `knot agent` → TCP to the app) against OpenSSH's
+ * port-forward: bytes through `knot forward port` (the real CLI as a child: local TCP → the
+ * upgraded socket, raw (link/raw-port.ts; `KNOT_PORT_STREAM=websocket` in the environment for
+ * WebSocket messages) → API → agent link (HTTP/2 CONNECT) → real `knot agent` → TCP to the app) against OpenSSH's
  * `ssh -L` through a private sshd of ours (local TCP → ssh → encrypted channel → sshd → TCP), in
  * the same run, alternating which side goes first. The app is a space-traffic.ts sink/source on
  * loopback (the agent runs on this machine, so that is "inside the space"); the pushing and

@@ -1,16 +1,22 @@
 /**
  * `knot forward port <local-port> <space> <port>`: listens on 127.0.0.1:<local-port>, and each
- * connection there becomes one WebSocket to the space's port (link/protocol.ts portStreamPath), so
- * many run at once, each with its own backpressure and half-close (link/ws-pipe.ts).
+ * connection there becomes one port stream to the space's port (link/protocol.ts portStreamPath),
+ * so many run at once, each with its own backpressure and half-close: the bytes on the upgraded
+ * socket itself (link/raw-port.ts) when the server offers that, else WebSocket messages
+ * (link/ws-pipe.ts). `KNOT_PORT_STREAM=websocket` asks for WebSocket messages only (a proxy in
+ * between that reads WebSocket frames).
  */
 import net from 'node:net';
 import type { Command } from 'commander';
-import WebSocket from 'ws';
-import { ZERO_MASK } from '../link/ws-pipe';
 import { KnotApiError, KnotClient, KnotConnectionError } from '../client';
 import { portStreamPath } from '../link/protocol';
+import { pipeRaw } from '../link/raw-port';
 import { pipeOverWebSocket } from '../link/ws-pipe';
 import { resolveClientConfig, type ClientConfig } from './client-config';
+import { dialPortStream, PortStreamRefused, type PortStream } from './port-dial';
+
+/** What a local socket buffers before it pushes back (reads themselves are libuv's, ≤ 64 KiB). */
+const LOCAL_HIGH_WATER = 256 * 1024;
 
 export interface PortForwardOptions extends ClientConfig {
   space: string;
@@ -20,6 +26,10 @@ export interface PortForwardOptions extends ClientConfig {
   listen: { host: string; port: number };
   /** one connection could not be relayed (the others carry on) */
   onError: (message: string) => void;
+  /** false: WebSocket messages only (default: the raw mode when the server offers it) */
+  raw?: boolean;
+  /** each stream as it opens, with its mode (tests) */
+  onStream?: (kind: PortStream['kind']) => void;
 }
 
 export interface PortForward {
@@ -36,41 +46,36 @@ function streamUrl(o: PortForwardOptions): string {
   return u.toString();
 }
 
-/** Why the server refused the stream: the problem's detail, else the status. */
-function refusal(res: import('node:http').IncomingMessage, done: (message: string) => void): void {
-  let body = '';
-  res.setEncoding('utf8');
-  res.on('data', (c: string) => (body = (body + c).slice(0, 4000)));
-  res.on('end', () => {
-    try {
-      done((JSON.parse(body) as { detail?: string }).detail ?? `HTTP ${res.statusCode}`);
-    } catch {
-      done(`HTTP ${res.statusCode}`);
-    }
-  });
-}
-
 export function startPortForward(o: PortForwardOptions): Promise<PortForward> {
   const url = streamUrl(o);
   const open = new Set<net.Socket>();
   // allowHalfOpen: a local FIN ends only the upstream direction; pauseOnConnect: nothing is read before the stream is up
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true, highWaterMark: LOCAL_HIGH_WATER }, (socket) => {
     open.add(socket);
-    socket.once('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${o.token}` }, perMessageDeflate: false, maxPayload: 1024 * 1024, handshakeTimeout: 30_000, generateMask: ZERO_MASK });
-    ws.on('unexpected-response', (_req, res) => {
-      refusal(res, (why) => o.onError(`${o.space}:${o.port}: ${why}`));
-      socket.destroy();
-    });
-    ws.once('error', (e) => {
-      o.onError(`cannot reach ${o.url}: ${e.message}`);
-      socket.destroy();
-    });
-    ws.once('open', () => {
-      pipeOverWebSocket(ws, socket);
-      socket.resume();
-    });
+    const dial = dialPortStream(url, { Authorization: `Bearer ${o.token}` }, { raw: o.raw !== false, timeoutMs: 30_000 });
+    const abort = () => dial.abort();
+    socket.once('close', () => open.delete(socket));
+    socket.once('close', abort);
+    dial.result.then(
+      (stream) => {
+        socket.off('close', abort);
+        if (socket.destroyed) {
+          if (stream.kind === 'raw') stream.socket.destroy();
+          else stream.ws.terminate();
+          return;
+        }
+        o.onStream?.(stream.kind);
+        if (stream.kind === 'raw') pipeRaw(socket, stream.socket);
+        else pipeOverWebSocket(stream.ws, socket);
+        socket.resume();
+      },
+      (e: Error) => {
+        if (e instanceof PortStreamRefused) o.onError(`${o.space}:${o.port}: ${e.message}`);
+        else if (e.message !== 'aborted') o.onError(`cannot reach ${o.url}: ${e.message}`);
+        socket.destroy();
+      },
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -142,6 +147,7 @@ export function registerPortForwardCommand(program: Command): void {
           port: target,
           ...(opts.owner ? { owner: opts.owner } : {}),
           listen: { host: opts.bind, port: listenPort },
+          raw: process.env.KNOT_PORT_STREAM !== 'websocket',
           onError: (m) => process.stderr.write(`knot: ${m}\n`),
         });
         process.stdout.write(`forwarding ${fwd.address.address}:${fwd.address.port} → ${space}:${target}\n`);

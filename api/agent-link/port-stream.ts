@@ -6,11 +6,18 @@
  * Same rules as the terminal: owner, admins and `user`-role recipients of a share, a bearer token or the session cookie, a browser's
  * Origin must be this server's, and every connection is audited (port.forward). The tunnel is
  * opened before the upgrade, so a port nothing listens on is a plain HTTP 502 the CLI can show.
+ *
+ * A client offering `knot-port.raw` (today's CLI) gets the raw mode (link/raw-port.ts): after the
+ * 101 the socket's bytes go straight into the tunnel and back, no WebSocket frames; the checks,
+ * the audit and the session tracking are the same for both modes.
  */
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ErrorType, KnotError } from '../../core/errors';
+import { offeredSubprotocols } from '../../link/raw-link';
+import { pipeRaw, PORT_SUBPROTOCOL, PORT_SUBPROTOCOL_RAW, rawPortAnswer, tearDown, validWebSocketKey } from '../../link/raw-port';
 import { pipeOverWebSocket } from '../../link/ws-pipe';
 import type { Actor, Services } from '../context';
 import { toKnotError } from '../problem';
@@ -25,7 +32,15 @@ export const PORT_STREAM_ROUTE = /^\/api\/v1\/spaces\/([^/]+)\/ports\/([^/]+)\/s
 const MAX_MESSAGE = 1024 * 1024;
 
 export class PortStreams {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE,
+    perMessageDeflate: false,
+    // the WebSocket mode by name when offered; otherwise the first offered, as before this hook
+    handleProtocols: (protocols) => (protocols.has(PORT_SUBPROTOCOL) ? PORT_SUBPROTOCOL : (protocols.values().next().value ?? false)),
+  });
+  /** raw-mode sockets open now (close() ends them, as it terminates the WebSockets) */
+  private readonly raw = new Set<Socket>();
 
   constructor(
     private readonly svc: Services,
@@ -55,6 +70,29 @@ export class PortStreams {
         return;
       }
       const caller = actor;
+      const key = req.headers['sec-websocket-key'];
+      if (offeredSubprotocols(req.headers['sec-websocket-protocol']).includes(PORT_SUBPROTOCOL_RAW) && validWebSocketKey(key) && socket instanceof Socket) {
+        // the bytes straight on this socket from the next one on (link/raw-port.ts)
+        socket.setTimeout(0);
+        socket.setNoDelay(true);
+        // the client's FIN ends only its direction (http servers accept half-open; made sure here)
+        socket.allowHalfOpen = true;
+        socket.write(rawPortAnswer(key));
+        if (head.length > 0) socket.unshift(head);
+        this.raw.add(socket);
+        const untrack = this.links.sessions.track(target.space.id, caller, {
+          // a reset: the CLI must not take it for the app's end of its direction
+          close: () => {
+            tunnel.destroy();
+            tearDown(socket);
+          },
+        });
+        pipeRaw(socket, tunnel, () => {
+          this.raw.delete(socket);
+          untrack();
+        });
+        return;
+      }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         // revoking the caller's access closes the forwarded connection (space-sessions.ts)
         const untrack = this.links.sessions.track(target.space.id, caller, {
@@ -74,6 +112,7 @@ export class PortStreams {
 
   close(): void {
     for (const ws of this.wss.clients) ws.terminate();
+    for (const socket of this.raw) tearDown(socket);
     this.wss.close();
   }
 }

@@ -9,6 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { startPortForward } from '../../cli/forward-port';
+import { dialPortStream } from '../../cli/port-dial';
 import { startAgentStack, type AgentStack } from '../support/agent-stack';
 import { testSettings } from '../support/harness';
 import { until } from '../support/wait';
@@ -338,5 +340,50 @@ describe('ports of a space through the server', () => {
 
     const audit = await s.api.client.listAudit({ action: 'port.forward' } as never);
     expect(audit.items.some((e: { resourceId: string | null; actor: string }) => e.resourceId === id && e.actor === 'alice')).toBe(true);
+  }, 60_000);
+
+  it("this tree's forward (raw mode on the upgraded socket; WebSocket when asked): 100 connections, a half-close, 8 MB back", async () => {
+    const round = async (raw: boolean) => {
+      const kinds: string[] = [];
+      const errors: string[] = [];
+      const fwd = (port: number) => startPortForward({ url: s.api.url, token: s.alice, space: 'ports', port, listen: { host: '127.0.0.1', port: 0 }, raw, onError: (m) => errors.push(m), onStream: (k) => kinds.push(k) });
+      const e = await fwd(echoPort);
+      const c = await fwd(counterPort);
+      try {
+        const exchange = (port: number, data: Buffer) =>
+          new Promise<Buffer>((resolve, reject) => {
+            const sock = net.connect(port, '127.0.0.1');
+            const got: Buffer[] = [];
+            sock.on('data', (d: Buffer) => got.push(d));
+            sock.on('end', () => resolve(Buffer.concat(got)));
+            sock.on('error', reject);
+            sock.end(data);
+          });
+        const payload = (i: number) => Buffer.alloc(64 * 1024 + i, i % 251);
+        const results = await Promise.all(Array.from({ length: 100 }, (_, i) => exchange(e.address.port, payload(i))));
+        results.forEach((r, i) => expect(r.equals(payload(i))).toBe(true));
+        const bigEcho = randomBytes(8 * 1024 * 1024);
+        expect((await exchange(e.address.port, bigEcho)).equals(bigEcho)).toBe(true);
+        expect((await exchange(c.address.port, Buffer.alloc(1234, 1))).toString()).toBe('got 1234');
+        expect(errors).toEqual([]);
+        return kinds;
+      } finally {
+        await e.close();
+        await c.close();
+      }
+    };
+    expect(new Set(await round(true))).toEqual(new Set(['raw']));
+    expect(new Set(await round(false))).toEqual(new Set(['websocket']));
+
+    // refusals come before any upgrade, the same in both modes
+    const base = s.api.url.replace(/^http/, 'ws');
+    const refusal = (path: string, token: string) =>
+      dialPortStream(`${base}${path}`, { authorization: `Bearer ${token}` }, { raw: true, timeoutMs: 10_000 }).result.then(
+        () => 0,
+        (err: { status?: number }) => err.status,
+      );
+    expect(await refusal(`/api/v1/spaces/${id}/ports/${echoPort}/stream`, 'nope')).toBe(401);
+    expect(await refusal(`/api/v1/spaces/${id}/ports/1/stream`, s.alice)).toBe(404);
+    expect(await refusal(`/api/v1/spaces/${id}/ports/${echoPort}/stream`, s.bob)).toBe(404);
   }, 60_000);
 });

@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import nodePath from 'node:path';
 import { WebSocket } from 'ws';
+import { dialPortStream } from '../../cli/port-dial';
 import { KnotApiError, type KnotClient } from '../../client';
 import { terminalPath } from '../../link/protocol';
 import { newTerminalSessionId } from '../../client/terminal';
@@ -214,13 +215,22 @@ describe('sharing and transfer', () => {
     await t.opened;
     const p = rawWs(`${base}/api/v1/spaces/${id}/ports/${echoPort}/stream`, dave);
     await p.opened;
+    // `knot forward port`'s raw mode (link/raw-port.ts): tracked the same way, cut by the revoke too
+    const raw = await dialPortStream(`${base}/api/v1/spaces/${id}/ports/${echoPort}/stream`, { authorization: `Bearer ${dave}` }, { raw: true, timeoutMs: 10_000 }).result;
+    if (raw.kind !== 'raw') throw new Error(`expected the raw mode, got ${raw.kind}`);
+    raw.socket.on('error', () => {});
+    const rawClosed = new Promise<void>((resolve) => raw.socket.once('close', () => resolve()));
+    const echoed = new Promise<string>((resolve) => raw.socket.once('data', (d: Buffer) => resolve(d.toString())));
+    raw.socket.write('ping');
+    expect(await echoed).toBe('ping');
     await as(s.alice).unshareSpace(id, daveShareId);
     expect((await t.closed).code).toBe(4403);
     expect((await p.closed).code).toBe(4403);
+    await rawClosed;
     expect(await statusOf(as(dave).getSpace(id))).toBe(404);
     expect((await rawWs(`${base}${terminalPath(id)}?session=${newTerminalSessionId()}`, dave).closed).code).toBe(4404);
     const audit = await s.api.client.listAudit({ action: 'space.unshare' } as never);
-    expect(audit.items[0]).toMatchObject({ actor: 'alice', resourceId: id, detail: expect.objectContaining({ closedSessions: 2 }) });
+    expect(audit.items[0]).toMatchObject({ actor: 'alice', resourceId: id, detail: expect.objectContaining({ closedSessions: 3 }) });
   });
 
   it('a share revoked through another API replica closes the sessions held here too (the event log tells every replica)', async () => {
@@ -255,7 +265,11 @@ describe('sharing and transfer', () => {
     expect((await as(dave).listShares(created.id)).items).toEqual([]);
     expect(await as(dave).getSpace('moving')).toMatchObject({ id: created.id, role: 'owner' });
     await as(dave).startSpace(created.id);
-    const again = await s.settled(created.id, 'running', dave);
+    // a timeout says what the start did (its steps and its error)
+    const again = await s.settled(created.id, 'running', dave).catch(async (e: Error) => {
+      const [last] = (await as(dave).spaceOperations(created.id)).items;
+      throw new Error(`${e.message}; the start: ${JSON.stringify(last ? await as(dave).getOperation(last.id) : null)}`);
+    });
     expect(again.status.nomadJobId).toContain('dave');
     expect(again.status.volumes.map((v) => v.id)).toEqual(volumes);
     const start = (await as(dave).spaceOperations(created.id)).items[0]!;
