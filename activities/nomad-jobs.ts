@@ -102,10 +102,10 @@ export function createNomadJobActivities(deps: ActivityDeps) {
           { jobId: rendered.jobId },
         );
       }
-      // the space as the render read it, a moment ago in this activity (one operation runs per space)
-      const previousJobId = rendered.space.nomadJobId;
-      // under its last job id Nomad lets the space's stopped allocations' claims pass; under a new one it does not
-      if (previousJobId && previousJobId !== rendered.jobId) await refuseWhileClaimsDrain(job, rendered.jobId);
+      // Nomad lets a job's own stopped allocations' claims pass, not another job's: a space that
+      // starts under a new job id (transferred, renamed) waits here while the old claims drain.
+      // Asked on every start: a stop forgets the job id, so "the job id changed" cannot be told here.
+      await refuseWhileClaimsDrain(job, rendered.jobId);
       // remember the job before creating it, so compensation and cleanup can always find it
       await deps.store.spaces.update(input.spaceId, { nomadJobId: rendered.jobId }, deps.clock());
       // before the job exists, so no agent of this start can have linked yet

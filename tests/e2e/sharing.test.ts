@@ -81,7 +81,9 @@ describe('sharing and transfer', () => {
   beforeAll(async () => {
     echo = net.createServer((c) => c.on('error', () => {}).pipe(c));
     echoPort = await new Promise<number>((r) => echo.listen(0, '127.0.0.1', () => r((echo.address() as net.AddressInfo).port)));
-    s = await startAgentStack('sqlite');
+    // Nomad frees a stopped allocation's volume claims a while after it stops: long enough here that
+    // the transferred space's first start (under a new job id) always meets a claim still draining
+    s = await startAgentStack('sqlite', {}, { sandbox: { claimReleaseDelayMs: 1500 } });
     carol = (await s.api.user('carol')).token;
     dave = (await s.api.user('dave')).token;
     await s.api.client.createGroup({ name: 'watchers', members: ['carol'] });

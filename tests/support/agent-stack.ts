@@ -32,8 +32,8 @@ export interface AgentStack {
   close(): Promise<void>;
 }
 
-export async function startAgentStack(kind: StoreKind = 'sqlite', opts: Partial<HarnessOptions> = {}): Promise<AgentStack> {
-  const backend = await startBackend(kind);
+export async function startAgentStack(kind: StoreKind = 'sqlite', opts: Partial<HarnessOptions> = {}, backendOpts: Parameters<typeof startBackend>[1] = {}): Promise<AgentStack> {
+  const backend = await startBackend(kind, backendOpts);
   const apiOptions = (port?: number): HarnessOptions => ({
     backend: { store: backend.store, sandboxUrl: backend.sandbox.url, lifecycle: backend.lifecycle },
     config: { KNOT_ENCRYPT: backend.deps.settings.encryptKey },
