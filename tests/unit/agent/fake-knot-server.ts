@@ -75,8 +75,14 @@ export class FakeKnotServer {
 
   async close(): Promise<void> {
     for (const c of this.connections) {
-      c.h2.destroy();
       c.ws.terminate();
+      // a session already going down with its socket can trip a Node internal assertion when
+      // destroyed again (seen once in CI, in this teardown): it is gone either way
+      try {
+        c.h2.destroy();
+      } catch {
+        // already torn down
+      }
     }
     await new Promise<void>((r) => this.wss.close(() => r()));
   }
