@@ -91,7 +91,7 @@ export const agentLinkRouteDocs: RouteDef[] = [
   {
     method: 'get',
     path: LINK_PATH,
-    summary: "A space's agent dials its link (WebSocket upgrade, subprotocol knot-link.v1; HTTP/2 runs over it, the server as the client)",
+    summary: "A space's agent dials its link (HTTP upgrade offering subprotocols knot-link.h2, then knot-link.v1; HTTP/2 runs on the upgraded socket itself, or inside WebSocket messages for v1; the server is the HTTP/2 client)",
     description:
       "Authenticated with the space's agent token (`Authorization: Bearer`), minted at each start and revoked at stop (manual spaces: POST /api/v1/spaces/:id/agent-token). " +
       'A missing, wrong, revoked or other-space token: 401 (rate-limited: 429); a request with an Origin header (a web page): 403; the space\'s link is held by an agent that still answers: 409. ' +
@@ -100,6 +100,20 @@ export const agentLinkRouteDocs: RouteDef[] = [
     auth: 'none',
     bodyRequired: false,
     responses: { 101: { description: 'switching protocols: the link is up' }, ...problems(401, 403, 409, 429, 503) },
+    handle: docOnly,
+  },
+  {
+    method: 'get',
+    path: REPLICA_LINK_PATH,
+    summary: "Another API replica relays streams for links this replica holds (WebSocket upgrade, subprotocol knot-replica.v1; HTTP/2 runs over it, the dialing replica as the client)",
+    description:
+      "Replicas only: `Authorization: Bearer` with the replica credential, an HMAC derived from `server.encrypt` (see api/agent-link/replica-protocol.ts). " +
+      "No credential, a wrong one or a user's token: 401 (a server without `server.encrypt` has no relay and answers every dial so); a request with an Origin header (a web page): 403. " +
+      'The dialing replica has already checked the caller (credential, role, Origin, audit); each stream names its space and goes to that space\'s link on this replica only, never further (a link not held here: 503 on the stream).',
+    tag: 'agents',
+    auth: 'none',
+    bodyRequired: false,
+    responses: { 101: { description: 'switching protocols: the relay is up' }, ...problems(401, 403) },
     handle: docOnly,
   },
   {
