@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', '.test-services/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', '.test-services/**', 'coverage/**', '.x-*/**', '.bench-dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

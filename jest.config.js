@@ -1,4 +1,4 @@
-/** `npm test` (scripts/test.sh) runs unit + integration; `npm run test:replicas` the replicas project; `npm run test:nomad` the nomad project. */
+/** `npm test` (scripts/test.sh) runs unit + integration, then the replicas project on its own (`npm run test:replicas`: that one alone); `npm run test:nomad` the nomad project. */
 const ts = ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }];
 const common = { transform: { '^.+\\.ts$': ts }, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 module.exports = {
@@ -13,8 +13,9 @@ module.exports = {
       globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
     },
     {
-      // The replica tier (`npm run test:replicas`): 2 servers + 2 workers as processes, one of each
-      // killed mid-run; a tier of its own, like the real-Nomad one (see scripts/test-replicas.sh).
+      // The replica tier: 2 servers + 2 workers as processes, one of each killed mid-run. `npm test`
+      // runs it after unit + integration, in a jest run of its own (scripts/test.sh) so its kills
+      // and timings do not share the box with the other suites; `npm run test:replicas` runs it alone.
       ...common,
       displayName: 'replicas',
       testMatch: ['<rootDir>/tests/replicas/**/*.test.ts'],

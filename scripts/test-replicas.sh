@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The replica tier (`npm run test:replicas`): two `knot server` and two `knot worker` processes on
 # MariaDB + Redis behind a TCP balancer, one API and one worker SIGKILLed mid-run (tests/replicas/).
-# Provisions MariaDB, Redis and Temporal as `npm test` does. Extra arguments go to jest.
+# `npm test` runs it too, after unit + integration; this runs it alone. Provisions MariaDB, Redis
+# and Temporal as `npm test` does. Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || { echo "run 'npm install' first (see README)" >&2; exit 1; }

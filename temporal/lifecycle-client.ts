@@ -23,6 +23,8 @@ import { LIFECYCLE_WORKFLOWS } from './workflows';
 
 /** How long a `pending` operation without a run may be in flight before it counts as never started. */
 const NEVER_STARTED_AFTER_MS = 5_000;
+/** How often a request that meets a young `pending` operation without a run looks again. */
+const NEVER_STARTED_POLL_MS = 200;
 
 export type { OperationRequest } from '../core/lifecycle';
 
@@ -131,17 +133,33 @@ export class LifecycleClient {
 
   /**
    * A `pending` operation that never got a run and whose workflow Temporal does not know as running
-   * it was left by a start that failed half-way (the store failed while undoing it). It must not
-   * block the space: it is failed as `operation_not_started`.
+   * it was left by a start that failed half-way: the store failed while undoing it, or the API
+   * process died between recording it and starting its workflow (a crashed replica; the client's
+   * retry of the unanswered request lands on another one within milliseconds). It must not block
+   * the space: it is failed as `operation_not_started`.
+   *
+   * While it is younger than NEVER_STARTED_AFTER_MS the request that recorded it may still be
+   * starting its workflow, so a request meeting it looks again until its run shows up (then it is
+   * a real operation: refused as before) or it is old enough to be sure. Refusing at once instead
+   * would name an operation that will never run to a client whose request was merely retried, and
+   * nothing would fail it before the operation deadline (an hour) unless another request came.
    */
   private async neverStarted(op: Operation): Promise<boolean> {
-    if (op.status !== 'pending' || op.runId || this.now() - op.createdAt < NEVER_STARTED_AFTER_MS) return false;
-    try {
-      return !(await isOperationWorkflowRunning(this.client, { id: op.id, workflowId: op.workflowId, runId: null }));
-    } catch {
-      // Temporal did not answer: assume it runs (refuse, safely)
-      return false;
+    // bounded by looks as well as by age: a clock that does not move (tests) refuses, as before
+    for (let current: Operation | null = op, looks = 0; looks <= NEVER_STARTED_AFTER_MS / NEVER_STARTED_POLL_MS + 1; looks++) {
+      if (!current || current.status !== 'pending' || current.runId) return false;
+      try {
+        if (await isOperationWorkflowRunning(this.client, { id: current.id, workflowId: current.workflowId, runId: null })) return false;
+      } catch {
+        // Temporal did not answer: assume it runs (refuse, safely)
+        return false;
+      }
+      const age = this.now() - current.createdAt;
+      if (age >= NEVER_STARTED_AFTER_MS) return true;
+      await new Promise((r) => setTimeout(r, Math.min(NEVER_STARTED_POLL_MS, NEVER_STARTED_AFTER_MS - age)));
+      current = await this.store.operations.get(current.id);
     }
+    return false;
   }
 
   private async deleteOperationRow(id: string): Promise<void> {

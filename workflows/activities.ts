@@ -48,6 +48,14 @@ export const nomadSteps = proxyLocalActivities<KnotActivities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
+/** A first try, local, before a heartbeating wait takes over: one attempt, bounded by the workflow's deadline. */
+const FIRST_TRY = {
+  startToCloseTimeout: '15s',
+  localRetryThreshold: '10s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 1 },
+} as const;
+
 /**
  * The first try of stopping a job (patch `stop-job-local`, workflows/lifecycle.ts `stopJob`): the
  * same `stopSpaceJob` (purge, wait until the allocations are terminal, revoke the start token, cut
@@ -58,12 +66,18 @@ export const nomadSteps = proxyLocalActivities<KnotActivities>({
  * with its own retries and the operation's full deadline; purging again is a no-op there and the
  * wait resumes. Waits for a cancelled try to end (as `nomadSteps`): it is seconds at most.
  */
-export const stopFirstTry = proxyLocalActivities<KnotActivities>({
-  startToCloseTimeout: '15s',
-  localRetryThreshold: '10s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { maximumAttempts: 1 },
-});
+export const stopFirstTry = proxyLocalActivities<KnotActivities>(FIRST_TRY);
+
+/**
+ * The first try of a start's wait until the job is really running (patch `start-wait-local`,
+ * workflows/lifecycle.ts `waitUntilRunning`): the same `waitForSpaceRunning` as a local activity
+ * under a deadline of a few seconds, as `stopFirstTry` does for a stop. On the sandbox an allocation
+ * is healthy in ~0.5 s, so a start is one workflow task and no activity task. One attempt; the
+ * workflow falls back to the heartbeating `waits(...)` activity, with the start's full deadline and
+ * its retries, unless the try ended in a final verdict (the allocation failed, nothing could be
+ * placed).
+ */
+export const waitFirstTry = proxyLocalActivities<KnotActivities>(FIRST_TRY);
 
 /** Compensation and teardown: must eventually succeed, so retried for a long time. */
 export const cleanup = proxyActivities<KnotActivities>({

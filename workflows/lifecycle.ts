@@ -3,11 +3,11 @@
  * on a space at a time. Each reads top to bottom as the business process; irreversible steps
  * (deleting volumes the template dropped) come last, after the space is up.
  */
-import { ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
-import { ErrorType } from '../core/errors';
+import { ActivityFailure, ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { ErrorType, NON_RETRYABLE_TYPES } from '../core/errors';
 import { FailureReason, PROGRESS_QUERY, agentUrlProblem, failureReason, type CreateSpaceInput, type FailureReasonName, type LifecycleInput, type LifecycleResult, type OperationProgress } from '../core/lifecycle';
 import type { StepRef } from '../core/events';
-import { agent, cleanup, nomad, nomadSteps, stopFirstTry, store, volumeDelete, volumeDeleteSteps, waits } from './activities';
+import { agent, cleanup, nomad, nomadSteps, stopFirstTry, store, volumeDelete, volumeDeleteSteps, waitFirstTry, waits } from './activities';
 import { summarizeFailure, type FailureSummary } from './failures';
 import { Saga } from './saga';
 
@@ -56,6 +56,47 @@ async function stopJob(input: { spaceId: string; jobId: string | null; step: Ste
     }
   }
   await waits(STOP_WAIT_MS + 60_000).stopSpaceJob({ ...input, deadline });
+}
+
+/**
+ * A start's wait until the job is really running tries first as a local activity under a short
+ * deadline (`waitFirstTry` in workflows/activities.ts says why); asked where the wait begins, so a
+ * run that went straight to the heartbeating wait replays so.
+ */
+const LOCAL_START_WAIT = 'start-wait-local';
+/** The first try's deadline: as a stop's (STOP_FIRST_TRY_MS), under the SDK's 5 s slow-task mark. */
+const START_WAIT_FIRST_TRY_MS = 4_000;
+
+/**
+ * Waits until the job has a healthy allocation, within `timeoutMs` from here. One step record
+ * whichever way it goes (the heartbeating wait reopens nothing the first try opened, and closes it).
+ * A final verdict of the first try (the allocation failed, no placement, a bad job, or the start
+ * timeout itself when it fell within the try) is the start's verdict, as the heartbeating wait would
+ * have given it; the try's own shorter deadline, a Nomad or store error, anything retryable hands
+ * over to the heartbeating wait with the full deadline. `Date.now()` is the workflow task's time
+ * (the same on replay), so the try ends within a few seconds of the task's start.
+ */
+async function waitUntilRunning(input: { jobId: string; timeoutMs: number; step: StepRef }): Promise<void> {
+  const deadline = Date.now() + input.timeoutMs;
+  if (patched(LOCAL_START_WAIT)) {
+    const tryDeadline = Math.min(deadline, Date.now() + START_WAIT_FIRST_TRY_MS);
+    try {
+      await waitFirstTry.waitForSpaceRunning({ jobId: input.jobId, step: input.step, deadline: tryDeadline });
+      return;
+    } catch (e) {
+      if (isCancellation(e) || isFinalVerdict(e, tryDeadline >= deadline)) throw e;
+      // not healthy yet (or Nomad or the store did not answer): the heartbeating wait takes over
+    }
+  }
+  await waits(input.timeoutMs + 60_000).waitForSpaceRunning({ jobId: input.jobId, step: input.step, deadline });
+}
+
+/** A failure retrying cannot change; the start timeout only when the try ran to the start's own deadline. */
+function isFinalVerdict(e: unknown, hadFullDeadline: boolean): boolean {
+  const cause = e instanceof ActivityFailure ? e.cause : e;
+  if (!(cause instanceof ApplicationFailure)) return false;
+  if (cause.type === ErrorType.StartTimeout) return hadFullDeadline;
+  return cause.nonRetryable || NON_RETRYABLE_TYPES.includes(cause.type as (typeof NON_RETRYABLE_TYPES)[number]);
 }
 
 /**
@@ -117,7 +158,7 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<Star
     const registering = progress.at('registering job');
     saga.add('stop job', () => stopJob({ spaceId: input.spaceId, jobId: plan.jobId, step: progress.undo('stopping the job') }));
     const { jobId } = await forwardSteps().registerSpaceJob({ spaceId: input.spaceId, version: plan.version, step: registering });
-    await waits(plan.startTimeoutMs + 60_000).waitForSpaceRunning({ jobId, deadline: Date.now() + plan.startTimeoutMs, step: progress.at('waiting for the allocation to be healthy') });
+    await waitUntilRunning({ jobId, timeoutMs: plan.startTimeoutMs, step: progress.at('waiting for the allocation to be healthy') });
   } catch (e) {
     progress.compensating(e);
     const failedSteps = await saga.compensate();

@@ -32,15 +32,25 @@ export class SqlEventLog {
 /** Work to run once the transaction an append belongs to has committed (the pool: at once). */
 export type AfterCommit = (fn: () => Promise<void>) => void;
 
+type SpaceAndOperationRow = { name: string; owner_id: string; phase: string; last_operation_id: string | null; op_type?: string | null; op_status?: string | null };
+
 async function insertEvent(db: Queryable, facts: EventFacts, now: number): Promise<number> {
-  // the space's and the operation's facts as this transaction sees them
-  const row = (await db('spaces').where({ id: facts.spaceId }).first('name', 'owner_id', 'phase', 'last_operation_id')) as
-    | { name: string; owner_id: string; phase: string; last_operation_id: string | null }
-    | undefined;
+  // the space's and the operation's facts as this transaction sees them, in one read: the
+  // operation is the one named, or else the space's last (core/events.ts `eventOperationId`)
+  const read = db('spaces as s').where('s.id', facts.spaceId);
+  const columns = ['s.name', 's.owner_id', 's.phase', 's.last_operation_id'];
+  const named = facts.operationId;
+  if (named !== null) {
+    read.leftJoin('operations as o', named === undefined ? (j) => j.on('o.id', '=', 's.last_operation_id') : (j) => j.onVal('o.id', '=', named));
+    columns.push('o.type as op_type', 'o.status as op_status');
+  }
+  const row = (await read.first(columns)) as SpaceAndOperationRow | undefined;
   const space: EventSpace | null = row ? { name: row.name, ownerId: row.owner_id, phase: row.phase, lastOperationId: row.last_operation_id } : null;
   const operationId = eventOperationId(facts, space);
-  const op = operationId ? ((await db('operations').where({ id: operationId }).first('type', 'status')) as { type: string; status: string } | undefined) : undefined;
-  const data = eventData(facts, space, op ?? null, now);
+  let op: { type: string; status: string } | null = row?.op_type && row.op_status ? { type: row.op_type, status: row.op_status } : null;
+  // no space row (it is being created, or never was): the named operation is read on its own
+  if (!row && operationId) op = ((await db('operations').where({ id: operationId }).first('type', 'status')) as { type: string; status: string } | undefined) ?? null;
+  const data = eventData(facts, space, op, now);
   const [inserted] = await db('events').insert({ at: now, type: facts.type, space_id: facts.spaceId, owner_id: space?.ownerId ?? null, operation_id: operationId, data: JSON.stringify(data) });
   return Number(inserted);
 }

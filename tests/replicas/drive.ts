@@ -23,6 +23,10 @@ export interface DriveResult {
   unanswered: number[];
   /** 4xx refusals by error type (e.g. a delete of a space that is not stopped) */
   refused: Record<string, number>;
+  /** 5xx answers (retried on the next replica, counted in `unanswered` too) by `api:type` */
+  serverErrors: Record<string, number>;
+  /** 409s after which no operation was active on the space any more (nothing to adopt) */
+  conflictsWithNothingActive: number;
   byType: Record<string, number>;
   ms: number;
 }
@@ -40,6 +44,8 @@ export interface DriveOptions {
   onAccepted?: (count: number) => Promise<void> | void;
   /** how long one operation may take to finish (a killed worker's activity waits for its timeout) */
   opTimeoutMs?: number;
+  /** what is known about an operation that did not finish in time (./diagnose.ts), added to the failure */
+  diagnose?: (operationId: string) => Promise<string>;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -51,7 +57,7 @@ function unanswered(e: unknown): boolean {
 export async function drive(o: DriveOptions): Promise<DriveResult> {
   const t0 = Date.now();
   const random = seededRandom(o.seed);
-  const res: DriveResult = { accepted: [], adopted: [], spaceIds: [], unanswered: o.clients.map(() => 0), refused: {}, byType: {}, ms: 0 };
+  const res: DriveResult = { accepted: [], adopted: [], spaceIds: [], unanswered: o.clients.map(() => 0), refused: {}, serverErrors: {}, conflictsWithNothingActive: 0, byType: {}, ms: 0 };
   /** requests sent or accepted: a lane takes a slot before it sends, gives it back when refused */
   let slots = 0;
   let next = 0;
@@ -67,6 +73,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
       } catch (e) {
         if (!unanswered(e) || attempt >= 20) throw e;
         res.unanswered[api]!++;
+        if (e instanceof KnotApiError) res.serverErrors[`${api}:${e.type}`] = (res.serverErrors[`${api}:${e.type}`] ?? 0) + 1;
       }
     }
   };
@@ -81,7 +88,14 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
     until(`operation ${id} to finish`, async () => {
       const op = await o.store.operations.get(id);
       return op && TERMINAL.has(op.status) ? op : null;
-    }, o.opTimeoutMs ?? 180_000, 100);
+    }, o.opTimeoutMs ?? 180_000, 100).catch(async (e: Error) => {
+      if (!o.diagnose) throw e;
+      const accepted = res.accepted.find((a) => a.id === id);
+      const how = accepted ? `accepted by api ${accepted.api}` : 'adopted: found active on its space after a retried request met a 409';
+      const report = `${how}\n${await o.diagnose(id)}`;
+      console.log(report);
+      throw new Error(`${e.message}\n${report}`);
+    });
 
   /** Creates a space (one operation); null when the slot was given back. */
   const create = async (): Promise<string | null> => {
@@ -138,6 +152,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
           res.adopted.push(active.id);
           await finished(active.id);
         } else {
+          if (e.status === 409) res.conflictsWithNothingActive++;
           res.refused[e.type] = (res.refused[e.type] ?? 0) + 1;
         }
       }

@@ -13,17 +13,23 @@
  *   4. a terminal, SSH and a forwarded port opened through either API reach the agent, whichever
  *      API holds its link (the other relays to it); killing the holder, the agent relinks through
  *      the balancer to the survivor and the same terminal session (same shell) comes back.
+ *   5. an API killed after recording an operation but before starting its workflow (its Temporal
+ *      connection stalled, so the kill lands in that window every time): the client's retry on the
+ *      other API is accepted and runs, and the recorded operation is failed as never started
+ *      rather than blocking the space (what left one operation of scenario 1 waiting for ever).
  */
 import net from 'node:net';
-import { KnotClient, type KnotEvent } from '../../client';
+import { KnotClient, KnotConnectionError, type KnotEvent } from '../../client';
 import { newTerminalSessionId } from '../../client/terminal';
 import { openTerminal } from '../support/terminal';
 import { echoThrough, linkHolder, sshBanner } from './sessions';
 import { checkInvariants, summary } from '../resilience/invariants';
 import { seedJob, seedVolumes } from '../support/harness';
+import type { KnotChild } from '../support/knot-child';
 import { startReplicaStack, type ReplicaStack } from '../support/replica-stack';
 import { until } from '../support/wait';
 import { checkNoDuplicates, operationsOf } from './checks';
+import { diagnoseOperation } from './diagnose';
 import { drive } from './drive';
 import { plainFetch } from './plain-fetch';
 
@@ -49,6 +55,11 @@ beforeAll(async () => {
   startupMs = Date.now() - t0;
 });
 
+/** The replicas by name, for diagnoses. */
+function replicaProcesses(): Record<string, KnotChild> {
+  return Object.fromEntries([...stack.apis.map((p, i) => [`api${i}`, p] as const), ...stack.workers.map((p, i) => [`worker${i}`, p] as const)]);
+}
+
 afterAll(async () => {
   await stack?.close();
 });
@@ -60,6 +71,7 @@ test('200 mixed operations through both APIs while one API and one worker are SI
   let killed: Promise<void> | null = null;
   let restarted: Promise<void> | null = null;
   let upgrade: Promise<unknown> | null = null;
+  let heldAtKill = 0;
   const d = await drive({
     clients,
     store: stack.store,
@@ -68,11 +80,22 @@ test('200 mixed operations through both APIs while one API and one worker are SI
     ops: 200,
     lanes: 32,
     seed: 24,
+    diagnose: (id) => diagnoseOperation({ store: stack.store, temporal: stack.temporal, processes: replicaProcesses() }, id),
     onAccepted(n) {
       // the kills land while operations are in flight on the victims (never awaited here: the lanes go on)
       if (n === 60 && !killed) {
         events.push(`kill@${n}`);
-        killed = Promise.all([stack.killApi(1), stack.killWorker(1)]).then(() => undefined);
+        // API 1 is killed while a workflow start of it hangs on Temporal (its connection held), so
+        // the kill lands between recording an operation and starting its workflow, every run: the
+        // window that once left an operation nothing would run (scenario 5 has it alone)
+        stack.holdTemporalOf(1, true);
+        killed = until('API 1 to wait on Temporal', () => stack.temporalHeldOf(1) > 0, 30_000, 5)
+          .then(() => {
+            heldAtKill = stack.temporalHeldOf(1);
+            return Promise.all([stack.killApi(1), stack.killWorker(1)]);
+          })
+          .finally(() => stack.holdTemporalOf(1, false))
+          .then(() => undefined);
       }
       if (n === 100 && !upgrade) {
         events.push(`template@${n}`);
@@ -104,10 +127,14 @@ test('200 mixed operations through both APIs while one API and one worker are SI
       perApi: [0, 1].map((i) => d.accepted.filter((a) => a.api === i).length),
       unanswered: d.unanswered,
       refused: d.refused,
+      serverErrors: d.serverErrors,
+      conflictsWithNothingActive: d.conflictsWithNothingActive,
       failed,
       lost: lost.length,
       stuck: stuck.length,
       runs: dup.executions,
+      neverStarted: dup.neverStarted,
+      heldAtKill,
       registrations: dup.registrations,
       registrationsPerOp: dup.registrationsPerOperation,
       timeline: events,
@@ -313,4 +340,48 @@ test('a terminal, SSH and a forwarded port through either API reach the agent wh
   } finally {
     echo.close();
   }
+});
+
+test('an API killed between recording an operation and starting its workflow: the retry on the other API is accepted and runs, the recorded one is failed as never started', async () => {
+  await Promise.all([stack.startApi(0), stack.startApi(1)]);
+  const space = await stack.client(0).createSpace({ name: 'orphaned', template: stack.template } as never);
+  // API 1 records the start, then hangs on Temporal; it dies there, before the workflow exists
+  stack.holdTemporalOf(1, true);
+  let recorded;
+  let outcome: unknown;
+  try {
+    const lost = stack.client(1).startSpace(space.id).then(() => 'answered', (e: unknown) => e);
+    recorded = await until('API 1 to record the start', () => stack.store.operations.active(space.id), 15_000, 20);
+    await stack.killApi(1);
+    outcome = await lost;
+  } finally {
+    stack.holdTemporalOf(1, false);
+  }
+  expect(outcome).toBeInstanceOf(KnotConnectionError);
+  expect(recorded).toMatchObject({ type: 'start', status: 'pending', runId: null });
+
+  // the client retries the unanswered request on the other API at once, as the drive of scenario 1 does
+  const t0 = Date.now();
+  const retried = await stack.client(0).startSpace(space.id);
+  const answeredMs = Date.now() - t0;
+  expect(retried.operation.id).not.toBe(recorded.id);
+  const done = await until('the retried start to finish', async () => {
+    const op = await stack.store.operations.get(retried.operation.id);
+    return op && ['succeeded', 'failed', 'cancelled'].includes(op.status) ? op : null;
+  }, 60_000, 100);
+  const orphan = await stack.store.operations.get(recorded.id);
+  const create = (await operationsOf(stack.store, [space.id])).find((o) => o.type === 'create')!;
+  // Temporal ran the create and the retried start, never the orphan
+  const runs: string[] = [];
+  await until('visibility to list both runs', async () => {
+    runs.length = 0;
+    for await (const w of stack.temporal.workflow.list({ query: `WorkflowId = 'space-${space.id}'` })) runs.push(((w.memo ?? {}) as { operationId?: string }).operationId ?? '-');
+    return runs.length >= 2;
+  }, 30_000, 200);
+  console.log(`[replicas] orphaned start: retry answered in ${answeredMs} ms, retried ${done.status}, orphan ${orphan?.status}/${orphan?.errorType}, runs ${JSON.stringify(runs)}`);
+  expect(done.status).toBe('succeeded');
+  expect(orphan).toMatchObject({ status: 'failed', errorType: 'operation_not_started' });
+  expect(runs.sort()).toEqual([create.id, retried.operation.id].sort());
+  expect((await stack.client(0).getSpace(space.id)).status.phase).toBe('running');
+  await stack.startApi(1);
 });

@@ -5,7 +5,9 @@
  * own on KNOT_TEST_REDIS), a Temporal namespace of its own on the integration run's dev server (so
  * the workers' schedules never meet another suite's), and the Nomad sandbox behind a recording
  * proxy (./nomad-recorder.ts). A TCP round-robin balancer (./tcp-balancer.ts) gives clients and
- * agents one URL in front of both APIs, and every replica's `server.url` is that URL.
+ * agents one URL in front of both APIs, and every replica's `server.url` is that URL. Each API
+ * reaches Temporal through a proxy of its own that a test can stall (`holdTemporalOf`), to kill an
+ * API between recording an operation and starting its workflow.
  *
  * Each API and worker is started, SIGKILLed and restarted by index; `runningSpaceWithAgent` starts a
  * space and runs its real `knot agent` dialling the balancer. Needs a fresh `dist/` (npx tsc -p
@@ -51,6 +53,10 @@ export interface ReplicaStack {
   url: string;
   apiUrl(i: number): string;
   startApi(i: number): Promise<void>;
+  /** holds (true) or lets go what API `i` sends to Temporal: its workflow starts hang meanwhile */
+  holdTemporalOf(i: number, held: boolean): void;
+  /** bytes API `i` sent to Temporal that are being held (a call of it is hanging) */
+  temporalHeldOf(i: number): number;
   killApi(i: number): Promise<void>;
   /** SIGKILL, then start again on the same port */
   restartApi(i: number): Promise<void>;
@@ -145,6 +151,14 @@ export async function startReplicaStack(opts: ReplicaStackOptions = {}): Promise
     for (let i = 0; i < nApis; i++) ports.push(await freePort());
     const balancer = await startTcpBalancer(ports.map((port) => ({ host: '127.0.0.1', port })));
     cleanups.push(() => balancer.close());
+    // each API reaches Temporal through a proxy of its own, which a test can stall (holdTemporalOf)
+    const temporalTarget = { host: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)) };
+    const temporalProxies: TcpBalancer[] = [];
+    for (let i = 0; i < nApis; i++) {
+      const proxy = await startTcpBalancer([temporalTarget]);
+      cleanups.push(() => proxy.close());
+      temporalProxies.push(proxy);
+    }
     const taskQueue = `replicas-${randomBytes(4).toString('hex')}`;
     const storeEnv = {
       ...testStore.env,
@@ -159,10 +173,10 @@ export async function startReplicaStack(opts: ReplicaStackOptions = {}): Promise
       KNOT_SERVER_URL: balancer.url,
       KNOT_SERVER_WILDCARD_DOMAIN: '*.knot.test',
     };
-    const apis = ports.map((port) =>
+    const apis = ports.map((port, i) =>
       serverProcess({
         port,
-        temporalAddress: address,
+        temporalAddress: `127.0.0.1:${temporalProxies[i]!.port}`,
         nomadAddr: nomad.url,
         storeEnv,
         encryptKey: REPLICA_ENCRYPT_KEY,
@@ -213,6 +227,8 @@ export async function startReplicaStack(opts: ReplicaStackOptions = {}): Promise
       url: balancer.url,
       apiUrl: (i) => apis[i]!.url,
       startApi: (i) => apis[i]!.start(),
+      holdTemporalOf: (i, held) => temporalProxies[i]!.hold(held),
+      temporalHeldOf: (i) => temporalProxies[i]!.heldBytes,
       killApi: (i) => apis[i]!.kill(),
       async restartApi(i) {
         await apis[i]!.kill();

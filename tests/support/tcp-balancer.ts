@@ -31,6 +31,14 @@ export interface TcpBalancer {
   readonly accepted: number[];
   /** open connections to backend `i` */
   openTo(i: number): number;
+  /**
+   * Holds (true) or lets go (false) what clients send: held, their bytes are kept in the balancer
+   * (new connections are made but carry nothing) and requests hang as on a stalled network; let
+   * go, everything held goes through in order.
+   */
+  hold(held: boolean): void;
+  /** bytes clients sent that are being held (0 when nothing is waiting) */
+  readonly heldBytes: number;
   /** destroys every open connection (both sides) and stops listening */
   close(): Promise<void>;
 }
@@ -50,7 +58,36 @@ export async function startTcpBalancer(backends: (string | BalancerBackend)[], o
   const connections: BalancedConnection[] = [];
   const accepted = targets.map(() => 0);
   const sockets = new Set<net.Socket>();
+  interface Pair {
+    client: net.Socket;
+    upstream: net.Socket;
+    /** chunks read from the client while held, and the listener that reads them */
+    kept: Buffer[];
+    keep: ((d: Buffer) => void) | null;
+  }
+  const pairs = new Set<Pair>();
+  let held = false;
+  let heldBytes = 0;
   let next = 0;
+  const flow = (p: Pair) => {
+    if (p.keep) p.client.removeListener('data', p.keep);
+    p.keep = null;
+    for (const d of p.kept.splice(0)) {
+      heldBytes -= d.length;
+      p.upstream.write(d);
+    }
+    p.client.pipe(p.upstream);
+    p.client.resume();
+  };
+  const keep = (p: Pair) => {
+    p.client.unpipe(p.upstream);
+    p.keep = (d: Buffer) => {
+      heldBytes += d.length;
+      p.kept.push(d);
+    };
+    p.client.on('data', p.keep);
+    p.client.resume();
+  };
 
   const dial = (target: BalancerBackend): Promise<net.Socket | null> =>
     new Promise((resolve) => {
@@ -91,8 +128,11 @@ export async function startTcpBalancer(backends: (string | BalancerBackend)[], o
         accepted[index]!++;
         upstream.setNoDelay(true);
         client.setNoDelay(true);
+        const pair: Pair = { client, upstream, kept: [], keep: null };
+        pairs.add(pair);
         const end = () => {
           conn.open = false;
+          if (pairs.delete(pair)) for (const d of pair.kept.splice(0)) heldBytes -= d.length;
           client.destroy();
           upstream.destroy();
         };
@@ -102,9 +142,9 @@ export async function startTcpBalancer(backends: (string | BalancerBackend)[], o
           end();
         });
         client.once('close', end);
-        client.pipe(upstream);
         upstream.pipe(client);
-        client.resume();
+        if (held) keep(pair);
+        else flow(pair);
         return;
       }
       // every backend refused: the client sees its connection closed
@@ -123,6 +163,14 @@ export async function startTcpBalancer(backends: (string | BalancerBackend)[], o
     connections,
     accepted,
     openTo: (i) => connections.filter((c) => c.open && c.backend === i).length,
+    hold(on) {
+      if (held === on) return;
+      held = on;
+      for (const p of pairs) (on ? keep : flow)(p);
+    },
+    get heldBytes() {
+      return heldBytes;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -37,7 +37,10 @@ describe('agent tokens in the lifecycle', () => {
 
   /** Every event of the operation's run, payloads decoded to text. */
   async function historyText(op: Operation): Promise<string> {
-    const history = await h.client.workflow.getHandle(op.workflowId, op.runId ?? undefined).fetchHistory();
+    const handle = h.client.workflow.getHandle(op.workflowId, op.runId ?? undefined);
+    // the run records its operation as finished inside its last workflow task: the history is whole once the run is
+    await handle.result();
+    const history = await handle.fetchHistory();
     // payload bytes come out base64 (and Uint8Array/Buffer before toJSON): decode both
     return JSON.stringify(history, (key, value: unknown) => {
       if (key === 'data' && typeof value === 'string') return Buffer.from(value, 'base64').toString('utf8');
@@ -69,11 +72,12 @@ describe('agent tokens in the lifecycle', () => {
     expect(await h.store.agentTokens.findByHash(hashToken(token))).toMatchObject({ spaceId, kind: 'start' });
 
     const history = await historyText(started);
-    // the decoding works (the activity inputs name the space and the step) and no token is there;
-    // registering the job is a local activity (patch nomad-steps-local): only its result is recorded
+    // the decoding works (the workflow input names the space) and no token is there; registering
+    // the job and the wait are local activities (patches nomad-steps-local, start-wait-local): their
+    // markers record the activity and its result, not its input
     expect(history).toContain(spaceId);
-    expect(history).toContain('waiting for the allocation to be healthy');
     expect(history).toContain('registerSpaceJob');
+    expect(history).toContain('waitForSpaceRunning');
     expect(history).not.toContain(token);
     expect(history).not.toContain('knot_agent_');
 

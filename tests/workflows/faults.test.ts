@@ -13,6 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { progressQuery } from '../../temporal/workflows';
 import { Client } from '@temporalio/client';
 import { createLifecycleClient } from '../../temporal/lifecycle-client';
+import { LIFECYCLE_WORKFLOWS } from '../../temporal/workflows';
+import { newId } from '../../core/names';
+import type { LifecycleInput } from '../../core/lifecycle';
 import type { OperationRepository, Store } from '../../store/store';
 import type { Operation } from '../../store/model';
 import { storeKinds, type StoreKind } from '../support/db';
@@ -248,6 +251,45 @@ describe.each(storeKinds())('lifecycle under Nomad faults on %s', (kind: StoreKi
     expect((await spaceOf(h.store, space.id)).phase).toBe('running');
     await expectConsistent(h, 'failed start undo', [space.id]);
   });
+
+  /**
+   * Was a BUG (the replica tier's stuck operation): an API process killed after recording an
+   * operation (`pending`) but before starting its workflow leaves a row nothing will run. The
+   * client's retry of the unanswered request, on another replica a few ms later, was refused
+   * (`operation_in_progress`, naming that row) because the row was too young to be judged, and
+   * nothing failed it before the 1 h deadline. Now the retry looks again until the row is old
+   * enough (or its run shows up), fails it as `operation_not_started` and is accepted.
+   */
+  it('a retry right after an API died between recording an operation and starting its workflow is accepted', async () => {
+    const owner = await seedUser(h.store, `orphan${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'orphan', job: jobNamed('or'), volumes: homeOnly() });
+    const space = await createSpace(h, owner, tpl.id, 'orphan', 'orphan');
+    // what the dead API left: the row, no workflow
+    const orphan = await h.store.operations.insert({ id: newId(Date.now()), spaceId: space.id, type: 'start', requestedBy: owner.id, workflowId: `space-${space.id}`, deadlineAt: Date.now() + 3_600_000 }, Date.now());
+    const accepted = await h.lifecycle.startOperation({ spaceId: space.id, type: 'start', requestedBy: owner.id, ownerName: owner.username, templateName: 'orphan' });
+    expect((await h.store.operations.get(orphan.id))!.errorType).toBe('operation_not_started');
+    expect((await waitForOperation(h.store, accepted.id)).status).toBe('succeeded');
+    await expectConsistent(h, 'orphaned start', [space.id]);
+  });
+
+  it('a request meeting a young operation whose workflow is still being started is refused once the run shows up', async () => {
+    const owner = await seedUser(h.store, `racing${kind}`);
+    const tpl = await seedTemplate(h.store, { name: 'racing', job: jobNamed('ra'), volumes: homeOnly() });
+    const space = await createSpace(h, owner, tpl.id, 'racing', 'racing');
+    // another replica's request in the middle of its start: recorded, its workflow started 300 ms later
+    const first = await h.store.operations.insert({ id: newId(Date.now()), spaceId: space.id, type: 'start', requestedBy: owner.id, workflowId: `space-${space.id}`, deadlineAt: Date.now() + 3_600_000 }, Date.now());
+    const input: LifecycleInput = { spaceId: space.id, operationId: first.id, type: 'start', requestedBy: owner.id };
+    const started = new Promise((r) => setTimeout(r, 300)).then(() =>
+      h.client.workflow.start(LIFECYCLE_WORKFLOWS.start, { taskQueue: h.taskQueue, workflowId: first.workflowId, args: [input], memo: { operationId: first.id, type: 'start' } }),
+    );
+    await expect(h.lifecycle.startOperation({ spaceId: space.id, type: 'stop', requestedBy: owner.id, ownerName: owner.username, templateName: 'racing' })).rejects.toMatchObject({
+      type: 'operation_in_progress',
+      details: { operationId: first.id },
+    });
+    await started;
+    expect((await waitForOperation(h.store, first.id)).status).toBe('succeeded');
+    await expectConsistent(h, 'racing start', [space.id]);
+  });
 });
 
 /**
@@ -289,7 +331,9 @@ async function waitOrExplain(h: Harness, spaceId: string, operationId: string, w
 }
 
 describe.each(storeKinds())('a worker process killed mid-start on %s', (kind: StoreKind) => {
-  const RUN_DELAY_MS = 4000;
+  // past a start's first try of the wait (4 s, local, no heartbeats; workflows/lifecycle.ts
+  // `waitUntilRunning`), so the heartbeating wait has taken over and heartbeats when the worker dies
+  const RUN_DELAY_MS = 10_000;
   let h: Harness;
   let worker: WorkerProcess;
   beforeAll(async () => {
@@ -344,7 +388,7 @@ describe.each(storeKinds())('a worker process killed mid-start on %s', (kind: St
     const owner = await seedUser(h.store, `comp${kind}${tag()}`);
     const tpl = await seedTemplate(h.store, { name: 'crashcomp', job: jobNamed('cc'), volumes: homeOnly() });
     const { space, homeId, homeCreateIndex } = await spaceWithHome(h, owner, tpl.id, 'crashcomp', 'comp');
-    await seedTemplate(h.store, { name: 'crashcomp', job: jobWithData('cc'), volumes: homeAndData(), startTimeout: '4s' }, '1.1.0');
+    await seedTemplate(h.store, { name: 'crashcomp', job: jobWithData('cc'), volumes: homeAndData(), startTimeout: '9s' }, '1.1.0');
     h.sandbox.setFaults({ pendingAllocations: '^cc-comp$' });
     const t0 = Date.now();
     const op = await startOp(h, space.id, 'start', owner, 'crashcomp');
@@ -353,7 +397,7 @@ describe.each(storeKinds())('a worker process killed mid-start on %s', (kind: St
       await waitActivityHeartbeating(h, space.id, 'waitForSpaceRunning');
       await worker.kill();
       // restarted at once: the wait is retried only after its 15 s heartbeat timeout, long after
-      // the 4 s start timeout, so compensation is due when the new worker picks the start up
+      // the 9 s start timeout, so compensation is due when the new worker picks the start up
       await worker.start();
       done = await waitOrExplain(h, space.id, op.id, worker, 90_000);
     } finally {

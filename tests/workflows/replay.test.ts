@@ -195,6 +195,55 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
 }, 120_000);
 
 /**
+ * The shape with a start's wait tried first locally (`patched('start-wait-local')`,
+ * workflows/lifecycle.ts `waitUntilRunning`): a start healthy within the first try, one whose
+ * allocation fails (the try's verdict, then the compensating stop), and one healthy only after the
+ * first try's deadline (the heartbeating wait takes over). `KNOT_RECORD_HISTORIES=start-wait-local`.
+ */
+(process.env.KNOT_RECORD_HISTORIES === 'start-wait-local' ? it : it.skip)('records the local start-wait shape: start, a failed allocation, a slow allocation', async () => {
+  const record = async (opts: Parameters<typeof startHarness>[1], script: (start: (name: string) => Promise<void>, h: Awaited<ReturnType<typeof startHarness>>) => Promise<void>) => {
+    const h = await startHarness('sqlite', opts);
+    try {
+      const owner = await seedUser(h.store, 'replay');
+      const tpl = await seedTemplate(h.store, { name: 'debian', job: seedJob(), volumes: seedVolumes() });
+      const spaceIds: string[] = [];
+      const run = async (spaceId: string, type: 'start' | 'delete') => {
+        const op = await h.lifecycle.startOperation({ spaceId, type, requestedBy: owner.id, ownerName: owner.username, templateName: 'debian' });
+        await waitForOperation(h.store, op.id);
+        const handle = h.client.workflow.getHandle(`space-${spaceId}`);
+        await handle.result().catch(() => undefined);
+        return handle;
+      };
+      await script(async (name) => {
+        const spaceId = newId(Date.now());
+        spaceIds.push(spaceId);
+        await h.lifecycle.createSpace({ spaceId, name: `wait${spaceIds.length}`, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id }, owner.username, 'debian');
+        await h.client.workflow.getHandle(`space-${spaceId}`).result();
+        const history = await (await run(spaceId, 'start')).fetchHistory();
+        const patches = (history.events ?? [])
+          .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+          .map((e) => (JSON.parse(Buffer.from(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString('utf8')) as { id: string }).id);
+        expect(patches).toContain('start-wait-local');
+        writeFileSync(path.join(DIR, `start-wait-local-${name}.json`), JSON.stringify(history));
+      }, h);
+      for (const spaceId of spaceIds) await run(spaceId, 'delete');
+    } finally {
+      await h.close();
+    }
+  };
+  await record({}, async (start, h) => {
+    await start('start');
+    h.sandbox.setFaults({ failAllocations: '.*' });
+    await start('allocation-failed');
+    h.sandbox.setFaults({});
+  });
+  // healthy 7 s after running: past the first try's 4 s deadline
+  await record({ sandbox: { healthyDelayMs: 7_000 } }, async (start) => {
+    await start('fallback');
+  });
+}, 120_000);
+
+/**
  * An auto-stop sweep run that takes the autostart path (`patched('auto-stop-sweep-autostart')`,
  * workflows/sweeps.ts): a space due a minute ago is started by the run. `KNOT_RECORD_HISTORIES=sweeps`.
  */

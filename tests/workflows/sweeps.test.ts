@@ -142,7 +142,10 @@ describe.each(storeKinds())('sweeps on %s', (kind) => {
 
     const fresh = await storedSpace(owner.id, open.id, 'fresh', 'running', Date.now() - 60 * MIN);
     const busy = await storedSpace(owner.id, short.id, 'busy', 'running', Date.now() - 10 * MIN);
-    await h.store.operations.insert({ id: newId(Date.now()), spaceId: busy, type: 'update', requestedBy: owner.id, workflowId: `space-${busy}`, deadlineAt: Date.now() + 60 * MIN }, Date.now());
+    // running, as its workflow records it (a pending row without a run would be failed as never
+    // started by the sweep's request once it is a few seconds old: temporal/lifecycle-client.ts)
+    const busyOp = await h.store.operations.insert({ id: newId(Date.now()), spaceId: busy, type: 'update', requestedBy: owner.id, workflowId: `space-${busy}`, deadlineAt: Date.now() + 60 * MIN }, Date.now());
+    await h.store.operations.markRunning(busyOp.id, 'a-run-of-the-update', Date.now());
 
     const result = await triggerAndWait<AutoStopSweepResult>(h.client, ids.autoStop);
     expect(result).toEqual({ scanned: 3, stopped: 1, skipped: 1, failed: 0, autostart: { due: 0, started: 0, skipped: 0, failed: 0 } });
