@@ -5,11 +5,16 @@
  *
  * Both directions are piped (backpressure holds) and end separately: the server's end of body is
  * a FIN to the app, the app's FIN ends the response body, and the other direction carries on.
+ *
+ * A tunnel the server asks for its HTTP pool (POOLED_TUNNEL_HEADER) is the same pipe, but it is not
+ * counted as a session: it stays open between requests, and an idle space must not look in use.
+ * Its bytes from the server (each request) are activity, as every tunnel's are.
  */
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { CONNECT_HOST } from '../link/protocol';
+import { CONNECT_HOST, POOLED_TUNNEL_HEADER, POOLED_TUNNEL_HTTP } from '../link/protocol';
+import { pipeByTurn } from '../link/turn-pipe';
 
 export interface TunnelDeps {
   /** ports the agent serves itself (the health check): never tunnelled to */
@@ -45,6 +50,8 @@ function refuse(stream: ServerHttp2Stream, status: number, error: string): void 
 export function serveConnect(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: TunnelDeps): void {
   const target = connectTarget(headers[':authority'], deps.ownPorts());
   if ('error' in target) return refuse(stream, target.status, target.error);
+  // a server's pooled HTTP/1 connection: its requests are activity, its idle time is not a session
+  const pooled = headers[POOLED_TUNNEL_HEADER] === POOLED_TUNNEL_HTTP;
   // allowHalfOpen: the app's FIN must not end our writes to it (and the other way round)
   const socket = net.connect({ host: CONNECT_HOST, port: target.port, allowHalfOpen: true });
   socket.setTimeout(deps.dialTimeoutMs ?? DIAL_TIMEOUT_MS, () => {
@@ -62,11 +69,18 @@ export function serveConnect(stream: ServerHttp2Stream, headers: IncomingHttpHea
       socket.destroy();
       return;
     }
-    deps.onCount(1);
-    socket.once('close', () => deps.onCount(-1));
-    stream.respond({ ':status': 200 });
+    if (pooled) {
+      // request after request, each small: no Nagle delay between head and body
+      socket.setNoDelay(true);
+      stream.respond({ ':status': 200, [POOLED_TUNNEL_HEADER]: POOLED_TUNNEL_HTTP });
+    } else {
+      deps.onCount(1);
+      socket.once('close', () => deps.onCount(-1));
+      stream.respond({ ':status': 200 });
+    }
     stream.on('data', () => deps.onActivity());
-    stream.pipe(socket);
+    // the link's DATA frames are ≤ 16 KiB each: one write to the app per turn, not per frame
+    pipeByTurn(stream, socket);
     socket.pipe(stream);
     // a reset or a dropped link: the app's connection goes too (a clean end closes it via the pipes)
     stream.once('close', () => {

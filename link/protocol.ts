@@ -78,6 +78,16 @@ export const AgentRoute = {
  * the end of one body ends that direction only (a half-close). 502 when nothing accepts there.
  */
 export const CONNECT_HOST = '127.0.0.1';
+/**
+ * On a CONNECT: `http` asks for a tunnel the server keeps in its keep-alive pool of HTTP/1
+ * connections to that port (api/agent-link/app-tunnels.ts), one plain HTTP request after another.
+ * Its bytes count as activity, but it is not a session (an idle pooled connection must not keep a
+ * space "in use"). An agent that honours it echoes the header on its 200; an agent from before
+ * does not, and the server then uses that tunnel for one request and relays later ones as
+ * HTTP_RELAY_PREFIX requests.
+ */
+export const POOLED_TUNNEL_HEADER = 'x-knot-tunnel';
+export const POOLED_TUNNEL_HTTP = 'http';
 export function connectAuthority(port: number): string {
   return `${CONNECT_HOST}:${port}`;
 }

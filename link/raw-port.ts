@@ -23,6 +23,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { webSocketAccept } from './raw-link';
+import { pipeByTurn } from './turn-pipe';
 
 export const PORT_SUBPROTOCOL_RAW = 'knot-port.raw';
 /** the WebSocket mode, named (clients from before offer no subprotocol at all, and get it too) */
@@ -57,9 +58,11 @@ export function tearDown(s: Duplex): void {
 /**
  * Pipes two byte streams into each other until both directions have ended (clean) or either side
  * fails or goes away before that (both torn down, tearDown). One side's end is the other's `end()`, so a
- * half-close crosses; backpressure is `pipe()`'s. Both streams must allow half-open.
+ * half-close crosses; backpressure is `pipe()`'s. Both streams must allow half-open. `byTurnFrom`:
+ * the side whose chunks are small (an HTTP/2 stream: DATA frames of ≤ 16 KiB); what it delivers in
+ * one turn of the event loop is written to the other as one (link/turn-pipe.ts).
  */
-export function pipeRaw(a: Duplex, b: Duplex, onDone?: (clean: boolean) => void): void {
+export function pipeRaw(a: Duplex, b: Duplex, onDone?: (clean: boolean) => void, byTurnFrom?: Duplex): void {
   let over = false;
   let closedClean = 0;
   const finish = (clean: boolean) => {
@@ -75,7 +78,8 @@ export function pipeRaw(a: Duplex, b: Duplex, onDone?: (clean: boolean) => void)
     [a, b],
     [b, a],
   ] as const) {
-    from.pipe(to);
+    if (from === byTurnFrom) pipeByTurn(from, to);
+    else from.pipe(to);
     from.on('error', () => finish(false));
     from.once('close', () => {
       // closed after both of its directions ended: the other side has ended (or is ending) as well

@@ -6,7 +6,7 @@
  */
 import type http2 from 'node:http2';
 import type { ClientHttp2Stream } from 'node:http2';
-import { AgentRoute, TerminalHeader, connectAuthority, httpRelayPath, type AgentStateReport } from '../../link/protocol';
+import { AgentRoute, POOLED_TUNNEL_HEADER, POOLED_TUNNEL_HTTP, TerminalHeader, connectAuthority, httpRelayPath, type AgentStateReport } from '../../link/protocol';
 
 export interface TerminalRequest {
   session: string;
@@ -26,6 +26,14 @@ export abstract class LinkStreams {
   readonly terminals = new Set<SessionCloser>();
   /** SSH connections riding this link, closed with it */
   readonly sshTunnels = new Set<SessionCloser>();
+  /**
+   * Keep-alive HTTP/1 connections to the apps, by port (app-tunnels.ts): they live on the link
+   * object, so a pooled connection is only ever reused for this space's link and that port, and
+   * goes with the link.
+   */
+  readonly appPools = new Map<number, { destroy(): void }>();
+  /** whether the agent keeps pooled tunnels (POOLED_TUNNEL_HEADER echoed); null until one was opened */
+  pooledTunnels: boolean | null = null;
 
   abstract readonly spaceId: string;
   abstract get isClosed(): boolean;
@@ -55,6 +63,11 @@ export abstract class LinkStreams {
     return this.request({ ':method': 'CONNECT', ':authority': connectAuthority(port) });
   }
 
+  /** Opens a CONNECT stream for the pool of HTTP/1 connections to `port` (link/protocol.ts POOLED_TUNNEL_HEADER). */
+  openPooledTunnel(port: number): ClientHttp2Stream {
+    return this.request({ ':method': 'CONNECT', ':authority': connectAuthority(port), [POOLED_TUNNEL_HEADER]: POOLED_TUNNEL_HTTP });
+  }
+
   /**
    * One plain HTTP request to a web port inside the space (link/protocol.ts HTTP_RELAY_PREFIX):
    * `headers` are the app's (no hop-by-hop ones); `endStream` when the request has no body.
@@ -68,6 +81,8 @@ export abstract class LinkStreams {
 
   /** Ends every terminal and SSH connection riding this link (the link, or the way to it, is gone). */
   protected closeSessions(reason: string): void {
+    for (const pool of this.appPools.values()) pool.destroy();
+    this.appPools.clear();
     for (const t of this.terminals) t.close(4503, reason);
     this.terminals.clear();
     for (const t of this.sshTunnels) t.close(4503, reason);

@@ -1,6 +1,7 @@
 /**
- * Relaying one HTTP request to an app inside a space (one HTTP/2 request on the agent link), or one
- * upgrade (over a CONNECT tunnel): the request goes out with knot's own credentials removed and
+ * Relaying one HTTP request to an app inside a space (over a pooled tunnel, app-tunnels.ts, or for
+ * an older agent one HTTP/2 request on the agent link), or one upgrade (over a CONNECT tunnel of
+ * its own): the request goes out with knot's own credentials removed and
  * X-Forwarded-* set, the response comes back streamed (nothing buffered), with redirects and
  * cookies kept under the app's address.
  *
@@ -53,13 +54,22 @@ function originParts(origin: string): { host: string; proto: string } {
   return lastOrigin;
 }
 
+/** The host (with its port) of a public origin. */
+export function originHost(origin: string): string {
+  return originParts(origin).host;
+}
+
 /** The headers the app gets: the client's minus hop-by-hop and knot's credentials, plus X-Forwarded-*. */
 export function requestHeaders(req: IncomingMessage, t: ProxyTarget, upgrade: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const connectionTokens = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
-  for (const [name, value] of Object.entries(req.headers)) {
+  // the headers Connection names are hop-by-hop too (a keep-alive client rarely sends any)
+  const connection = req.headers.connection;
+  const connectionTokens = connection ? connection.toLowerCase().split(',').map((s) => s.trim()) : null;
+  const headers = req.headers;
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || name.startsWith('x-forwarded-') || name === 'forwarded') continue;
-    if (HOP_BY_HOP_HEADERS.has(name) || connectionTokens.has(name)) continue;
+    if (HOP_BY_HOP_HEADERS.has(name) || connectionTokens?.includes(name)) continue;
     if (name === 'authorization' && t.stripAuthorization) continue;
     if (name === 'cookie') continue;
     out[name] = value;
@@ -132,7 +142,8 @@ export function appResponseHeaders(headers: IncomingHttpHeaders, t: ProxyTarget)
 }
 
 /**
- * Sends `req` to the app as one HTTP/2 request on the link (link/protocol.ts HTTP_RELAY_PREFIX; the
+ * For an agent without pooled tunnels (app-tunnels.ts has the usual way):
+ * sends `req` to the app as one HTTP/2 request on the link (link/protocol.ts HTTP_RELAY_PREFIX; the
  * agent keeps the TCP connections to the app alive) and streams the answer to `res`. `onError`
  * answers when the agent could not reach the app, or the link failed before the answer began.
  */

@@ -28,6 +28,7 @@ import { auditSpaceAccess } from './space-access';
 import type { LinkStreams } from './link-streams';
 import { PORT_SESSION_COOKIE, proxyUpgrade, relayHttp, type ProxyTarget } from './port-proxy';
 import { PortGrants } from './port-grants';
+import { AppTunnelPool, relayPooled } from './app-tunnels';
 import { PortSessions } from './port-sessions';
 import type { LinkRegistry } from './registry';
 import { isOwnOrigin, pathOf, queryOf, refuseUpgrade } from './upgrade-http';
@@ -208,11 +209,17 @@ export class PortRequests {
     return true;
   }
 
-  /** Relays a checked request; the agent not reaching the app is refused (and audited for a known caller) like any other refusal. */
+  /**
+   * Relays a checked request over the link's pooled tunnels to the port (app-tunnels.ts), or as one
+   * HTTP/2 request when the agent does not keep pooled tunnels; the agent not reaching the app is
+   * refused (and audited for a known caller) like any other refusal.
+   */
   private relayHttp(req: IncomingMessage, res: ServerResponse, link: LinkStreams, t: ProxyTarget, actor: Actor | null, ref: PortRef): void {
-    relayHttp(req, res, link, t, (e) => {
+    const onError = (e: Error) => {
       void this.refuse(req, res, null, actor, new KnotError(ErrorType.AgentUnreachable, `port ${t.port}: ${e.message}`), ref).catch((err: unknown) => this.svc.logger.error({ err }, 'port refusal failed'));
-    });
+    };
+    if (link.pooledTunnels === false) relayHttp(req, res, link, t, onError);
+    else relayPooled(req, res, AppTunnelPool.of(link, t.port), t, onError);
   }
 
   /** An app host's `/__knot/session?code=&path=`: the code becomes this host's cookie. */

@@ -87,10 +87,16 @@ export class PortStreams {
             tearDown(socket);
           },
         });
-        pipeRaw(socket, tunnel, () => {
-          this.raw.delete(socket);
-          untrack();
-        });
+        // the tunnel's body comes in HTTP/2 DATA frames of ≤ 16 KiB: one write to the CLI per turn
+        pipeRaw(
+          socket,
+          tunnel,
+          () => {
+            this.raw.delete(socket);
+            untrack();
+          },
+          tunnel,
+        );
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {

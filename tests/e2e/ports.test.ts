@@ -233,6 +233,27 @@ describe('ports of a space through the server', () => {
     expect(after - before).toBeLessThanOrEqual(8);
   });
 
+  it('keeps pooled tunnels per link and port, survives the app dropping them, and relays the old way for an agent without them', async () => {
+    const bearer = { authorization: `Bearer ${s.alice}` };
+    expect((await request(s.api.url, 'GET', `${prefix()}/echo`, bearer)).status).toBe(200);
+    const link = s.api.links.get(id)!;
+    expect(link.pooledTunnels).toBe(true);
+    expect([...link.appPools.keys()]).toContain(appPort);
+    // the app drops every connection (as a restart would): the pooled tunnels die, requests still answer
+    app.closeAllConnections();
+    const after = await Promise.all(Array.from({ length: 8 }, (_, i) => request(s.api.url, 'GET', `${prefix()}/echo?after=${i}`, bearer)));
+    expect(after.map((a) => a.status)).toEqual(Array(8).fill(200));
+    // an agent from before pooled tunnels: one HTTP/2 request per app request, the same rewrites
+    link.pooledTunnels = false;
+    try {
+      const r = await request(s.api.url, 'GET', `${prefix()}/echo?old=1`, { ...bearer, cookie: 'knot_session=aaaaaaaaaaaaaaaaaaaa; app=2' });
+      const seen = JSON.parse(r.text) as { url: string; headers: Record<string, string> };
+      expect([r.status, seen.url, seen.headers.cookie, seen.headers.authorization, seen.headers['x-forwarded-prefix']]).toEqual([200, '/echo?old=1', 'app=2', undefined, prefix()]);
+    } finally {
+      link.pooledTunnels = true;
+    }
+  });
+
   it('passes WebSockets by path with this server as Origin, and refuses another Origin', async () => {
     const url = `ws://${api.host}${prefix()}/ws`;
     expect(await wsEcho(url, { authorization: `Bearer ${s.alice}`, origin: api.origin })).toEqual({ echo: 'ping-42' });
