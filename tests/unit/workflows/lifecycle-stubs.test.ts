@@ -80,7 +80,12 @@ it('compensates in reverse when the space never becomes healthy, and records Sta
   });
   expect(out.ok).toBe(false);
   const names = calls.map((c) => c.name);
-  expect(names.slice(names.indexOf('waitForSpaceRunning') + 1)).toEqual(['stopSpaceJob', 'deleteSpaceVolume', 'setSpacePhase', 'finishOperation']);
+  // the first try's own (shorter) deadline is not the start's: the heartbeating wait takes over
+  // with the full deadline, and only its verdict ends the start (workflows/lifecycle.ts waitUntilRunning)
+  const waits = calls.filter((c) => c.name === 'waitForSpaceRunning').map((c) => (c.input as { deadline: number }).deadline);
+  expect(waits).toHaveLength(2);
+  expect(waits[0]!).toBeLessThan(waits[1]!);
+  expect(names.slice(names.lastIndexOf('waitForSpaceRunning') + 1)).toEqual(['stopSpaceJob', 'deleteSpaceVolume', 'setSpacePhase', 'finishOperation']);
   // only the volume this run created is deleted
   expect(calls.find((c) => c.name === 'deleteSpaceVolume')!.input).toMatchObject({ volumeId: 'vol-1', onlyIfCreatedBy: 'op1' });
   expect(calls.find((c) => c.name === 'setSpacePhase')!.input).toMatchObject({ phase: 'stopped', reason: 'StartFailed:start_timeout' });
