@@ -71,7 +71,7 @@ describe('knot space CLI on sqlite', () => {
   afterAll(async () => {
     await api?.close();
     await backend?.close();
-    rmSync(home, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
   it('create → start → stop → delete with live steps and durations', async () => {

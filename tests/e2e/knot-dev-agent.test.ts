@@ -185,6 +185,6 @@ it('knot dev runs the agent of a started seed space: linked, a working terminal,
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     for (const p of spaceId ? processesOfSpace(spaceId) : []) process.kill(p.pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 });

@@ -207,7 +207,7 @@ describe('sharing and transfer', () => {
       expect(refused.code).toBe(255);
       daveShareId = (await as(s.alice).shareSpace(id, { user: 'dave', role: 'user' })).id;
     } finally {
-      rmSync(tmp, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     }
   });
 

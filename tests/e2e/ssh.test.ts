@@ -102,7 +102,7 @@ describeSsh('SSH into a space through the agent link', () => {
   });
   afterAll(async () => {
     await s?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
   it('tells how to connect and which host key to pin', () => {

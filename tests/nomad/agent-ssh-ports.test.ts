@@ -132,7 +132,7 @@ suite('SSH and a web port of a real Nomad exec space', () => {
 
   afterAll(async () => {
     await stack?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     if (Object.keys(timings).length > 0) console.log(`real Nomad SSH/ports timings (ms): ${JSON.stringify(timings)}`);
     if (Object.keys(seen).length > 0) console.log(`inside the exec task: ${JSON.stringify(seen, null, 1)}`);
   }, 60_000);

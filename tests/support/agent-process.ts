@@ -60,7 +60,7 @@ export function spawnAgent(env: Record<string, string>, serverUrl: string, extra
         await exited;
         clearTimeout(t);
       }
-      rmSync(home, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
 }

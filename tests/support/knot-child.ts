@@ -96,7 +96,7 @@ export function knotChild(opts: { command: string; what: string; cwd: string; en
   // best effort: never leave a child behind when the test process exits
   process.once('exit', () => {
     if (isAlive) child?.kill('SIGKILL');
-    rmSync(opts.cwd, { recursive: true, force: true });
+    rmSync(opts.cwd, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
   return self;
 }

@@ -43,7 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.stop();
   await server?.close();
-  rmSync(HOME, { recursive: true, force: true });
+  rmSync(HOME, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 describe('agent link', () => {
