@@ -6,7 +6,7 @@
 import type { KnotMetrics } from '../metrics/metrics';
 import type { Store } from '../store/store';
 
-const SWEEPS = new Set(['autoStopSweep', 'cleanupOrphanJobs', 'cleanupOrphanVolumes', 'failStuckOperations', 'purgeDeletedSpaces']);
+const SWEEPS = new Set(['autoStopSweep', 'cleanupOrphanJobs', 'cleanupOrphanVolumes', 'failStuckOperations', 'failNeverStartedOperations', 'purgeDeletedSpaces']);
 
 /** Wraps every activity so its duration (and, for sweeps, its result counts) are recorded. */
 export function withActivityMetrics<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T, metrics: KnotMetrics | undefined): T {

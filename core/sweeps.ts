@@ -69,6 +69,15 @@ export interface StuckOperationsResult {
   markedFailed: number;
 }
 
+export interface NeverStartedOperationsResult {
+  /** `pending` operations without a run, old enough to have started */
+  checked: number;
+  /** failed as `operation_not_started`: Temporal knows no running workflow of theirs */
+  markedFailed: number;
+  /** left: Temporal could not be asked, or the row moved meanwhile */
+  skipped: number;
+}
+
 export interface PurgeDeletedResult {
   purged: number;
 }
@@ -112,6 +121,8 @@ export interface CleanupSweepResult {
   jobs: OrphanJobsResult | null;
   volumes: OrphanVolumesResult | null;
   stuckOperations: StuckOperationsResult | null;
+  /** absent from runs recorded before never-started operations were failed early */
+  neverStartedOperations?: NeverStartedOperationsResult | null;
   deletedSpaces: PurgeDeletedResult | null;
   /** absent from runs recorded before the audit log was bounded */
   auditLog?: PruneAuditResult | null;
@@ -179,6 +190,10 @@ export function volumeIsOrphan(record: VolumeRecordFacts | undefined, now: numbe
 
 export function stuckOperationMessage(type: string, deadlineAt: number): string {
   return `the ${type} operation passed its deadline (${new Date(deadlineAt).toISOString()}) and its workflow is not running`;
+}
+
+export function neverStartedOperationMessage(type: string, createdAt: number): string {
+  return `the ${type} operation recorded at ${new Date(createdAt).toISOString()} never started its workflow`;
 }
 
 // ---- auto-stop ----

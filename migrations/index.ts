@@ -15,6 +15,7 @@ import * as m008 from './008_webhooks';
 import * as m010 from './010_quotas';
 import * as m011 from './011_autostart';
 import * as m012 from './012_dormancy';
+import * as m013 from './013_pending_operations_index';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '010_quotas': m010,
   '011_autostart': m011,
   '012_dormancy': m012,
+  '013_pending_operations_index': m013,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -349,6 +349,12 @@ export interface OverdueCursor {
   id: string;
 }
 
+/** Cursor of the never-started operations: the last item of the previous page, in (createdAt, id) order. */
+export interface CreatedCursor {
+  createdAt: number;
+  id: string;
+}
+
 /** One step of an operation's timeline, kept for good. */
 export interface OperationStep {
   seq: number;

@@ -41,6 +41,7 @@ import type {
   OperationOutcome,
   OperationStep,
   OverdueCursor,
+  CreatedCursor,
   RunningSpace,
   RunningSpaceCursor,
   Session,
@@ -286,6 +287,11 @@ export interface OperationRepository {
   activeSpaceIds(spaceIds: readonly string[]): Promise<Set<string>>;
   /** operations still pending or running past their deadline, in (deadlineAt, id) order after the cursor */
   listOverdue(now: number, after: OverdueCursor | null, limit: number): Promise<Operation[]>;
+  /**
+   * operations still `pending` without a run that were created before `before`, in (createdAt, id)
+   * order after the cursor: requests whose workflow may never have started
+   */
+  listNeverStarted(before: number, after: CreatedCursor | null, limit: number): Promise<Operation[]>;
 }
 
 export interface StepRepository {

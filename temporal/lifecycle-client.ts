@@ -142,7 +142,8 @@ export class LifecycleClient {
    * starting its workflow, so a request meeting it looks again until its run shows up (then it is
    * a real operation: refused as before) or it is old enough to be sure. Refusing at once instead
    * would name an operation that will never run to a client whose request was merely retried, and
-   * nothing would fail it before the operation deadline (an hour) unless another request came.
+   * nothing would fail it before the next cleanup sweep (activities/sweeps/never-started-operations.ts)
+   * unless another request came.
    */
   private async neverStarted(op: Operation): Promise<boolean> {
     // bounded by looks as well as by age: a clock that does not move (tests) refuses, as before

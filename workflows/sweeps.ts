@@ -52,6 +52,8 @@ export const DORMANT_PATCH = 'cleanup-sweep-dormant';
 const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600_000;
 /** The audit-log part was added to the cleanup sweep after runs of it had been recorded. */
 export const AUDIT_RETENTION_PATCH = 'cleanup-audit-retention';
+/** Failing never-started operations within a sweep joined the cleanup sweep after runs of it had been recorded. */
+export const NEVER_STARTED_PATCH = 'cleanup-sweep-never-started';
 
 /**
  * Jobs first, then volumes: purging an orphan job releases its volume claims, so its volumes can
@@ -73,6 +75,10 @@ export async function cleanupSweepWorkflow(input: CleanupSweepInput = {}): Promi
   result.jobs = await part('orphan jobs', () => sweep.cleanupOrphanJobs(input.jobGraceMs !== undefined ? { graceMs: input.jobGraceMs } : {}));
   result.volumes = await part('orphan volumes', () => sweep.cleanupOrphanVolumes(input.volumeGraceMs !== undefined ? { graceMs: input.volumeGraceMs } : {}));
   result.stuckOperations = await part('stuck operations', () => sweep.failStuckOperations({}));
+  // after the stuck ones: an overdue row is failed there, with its space; here only younger ones
+  if (patched(NEVER_STARTED_PATCH)) {
+    result.neverStartedOperations = await part('never-started operations', () => sweep.failNeverStartedOperations({}));
+  }
   result.deletedSpaces = await part('deleted spaces', () => sweep.purgeDeletedSpaces({ retentionMs: input.deletedRetentionMs ?? DEFAULT_RETENTION_MS }));
   const auditRetentionMs = input.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
   if (patched(AUDIT_RETENTION_PATCH)) {

@@ -8,6 +8,7 @@ import type { ActivityDeps } from '../deps';
 import { createAutoStopActivities } from './auto-stop';
 import { createAutostartActivities } from './autostart';
 import { createDormantActivities } from './dormant';
+import { createNeverStartedOperationActivities } from './never-started-operations';
 import { createOrphanJobActivities } from './orphan-jobs';
 import { createOrphanVolumeActivities } from './orphan-volumes';
 import { createPurgeDeletedActivities } from './purge-deleted';
@@ -20,6 +21,7 @@ export function createSweepActivities(deps: ActivityDeps) {
     ...createOrphanJobActivities(deps),
     ...createOrphanVolumeActivities(deps),
     ...createStuckOperationActivities(deps),
+    ...createNeverStartedOperationActivities(deps),
     ...createPurgeDeletedActivities(deps),
     ...createDormantActivities(deps),
   };

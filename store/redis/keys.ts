@@ -148,6 +148,10 @@ export class Keys {
   get operationDeadlines(): string {
     return this.k('ops', 'overdue');
   }
+  /** ordered by (createdAt, id): operations still pending without a run (schema 3) */
+  get operationsNotStarted(): string {
+    return this.k('ops', 'not-started');
+  }
 
   // ---- logs ----
   get eventCounter(): string {

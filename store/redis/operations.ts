@@ -1,8 +1,8 @@
 /**
  * Operations: `op:<id>` (the record as returned), and indexes derived from it: per space every
  * operation by (createdAt, id) (`space:<id>:ops`), per space the ids still pending or running
- * (`space:<id>:ops:active`), and the pending or running ones with a deadline by (deadlineAt, id)
- * (`ops:overdue`).
+ * (`space:<id>:ops:active`), the pending or running ones with a deadline by (deadlineAt, id)
+ * (`ops:overdue`), and the pending ones without a run by (createdAt, id) (`ops:not-started`).
  */
 import { alreadyInUse } from '../../core/errors';
 import { ACTIVE_OPERATION_STATUSES } from '../../core/lifecycle';
@@ -13,6 +13,8 @@ import { type Keys, LEX_MIN, LEX_MAX, idOfMember, lexBelowNumber, lexExclusive, 
 import { readDoc, readDocs, writeDoc, type Kv, type KvTx } from './kv';
 
 const isActive = (op: Operation) => ACTIVE_OPERATION_STATUSES.includes(op.status);
+/** recorded, but its workflow has not begun (it may never have started) */
+export const isNotStarted = (op: Operation) => op.status === 'pending' && !op.runId;
 
 function entriesOf(keys: Keys, op: Operation): IndexEntry[] {
   const entries: IndexEntry[] = [{ kind: 'zset', key: keys.operationsOfSpace(op.spaceId), member: orderedMember(op.createdAt, op.id) }];
@@ -20,6 +22,7 @@ function entriesOf(keys: Keys, op: Operation): IndexEntry[] {
     entries.push({ kind: 'set', key: keys.activeOperationsOfSpace(op.spaceId), member: op.id });
     if (op.deadlineAt !== null) entries.push({ kind: 'zset', key: keys.operationDeadlines, member: orderedMember(op.deadlineAt, op.id) });
   }
+  if (isNotStarted(op)) entries.push({ kind: 'zset', key: keys.operationsNotStarted, member: orderedMember(op.createdAt, op.id) });
   return entries;
 }
 
@@ -134,6 +137,14 @@ export function redisOperations(kv: Kv, keys: Keys): OperationRepository {
       const min = after ? lexExclusive(orderedMember(after.deadlineAt, after.id)) : LEX_MIN;
       const index = keys.operationDeadlines;
       return scanIndex(kv.read, index, { min, max: lexBelowNumber(now), limit, pageSize: Math.max(1, limit) }, async (members) =>
+        (await readDocs<Operation>(kv.read, members.map((m) => keys.operation(idOfMember(m))))).map((op, i) => (op && holds(entriesOf(keys, op), index, members[i] ?? '') ? op : null)),
+      );
+    },
+
+    listNeverStarted: async (before, after, limit) => {
+      const min = after ? lexExclusive(orderedMember(after.createdAt, after.id)) : LEX_MIN;
+      const index = keys.operationsNotStarted;
+      return scanIndex(kv.read, index, { min, max: lexBelowNumber(before), limit, pageSize: Math.max(1, limit) }, async (members) =>
         (await readDocs<Operation>(kv.read, members.map((m) => keys.operation(idOfMember(m))))).map((op, i) => (op && holds(entriesOf(keys, op), index, members[i] ?? '') ? op : null)),
       );
     },

@@ -4,13 +4,14 @@
  * to touch it.
  */
 import type Redis from 'ioredis';
-import type { Space } from '../model';
+import type { Operation, Space } from '../model';
 import { guarded } from './errors';
-import { idOfMember, lexExclusive, LEX_MAX, LEX_MIN, type Keys } from './keys';
+import { idOfMember, lexExclusive, LEX_MAX, LEX_MIN, orderedMember, type Keys } from './keys';
+import { isNotStarted } from './operations';
 import type { ConnectionPool } from './pool';
 import { spaceNameMember } from './spaces';
 
-export const REDIS_SCHEMA_VERSION = 2;
+export const REDIS_SCHEMA_VERSION = 3;
 
 /** Keys unlinked per round trip by `dropAll`. */
 const SCAN_COUNT = 1000;
@@ -38,9 +39,33 @@ async function indexSpaceNames(redis: Redis, keys: Keys): Promise<void> {
   }
 }
 
+/**
+ * 2 → 3: the index of operations still pending without a run (the cleanup sweep's never-started
+ * pass). They are found through `ops:overdue`, which holds every pending or running operation
+ * with a deadline (knot records one on each), not by reading every operation. Idempotent; an
+ * operation that starts while the step runs may leave a member behind, which the query skips
+ * (its document no longer holds it).
+ */
+async function indexNotStartedOperations(redis: Redis, keys: Keys): Promise<void> {
+  let min = LEX_MIN;
+  for (;;) {
+    const members = await guarded(redis.zrangebylex(keys.operationDeadlines, min, LEX_MAX, 'LIMIT', 0, STEP_PAGE));
+    const last = members[members.length - 1];
+    if (last === undefined) return;
+    const docs = await guarded(redis.mget(...members.map((m) => keys.operation(idOfMember(m)))));
+    const notStarted = docs.flatMap((d) => {
+      const op = d === null ? null : (JSON.parse(d) as Operation);
+      return op && isNotStarted(op) ? [orderedMember(op.createdAt, op.id)] : [];
+    });
+    if (notStarted.length > 0) await guarded(redis.zadd(keys.operationsNotStarted, ...notStarted.flatMap((m) => [0, m])));
+    min = lexExclusive(last);
+  }
+}
+
 /** STEPS[v] takes the layout from version v to v + 1. */
 const STEPS: Record<number, { name: string; run: (redis: Redis, keys: Keys) => Promise<void> }> = {
   1: { name: 'redis schema 2: space name index', run: indexSpaceNames },
+  2: { name: 'redis schema 3: never-started operations index', run: indexNotStartedOperations },
 };
 
 /** Creates or upgrades the layout; the steps applied. */

@@ -104,6 +104,14 @@ export function sqlOperations(db: Queryable): OperationRepository {
       const rows = await q.orderBy([{ column: 'deadline_at' }, { column: 'id' }]).limit(limit);
       return rows.map(fromRow);
     },
+
+    // index `operations(status, created_at, id)` (migration 013)
+    async listNeverStarted(before, after, limit) {
+      const q = db('operations').where({ status: 'pending' }).whereNull('run_id').where('created_at', '<', before);
+      if (after) q.where('created_at', '>=', after.createdAt).andWhere((w) => w.where('created_at', '>', after.createdAt).orWhere('id', '>', after.id));
+      const rows = await q.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(limit);
+      return rows.map(fromRow);
+    },
   };
   return operations;
 }

@@ -1564,6 +1564,47 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       for (const op of [...expected, notYet]) await store.operations.finish(op.id, { status: 'cancelled' }, T + 3);
       expect(await store.operations.listOverdue(7_051, null, 100)).toEqual([]);
     });
+
+    it('listNeverStarted pages through pending operations without a run created before a time, in (createdAt, id) order', async () => {
+      // created far below every other test's operations
+      const mk = async (createdAt: number, state: 'pending' | 'running' | 'finished' | 'finished-unstarted') => {
+        const op = await store.operations.insert(newOperation(newId(T), { deadlineAt: T }), createdAt);
+        if (state === 'running' || state === 'finished') await store.operations.markRunning(op.id, 'run', createdAt + 1);
+        if (state === 'finished' || state === 'finished-unstarted') await store.operations.finish(op.id, { status: 'failed' }, createdAt + 2);
+        return (await store.operations.get(op.id)) as Operation;
+      };
+      const neverStarted = [await mk(5_010, 'pending'), await mk(5_005, 'pending'), await mk(5_010, 'pending'), await mk(5_001, 'pending'), await mk(5_020, 'pending')];
+      await mk(5_002, 'running');
+      await mk(5_003, 'finished');
+      await mk(5_004, 'finished-unstarted');
+      const young = await mk(5_050, 'pending');
+      const expected = neverStarted.sort((a, b) => a.createdAt - b.createdAt || byId(a, b));
+
+      expect(await store.operations.listNeverStarted(5_050, null, 100)).toEqual(expected);
+      expect(await store.operations.listNeverStarted(5_051, null, 100)).toEqual([...expected, young]);
+      expect(await store.operations.listNeverStarted(5_010, null, 100)).toEqual(expected.filter((o) => o.createdAt < 5_010));
+      expect(await store.operations.listNeverStarted(5_050, null, 2)).toEqual(expected.slice(0, 2));
+      const paged: Operation[] = [];
+      let after: { createdAt: number; id: string } | null = null;
+      for (let i = 0; i < 100; i++) {
+        const page: Operation[] = await store.operations.listNeverStarted(5_050, after, 2);
+        expect(page.length).toBeLessThanOrEqual(2);
+        paged.push(...page);
+        const last = page[page.length - 1];
+        if (!last) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      expect(paged).toEqual(expected);
+
+      // a run recorded, a row finished or deleted: out of the list
+      const [started, finished, deleted] = expected;
+      await store.operations.markRunning(started!.id, 'run', 5_100);
+      await store.operations.finish(finished!.id, { status: 'failed', errorType: 'operation_not_started' }, 5_100);
+      await store.operations.delete(deleted!.id);
+      expect(await store.operations.listNeverStarted(5_051, null, 100)).toEqual([...expected.slice(3), young]);
+      for (const op of [...expected, young]) await store.operations.finish(op.id, { status: 'cancelled' }, 5_200);
+      expect(await store.operations.listNeverStarted(5_051, null, 100)).toEqual([]);
+    });
   });
 
   // ================================================================ steps

@@ -298,9 +298,35 @@ const recording = process.env.KNOT_RECORD_HISTORIES === '1';
   }
 });
 
+/**
+ * A cleanup sweep run that takes the never-started step (`patched('cleanup-sweep-never-started')`,
+ * workflows/sweeps.ts): an operation recorded two minutes ago whose workflow Temporal has never
+ * heard of is failed by the run. `KNOT_RECORD_HISTORIES=cleanup-never-started`.
+ */
+(process.env.KNOT_RECORD_HISTORIES === 'cleanup-never-started' ? it : it.skip)('records a cleanup sweep that fails a never-started operation', async () => {
+  const h = await startHarness('sqlite', { sweepsThroughTemporal: true });
+  try {
+    const spaceId = newId(Date.now());
+    const opId = newId(Date.now());
+    await h.store.operations.insert({ id: opId, spaceId, type: 'start', requestedBy: 'replay', workflowId: `space-${spaceId}`, deadlineAt: Date.now() + 3600_000 }, Date.now() - 120_000);
+    const workflowId = 'knot-cleanup-sweep-never-started-record';
+    const result = (await h.client.workflow.execute('cleanupSweepWorkflow', { taskQueue: h.taskQueue, workflowId, args: [{}] })) as { neverStartedOperations?: { markedFailed: number } | null };
+    expect(result.neverStartedOperations).toMatchObject({ markedFailed: 1 });
+    expect(await h.store.operations.get(opId)).toMatchObject({ status: 'failed', errorType: 'operation_not_started' });
+    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+    const patches = (history.events ?? [])
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+      .map((e) => (JSON.parse(Buffer.from(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString('utf8')) as { id: string }).id);
+    expect(patches).toContain('cleanup-sweep-never-started');
+    writeFileSync(path.join(DIR, 'cleanup-sweep-never-started.json'), JSON.stringify(history));
+  } finally {
+    await h.close();
+  }
+});
+
 it('replays every recorded history against the current workflow code', async () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
-  expect(files.length).toBeGreaterThanOrEqual(11);
+  expect(files.length).toBeGreaterThanOrEqual(28);
   const histories = files.map((f) => ({ workflowId: f, history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(DIR, f), 'utf8'))) }));
   const failures: string[] = [];
   for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.KNOT_TEST_WORKFLOW_BUNDLE! } }, histories)) {

@@ -208,6 +208,16 @@ describe.each(storeKinds())('sweeps on %s', (kind) => {
     await h.store.operations.insert({ id: stuckOp, spaceId: stuckSpace, type: 'start', requestedBy: owner.id, workflowId: `space-${stuckSpace}`, deadlineAt: Date.now() - MIN }, Date.now() - 61 * MIN);
     await h.store.spaces.update(stuckSpace, { lastOperationId: stuckOp }, Date.now());
 
+    // recorded two minutes ago, its workflow never started (the API died in between), an hour
+    // before its deadline: failed as never started, its space left as it is; one recorded just now
+    // (its request may still be starting the workflow) is left
+    const neverSpace = await storedSpace(owner.id, tpl.id, 'never', 'stopped');
+    const neverOp = newId(Date.now());
+    await h.store.operations.insert({ id: neverOp, spaceId: neverSpace, type: 'start', requestedBy: owner.id, workflowId: `space-${neverSpace}`, deadlineAt: Date.now() + 60 * MIN }, Date.now() - 2 * MIN);
+    const youngSpace = await storedSpace(owner.id, tpl.id, 'young', 'stopped');
+    const youngOp = newId(Date.now());
+    await h.store.operations.insert({ id: youngOp, spaceId: youngSpace, type: 'start', requestedBy: owner.id, workflowId: `space-${youngSpace}`, deadlineAt: Date.now() + 60 * MIN }, Date.now());
+
     // deleted eight days ago: past the 7-day retention
     const old = await storedSpace(owner.id, tpl.id, 'ancient', 'stopped');
     await h.store.spaces.markDeleted(old, Date.now() - 8 * 24 * 60 * MIN);
@@ -225,6 +235,8 @@ describe.each(storeKinds())('sweeps on %s', (kind) => {
     expect(result.jobs).toMatchObject({ purged: 1, failed: 0 });
     expect(result.volumes).toMatchObject({ deleted: 1, inUse: 1, failed: 0, forgotten: 1, listErrors: [] });
     expect(result.stuckOperations).toMatchObject({ markedFailed: 1 });
+    // behind its patch; the stuck operation was failed by the part before, the young one is not looked at
+    expect(result.neverStartedOperations).toEqual({ checked: 1, markedFailed: 1, skipped: 0 });
     expect(result.deletedSpaces).toEqual({ purged: 2 });
     expect(result.auditLog?.pruned).toBeGreaterThanOrEqual(1);
     // the dormant part ran (behind its patch); no template here sets deleteAfter
@@ -249,6 +261,9 @@ describe.each(storeKinds())('sweeps on %s', (kind) => {
 
     expect(await h.store.operations.get(stuckOp)).toMatchObject({ status: 'failed', errorType: 'operation_stuck' });
     expect(await spaceOf(h.store, stuckSpace)).toMatchObject({ phase: 'failed', reason: 'OperationStuck' });
+    expect(await h.store.operations.get(neverOp)).toMatchObject({ status: 'failed', errorType: 'operation_not_started' });
+    expect(await spaceOf(h.store, neverSpace)).toMatchObject({ phase: 'stopped', reason: '' });
+    expect(await h.store.operations.get(youngOp)).toMatchObject({ status: 'pending' });
     expect(await h.store.spaces.get(old)).toBeNull();
     expect(await h.store.operations.listOfSpace(old)).toEqual([]);
     expect(await agentState.get(old)).toBeNull();
