@@ -7,10 +7,11 @@
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import WebSocket, { createWebSocketStream } from 'ws';
+import WebSocket from 'ws';
 import { decodeLinkClose, encodeLinkClose } from '../link/raw-link';
 import { dialRaw } from './raw-dial';
 import { AGENT_VERSION_HEADER, SPACE_ID_HEADER, DEAD_AFTER_MS, HEARTBEAT_MS, LINK_MAX_MESSAGE, LINK_H2_SETTINGS, LINK_SESSION_MEMORY_MB, LINK_SESSION_WINDOW, LINK_SUBPROTOCOL, LinkClose } from '../link/protocol';
+import { webSocketCarrier } from '../link/ws-carrier';
 import { ZERO_MASK } from '../link/ws-pipe';
 import { BACKOFF_RESET_AFTER_MS, backoffDelay } from './backoff';
 
@@ -234,7 +235,7 @@ export function startLink(opts: LinkOptions): Link {
     closed = new Promise((r) => (resolveClosed = r));
 
     socket.on('open', () => {
-      serve(createWebSocketStream(socket), () => {});
+      serve(webSocketCarrier(socket), () => {});
       up = linked(
         () => socket.ping(),
         () => socket.terminate(),

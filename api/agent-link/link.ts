@@ -6,7 +6,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createWebSocketStream, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
   AgentRoute,
@@ -21,6 +21,7 @@ import {
   type SshConfig,
 } from '../../link/protocol';
 import { decodeLinkClose, encodeLinkClose } from '../../link/raw-link';
+import { webSocketCarrier } from '../../link/ws-carrier';
 import { agentStateReportSchema } from '../../link/schemas';
 import { LinkStreams } from './link-streams';
 
@@ -89,9 +90,7 @@ export class AgentLink extends LinkStreams {
       ws.on('message', heard);
       ws.on('close', (code, reason) => this.ended(code, reason.toString() || 'the agent closed the link'));
       ws.on('error', (e) => this.logger.debug({ err: e, spaceId }, 'agent link error'));
-      carrier = createWebSocketStream(ws);
-      // the duplex errors when the socket goes away mid-write; the close handler does the rest
-      carrier.on('error', () => {});
+      carrier = webSocketCarrier(ws);
     } else {
       this.ws = null;
       const socket = (this.socket = conn.socket);

@@ -8,8 +8,9 @@
  * agent has relinked (to this replica or another) and the record says where.
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import WebSocket, { createWebSocketStream } from 'ws';
+import WebSocket from 'ws';
 import type { AgentStateReport } from '../../link/protocol';
+import { webSocketCarrier } from '../../link/ws-carrier';
 import { LINK_H2_SETTINGS, LINK_MAX_MESSAGE, LINK_SESSION_MEMORY_MB, LINK_SESSION_WINDOW } from '../../link/protocol';
 import type { AgentState } from '../../store/model';
 import type { Services } from '../context';
@@ -52,8 +53,7 @@ class Peer {
       maxPayload: LINK_MAX_MESSAGE,
       handshakeTimeout: 5000,
     });
-    const duplex = createWebSocketStream(ws);
-    duplex.on('error', () => {});
+    const duplex = webSocketCarrier(ws);
     ws.on('error', (e) => logger.debug({ err: e, holder: url }, 'replica relay connection error'));
     this.session = http2.connect('http://replica.knot', { createConnection: () => duplex, maxSessionMemory: LINK_SESSION_MEMORY_MB, settings: LINK_H2_SETTINGS });
     this.session.once('connect', () => this.session.setLocalWindowSize(LINK_SESSION_WINDOW));

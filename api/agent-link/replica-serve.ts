@@ -7,10 +7,11 @@
 import type { IncomingMessage } from 'node:http';
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import { WebSocketServer } from 'ws';
 import { constantTimeEqual } from '../../core/crypto';
 import { ErrorType, KnotError } from '../../core/errors';
 import { LINK_H2_SETTINGS, LINK_MAX_MESSAGE, LINK_SESSION_MEMORY_MB, LINK_SESSION_WINDOW } from '../../link/protocol';
+import { webSocketCarrier } from '../../link/ws-carrier';
 import { bearerToken } from '../auth';
 import type { Services } from '../context';
 import type { LinkRegistry } from './registry';
@@ -48,7 +49,7 @@ export class ReplicaLinkServer {
         throw new KnotError(ErrorType.Unauthorized, 'not a knot replica (the relay needs the credential derived from server.encrypt)');
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        const duplex = createWebSocketStream(ws);
+        const duplex = webSocketCarrier(ws);
         duplex.on('error', () => ws.terminate());
         this.h2.emit('connection', duplex);
       });

@@ -40,7 +40,13 @@ describe('knot agent (the built CLI)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    const agent = child;
+    if (agent && agent.exitCode === null && agent.signalCode === null) {
+      // gone before the server closes, so the link under the fake's sessions has ended
+      const exited = new Promise((r) => agent.once('exit', r));
+      agent.kill('SIGKILL');
+      await exited;
+    }
     await server?.close();
   });
 

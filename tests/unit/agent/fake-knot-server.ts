@@ -5,8 +5,9 @@
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { FrameType, StreamFrameDecoder, encodeStreamFrame, jsonPayload, payloadText, textPayload, type Frame, type FrameTypeValue } from '../../../link/frames';
+import { webSocketCarrier } from '../../../link/ws-carrier';
 import { AGENT_VERSION_HEADER, AgentRoute, LINK_PATH, LINK_SESSION_MEMORY_MB, LINK_SUBPROTOCOL, TerminalHeader, type AgentStateReport } from '../../../link/protocol';
 
 /** Polls `cond` until true; fails after `timeoutMs` with `what`. */
@@ -55,7 +56,7 @@ export class FakeKnotServer {
     });
     server.wss = wss;
     wss.on('connection', (ws, req) => {
-      const h2 = http2.connect('http://agent', { createConnection: () => createWebSocketStream(ws), maxSessionMemory: LINK_SESSION_MEMORY_MB });
+      const h2 = http2.connect('http://agent', { createConnection: () => webSocketCarrier(ws), maxSessionMemory: LINK_SESSION_MEMORY_MB });
       h2.on('error', () => undefined);
       server.connections.push({ ws, h2, headers: req.headers });
     });
@@ -75,9 +76,6 @@ export class FakeKnotServer {
 
   async close(): Promise<void> {
     for (const c of this.connections) {
-      // the HTTP/2 session first, while the WebSocket under it is still there: destroying a session
-      // whose JS stream socket was already terminated trips a Node internal assertion (seen twice
-      // in CI, in this teardown, the second time with the socket terminated first)
       if (!c.h2.destroyed) c.h2.destroy();
       c.ws.terminate();
     }
