@@ -14,7 +14,7 @@ import { startDevServer, freePort, type DevServer } from '../temporal/dev-server
 import type { LifecycleClient } from '../temporal/lifecycle-client';
 import { createBackend, serverSettings } from '../worker/backend';
 import { installQuietRuntime } from '../worker/worker';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../nomad/sandbox';
+import { startSandbox, type Sandbox, type SandboxOptions, type SandboxState } from '../nomad/sandbox';
 import { NomadClient } from '../nomad/client';
 import type { Store } from '../store/store';
 import { createDb, createSqlStore } from '../store/sql';
@@ -23,6 +23,7 @@ import { startApiServer, type ApiServer } from '../api/server';
 import { bootstrapAdmin } from '../api/auth';
 import type { ActivityDeps, ServerSettings } from '../activities/deps';
 import { note } from './report';
+import { startSandboxProcess } from './sandbox-process';
 
 /** What `knot worker` derives from a configuration with only these keys set (the rest at their defaults). */
 export const BENCH_SETTINGS: ServerSettings = serverSettings(
@@ -33,6 +34,8 @@ export const ADMIN_TOKEN = 'knot_bench_bootstrap_admin_token_0001';
 
 export interface BackendOptions {
   sandbox?: SandboxOptions;
+  /** run the sandbox in a process of its own (bench/sandbox-process.ts): its CPU then is not this process's */
+  sandboxProcess?: boolean;
   /** ActivityDeps.pollIntervalMs; undefined = the activities' default (100 ms, what `knot worker` uses) */
   pollIntervalMs?: number;
   /** start a worker (default true) */
@@ -59,7 +62,12 @@ export function temporalArgsFromEnv(): string[] {
 
 export interface Backend {
   store: Store;
-  sandbox: Sandbox;
+  /** the in-process sandbox; null when it runs in a process of its own */
+  sandbox: Sandbox | null;
+  /** the sandbox's process when it runs in one */
+  sandboxPid: number | null;
+  /** what the sandbox holds, in either mode */
+  sandboxState(): Promise<SandboxState>;
   nomad: NomadClient;
   devServer: DevServer;
   client: Client;
@@ -110,9 +118,12 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
     const temporalDb = opts.temporalDb ?? temporalDbFromEnv();
     const devServer = await startDevServer({ port: await freePort(), uiPort: null, metricsPort: await freePort(), extraArgs: temporalArgsFromEnv(), ...(temporalDb === 'file' ? { dbFilename: path.join(dir, 'temporal.db') } : {}) });
     closers.push(() => devServer.stop());
-    const sandbox = await startSandbox({ port: 0, ...opts.sandbox });
-    closers.push(() => sandbox.close());
-    const nomad = new NomadClient({ addr: sandbox.url, timeoutMs: 30_000 });
+    const sandboxOptions = { port: 0, ...opts.sandbox };
+    const ownSandbox = opts.sandboxProcess ? await startSandboxProcess(sandboxOptions) : null;
+    const sandbox = ownSandbox ? null : await startSandbox(sandboxOptions);
+    closers.push(() => (ownSandbox ?? sandbox!).close());
+    const sandboxState = async () => (ownSandbox ? ownSandbox.state() : sandbox!.state());
+    const nomad = new NomadClient({ addr: (ownSandbox ?? sandbox!).url, timeoutMs: 30_000 });
     let store = opts.store;
     if (!store) {
       const target = { client: 'sqlite' as const, filename: path.join(dir, 'knot.db') };
@@ -172,7 +183,7 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
       closers.push(() => server.close());
       api = server;
     }
-    return { store, sandbox, nomad, devServer, client, lifecycle, taskQueue, deps, worker, api, adminToken: ADMIN_TOKEN, close: closeAll };
+    return { store, sandbox, sandboxPid: ownSandbox?.pid ?? null, sandboxState, nomad, devServer, client, lifecycle, taskQueue, deps, worker, api, adminToken: ADMIN_TOKEN, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;

@@ -8,6 +8,7 @@ import { newId } from '../core/names';
 import type { Operation, OperationType } from '../store/model';
 import type { OperationGuard } from '../temporal/lifecycle-client';
 import type { Backend } from './backend';
+import type { OperationWaiter } from './operation-waiter';
 import type { SeededTemplate, SeededUser } from './seed';
 
 export interface TimedOperation {
@@ -43,14 +44,20 @@ export async function runOperation(
   req: { spaceId: string; type: Exclude<OperationType, 'create'>; user: SeededUser; templateName: string },
   /** built after the request is made (so building it is timed), run in the insert's transaction, as the API does */
   guard?: () => Promise<OperationGuard>,
+  /** wait through knot's event log as its clients do (default: the workflow's result, a Temporal long poll) */
+  waiter?: OperationWaiter,
 ): Promise<TimedOperation> {
   const requestedAt = Date.now();
   try {
     const op = await b.lifecycle.startOperation({ spaceId: req.spaceId, type: req.type, requestedBy: req.user.id, ownerName: req.user.username, templateName: req.templateName }, guard ? await guard() : undefined);
-    try {
-      await b.client.workflow.getHandle(op.workflowId).result();
-    } catch (e) {
-      if (!(e instanceof WorkflowFailedError)) throw e;
+    if (waiter) {
+      await waiter.finishedEvent(op.id);
+    } else {
+      try {
+        await b.client.workflow.getHandle(op.workflowId).result();
+      } catch (e) {
+        if (!(e instanceof WorkflowFailedError)) throw e;
+      }
     }
     const done = await b.store.operations.get(op.id);
     const ok = done?.status === 'succeeded';

@@ -3,13 +3,24 @@
  * create → start → stop → (new template version with an extra volume) → start → stop → delete,
  * BENCH_CONCURRENCY (50) spaces in flight, on one worker. Each space has its own template so the
  * template change happens exactly between its two starts. Reports ops/s, latency percentiles per
- * operation type, failures, peak RSS of this process (worker + API client + sandbox + driver) and
- * the Temporal dev server's CPU seconds.
+ * operation type, failures, peak RSS of this process (worker + API client + driver) and the CPU
+ * of this process, the Temporal dev server and the Nomad sandbox.
+ *
+ * Two settings choose what "knot" is charged with (both defaults are what a deployment runs):
+ * - BENCH_SANDBOX=process (default) runs the Nomad sandbox in a process of its own, measured on
+ *   its own line; `inline` runs it in this process, as before 2026-12-07 15:30 UTC.
+ * - BENCH_WAIT=temporal (default) waits for each start, stop and delete on the workflow's result
+ *   (a Temporal long poll per operation); `events` waits through knot's event log as the API's SSE
+ *   clients do (bench/operation-waiter.ts). That is not cheaper: `operation.finished` is written
+ *   by the run's last activity, before the run closes, so the next operation's start often meets
+ *   the run still open and is retried (2.8 instead of 2 StartWorkflowExecution per operation).
+ * A create is always run to completion by LifecycleClient.createSpace, as POST /spaces does.
  */
 import { startBackend, temporalDbFromEnv } from './backend';
 import { forEachLimit } from './concurrency';
 import { envInt, envOptionalInt } from './env';
 import { createSpace, runOperation, type TimedOperation } from './knot-ops';
+import { OperationWaiter } from './operation-waiter';
 import { benchLine, loadContext, contextFields, note } from './report';
 import { cpuMeter, mib, RssSampler } from './resources';
 import { seedTemplate, seedTemplateInput, seedUser, withExtraVolume } from './seed';
@@ -21,11 +32,15 @@ export async function runThroughput(): Promise<string> {
   const concurrency = envInt('BENCH_CONCURRENCY', 50);
   const latencyMs = envInt('BENCH_LATENCY_MS', 10);
   const pollSetting = envOptionalInt('BENCH_POLL_MS');
+  const sandboxMode = process.env.BENCH_SANDBOX === 'inline' ? 'inline' : 'process';
+  const waitMode = process.env.BENCH_WAIT === 'events' ? 'events' : 'temporal';
   const before = loadContext();
   const b = await startBackend({
+    sandboxProcess: sandboxMode === 'process',
     sandbox: { allocRunningDelayMs: 300, healthyDelayMs: 200, stopDelayMs: 50, claimReleaseDelayMs: 100, faults: { latencyMs } },
     ...(pollSetting !== undefined ? { pollIntervalMs: pollSetting } : {}),
   });
+  const waiter = waitMode === 'events' ? await OperationWaiter.start(b.store) : undefined;
   try {
     const user = await seedUser(b.store, 'bench');
     const samples = new SampleSet();
@@ -46,10 +61,11 @@ export async function runThroughput(): Promise<string> {
       return true;
     };
 
-    note(`throughput: ${spaces} spaces at concurrency ${concurrency}, latency ${latencyMs} ms, poll ${pollSetting ?? 'default (100)'} ms`);
+    note(`throughput: ${spaces} spaces at concurrency ${concurrency}, latency ${latencyMs} ms, poll ${pollSetting ?? 'default (100)'} ms, sandbox ${sandboxMode}, waiting through ${waitMode}`);
     const rss = new RssSampler();
     const temporalCpu = cpuMeter(b.devServer.process.pid);
     const temporalSplitBefore = processCpuSplit(b.devServer.process.pid);
+    const sandboxCpu = b.sandboxPid === null ? null : cpuMeter(b.sandboxPid);
     const requestsBefore = await scrapeRequestCounts(b.devServer.metricsUrl);
     const ownCpuBefore = process.cpuUsage();
     const started = performance.now();
@@ -61,7 +77,7 @@ export async function runThroughput(): Promise<string> {
         const tpl = await seedTemplate(b.store, input);
         const { spaceId, timed } = await createSpace(b, user, tpl, `s${i}`);
         if (!record(timed)) return;
-        const step = async (type: 'start' | 'stop' | 'delete', label: string = type) => record(await runOperation(b, { spaceId, type, user, templateName: tpl.name }), label);
+        const step = async (type: 'start' | 'stop' | 'delete', label: string = type) => record(await runOperation(b, { spaceId, type, user, templateName: tpl.name }, undefined, waiter), label);
         if (!(await step('start'))) return;
         if (!(await step('stop'))) return;
         await seedTemplate(b.store, withExtraVolume(input), '1.1.0');
@@ -76,6 +92,7 @@ export async function runThroughput(): Promise<string> {
     const elapsedS = (performance.now() - started) / 1000;
     const peakRss = rss.stop();
     const temporalCpuS = temporalCpu.stop();
+    const sandboxCpuS = sandboxCpu?.stop() ?? null;
     const temporalSplitAfter = processCpuSplit(b.devServer.process.pid);
     const own = process.cpuUsage(ownCpuBefore);
     const ownCpuS = (own.user + own.system) / 1e6;
@@ -85,7 +102,8 @@ export async function runThroughput(): Promise<string> {
     const histories = await historyCountsByOperation(b.client, historySample);
     for (const [label, c] of Object.entries(histories)) note(`history ${label} (median of ${c.runs}): ${c.events} events, ${c.workflowTasks} workflow tasks, ${c.activityTasks} activity tasks, ${c.localActivities} local activities, ${c.patches} patch markers, ${c.timers} timers, ${c.signals} signals, ${c.upserts} upserts`);
     for (const [k, v] of errors) note(`failure x${v}: ${k}`);
-    const leftovers = b.sandbox.state();
+    const leftovers = await b.sandboxState();
+    if (waiter?.missed) note(`${waiter.missed} operations ended without their operation.finished event reaching the waiter`);
     note(`sandbox after the run: ${leftovers.jobs.length} jobs, ${leftovers.csiVolumes.length} CSI volumes`);
 
     const fields: Record<string, number> = {};
@@ -114,6 +132,10 @@ export async function runThroughput(): Promise<string> {
       temporal_cpu_ms_per_op: temporalCpuS === null ? 'NaN' : round((temporalCpuS / ops) * 1000, 1),
       temporal_sys_cpu_s: temporalSplitBefore && temporalSplitAfter ? round(temporalSplitAfter.system - temporalSplitBefore.system, 1) : 'NaN',
       process_cpu_ms_per_op: round((ownCpuS / ops) * 1000, 1),
+      together_cpu_ms_per_op: temporalCpuS === null ? 'NaN' : round(((temporalCpuS + ownCpuS) / ops) * 1000, 1),
+      sandbox_cpu_ms_per_op: sandboxCpuS === null ? 'NaN' : round((sandboxCpuS / ops) * 1000, 1),
+      sandbox: sandboxMode,
+      wait: waitMode,
       ...Object.fromEntries(Object.entries(histories).map(([label, c]) => [`events_${label}`, c.events])),
       leftover_jobs: leftovers.jobs.length,
       leftover_volumes: leftovers.csiVolumes.length,
@@ -121,6 +143,7 @@ export async function runThroughput(): Promise<string> {
       ...contextFields(temporalDbFromEnv(), before, after),
     });
   } finally {
+    waiter?.close();
     await b.close();
   }
 }
