@@ -283,6 +283,11 @@ export interface OperationRepository {
   markRunning(id: string, runId: string, now: number): Promise<boolean>;
   /** true when this call finished it (not when it was finished already: retries, replays) */
   finish(id: string, outcome: OperationOutcome, now: number): Promise<boolean>;
+  /**
+   * Fails it as `operation_not_started` only while it is still pending with no run recorded, in one
+   * step: a run that began since the caller looked (markRunning) keeps it. True when this call failed it.
+   */
+  failNeverStarted(id: string, message: string, now: number): Promise<boolean>;
   /** which of these spaces have an operation pending or running */
   activeSpaceIds(spaceIds: readonly string[]): Promise<Set<string>>;
   /** operations still pending or running past their deadline, in (deadlineAt, id) order after the cursor */

@@ -180,7 +180,8 @@ export class LifecycleClient {
   async startOperation(req: OperationRequest, guard?: OperationGuard): Promise<Operation> {
     let running = await this.store.operations.active(req.spaceId);
     if (running && (await this.neverStarted(running))) {
-      await this.store.operations.finish(running.id, { status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: 'the workflow never started; superseded by a later request' }, this.now());
+      // only if still pending without a run: one that began meanwhile stays, and is refused below
+      await this.store.operations.failNeverStarted(running.id, 'the workflow never started; superseded by a later request', this.now());
       running = await this.store.operations.active(req.spaceId);
     }
     if (running) await this.refuse(req.spaceId, '');

@@ -7,7 +7,6 @@
  * Only Temporal can tell such a row from one whose run is about to begin, so without a Temporal
  * client in the deps, or when it does not answer, the row is left for a later sweep.
  */
-import { ErrorType } from '../../core/errors';
 import { neverStartedOperationMessage, type NeverStartedOperationsResult } from '../../core/sweeps';
 import type { CreatedCursor } from '../../store/model';
 import { heartbeat } from '../context';
@@ -59,7 +58,8 @@ export function createNeverStartedOperationActivities(deps: ActivityDeps) {
           // The space is left alone: a workflow's first step records it as the space's last
           // operation (and moves its phase), so one that never ran changed nothing to undo there.
           const message = neverStartedOperationMessage(op.type, op.createdAt);
-          if (await deps.store.operations.finish(op.id, { status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: message }, deps.clock())) {
+          // in one step with the check that it is still pending without a run (a run beginning now keeps it)
+          if (await deps.store.operations.failNeverStarted(op.id, message, deps.clock())) {
             await recordOperationFinished(deps.metrics, deps.store, op.id);
             result.markedFailed++;
             log.warn({ operationId: op.id, spaceId: op.spaceId, type: op.type }, 'cleanup: failed an operation whose workflow never started');

@@ -4,7 +4,7 @@
  * (`space:<id>:ops:active`), the pending or running ones with a deadline by (deadlineAt, id)
  * (`ops:overdue`), and the pending ones without a run by (createdAt, id) (`ops:not-started`).
  */
-import { alreadyInUse } from '../../core/errors';
+import { alreadyInUse, ErrorType } from '../../core/errors';
 import { ACTIVE_OPERATION_STATUSES } from '../../core/lifecycle';
 import type { NewOperation, Operation, OperationOutcome } from '../model';
 import type { OperationRepository } from '../store';
@@ -125,6 +125,11 @@ export function redisOperations(kv: Kv, keys: Keys): OperationRepository {
     finish: (id: string, outcome: OperationOutcome, now: number) =>
       change(id, (op) =>
         isActive(op) ? { ...op, status: outcome.status, errorType: outcome.errorType ?? null, errorMessage: outcome.errorMessage ?? null, finishedAt: now } : null,
+      ),
+
+    failNeverStarted: (id: string, message: string, now: number) =>
+      change(id, (op) =>
+        op.status === 'pending' && !op.runId ? { ...op, status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: message, finishedAt: now } : null,
       ),
 
     activeSpaceIds: async (spaceIds) => {

@@ -1,5 +1,6 @@
 /** Operations on SQL: one lifecycle request = one workflow run. */
 import { chunks } from '../../core/batches';
+import { ErrorType } from '../../core/errors';
 import { ACTIVE_OPERATION_STATUSES } from '../../core/lifecycle';
 import type { Operation, OperationStatus, OperationType } from '../model';
 import type { OperationRepository } from '../store';
@@ -85,6 +86,14 @@ export function sqlOperations(db: Queryable): OperationRepository {
         .where({ id })
         .whereIn('status', [...ACTIVE_OPERATION_STATUSES])
         .update({ status: outcome.status, error_type: outcome.errorType ?? null, error_message: outcome.errorMessage ?? null, finished_at: now });
+      return changed > 0;
+    },
+
+    async failNeverStarted(id, message, now) {
+      const changed = await db('operations')
+        .where({ id, status: 'pending' })
+        .whereNull('run_id')
+        .update({ status: 'failed', error_type: ErrorType.OperationNotStarted, error_message: message, finished_at: now });
       return changed > 0;
     },
 

@@ -1481,6 +1481,26 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       expect(await store.operations.active(spaceId, running.id)).toBeNull();
     });
 
+    it('failNeverStarted fails only a pending operation with no run, in one step', async () => {
+      const never = await store.operations.insert(newOperation(newId(T)), T);
+      expect(await store.operations.failNeverStarted(never.id, 'never started', T + 1)).toBe(true);
+      expect(await store.operations.get(never.id)).toEqual({ ...never, status: 'failed', errorType: 'operation_not_started', errorMessage: 'never started', finishedAt: T + 1 });
+      expect(await store.operations.failNeverStarted(never.id, 'again', T + 2)).toBe(false);
+      expect(await store.operations.active(never.spaceId)).toBeNull();
+
+      // its run began after the caller looked: it stays running, untouched
+      const began = await store.operations.insert(newOperation(newId(T)), T);
+      await store.operations.markRunning(began.id, 'run-1', T + 1);
+      expect(await store.operations.failNeverStarted(began.id, 'never started', T + 2)).toBe(false);
+      expect(await store.operations.get(began.id)).toEqual({ ...began, status: 'running', runId: 'run-1', startedAt: T + 1 });
+
+      const done = await store.operations.insert(newOperation(newId(T)), T);
+      await store.operations.finish(done.id, { status: 'cancelled' }, T + 1);
+      expect(await store.operations.failNeverStarted(done.id, 'never started', T + 2)).toBe(false);
+      expect((await store.operations.get(done.id))?.status).toBe('cancelled');
+      expect(await store.operations.failNeverStarted(newId(T), 'missing', T)).toBe(false);
+    });
+
     it('markRunning answers true only when it moved the operation from pending; it never moves a finished one', async () => {
       const op = await store.operations.insert(newOperation(newId(T)), T);
       expect(await store.operations.markRunning(op.id, 'run-1', T + 1)).toBe(true);
