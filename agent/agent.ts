@@ -188,7 +188,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createAge
         stopScan();
         await link.stop();
         appPool.destroy();
-        terminals.killAll();
+        await terminals.killAll();
         state.close();
         await ping?.close();
         logger.info('agent stopped');

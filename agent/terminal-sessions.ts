@@ -16,6 +16,8 @@ export type PtyModule = typeof import('@lydell/node-pty');
 /** recent output kept per session for a re-attaching viewer */
 export const RING_BYTES = 64 * 1024;
 export const MAX_TERMINAL_SESSIONS = 32;
+/** How long a stopping agent waits for its shells after SIGHUP, and again after SIGKILL. */
+const KILL_GRACE_MS = 2_000;
 
 /** Where a session's frames go: an HTTP/2 stream in practice (a Writable with backpressure). */
 export interface Viewer {
@@ -126,9 +128,33 @@ export class TerminalSessions {
     };
   }
 
-  /** Kills every session (the agent is stopping). */
-  killAll(): void {
-    for (const s of [...this.sessions.values()]) this.kill(s, 'agent stopping');
+  /**
+   * Ends every session (the agent is stopping) and resolves once their shells have exited: a
+   * SIGHUP first (a shell saves its history as it goes), SIGKILL for any still there after
+   * `graceMs`. A stop that returned at once left shells writing in the home the caller was about to
+   * remove, and orphans when the agent's process exited right after.
+   */
+  async killAll(graceMs = KILL_GRACE_MS): Promise<void> {
+    const live = [...this.sessions.values()].filter((s) => !s.exited);
+    const exits = live.map((s) => new Promise<void>((resolve) => {
+      const sub = s.pty.onExit(() => {
+        sub.dispose();
+        resolve();
+      });
+    }));
+    for (const s of live) this.kill(s, 'agent stopping');
+    const all = Promise.all(exits).then(() => true);
+    const within = (ms: number) => Promise.race([all, new Promise<false>((r) => setTimeout(() => r(false), ms).unref())]);
+    if (await within(graceMs)) return;
+    for (const s of live) {
+      if (s.exited) continue;
+      try {
+        s.pty.kill('SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await within(KILL_GRACE_MS);
   }
 
   private create(req: AttachRequest): { ok: true; session: Session } | { ok: false; reason: string } {

@@ -3,6 +3,7 @@
  * resume when every full viewer drained or left), the keep timer and re-attach.
  */
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import pino from 'pino';
 import { FrameType, StreamFrameDecoder, payloadText, type Frame } from '../../../link/frames';
 import { shellSearchPath } from '../../../agent/shells';
@@ -167,5 +168,66 @@ describe('TerminalSessions', () => {
     const sessions = new TerminalSessions({ pty: null, keepMs: 1, env: {}, cwd: '/', searchPath: [], logger: pino({ level: 'silent' }), onCountChange: () => undefined, onActivity: () => undefined });
     expect(sessions.available).toBe(false);
     expect(sessions.attach(req('nopty_001'), new FakeViewer()).ok).toBe(false);
+  });
+});
+
+describe('TerminalSessions.killAll with real shells', () => {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  async function realSessions() {
+    const pty = (await import('@lydell/node-pty')) as unknown as PtyModule;
+    const pids: number[] = [];
+    const spawn = pty.spawn.bind(pty);
+    const counting = { ...pty, spawn: (...args: Parameters<PtyModule['spawn']>) => {
+      const p = spawn(...args);
+      pids.push(p.pid);
+      return p;
+    } } as PtyModule;
+    const sessions = new TerminalSessions({
+      pty: counting,
+      keepMs: 60_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), TERM: 'xterm-256color' },
+      cwd: '/',
+      searchPath: shellSearchPath(process.env.PATH),
+      logger: pino({ level: 'silent' }),
+      onCountChange: () => undefined,
+      onActivity: () => undefined,
+    });
+    return { sessions, pids };
+  }
+
+  it('resolves only once every shell has exited', async () => {
+    const { sessions, pids } = await realSessions();
+    expect(sessions.attach(req('real0001'), new FakeViewer()).ok).toBe(true);
+    expect(sessions.attach(req('real0002'), new FakeViewer()).ok).toBe(true);
+    expect(pids).toHaveLength(2);
+    expect(pids.every(alive)).toBe(true);
+    await sessions.killAll();
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('kills a shell that ignores SIGHUP once the grace has passed', async () => {
+    const { sessions, pids } = await realSessions();
+    const viewer = new FakeViewer();
+    const attached = sessions.attach(req('stubborn'), viewer);
+    if (!attached.ok) throw new Error(attached.reason);
+    attached.session.input(Buffer.from("trap '' HUP; echo ready-$((40+2))\n"));
+    const deadline = Date.now() + 10_000;
+    while (!viewer.text.includes('ready-42')) {
+      if (Date.now() > deadline) throw new Error(`the shell never got ready: ${JSON.stringify(viewer.text)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const started = Date.now();
+    await sessions.killAll(300);
+    expect(pids.filter(alive)).toEqual([]);
+    // it took the SIGKILL, after the grace
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 });
