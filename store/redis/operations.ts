@@ -129,7 +129,7 @@ export function redisOperations(kv: Kv, keys: Keys): OperationRepository {
 
     failNeverStarted: (id: string, message: string, now: number) =>
       change(id, (op) =>
-        op.status === 'pending' && !op.runId ? { ...op, status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: message, finishedAt: now } : null,
+        isNotStarted(op) ? { ...op, status: 'failed', errorType: ErrorType.OperationNotStarted, errorMessage: message, finishedAt: now } : null,
       ),
 
     activeSpaceIds: async (spaceIds) => {
