@@ -10,8 +10,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { webSocketCarrier } from '../../../link/ws-carrier';
 
-/** A WebSocket pair on loopback; the client is reset (TCP) after `carry` has written some bytes; resolves whether end() completed. */
-async function endAfterPeerReset(carry: (ws: WebSocket) => Duplex, waitForClose: boolean): Promise<boolean> {
+/** Runs `body` with a WebSocket pair on loopback (the server's end and the client's), then tears it down. */
+async function withPair<T>(body: (server: WebSocket, client: WebSocket) => Promise<T>): Promise<T> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   try {
     await once(wss, 'listening');
@@ -19,6 +19,16 @@ async function endAfterPeerReset(carry: (ws: WebSocket) => Duplex, waitForClose:
     const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
     await once(client, 'open');
     const [server] = await accepted;
+    return await body(server, client);
+  } finally {
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  }
+}
+
+/** The client is reset (TCP) after `carry` has written some bytes; resolves whether end() completed. */
+function endAfterPeerReset(carry: (ws: WebSocket) => Duplex, waitForClose: boolean): Promise<boolean> {
+  return withPair(async (server, client) => {
     const carrier = carry(server);
     carrier.on('error', () => {});
     carrier.write(Buffer.alloc(1000, 1));
@@ -29,10 +39,7 @@ async function endAfterPeerReset(carry: (ws: WebSocket) => Duplex, waitForClose:
     // after the server side has closed, anything still pending there stays pending for good
     await serverClosed;
     return await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
-  } finally {
-    for (const c of wss.clients) c.terminate();
-    await new Promise<void>((r) => wss.close(() => r()));
-  }
+  });
 }
 
 it.each([
@@ -47,13 +54,7 @@ it("ws's own stream, the reason for the carrier, never completes end() then", as
 });
 
 it('bytes written before end() reach a peer that reads, then the WebSocket closes normally', async () => {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  try {
-    await once(wss, 'listening');
-    const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
-    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
-    await once(client, 'open');
-    const [server] = await accepted;
+  await withPair(async (server, client) => {
     let received = 0;
     client.on('message', (m: Buffer) => (received += m.length));
     const closed = once(client, 'close') as Promise<[number, Buffer]>;
@@ -63,8 +64,5 @@ it('bytes written before end() reach a peer that reads, then the WebSocket close
     const [code] = await closed;
     expect(code).toBe(1005);
     expect(received).toBe(64 * 64 * 1024);
-  } finally {
-    for (const c of wss.clients) c.terminate();
-    await new Promise<void>((r) => wss.close(() => r()));
-  }
+  });
 });
