@@ -126,12 +126,12 @@ export class HclTracker {
             continue;
           }
           if (ch === '"' || ch === '\n') this.stack.pop();
-          else if (this.opensTemplate(s, i)) {
-            i += 2;
-            continue;
-          } else if (this.skipsEscapedTemplate(s, i)) {
-            i += 3;
-            continue;
+          else {
+            const skip = this.templateStart(s, i);
+            if (skip > 0) {
+              i += skip;
+              continue;
+            }
           }
           i++;
           break;
@@ -144,12 +144,12 @@ export class HclTracker {
               continue;
             }
             f.lineStart = i + 1;
-          } else if (this.opensTemplate(s, i)) {
-            i += 2;
-            continue;
-          } else if (this.skipsEscapedTemplate(s, i)) {
-            i += 3;
-            continue;
+          } else {
+            const skip = this.templateStart(s, i);
+            if (skip > 0) {
+              i += skip;
+              continue;
+            }
           }
           i++;
           break;
@@ -169,16 +169,17 @@ export class HclTracker {
     }
   }
 
-  private opensTemplate(s: string, i: number): boolean {
-    if ((s[i] === '$' || s[i] === '%') && s[i + 1] === '{') {
+  /**
+   * Inside a string or heredoc: an interpolation or directive opening (`${`, `%{`) enters code and
+   * is 2 characters long; an escaped one (`$${`, `%%{`) is 3 characters of text; anything else 0.
+   */
+  private templateStart(s: string, i: number): number {
+    if (s[i] !== '$' && s[i] !== '%') return 0;
+    if (s[i + 1] === '{') {
       this.stack.push({ kind: 'code', interp: true, braces: 0 });
-      return true;
+      return 2;
     }
-    return false;
-  }
-
-  private skipsEscapedTemplate(s: string, i: number): boolean {
-    return (s[i] === '$' || s[i] === '%') && s[i + 1] === s[i] && s[i + 2] === '{';
+    return s[i + 1] === s[i] && s[i + 2] === '{' ? 3 : 0;
   }
 
   /** For a heredoc, the text of the current (unfinished) line. */
