@@ -4,10 +4,12 @@
  * fetch, reconnecting with Last-Event-ID). The CLI, the tests and the benchmarks use only this.
  */
 import { KnotApiError, KnotConnectionError } from './errors';
+import type { ClientRoute } from './routes';
 import { SseParser } from './sse';
 import type * as T from './types';
 
 export * from './errors';
+export * from './routes';
 export * from './terminal';
 export type * from './types';
 
@@ -45,86 +47,6 @@ export interface RawRequest extends RequestOptions {
   token?: string | null;
 }
 
-/** Every route the client has a method for: `METHOD /path/:param` (checked against the API's routes). */
-export const CLIENT_ROUTES = [
-  'GET /health',
-  'GET /api/v1/openapi.json',
-  'GET /api/v1/whoami',
-  'GET /api/v1/users',
-  'POST /api/v1/users',
-  'GET /api/v1/users/:id',
-  'PATCH /api/v1/users/:id',
-  'DELETE /api/v1/users/:id',
-  'GET /api/v1/users/:id/usage',
-  'POST /api/v1/users/:id/tokens',
-  'GET /api/v1/users/me/ssh-keys',
-  'POST /api/v1/users/me/ssh-keys',
-  'DELETE /api/v1/users/me/ssh-keys/:keyId',
-  'GET /api/v1/users/:id/ssh-keys',
-  'POST /api/v1/users/:id/ssh-keys',
-  'DELETE /api/v1/users/:id/ssh-keys/:keyId',
-  'GET /api/v1/groups',
-  'POST /api/v1/groups',
-  'GET /api/v1/groups/:name',
-  'PATCH /api/v1/groups/:name',
-  'DELETE /api/v1/groups/:name',
-  'GET /api/v1/tokens',
-  'POST /api/v1/tokens',
-  'DELETE /api/v1/tokens/:id',
-  'POST /api/v1/templates/validate',
-  'GET /api/v1/templates',
-  'POST /api/v1/templates',
-  'GET /api/v1/templates/:name',
-  'PUT /api/v1/templates/:name',
-  'PATCH /api/v1/templates/:name',
-  'DELETE /api/v1/templates/:name',
-  'GET /api/v1/templates/:name/versions',
-  'GET /api/v1/template-starters',
-  'POST /api/v1/template-starters/:name',
-  'GET /api/v1/variables',
-  'POST /api/v1/variables',
-  'GET /api/v1/variables/:name',
-  'PATCH /api/v1/variables/:name',
-  'DELETE /api/v1/variables/:name',
-  'POST /api/v1/spaces',
-  'GET /api/v1/spaces',
-  'GET /api/v1/spaces/:id',
-  'PATCH /api/v1/spaces/:id',
-  'POST /api/v1/spaces/:id/start',
-  'POST /api/v1/spaces/:id/stop',
-  'POST /api/v1/spaces/:id/restart',
-  'POST /api/v1/spaces/:id/update',
-  'DELETE /api/v1/spaces/:id',
-  'GET /api/v1/spaces/:id/operations',
-  'POST /api/v1/spaces/:id/agent-token',
-  'GET /api/v1/operations/:id',
-  'POST /api/v1/operations/:id/cancel',
-  'GET /api/v1/events',
-  'GET /api/v1/audit',
-  'GET /api/v1/webhooks',
-  'POST /api/v1/webhooks',
-  'GET /api/v1/webhooks/:id',
-  'PATCH /api/v1/webhooks/:id',
-  'DELETE /api/v1/webhooks/:id',
-  'GET /api/v1/webhooks/:id/deliveries',
-  'POST /api/v1/webhooks/:id/deliveries/:deliveryId/redeliver',
-  'POST /api/v1/webhooks/:id/test',
-  'POST /api/v1/agents/:spaceId/state',
-  'GET /metrics',
-  'POST /api/v1/auth/login',
-  'POST /api/v1/auth/logout',
-  'GET /api/v1/sessions',
-  'DELETE /api/v1/sessions/:id',
-  'POST /api/v1/users/:id/password',
-  'GET /api/v1/ui/settings',
-  'GET /api/v1/spaces/:id/update-plan',
-  'GET /api/v1/spaces/:id/ssh',
-  'GET /api/v1/spaces/:id/shares',
-  'POST /api/v1/spaces/:id/shares',
-  'DELETE /api/v1/spaces/:id/shares/:shareId',
-  'POST /api/v1/spaces/:id/transfer',
-] as const;
-export type ClientRoute = (typeof CLIENT_ROUTES)[number];
 
 type Query = Record<string, string | number | boolean | undefined>;
 
