@@ -9,7 +9,7 @@ import { disconnectedRecord, linkAt, parseLinkRecord, reportedRecord, type Store
 import type { AgentReport, AgentState } from '../model';
 import type { AgentStateStore } from '../store';
 import type { Queryable } from './db';
-import { placeholders, selectRows } from './fast-read';
+import { placeholders, selectRows } from './fast-sql';
 
 /** How many parsed records SqlAgentStateStore keeps (all are dropped past it). */
 const PARSED_MAX = 20_000;
@@ -83,7 +83,7 @@ export class SqlAgentStateStore implements AgentStateStore {
   async getMany(spaceIds: readonly string[]): Promise<Map<string, AgentState>> {
     const out = new Map<string, AgentState>();
     for (const ids of chunks([...new Set(spaceIds)])) {
-      // every space view reads these: the fast read path (fast-read.ts)
+      // every space view reads these: the fast path (fast-sql.ts)
       const rows = await selectRows(this.db, `select \`space_id\`, \`state_json\`, \`expires_at\` from \`agent_state\` where \`space_id\` in (${placeholders(ids.length)})`, ids);
       for (const r of rows) {
         const state = this.fromRow(r);

@@ -3,6 +3,7 @@ import type { AgentToken, AgentTokenKind } from '../model';
 import type { AgentTokenRepository } from '../store';
 import { alreadyInUse } from '../../core/errors';
 import { isUniqueViolation, type Queryable } from './db';
+import { run, selectFirst } from './fast-sql';
 
 function fromRow(r: Record<string, unknown>): AgentToken {
   return { id: r.id as string, spaceId: r.space_id as string, kind: r.kind as AgentTokenKind, createdAt: Number(r.created_at) };
@@ -15,9 +16,10 @@ export function sqlAgentTokens(db: Queryable): AgentTokenRepository {
         // the replaced token stops working in the same commit the new one starts to
         await db.transaction(async (trx) => {
           // a hash issued before is a conflict even when it is the one being replaced (as on Redis)
-          if (await trx('agent_tokens').where({ token_hash: t.tokenHash }).first('id')) throw alreadyInUse('an agent token with this id or hash already exists', 'tokenHash');
-          await trx('agent_tokens').where({ space_id: t.spaceId, kind: t.kind }).delete();
-          await trx('agent_tokens').insert({ id: t.id, space_id: t.spaceId, kind: t.kind, token_hash: t.tokenHash, created_at: now });
+          // every space start issues one: hand-written SQL on the fast path (fast-sql.ts)
+          if (await selectFirst(trx, 'select `id` from `agent_tokens` where `token_hash` = ? limit 1', [t.tokenHash])) throw alreadyInUse('an agent token with this id or hash already exists', 'tokenHash');
+          await run(trx, 'delete from `agent_tokens` where `space_id` = ? and `kind` = ?', [t.spaceId, t.kind]);
+          await run(trx, 'insert into `agent_tokens` (`created_at`, `id`, `kind`, `space_id`, `token_hash`) values (?, ?, ?, ?, ?)', [now, t.id, t.kind, t.spaceId, t.tokenHash]);
         });
       } catch (e) {
         if (isUniqueViolation(e)) throw alreadyInUse('an agent token with this id or hash already exists', 'tokenHash');
@@ -32,9 +34,8 @@ export function sqlAgentTokens(db: Queryable): AgentTokenRepository {
     },
 
     async revokeForSpace(spaceId, kind) {
-      return db('agent_tokens')
-        .where({ space_id: spaceId, ...(kind ? { kind } : {}) })
-        .delete();
+      const revoked = kind ? await run(db, 'delete from `agent_tokens` where `space_id` = ? and `kind` = ?', [spaceId, kind]) : await run(db, 'delete from `agent_tokens` where `space_id` = ?', [spaceId]);
+      return revoked.changes;
     },
   };
 }

@@ -3,7 +3,7 @@ import { chunks } from '../../core/batches';
 import type { Autostart } from '../../core/autostart';
 import type { AutostartRepository, SpaceAutostart } from '../store';
 import type { Queryable } from './db';
-import { placeholders, selectRows } from './fast-read';
+import { placeholders, selectRows } from './fast-sql';
 
 type Row = Record<string, unknown>;
 

@@ -2,7 +2,7 @@
 import { chunks } from '../../core/batches';
 import type { DormancyRepository, SpaceDormancy } from '../store';
 import type { Queryable } from './db';
-import { placeholders, selectRows } from './fast-read';
+import { placeholders, selectRows } from './fast-sql';
 
 type Row = Record<string, unknown>;
 

@@ -7,6 +7,7 @@ import { eventData, eventOperationId, type EventSpace, type KnotEvent } from '..
 import { DEFAULT_EVENT_RETENTION, type EventFacts, type StoredEvent } from '../model';
 import type { EventRepository } from '../store';
 import type { Queryable } from './db';
+import { run, selectFirst } from './fast-sql';
 import { sqlWebhookCursor } from './webhooks';
 
 const PRUNE_EVERY = 100;
@@ -34,25 +35,36 @@ export type AfterCommit = (fn: () => Promise<void>) => void;
 
 type SpaceAndOperationRow = { name: string; owner_id: string; phase: string; last_operation_id: string | null; op_type?: string | null; op_status?: string | null };
 
+/** The space's facts, and those of the operation (the named one, or else the space's last) unless it is none. */
+function spaceAndOperationRead(spaceId: string, named: string | null | undefined): { sql: string; bindings: string[] } {
+  const space = 'select `s`.`name`, `s`.`owner_id`, `s`.`phase`, `s`.`last_operation_id`';
+  if (named === null) return { sql: `${space} from \`spaces\` as \`s\` where \`s\`.\`id\` = ? limit 1`, bindings: [spaceId] };
+  const operation = named === undefined ? '`s`.`last_operation_id`' : '?';
+  const sql = `${space}, \`o\`.\`type\` as \`op_type\`, \`o\`.\`status\` as \`op_status\` from \`spaces\` as \`s\` left join \`operations\` as \`o\` on \`o\`.\`id\` = ${operation} where \`s\`.\`id\` = ? limit 1`;
+  return { sql, bindings: named === undefined ? [spaceId] : [named, spaceId] };
+}
+
+// every space change and operation step appends: hand-written SQL on the fast path (fast-sql.ts)
 async function insertEvent(db: Queryable, facts: EventFacts, now: number): Promise<number> {
   // the space's and the operation's facts as this transaction sees them, in one read: the
   // operation is the one named, or else the space's last (core/events.ts `eventOperationId`)
-  const read = db('spaces as s').where('s.id', facts.spaceId);
-  const columns = ['s.name', 's.owner_id', 's.phase', 's.last_operation_id'];
-  const named = facts.operationId;
-  if (named !== null) {
-    read.leftJoin('operations as o', named === undefined ? (j) => j.on('o.id', '=', 's.last_operation_id') : (j) => j.onVal('o.id', '=', named));
-    columns.push('o.type as op_type', 'o.status as op_status');
-  }
-  const row = (await read.first(columns)) as SpaceAndOperationRow | undefined;
+  const read = spaceAndOperationRead(facts.spaceId, facts.operationId);
+  const row = (await selectFirst(db, read.sql, read.bindings)) as SpaceAndOperationRow | undefined;
   const space: EventSpace | null = row ? { name: row.name, ownerId: row.owner_id, phase: row.phase, lastOperationId: row.last_operation_id } : null;
   const operationId = eventOperationId(facts, space);
   let op: { type: string; status: string } | null = row?.op_type && row.op_status ? { type: row.op_type, status: row.op_status } : null;
   // no space row (it is being created, or never was): the named operation is read on its own
-  if (!row && operationId) op = ((await db('operations').where({ id: operationId }).first('type', 'status')) as { type: string; status: string } | undefined) ?? null;
+  if (!row && operationId) op = ((await selectFirst(db, 'select `type`, `status` from `operations` where `id` = ? limit 1', [operationId])) as { type: string; status: string } | undefined) ?? null;
   const data = eventData(facts, space, op, now);
-  const [inserted] = await db('events').insert({ at: now, type: facts.type, space_id: facts.spaceId, owner_id: space?.ownerId ?? null, operation_id: operationId, data: JSON.stringify(data) });
-  return Number(inserted);
+  const inserted = await run(db, 'insert into `events` (`at`, `data`, `operation_id`, `owner_id`, `space_id`, `type`) values (?, ?, ?, ?, ?, ?)', [
+    now,
+    JSON.stringify(data),
+    operationId,
+    space?.ownerId ?? null,
+    facts.spaceId,
+    facts.type,
+  ]);
+  return Number(inserted.lastInsertRowid);
 }
 
 function fromRow(r: Record<string, unknown>): StoredEvent {

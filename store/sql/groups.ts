@@ -3,7 +3,7 @@ import { alreadyInUse } from '../../core/errors';
 import type { Group } from '../model';
 import type { GroupRepository } from '../store';
 import { isUniqueViolation, type Queryable } from './db';
-import { selectRows } from './fast-read';
+import { selectRows } from './fast-sql';
 
 type Row = Record<string, unknown>;
 

@@ -5,7 +5,7 @@ import { ACTIVE_OPERATION_STATUSES } from '../../core/lifecycle';
 import type { Operation, OperationStatus, OperationType } from '../model';
 import type { OperationRepository } from '../store';
 import type { Queryable } from './db';
-import { placeholders, selectRows } from './fast-read';
+import { placeholders, run, selectFirst, selectRows } from './fast-sql';
 
 function fromRow(r: Record<string, unknown>): Operation {
   const n = (v: unknown) => (v == null ? null : Number(v));
@@ -30,22 +30,17 @@ function fromRow(r: Record<string, unknown>): Operation {
 export function sqlOperations(db: Queryable): OperationRepository {
   const operations: OperationRepository = {
     async insert(op, now) {
-      await db('operations').insert({
-        id: op.id,
-        space_id: op.spaceId,
-        type: op.type,
-        requested_by: op.requestedBy,
-        status: 'pending',
-        reason: op.reason ?? '',
-        workflow_id: op.workflowId,
-        created_at: now,
-        deadline_at: op.deadlineAt,
-      });
+      // `?? null`: an absent value is NULL, as knex's insert wrote it
+      await run(
+        db,
+        'insert into `operations` (`created_at`, `deadline_at`, `id`, `reason`, `requested_by`, `space_id`, `status`, `type`, `workflow_id`) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [now, op.deadlineAt ?? null, op.id, op.reason ?? '', op.requestedBy, op.spaceId, 'pending', op.type, op.workflowId],
+      );
       return (await operations.get(op.id))!;
     },
 
     async get(id) {
-      const r = await db('operations').where({ id }).first();
+      const r = await selectFirst(db, 'select * from `operations` where `id` = ? limit 1', [id]);
       return r ? fromRow(r) : null;
     },
 
@@ -67,26 +62,24 @@ export function sqlOperations(db: Queryable): OperationRepository {
     },
 
     async active(spaceId, exceptId) {
-      const q = db('operations').where({ space_id: spaceId }).whereIn('status', [...ACTIVE_OPERATION_STATUSES]);
-      if (exceptId) q.whereNot('id', exceptId);
-      const r = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first();
+      const except = exceptId ? ' and not `id` = ?' : '';
+      const sql = `select * from \`operations\` where \`space_id\` = ? and \`status\` in (${placeholders(ACTIVE_OPERATION_STATUSES.length)})${except} order by \`created_at\` desc, \`id\` desc limit 1`;
+      const r = await selectFirst(db, sql, exceptId ? [spaceId, ...ACTIVE_OPERATION_STATUSES, exceptId] : [spaceId, ...ACTIVE_OPERATION_STATUSES]);
       return r ? fromRow(r) : null;
     },
 
     async markRunning(id, runId, now) {
       // only from pending/running: a retried activity or a replay must not move a finished operation back
-      const started = await db('operations').where({ id, status: 'pending' }).update({ status: 'running', run_id: runId, started_at: now });
-      if (started > 0) return true;
-      await db('operations').where({ id, status: 'running' }).update({ run_id: runId, started_at: now });
+      const started = await run(db, 'update `operations` set `status` = ?, `run_id` = ?, `started_at` = ? where `id` = ? and `status` = ?', ['running', runId, now, id, 'pending']);
+      if (started.changes > 0) return true;
+      await run(db, 'update `operations` set `run_id` = ?, `started_at` = ? where `id` = ? and `status` = ?', [runId, now, id, 'running']);
       return false;
     },
 
     async finish(id, outcome, now) {
-      const changed = await db('operations')
-        .where({ id })
-        .whereIn('status', [...ACTIVE_OPERATION_STATUSES])
-        .update({ status: outcome.status, error_type: outcome.errorType ?? null, error_message: outcome.errorMessage ?? null, finished_at: now });
-      return changed > 0;
+      const sql = `update \`operations\` set \`status\` = ?, \`error_type\` = ?, \`error_message\` = ?, \`finished_at\` = ? where \`id\` = ? and \`status\` in (${placeholders(ACTIVE_OPERATION_STATUSES.length)})`;
+      const changed = await run(db, sql, [outcome.status, outcome.errorType ?? null, outcome.errorMessage ?? null, now, id, ...ACTIVE_OPERATION_STATUSES]);
+      return changed.changes > 0;
     },
 
     async failNeverStarted(id, message, now) {

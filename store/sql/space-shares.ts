@@ -4,7 +4,7 @@ import { alreadyInUse } from '../../core/errors';
 import type { ShareRole, SpaceShare } from '../model';
 import type { SpaceShareRepository } from '../store';
 import { isUniqueViolation, type Queryable } from './db';
-import { placeholders, selectRows } from './fast-read';
+import { placeholders, selectRows } from './fast-sql';
 
 function fromRow(r: Record<string, unknown>): SpaceShare {
   return {
@@ -56,7 +56,7 @@ export function sqlSpaceShares(db: Queryable): SpaceShareRepository {
 
     async listForRecipient(userId, groupNames) {
       const groups = [...new Set(groupNames)];
-      // every space list page asks (fast-read.ts)
+      // every space list page asks (fast-sql.ts)
       const byGroup = groups.length > 0 ? ` or \`group_name\` in (${placeholders(groups.length)})` : '';
       const rows = await selectRows(db, `select * from \`space_shares\` where (\`user_id\` = ?${byGroup}) order by \`created_at\` asc, \`id\` asc`, [userId, ...groups]);
       return rows.map(fromRow);

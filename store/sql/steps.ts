@@ -3,30 +3,35 @@ import type { StepOutcome } from '../../core/events';
 import type { OperationStep } from '../model';
 import type { StepRepository } from '../store';
 import type { Queryable } from './db';
+import { run, selectFirst, selectRows } from './fast-sql';
 
+/** Closes what is still running; the operation's steps, or one of them (`name`). */
+const CLOSE_RUNNING = 'update `operation_steps` set `outcome` = ?, `finished_at` = ?, `message` = ? where `operation_id` = ? and `outcome` = ?';
+
+// every step of every operation starts and finishes here: hand-written SQL on the fast path (fast-sql.ts)
 export function sqlSteps(db: Queryable): StepRepository {
   return {
     async start(operationId, name, now, closeOpenAs = 'failed') {
       // an operation has a handful of steps: one read tells whether this one exists, which are open, the next seq
-      const rows = (await db('operation_steps').where({ operation_id: operationId }).select('name', 'seq', 'outcome')) as { name: string; seq: unknown; outcome: string }[];
+      const rows = (await selectRows(db, 'select `name`, `seq`, `outcome` from `operation_steps` where `operation_id` = ?', [operationId])) as { name: string; seq: unknown; outcome: string }[];
       if (rows.some((r) => r.name === name)) return false;
       if (rows.some((r) => r.outcome === 'running')) {
-        await db('operation_steps').where({ operation_id: operationId, outcome: 'running' }).update({ outcome: closeOpenAs, finished_at: now });
+        await run(db, 'update `operation_steps` set `outcome` = ?, `finished_at` = ? where `operation_id` = ? and `outcome` = ?', [closeOpenAs, now, operationId, 'running']);
       }
       const seq = rows.reduce((max, r) => Math.max(max, Number(r.seq)), 0) + 1;
-      await db('operation_steps').insert({ operation_id: operationId, seq, name, started_at: now, outcome: 'running' });
+      await run(db, 'insert into `operation_steps` (`name`, `operation_id`, `outcome`, `seq`, `started_at`) values (?, ?, ?, ?, ?)', [name, operationId, 'running', seq, now]);
       return true;
     },
 
     async finish(operationId, name, outcome, now, message) {
-      const row = (await db('operation_steps').where({ operation_id: operationId, name }).first('started_at', 'outcome')) as { started_at: unknown; outcome: string } | undefined;
+      const row = (await selectFirst(db, 'select `started_at`, `outcome` from `operation_steps` where `operation_id` = ? and `name` = ? limit 1', [operationId, name])) as { started_at: unknown; outcome: string } | undefined;
       if (!row || row.outcome !== 'running') return null;
-      await db('operation_steps').where({ operation_id: operationId, name, outcome: 'running' }).update({ outcome, finished_at: now, message: message ?? null });
+      await run(db, `${CLOSE_RUNNING} and \`name\` = ?`, [outcome, now, message ?? null, operationId, 'running', name]);
       return now - Number(row.started_at);
     },
 
     async closeOpen(operationId, outcome, now, message) {
-      await db('operation_steps').where({ operation_id: operationId, outcome: 'running' }).update({ outcome, finished_at: now, message: message ?? null });
+      await run(db, CLOSE_RUNNING, [outcome, now, message ?? null, operationId, 'running']);
     },
 
     async list(operationId) {

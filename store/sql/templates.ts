@@ -7,7 +7,7 @@ import { alreadyInUse, conflict } from '../../core/errors';
 import type { NewTemplateVersion, TemplateRecord, TemplateVersionRecord } from '../model';
 import type { TemplateRepository } from '../store';
 import { isUniqueViolation, toJson, type Queryable } from './db';
-import { selectFirst, selectRows } from './fast-read';
+import { selectFirst, selectRows } from './fast-sql';
 
 function templateFromRow(r: Record<string, unknown>): TemplateRecord {
   return {
@@ -45,13 +45,13 @@ function versionRow<C>(templateId: string, v: NewTemplateVersion<C>, now: number
 export function sqlTemplates(db: Queryable): TemplateRepository {
   const templates: TemplateRepository = {
     async get(id) {
-      // read by every space view: hand-written SQL on the fast read path (fast-read.ts)
+      // read by every space view: hand-written SQL on the fast path (fast-sql.ts)
       const r = await selectFirst(db, 'select * from `templates` where `id` = ? limit 1', [id]);
       return r ? templateFromRow(r) : null;
     },
 
     async getByName(name) {
-      const r = await db('templates').where({ active_name: name }).first();
+      const r = await selectFirst(db, 'select * from `templates` where `active_name` = ? limit 1', [name]);
       return r ? templateFromRow(r) : null;
     },
 
@@ -72,7 +72,8 @@ export function sqlTemplates(db: Queryable): TemplateRepository {
     },
 
     async getVersion<C>(templateId: string, version: string) {
-      const r = await db('template_versions').where({ template_id: templateId, version }).first();
+      // every lifecycle operation reads the version it applies (fast-sql.ts)
+      const r = await selectFirst(db, 'select * from `template_versions` where `template_id` = ? and `version` = ? limit 1', [templateId, version]);
       return r ? versionFromRow<C>(r) : null;
     },
 

@@ -3,7 +3,7 @@ import type { ApiToken } from '../model';
 import type { TokenRepository } from '../store';
 import { alreadyInUse } from '../../core/errors';
 import { isUniqueViolation, type Queryable } from './db';
-import { selectFirst } from './fast-read';
+import { selectFirst } from './fast-sql';
 
 function fromRow(r: Record<string, unknown>): ApiToken {
   const n = (v: unknown) => (v == null ? null : Number(v));
@@ -37,7 +37,7 @@ export function sqlTokens(db: Queryable): TokenRepository {
     },
 
     async findUsableByHash(tokenHash, now) {
-      // every API request authenticates: hand-written SQL on the fast read path (fast-read.ts)
+      // every API request authenticates: hand-written SQL on the fast path (fast-sql.ts)
       const r = await selectFirst(db, 'select * from `api_tokens` where `token_hash` = ? and `revoked_at` is null and (`expires_at` is null or `expires_at` > ?) limit 1', [tokenHash, now]);
       return r ? fromRow(r) : null;
     },

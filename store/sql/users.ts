@@ -3,7 +3,7 @@ import { alreadyInUse } from '../../core/errors';
 import type { User, UserRole } from '../model';
 import type { UserRepository } from '../store';
 import { isUniqueViolation, toBool, type Queryable } from './db';
-import { placeholders, selectFirst, selectRows } from './fast-read';
+import { placeholders, selectFirst, selectRows } from './fast-sql';
 
 function fromRow(r: Record<string, unknown>): User {
   return {

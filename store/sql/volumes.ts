@@ -3,7 +3,7 @@ import { chunks } from '../../core/batches';
 import type { SpaceVolume, VolumeRecord } from '../model';
 import type { VolumeRepository } from '../store';
 import type { Queryable } from './db';
-import { placeholders, selectRows } from './fast-read';
+import { placeholders, run, selectFirst, selectRows } from './fast-sql';
 
 function fromRow(r: Record<string, unknown>): SpaceVolume {
   return {
@@ -22,10 +22,11 @@ function recordFromRow(r: Record<string, unknown>): VolumeRecord {
 
 const RECORD_COLUMNS = ['space_volumes.*', 'spaces.deleted_at'];
 
+// the lifecycle path reads and records a space's volumes: hand-written SQL on the fast path (fast-sql.ts)
 export function sqlVolumes(db: Queryable): VolumeRepository {
   const volumes: VolumeRepository = {
     async listOfSpace(spaceId) {
-      const rows = await db('space_volumes').where({ space_id: spaceId }).orderBy('volume_id');
+      const rows = await selectRows(db, 'select * from `space_volumes` where `space_id` = ? order by `volume_id` asc', [spaceId]);
       return rows.map(fromRow);
     },
 
@@ -39,12 +40,12 @@ export function sqlVolumes(db: Queryable): VolumeRepository {
     },
 
     async get(spaceId, volumeId) {
-      const r = await db('space_volumes').where({ space_id: spaceId, volume_id: volumeId }).first();
+      const r = await selectFirst(db, 'select * from `space_volumes` where `space_id` = ? and `volume_id` = ? limit 1', [spaceId, volumeId]);
       return r ? fromRow(r) : null;
     },
 
     async owner(volumeId) {
-      const r = await db('space_volumes').where({ volume_id: volumeId }).orderBy('space_id').first('space_id');
+      const r = await selectFirst(db, 'select `space_id` from `space_volumes` where `volume_id` = ? order by `space_id` asc limit 1', [volumeId]);
       return r ? (r.space_id as string) : null;
     },
 
@@ -52,15 +53,23 @@ export function sqlVolumes(db: Queryable): VolumeRepository {
       const existing = await volumes.get(v.spaceId, v.volumeId);
       if (existing) {
         if (v.nomadId && existing.nomadId !== v.nomadId) {
-          await db('space_volumes').where({ space_id: v.spaceId, volume_id: v.volumeId }).update({ nomad_id: v.nomadId });
+          await run(db, 'update `space_volumes` set `nomad_id` = ? where `space_id` = ? and `volume_id` = ?', [v.nomadId, v.spaceId, v.volumeId]);
         }
         return;
       }
-      await db('space_volumes').insert({ space_id: v.spaceId, volume_id: v.volumeId, type: v.type, nomad_id: v.nomadId, created_by_operation: v.createdByOperation, created_at: now });
+      // `?? null`: an absent value is NULL, as knex's insert wrote it
+      await run(db, 'insert into `space_volumes` (`created_at`, `created_by_operation`, `nomad_id`, `space_id`, `type`, `volume_id`) values (?, ?, ?, ?, ?, ?)', [
+        now,
+        v.createdByOperation ?? null,
+        v.nomadId ?? null,
+        v.spaceId,
+        v.type,
+        v.volumeId,
+      ]);
     },
 
     async forget(spaceId, volumeId) {
-      await db('space_volumes').where({ space_id: spaceId, volume_id: volumeId }).delete();
+      await run(db, 'delete from `space_volumes` where `space_id` = ? and `volume_id` = ?', [spaceId, volumeId]);
     },
 
     async records(names) {

@@ -1,5 +1,5 @@
 /**
- * store/sql/fast-read.ts: hot reads bypass knex on SQLite outside a transaction. They must see what
+ * store/sql/fast-sql.ts: hot reads bypass knex on SQLite outside a transaction. They must see what
  * knex would: a transaction's own uncommitted rows inside it, nothing of them outside until it
  * commits, and nothing after a rollback.
  */
