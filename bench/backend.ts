@@ -124,6 +124,7 @@ export async function startBackend(opts: BackendOptions = {}): Promise<Backend> 
     closers.push(() => (ownSandbox ?? sandbox!).close());
     const sandboxState = async () => (ownSandbox ? ownSandbox.state() : sandbox!.state());
     const nomad = new NomadClient({ addr: (ownSandbox ?? sandbox!).url, timeoutMs: 30_000 });
+    closers.push(() => nomad.close());
     let store = opts.store;
     if (!store) {
       const target = { client: 'sqlite' as const, filename: path.join(dir, 'knot.db') };

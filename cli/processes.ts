@@ -82,6 +82,8 @@ export async function startApi(cfg: KnotConfig, logger: Logger, opts: ProcessOpt
   try {
     const bootstrap = await bootstrapAdmin(store, cfg, logger);
     const backend = backendFromConfig(cfg, { store, redis, client, nomadAddr: opts.nomadAddr, logger, metrics });
+    // after the API has closed (stoppers run in reverse): its Nomad connections go last
+    stoppers.push({ name: 'nomad client', stop: () => backend.deps.nomad.close() });
     const { host, port } = splitHostPort(cfg.server.listen, 3000);
     const api: ApiServer = await startApiServer(
       {
@@ -126,6 +128,8 @@ export async function startWorker(cfg: KnotConfig, logger: Logger, opts: Process
     const connection = await connectWorker({ address: opts.temporalAddress, namespace: cfg.server.temporal.namespace });
     stoppers.push({ name: 'worker connection', stop: () => connection.close() });
     const backend = backendFromConfig(cfg, { store, redis, client, nomadAddr: opts.nomadAddr, logger, metrics });
+    // after the worker has drained its activities (stoppers run in reverse)
+    stoppers.push({ name: 'nomad client', stop: () => backend.deps.nomad.close() });
     const { taskQueue } = backend;
     const { stop: stopWorker } = await backend.runWorker(
       {
