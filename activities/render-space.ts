@@ -6,7 +6,7 @@
  */
 import { KnotError, ErrorType, notFound } from '../core/errors';
 import { AGENT_TOKEN_PLACEHOLDER, renderTemplate, type RenderContext } from '../core/render';
-import { parseVolumeDefinitions, type VolumeSpec } from '../core/volumes';
+import { renderVolumeDefinitions, type VolumeSpec } from '../core/volumes';
 import { resolveTemplateRef } from '../core/versions';
 import type { TemplateContent } from '../core/template';
 import type { Space, TemplateRecord, TemplateVersionRecord } from '../store/model';
@@ -95,7 +95,7 @@ export async function renderSpace(deps: ActivityDeps, spaceOrId: Space | string,
   if (opts.agentToken !== undefined) ctx.space.agent_token = opts.agentToken;
   const content = version.content;
   const volumesYaml = content.volumes ?? '';
-  const volumes = opts.only !== 'job' && volumesYaml.trim() ? parseVolumeDefinitions(renderTemplate(volumesYaml, ctx, { escape: 'yaml', path: 'volumes' })) : [];
+  const volumes = opts.only !== 'job' && volumesYaml.trim() ? renderVolumeDefinitions(volumesYaml, ctx) : [];
   if ((content.type ?? 'nomad') === 'manual' || !content.job || opts.only === 'volumes') {
     return { space, template, version, job: null, jobId: null, volumes };
   }

@@ -533,9 +533,24 @@ function scanYaml(text: string): ScanResult {
 }
 
 function renderYaml(text: string, ctx: RenderContext, path: string): string {
-  const { doc, hits, problems } = yamlScalarsWithExpressions(text);
+  const { doc, substituted } = substituteYaml(text, ctx, path);
   // Nothing to substitute: hand the text back as written rather than re-serialised.
-  if (hits.length === 0 && problems.length === 0) return text;
+  return substituted ? doc.toString({ lineWidth: 0 }) : text;
+}
+
+/**
+ * A YAML template rendered straight to its data: what `YAML.parse` of renderTemplate's text gives,
+ * without printing the document and parsing it again (the activities read volume definitions so,
+ * on every start). Throws the same TemplateRenderError.
+ */
+export function renderYamlData(text: string, ctx: RenderContext, path = 'template'): unknown {
+  return substituteYaml(text, ctx, path).doc.toJS();
+}
+
+/** Parses `text` and renders every expression in its scalars in place; throws every problem found. */
+function substituteYaml(text: string, ctx: RenderContext, path: string): { doc: YAML.Document.Parsed; substituted: boolean } {
+  const { doc, hits, problems } = yamlScalarsWithExpressions(text);
+  if (hits.length === 0 && problems.length === 0) return { doc, substituted: false };
   for (const hit of hits) {
     problems.push(...hit.scan.problems);
     let out = '';
@@ -560,7 +575,7 @@ function renderYaml(text: string, ctx: RenderContext, path: string): string {
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     throw renderError(path, problems);
   }
-  return doc.toString({ lineWidth: 0 });
+  return { doc, substituted: true };
 }
 
 /** Stores a rendered value in a scalar without ever letting it become structure. */

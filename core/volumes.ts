@@ -5,6 +5,7 @@
  */
 import YAML from 'yaml';
 import { ErrorType, KnotError, type FieldError } from './errors';
+import { renderYamlData, type RenderContext } from './render';
 
 export const ACCESS_MODES = [
   'single-node-reader-only',
@@ -247,7 +248,21 @@ export function parseVolumeDefinitions(yamlText: string): VolumeSpec[] {
     }));
     throw new KnotError(ErrorType.VolumeSpec, errors.map((e) => e.message).join('; '), { errors });
   }
-  const root: unknown = doc.toJS();
+  return volumeDefinitionsOf(doc.toJS());
+}
+
+/**
+ * A template's Volume-Definition YAML rendered for a space and parsed: what
+ * `parseVolumeDefinitions(renderTemplate(yaml, ctx, { escape: 'yaml', path: 'volumes' }))` gives,
+ * without printing the rendered YAML and parsing it again. Render problems throw as renderTemplate's.
+ */
+export function renderVolumeDefinitions(yamlText: string, ctx: RenderContext): VolumeSpec[] {
+  if (yamlText.trim() === '') return [];
+  return volumeDefinitionsOf(renderYamlData(yamlText, ctx, 'volumes'));
+}
+
+/** The volume definitions of a parsed document (`{ volumes: [...] }`), every problem in one VolumeSpec error. */
+function volumeDefinitionsOf(root: unknown): VolumeSpec[] {
   if (root === null || root === undefined) return [];
   const errors: FieldError[] = [];
   if (!isRecord(root)) {

@@ -12,9 +12,8 @@
  * unless a share gives it. A `space.transferred` event is recorded (under the new owner).
  */
 import { ErrorType, KnotError } from '../../core/errors';
-import { renderTemplate } from '../../core/render';
 import type { TemplateContent } from '../../core/template';
-import { parseVolumeDefinitions } from '../../core/volumes';
+import { renderVolumeDefinitions } from '../../core/volumes';
 import { quotaRefusal, usageOf } from '../../core/quotas';
 import type { Space, User } from '../../store/model';
 import type { Repositories } from '../../store/store';
@@ -56,7 +55,7 @@ async function volumeIdsFor(svc: Services, space: Space, ownerId: string): Promi
   const yaml = (target.content as unknown as TemplateContent).volumes ?? '';
   if (!yaml.trim()) return [];
   const ctx = await loadRenderContext(svc.store, renderSettingsOf(svc.config), { ...space, ownerId }, facts.template);
-  return parseVolumeDefinitions(renderTemplate(yaml, ctx, { escape: 'yaml', path: 'volumes' }))
+  return renderVolumeDefinitions(yaml, ctx)
     .map((v) => `${v.type}:${v.id}`)
     .sort();
 }

@@ -6,9 +6,8 @@
  */
 import { z } from 'zod';
 import { ErrorType, KnotError } from '../../core/errors';
-import { renderTemplate } from '../../core/render';
 import type { TemplateContent } from '../../core/template';
-import { parseVolumeDefinitions, planVolumes } from '../../core/volumes';
+import { renderVolumeDefinitions, planVolumes } from '../../core/volumes';
 import { loadRenderContext, renderSettingsOf } from '../../store/render-context';
 import { defineRoute, type RouteDef } from '../route';
 import { AUTH_PROBLEMS, problems } from '../schemas/common';
@@ -48,7 +47,7 @@ export const updatePlanRoutes: RouteDef[] = [
       const content = target.content as unknown as TemplateContent;
       const yaml = content.volumes ?? '';
       const ctx = await loadRenderContext(svc.store, renderSettingsOf(svc.config), space, facts.template);
-      const desired = yaml.trim() ? parseVolumeDefinitions(renderTemplate(yaml, ctx, { escape: 'yaml', path: 'volumes' })) : [];
+      const desired = yaml.trim() ? renderVolumeDefinitions(yaml, ctx) : [];
       const existing = await svc.store.volumes.listOfSpace(space.id);
       const plan = planVolumes(desired, existing.map((v) => ({ id: v.volumeId, type: v.type })));
       const brief = (v: { id: string; name: string; type: 'csi' | 'host' }) => ({ id: v.id, name: v.name, type: v.type });

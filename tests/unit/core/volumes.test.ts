@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ErrorType, KnotError } from '../../../core/errors';
 import { renderTemplate, sampleRenderContext } from '../../../core/render';
-import { parseSize, parseVolumeDefinitions, planVolumes, type VolumeSpec } from '../../../core/volumes';
+import { parseSize, parseVolumeDefinitions, planVolumes, renderVolumeDefinitions, type VolumeSpec } from '../../../core/volumes';
 
 /** The seed's Volume-Definition, kept verbatim in examples/templates/debian. */
 function seedVolumes(): string {
@@ -48,6 +48,61 @@ describe('parseSize', () => {
       expect(parseSize(input)).toBeUndefined();
     },
   );
+});
+
+describe('renderVolumeDefinitions', () => {
+  // the activities render straight to data; it must be exactly the printed-and-parsed result
+  const viaText = (yaml: string, ctx: ReturnType<typeof sampleRenderContext>) => parseVolumeDefinitions(renderTemplate(yaml, ctx, { escape: 'yaml', path: 'volumes' }));
+
+  it('gives what rendering to text and parsing gives, for the seed and for values YAML would read as structure', () => {
+    const ctx = sampleRenderContext('example');
+    expect(renderVolumeDefinitions(seedVolumes(), ctx)).toEqual(viaText(seedVolumes(), ctx));
+    const tricky = [
+      'volumes:',
+      '  - id: "v_${{ .space.id }}"',
+      '    name: ${{ .var.NAME }}',
+      '    type: csi',
+      '    plugin_id: hostpath',
+      '    capacity_min: ${{ .var.SIZE }}',
+      '    mount_options:',
+      '      fs_type: ext4',
+      '      mount_flags: ["${{ .var.FLAG }}", "x ${{ .var.NAME }} y"]',
+      '    parameters:',
+      '      a: ${{ .var.BOOL }}',
+      '      b: ${{ .var.NAME }}-suffix',
+      GOOD_CAPS.trimEnd(),
+    ].join('\n');
+    // a plain scalar that renders to a bare token is re-typed as YAML types it (`null`, `10`): the same both ways
+    for (const NAME of ['plain', 'a: b', '- item', '{x: 1}', '#not a comment', "it's \"quoted\"", 'line\nbreak', 'null', '10']) {
+      const c = { ...ctx, var: { NAME, SIZE: '2G', FLAG: 'rw', BOOL: 'true' } };
+      const outcome = (f: () => VolumeSpec[]) => {
+        try {
+          return f();
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      const direct = outcome(() => renderVolumeDefinitions(tricky, c));
+      expect(direct).toEqual(outcome(() => viaText(tricky, c)));
+      // a value never becomes structure: it stays the one string it was (`10` is a number: refused as a name, both ways)
+      if (NAME === '10') expect(direct).toMatch(/name: must be a string/);
+      else if (NAME !== 'null') expect((direct as VolumeSpec[])[0]!.name).toBe(NAME);
+    }
+  });
+
+  it('throws the render error renderTemplate throws, and no volumes for empty text', () => {
+    const ctx = sampleRenderContext('example');
+    const bad = 'volumes:\n  - id: ${{ .space.nope }}\n';
+    expect(() => renderVolumeDefinitions(bad, ctx)).toThrow(/space\.nope|nope/);
+    let viaTextError: unknown;
+    try {
+      viaText(bad, ctx);
+    } catch (e) {
+      viaTextError = e;
+    }
+    expect(() => renderVolumeDefinitions(bad, ctx)).toThrow((viaTextError as Error).message);
+    expect(renderVolumeDefinitions('  \n', ctx)).toEqual([]);
+  });
 });
 
 describe('parseVolumeDefinitions', () => {
