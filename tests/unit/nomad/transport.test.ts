@@ -211,14 +211,14 @@ it('a blocking query holds the request until Nomad answers, and a caller can abo
 
 it('an abort while the answer body is still arriving rethrows the abort', async () => {
   const c = client();
+  let bodyStarted = false;
   nomad.handle = (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.write('[');
+    res.write('[', () => (bodyStarted = true));
   };
   const caller = new AbortController();
   const call = c.listJobs({ signal: caller.signal });
-  await until('the request to arrive', () => nomad.seen.length === 1);
-  await new Promise((r) => setTimeout(r, 50));
+  await until('the head and the first body byte to be sent', () => bodyStarted);
   caller.abort();
   expect(await failure(call)).toBe(caller.signal.reason);
 });
