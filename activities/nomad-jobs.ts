@@ -51,6 +51,11 @@ function jobRejection(e: unknown, jobId: string): KnotError | null {
 
 /** Heartbeats must go out well within the 15 s heartbeat timeout. */
 const BLOCKING_WAIT_MS = 5_000;
+/**
+ * While nothing of the job is placed: Nomad wakes an allocation query for allocation changes only
+ * (its memdb watch), not for the evaluation that says why nothing was placed, so ask again soon.
+ */
+const UNPLACED_WAIT_MS = 1_000;
 
 /**
  * A wait heartbeats only once it has lasted this long: most end sooner (a start's ~0.5 s to
@@ -138,19 +143,20 @@ export function createNomadJobActivities(deps: ActivityDeps) {
       const job = await beforeDeadline(() => deps.nomad.readJob(input.jobId));
       if (!job) throw nonRetryable(ErrorType.AllocationFailed, `Nomad job '${input.jobId}' disappeared while starting`);
       let index = 0;
+      let placed = false;
       const beats = quietHeartbeats();
       try {
         for (;;) {
           // a blocking query answers the moment allocations change instead of on a polling tick
           const remaining = Math.max(1, input.deadline - deps.clock());
           const signal = cancellationSignal();
-          const watched = await beforeDeadline(() =>
-            deps.nomad.watchJobAllocations(input.jobId, index, Math.min(remaining, BLOCKING_WAIT_MS), { signal, timeoutMs: Math.min(remaining, 10_000) }),
-          );
+          const waitMs = Math.min(remaining, placed ? BLOCKING_WAIT_MS : UNPLACED_WAIT_MS);
+          const watched = await beforeDeadline(() => deps.nomad.watchJobAllocations(input.jobId, index, waitMs, { signal, timeoutMs: Math.min(remaining, 10_000) }));
           index = watched.index;
           const allocs = watched.allocs;
+          placed = allocs.some((a) => a.DesiredStatus === 'run');
           // evaluations only explain why nothing was placed; skip the call while allocations exist
-          const evals = allocs.some((a) => a.DesiredStatus === 'run') ? [] : await beforeDeadline(() => deps.nomad.jobEvaluations(input.jobId));
+          const evals = placed ? [] : await beforeDeadline(() => deps.nomad.jobEvaluations(input.jobId));
           const status = spaceAllocationStatus(job, allocs, evals);
           if (status.state === 'up') return { allocId: status.allocId };
           if (status.state === 'failed') throw nonRetryable(ErrorType.AllocationFailed, `allocation ${status.allocId.slice(0, 8)} failed: ${status.reason}`, { allocId: status.allocId });

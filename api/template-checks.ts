@@ -7,7 +7,8 @@
  */
 import { hclDiagnostics, placeTemplateErrors, templatePosition } from '../core/diagnostics';
 import { ErrorType, KnotError, type ErrorTypeName, type FieldError } from '../core/errors';
-import { renderTemplateMapped, sampleRenderContext } from '../core/render';
+import { renderTemplateMapped } from '../core/render';
+import { sampleRenderContext } from '../core/render-sample';
 import { checkTemplateContent, templateContentSchema, type TemplateContent } from '../core/template';
 import type { Services } from './context';
 import { zodFieldErrors } from './validate';

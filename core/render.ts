@@ -34,7 +34,6 @@
  */
 import YAML from 'yaml';
 import { ErrorType, KnotError, type FieldError } from './errors';
-import { sampleParameterValues, type ParameterDef } from './parameters';
 import { BARE_TOKEN, HclTracker, escapeForHcl, plainText, type Evaluated, type RenderValue } from './hcl-escape';
 
 export type { RenderValue } from './hcl-escape';
@@ -496,7 +495,31 @@ interface YamlScalarHit {
   scan: ScanResult;
 }
 
-function yamlScalarsWithExpressions(text: string): { doc: YAML.Document.Parsed; hits: YamlScalarHit[]; problems: TemplateProblem[] } {
+interface ParsedYaml {
+  doc: YAML.Document.Parsed;
+  hits: YamlScalarHit[];
+  problems: TemplateProblem[];
+}
+
+/**
+ * Parsed YAML templates by text: a template version is immutable and its volumes render on every
+ * start, so each text is parsed once. A rendering writes its values into the cached document's
+ * scalars and puts them back before it returns (withSubstitutedYaml), so the entry stays as parsed.
+ */
+const parsedYaml = new Map<string, ParsedYaml>();
+const PARSED_YAML_MAX = 64;
+
+function yamlScalarsWithExpressions(text: string): ParsedYaml {
+  let parsed = parsedYaml.get(text);
+  if (!parsed) {
+    if (parsedYaml.size >= PARSED_YAML_MAX) parsedYaml.clear();
+    parsed = parseYamlScalars(text);
+    parsedYaml.set(text, parsed);
+  }
+  return parsed;
+}
+
+function parseYamlScalars(text: string): ParsedYaml {
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter });
   const problems: TemplateProblem[] = doc.errors.map((e) => ({
@@ -533,9 +556,8 @@ function scanYaml(text: string): ScanResult {
 }
 
 function renderYaml(text: string, ctx: RenderContext, path: string): string {
-  const { doc, substituted } = substituteYaml(text, ctx, path);
   // Nothing to substitute: hand the text back as written rather than re-serialised.
-  return substituted ? doc.toString({ lineWidth: 0 }) : text;
+  return withSubstitutedYaml(text, ctx, path, (doc, substituted) => (substituted ? doc.toString({ lineWidth: 0 }) : text));
 }
 
 /**
@@ -544,38 +566,51 @@ function renderYaml(text: string, ctx: RenderContext, path: string): string {
  * on every start). Throws the same TemplateRenderError.
  */
 export function renderYamlData(text: string, ctx: RenderContext, path = 'template'): unknown {
-  return substituteYaml(text, ctx, path).doc.toJS();
+  return withSubstitutedYaml(text, ctx, path, (doc) => doc.toJS());
 }
 
-/** Parses `text` and renders every expression in its scalars in place; throws every problem found. */
-function substituteYaml(text: string, ctx: RenderContext, path: string): { doc: YAML.Document.Parsed; substituted: boolean } {
-  const { doc, hits, problems } = yamlScalarsWithExpressions(text);
-  if (hits.length === 0 && problems.length === 0) return { doc, substituted: false };
-  for (const hit of hits) {
-    problems.push(...hit.scan.problems);
-    let out = '';
-    let cursor = 0;
-    let only: Evaluated | undefined;
-    for (const expr of hit.scan.expressions) {
-      out += hit.value.slice(cursor, expr.offset);
-      cursor = expr.end;
-      if (!expr.name) continue;
-      const { result, error } = evaluate(expr, ctx);
-      if (!result) {
-        problems.push({ line: expr.line, column: expr.column, expression: expr.source, message: error ?? 'cannot evaluate' });
-        continue;
+/**
+ * Parses `text` (or takes it parsed), renders every expression in its scalars in place and hands
+ * the document to `use`; throws every problem found. The scalars get their parsed values back
+ * before this returns, whatever happens: the document is shared by every rendering of the text.
+ */
+function withSubstitutedYaml<T>(text: string, ctx: RenderContext, path: string, use: (doc: YAML.Document.Parsed, substituted: boolean) => T): T {
+  const { doc, hits, problems: parseProblems } = yamlScalarsWithExpressions(text);
+  if (hits.length === 0 && parseProblems.length === 0) return use(doc, false);
+  const problems = [...parseProblems];
+  const parsed = hits.map((hit) => ({ node: hit.node, value: hit.node.value, type: hit.node.type }));
+  try {
+    for (const hit of hits) {
+      problems.push(...hit.scan.problems);
+      let out = '';
+      let cursor = 0;
+      let only: Evaluated | undefined;
+      for (const expr of hit.scan.expressions) {
+        out += hit.value.slice(cursor, expr.offset);
+        cursor = expr.end;
+        if (!expr.name) continue;
+        const { result, error } = evaluate(expr, ctx);
+        if (!result) {
+          problems.push({ line: expr.line, column: expr.column, expression: expr.source, message: error ?? 'cannot evaluate' });
+          continue;
+        }
+        out += plainText(result);
+        if (hit.scan.expressions.length === 1 && expr.offset === 0 && expr.end === hit.value.length) only = result;
       }
-      out += plainText(result);
-      if (hit.scan.expressions.length === 1 && expr.offset === 0 && expr.end === hit.value.length) only = result;
+      out += hit.value.slice(cursor);
+      setScalar(hit.node, out, only);
     }
-    out += hit.value.slice(cursor);
-    setScalar(hit.node, out, only);
+    if (problems.length > 0) {
+      problems.sort((a, b) => a.line - b.line || a.column - b.column);
+      throw renderError(path, problems);
+    }
+    return use(doc, true);
+  } finally {
+    for (const p of parsed) {
+      p.node.value = p.value;
+      p.node.type = p.type;
+    }
   }
-  if (problems.length > 0) {
-    problems.sort((a, b) => a.line - b.line || a.column - b.column);
-    throw renderError(path, problems);
-  }
-  return { doc, substituted: true };
 }
 
 /** Stores a rendered value in a scalar without ever letting it become structure. */
@@ -598,29 +633,4 @@ function setScalar(node: YAML.Scalar, rendered: string, only: Evaluated | undefi
   }
   node.value = rendered;
   if (node.type === 'PLAIN') node.type = 'QUOTE_DOUBLE';
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Sample context for save-time validation
-
-/**
- * A plausible context for checking that a template renders: fixed names get realistic
- * placeholders, every known variable a placeholder, every parameter its default or a sample
- * value of its type.
- */
-export function sampleRenderContext(
-  templateName: string,
-  opts: { parameters?: ParameterDef[]; varNames?: Iterable<string> } = {},
-): RenderContext {
-  const vars: Record<string, string> = {};
-  for (const name of opts.varNames ?? []) vars[name] = `sample-${name.toLowerCase().replace(/_/g, '-')}`;
-  return {
-    space: { id: '01jsamp1e000000000000space', name: 'sample-space' },
-    user: { id: '01jsamp1e0000000000000user', username: 'sample-user', email: 'sample-user@example.com', timezone: 'UTC' },
-    server: { url: 'https://knot.example.com', wildcard_domain: '*.knot.example.com', agent_endpoint: 'knot.example.com:3010' },
-    template: { id: '01jsamp1e000000000template', name: templateName },
-    nomad: { dc: 'dc1', region: 'global' },
-    var: vars,
-    param: sampleParameterValues(opts.parameters ?? []),
-  };
 }

@@ -53,6 +53,12 @@ export interface ClusterOptions {
   claimReleaseDelayMs: number;
   /** From deregister to allocations `complete`. */
   stopDelayMs: number;
+  /**
+   * From an evaluation's creation to the scheduler's verdict on it. 0 (the default) decides within
+   * the register call; Nomad's scheduler works through evaluations asynchronously, milliseconds to
+   * seconds later, which a positive value models.
+   */
+  evalDelayMs?: number;
   plugins: CsiPluginConfig[];
   hostVolumePlugins: string[];
   /** Task drivers the node has; a task needing another one cannot be placed (`missing drivers`). */
@@ -80,6 +86,8 @@ interface JobRecord {
 }
 
 const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
+/** The watch of a job with no allocation: any allocation change (no valid key has this form). */
+const ANY_ALLOC = '\u0000*';
 const nowNs = (): number => Date.now() * 1e6;
 const iso = (): string => new Date().toISOString();
 
@@ -215,6 +223,16 @@ export class SandboxCluster {
   private readonly destroyedData = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly watchers = new Set<() => void>();
+  /**
+   * Index of the last change to the allocations table: what Nomad answers a job's allocation list
+   * with (`state.Index("allocs")`), lower than `index` when the last change was a job, an
+   * evaluation or a volume.
+   */
+  allocsIndex = 1;
+  /** Blocking allocation queries by job key, or ANY_ALLOC for jobs that had none when asked. */
+  private readonly allocWatchers = new Map<string, Set<() => void>>();
+  /** Every blocking query still waiting, to answer them all when the sandbox stops. */
+  private readonly blockedQueries = new Set<() => void>();
   private nextPort = 20000;
 
   constructor(private readonly opts: ClusterOptions) {}
@@ -230,22 +248,58 @@ export class SandboxCluster {
   /** Resolves once the state index passes `afterIndex`, or after `ms` (blocking queries). */
   waitForChange(afterIndex: number, ms: number): Promise<void> {
     if (this.index > afterIndex) return Promise.resolve();
+    return this.waitIn(this.watchers, ms, () => this.index > afterIndex);
+  }
+
+  /**
+   * A blocking query on a job's allocations, as Nomad's (nomad/job_endpoint.go `Allocations`):
+   * it answers at once while the allocations table's index is past `afterIndex`; otherwise it waits
+   * on the memdb watch of that job's allocations (state_store.go `AllocsByJob`), so a change to
+   * another job, an evaluation or a volume does not wake it. A job with no allocation yet has no
+   * node of its own in the index's radix tree and its watch sits on a shared ancestor: any
+   * allocation change may wake it, which this keeps as "any".
+   */
+  waitForJobAllocations(namespace: string, id: string, afterIndex: number, ms: number): Promise<void> {
+    if (this.allocsIndex > afterIndex) return Promise.resolve();
+    const k = this.jobAllocs(namespace, id).length > 0 ? key(namespace, id) : ANY_ALLOC;
+    let set = this.allocWatchers.get(k);
+    if (!set) this.allocWatchers.set(k, (set = new Set()));
+    return this.waitIn(set, ms, () => this.allocsIndex > afterIndex);
+  }
+
+  /**
+   * A waiter in `set`, woken by whoever changes what it watches: it resolves at a wake that finds
+   * `ready()` (else it goes on waiting, as Nomad's blocking loop runs the query again) or after `ms`.
+   */
+  private waitIn(set: Set<() => void>, ms: number, ready: () => boolean): Promise<void> {
     return new Promise((resolve) => {
-      const done = (): void => {
-        if (this.index <= afterIndex && timer) return;
+      const finish = (): void => {
         clearTimeout(timer);
         this.timers.delete(timer);
-        this.watchers.delete(done);
+        set.delete(wake);
+        this.blockedQueries.delete(finish);
         resolve();
       };
-      const timer: NodeJS.Timeout = setTimeout(() => {
-        this.timers.delete(timer);
-        this.watchers.delete(done);
-        resolve();
-      }, ms);
+      const wake = (): void => {
+        if (ready()) finish();
+      };
+      const timer: NodeJS.Timeout = setTimeout(finish, ms);
       this.timers.add(timer);
-      this.watchers.add(done);
+      set.add(wake);
+      this.blockedQueries.add(finish);
     });
+  }
+
+  /** An allocation was placed or changed: the table's index moves and its job's watchers wake. */
+  private allocChanged(alloc: Allocation): void {
+    this.allocsIndex = alloc.ModifyIndex;
+    for (const k of [key(alloc.Namespace, alloc.JobID), ANY_ALLOC]) {
+      for (const wake of [...(this.allocWatchers.get(k) ?? [])]) wake();
+    }
+  }
+
+  private wakeAllocWatchers(): void {
+    for (const set of this.allocWatchers.values()) for (const wake of [...set]) wake();
   }
 
   private after(ms: number, fn: () => void): void {
@@ -260,8 +314,7 @@ export class SandboxCluster {
   stop(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const wake of [...this.watchers]) wake();
-    this.watchers.clear();
+    for (const finish of [...this.blockedQueries]) finish();
   }
 
   reset(): void {
@@ -274,7 +327,8 @@ export class SandboxCluster {
     this.hostVolumes.clear();
     this.claims.clear();
     this.destroyedData.clear();
-    this.bump();
+    this.allocsIndex = this.bump();
+    this.wakeAllocWatchers();
   }
 
   // ---- jobs ----
@@ -446,6 +500,18 @@ export class SandboxCluster {
 
   private evaluate(job: Job, triggeredBy: string): Evaluation {
     const ev = this.newEval(job, triggeredBy, 'pending');
+    const delay = this.opts.evalDelayMs ?? 0;
+    if (delay <= 0) return this.schedule(job, ev);
+    this.after(delay, () => {
+      // the scheduler plans against the job as it is when it gets to the evaluation
+      const current = this.jobs.get(key(job.Namespace ?? 'default', job.ID))?.job;
+      if (ev.Status === 'pending') this.schedule(current ?? job, ev);
+    });
+    return ev;
+  }
+
+  /** The scheduler's work on a pending evaluation: stops what the job no longer wants, places what it lacks. */
+  private schedule(job: Job, ev: Evaluation): Evaluation {
     const namespace = job.Namespace ?? 'default';
     // A newer register/deregister supersedes whatever was waiting for capacity.
     for (const other of this.evals.values()) {
@@ -576,6 +642,7 @@ export class SandboxCluster {
       },
     };
     this.allocs.set(alloc.ID, alloc);
+    this.allocChanged(alloc);
     this.claim(alloc.ID, claims);
     // Only service jobs have deployments; batch allocations never get a DeploymentStatus.
     const needsHealthy = job.Type === 'service' && Boolean(tg.Update);
@@ -586,6 +653,7 @@ export class SandboxCluster {
   private touch(alloc: Allocation): void {
     alloc.ModifyIndex = this.bump();
     alloc.ModifyTime = nowNs();
+    this.allocChanged(alloc);
   }
 
   private start(alloc: Allocation, needsHealthy: boolean): void {

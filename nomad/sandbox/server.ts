@@ -22,6 +22,8 @@ export interface SandboxOptions {
   healthyDelayMs?: number;
   claimReleaseDelayMs?: number;
   stopDelayMs?: number;
+  /** From an evaluation's creation to the scheduler's verdict (ClusterOptions.evalDelayMs). Default 0. */
+  evalDelayMs?: number;
   plugins?: CsiPluginConfig[];
   hostVolumePlugins?: string[];
   /**
@@ -71,6 +73,11 @@ interface Route {
   methods: Record<string, Handler>;
   /** GET handlers that honour `?index=&wait=` blocking queries. */
   blocking?: boolean;
+  /**
+   * A blocking GET's own watch and the table index it answers with, where Nomad's is narrower than
+   * "anything in the cluster changed" (the default, with the cluster's index).
+   */
+  watch?: (ctx: Ctx) => { index(): number; wait(afterIndex: number, ms: number): Promise<void> };
 }
 
 const MAX_WAIT_MS = 10 * 60_000;
@@ -105,6 +112,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     healthyDelayMs: opts.healthyDelayMs ?? 200,
     claimReleaseDelayMs: opts.claimReleaseDelayMs ?? 500,
     stopDelayMs: opts.stopDelayMs ?? 50,
+    evalDelayMs: opts.evalDelayMs ?? 0,
     plugins: opts.plugins ?? [
       { id: 'hostpath', supportsCreate: true },
       { id: 'readonly-plugin', supportsCreate: false },
@@ -167,11 +175,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
     if (route.blocking && method === 'GET' && indexText !== null && indexText !== '' && !/^\d+$/.test(indexText)) return sendText(res, 400, 'Invalid index');
     const minIndex = Number(indexText || 0);
-    if (route.blocking && method === 'GET' && minIndex > 0) {
-      const waitMs = waitText ? Math.min((durationNs(waitText === '0' ? '0s' : waitText) ?? 0) / 1e6, MAX_WAIT_MS) : DEFAULT_WAIT_MS;
-      await cluster.waitForChange(minIndex, waitMs);
-    }
-
     let bodyCache: Promise<Record<string, unknown>> | undefined;
     const ctx: Ctx = {
       params,
@@ -191,9 +194,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         return bodyCache;
       },
     };
+    const watch = route.blocking && method === 'GET' ? route.watch?.(ctx) : undefined;
+    if (route.blocking && method === 'GET' && minIndex > 0) {
+      const waitMs = waitText ? Math.min((durationNs(waitText === '0' ? '0s' : waitText) ?? 0) / 1e6, MAX_WAIT_MS) : DEFAULT_WAIT_MS;
+      await (watch ? watch.wait(minIndex, waitMs) : cluster.waitForChange(minIndex, waitMs));
+    }
     const reply = await handler(ctx);
     if (reply.read !== false && method === 'GET') {
-      res.setHeader('X-Nomad-Index', String(cluster.index));
+      res.setHeader('X-Nomad-Index', String(watch ? watch.index() : cluster.index));
       res.setHeader('X-Nomad-LastContact', '0');
       res.setHeader('X-Nomad-KnownLeader', 'true');
     }
@@ -310,6 +318,10 @@ function buildRoutes(cluster: SandboxCluster, faults: FaultInjector, features: {
     {
       pattern: /^\/v1\/job\/([^/]+)\/allocations$/,
       blocking: true,
+      watch: (ctx) => ({
+        index: () => cluster.allocsIndex,
+        wait: (afterIndex, ms) => cluster.waitForJobAllocations(ctx.namespace, ctx.params[0] ?? '', afterIndex, ms),
+      }),
       methods: { GET: (ctx) => ({ json: cluster.jobAllocationStubs(ctx.namespace, ctx.params[0] ?? '', truthy(ctx.query.get('all'))) }) },
     },
     { pattern: /^\/v1\/job\/([^/]+)\/evaluations$/, blocking: true, methods: { GET: (ctx) => ({ json: cluster.jobEvaluations(ctx.namespace, ctx.params[0] ?? '') }) } },

@@ -9,7 +9,8 @@ import {
   yamlPathOf,
   yamlPathPosition,
 } from '../../../core/diagnostics';
-import { renderTemplateMapped, sampleRenderContext } from '../../../core/render';
+import { renderTemplateMapped } from '../../../core/render';
+import { sampleRenderContext } from '../../../core/render-sample';
 
 describe('positions and offsets', () => {
   const text = 'ab\ncde\n\nf';

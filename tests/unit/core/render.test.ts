@@ -6,10 +6,10 @@ import {
   checkTemplate,
   findTemplateExpressions,
   renderTemplate,
-  sampleRenderContext,
   AGENT_TOKEN_PLACEHOLDER,
   type RenderContext,
 } from '../../../core/render';
+import { sampleRenderContext } from '../../../core/render-sample';
 
 /** The seed's example files, kept verbatim in examples/templates/debian. */
 function seedBlock(filename: 'Nomad-Job' | 'Volume-Definition'): string {

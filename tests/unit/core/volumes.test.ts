@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ErrorType, KnotError } from '../../../core/errors';
-import { renderTemplate, sampleRenderContext } from '../../../core/render';
+import { renderTemplate } from '../../../core/render';
+import { sampleRenderContext } from '../../../core/render-sample';
 import { parseSize, parseVolumeDefinitions, planVolumes, renderVolumeDefinitions, type VolumeSpec } from '../../../core/volumes';
 
 /** The seed's Volume-Definition, kept verbatim in examples/templates/debian. */
@@ -102,6 +103,19 @@ describe('renderVolumeDefinitions', () => {
     }
     expect(() => renderVolumeDefinitions(bad, ctx)).toThrow((viaTextError as Error).message);
     expect(renderVolumeDefinitions('  \n', ctx)).toEqual([]);
+  });
+
+  it('renders a text it has rendered before anew for each context, after a failed render too', () => {
+    // the parsed document is kept per text; each render must start from the scalars as parsed
+    const yaml = ['volumes:', '  - id: "v-${{ .var.ID }}"', '    name: ${{ .var.NAME }}', '    type: csi', '    plugin_id: hostpath', GOOD_CAPS.trimEnd()].join('\n');
+    const ctx = sampleRenderContext('example');
+    const render = (vars: Record<string, string>) => renderVolumeDefinitions(yaml, { ...ctx, var: vars });
+    expect(render({ ID: 'a', NAME: 'first' })[0]).toMatchObject({ id: 'v-a', name: 'first' });
+    expect(() => render({ ID: 'b' })).toThrow(/NAME/);
+    // the plain scalar is plain again: `10` is re-typed as a number, as a fresh parse would
+    expect(() => render({ ID: 'c', NAME: '10' })).toThrow(/name: must be a string/);
+    expect(render({ ID: 'd', NAME: 'second' })[0]).toMatchObject({ id: 'v-d', name: 'second' });
+    expect(renderTemplate(yaml, { ...ctx, var: { ID: 'e', NAME: 'third' } }, { escape: 'yaml', path: 'volumes' })).toContain('    name: third\n');
   });
 });
 

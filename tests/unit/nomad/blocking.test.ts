@@ -1,5 +1,9 @@
 /** Blocking queries (`?index=&wait=`): the wait loop learns of a change at once instead of polling. */
-import { sandboxWithClient } from './helpers';
+import type { AllocListStub } from '../../../nomad/types';
+import { csiVolume, sandboxWithClient, spaceJobHcl } from './helpers';
+
+/** Running and healthy: the last change the sandbox makes to a space's allocation until it stops. */
+const settled = (allocs: AllocListStub[]): boolean => allocs.some((a) => a.ClientStatus === 'running' && a.DeploymentStatus?.Healthy === true);
 
 const JOB = `job "blocking" {
   group "g" {
@@ -30,6 +34,64 @@ it('returns at once without an index, then blocks until allocations change', asy
     const woke = await watching;
     expect(Date.now() - t1).toBeLessThan(5000);
     expect(woke.index).toBeGreaterThan(idle.index);
+  } finally {
+    await sandbox.close();
+  }
+});
+
+/** Waits, through the job's own blocking query, until `done` holds for its allocations. */
+async function watchUntil(
+  client: Awaited<ReturnType<typeof sandboxWithClient>>['client'],
+  jobId: string,
+  done: (allocs: AllocListStub[]) => boolean,
+): Promise<number> {
+  let index = 0;
+  for (;;) {
+    const w = await client.watchJobAllocations(jobId, index, 5000);
+    if (done(w.allocs)) return w.index;
+    index = w.index;
+  }
+}
+
+it("watches the job's own allocations, as Nomad's memdb watch does, and answers with the allocations table's index", async () => {
+  const { sandbox, client } = await sandboxWithClient();
+  try {
+    await client.registerJob(await client.parseJob(spaceJobHcl('watched')));
+    const running = await watchUntil(client, 'watched', settled);
+
+    // the index is the allocations table's: the newest allocation change, not the cluster's
+    const tableIndex = (): number => Math.max(...sandbox.state().allocations.map((a) => a.ModifyIndex));
+    expect(running).toBe(tableIndex());
+    await client.createCsiVolume(csiVolume('unrelated'));
+    expect(sandbox.state().index).toBeGreaterThan(running);
+    const afterVolume = await client.watchJobAllocations('watched', 0, 10);
+    expect(afterVolume.index).toBe(running);
+
+    // another job's allocations come and go, a volume is made: the watch on this job sleeps through it
+    let woke = false;
+    const watching = client.watchJobAllocations('watched', running, 20_000).then((w) => {
+      woke = true;
+      return w;
+    });
+    await client.registerJob(await client.parseJob(spaceJobHcl('neighbour')));
+    const neighbourUp = await watchUntil(client, 'neighbour', settled);
+    expect(neighbourUp).toBeGreaterThan(running);
+    await client.createCsiVolume(csiVolume('unrelated-2'));
+    // the blocking query's own answer path has run for the neighbour meanwhile: a wake would have landed by now
+    await client.watchJobAllocations('neighbour', 0, 10);
+    expect(woke).toBe(false);
+
+    // its own allocation changing wakes it at once, with the index of that change
+    await client.deregisterJob('watched', { purge: true });
+    const stopped = await watching;
+    expect(stopped.allocs.every((a) => a.DesiredStatus === 'stop')).toBe(true);
+    expect(stopped.index).toBe(tableIndex());
+
+    // an index behind the table answers at once (Nomad runs the query before it waits)
+    const t0 = Date.now();
+    const behind = await client.watchJobAllocations('watched', running, 20_000);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(behind.index).toBeGreaterThan(running);
   } finally {
     await sandbox.close();
   }
