@@ -264,20 +264,25 @@ export class SandboxCluster {
     const k = this.jobAllocs(namespace, id).length > 0 ? key(namespace, id) : ANY_ALLOC;
     let set = this.allocWatchers.get(k);
     if (!set) this.allocWatchers.set(k, (set = new Set()));
-    return this.waitIn(set, ms, () => this.allocsIndex > afterIndex);
+    const watched = set;
+    return this.waitIn(watched, ms, () => this.allocsIndex > afterIndex, () => {
+      if (watched.size === 0 && this.allocWatchers.get(k) === watched) this.allocWatchers.delete(k);
+    });
   }
 
   /**
    * A waiter in `set`, woken by whoever changes what it watches: it resolves at a wake that finds
-   * `ready()` (else it goes on waiting, as Nomad's blocking loop runs the query again) or after `ms`.
+   * `ready()` (else it goes on waiting, as Nomad's blocking loop runs the query again) or after `ms`;
+   * `left` runs once it has left the set.
    */
-  private waitIn(set: Set<() => void>, ms: number, ready: () => boolean): Promise<void> {
+  private waitIn(set: Set<() => void>, ms: number, ready: () => boolean, left: () => void = () => undefined): Promise<void> {
     return new Promise((resolve) => {
       const finish = (): void => {
         clearTimeout(timer);
         this.timers.delete(timer);
         set.delete(wake);
         this.blockedQueries.delete(finish);
+        left();
         resolve();
       };
       const wake = (): void => {
