@@ -24,6 +24,8 @@ function cancelled(e: unknown): boolean {
   }
 }
 
+const STEP_RECORDS = { stepRecordsOnly: true } as const;
+
 /** Opens the step (once, whatever the retries) and emits `operation.step` running. */
 export async function openStep(deps: Pick<ActivityDeps, 'store' | 'clock'>, step: StepRef): Promise<void> {
   const now = deps.clock();
@@ -32,7 +34,7 @@ export async function openStep(deps: Pick<ActivityDeps, 'store' | 'clock'>, step
     if (await tx.steps.start(step.operationId, step.name, now, step.closeOpenAs)) {
       await tx.events.append({ type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: 'running' }, now);
     }
-  });
+  }, STEP_RECORDS);
 }
 
 /** Closes the step if still open and emits its outcome with the duration. */
@@ -43,7 +45,7 @@ export async function closeStep(deps: Pick<ActivityDeps, 'store' | 'clock'>, ste
     if (durationMs !== null) {
       await tx.events.append({ type: 'operation.step', spaceId: step.spaceId, operationId: step.operationId, step: step.name, stepStatus: outcome, durationMs }, now);
     }
-  });
+  }, STEP_RECORDS);
 }
 
 export function withStepRecording<T extends Record<string, (...args: never[]) => Promise<unknown>>>(deps: ActivityDeps, activities: T): T {

@@ -507,6 +507,15 @@ export interface Repositories {
   readonly dormancy: DormancyRepository;
 }
 
+export interface TransactionOptions {
+  /**
+   * `work` only opens and closes operation steps and appends events (the step records' writes): a
+   * driver may run it more cheaply (the SQLite store without a knex transaction object). Work that
+   * uses anything else fails at once with a clear error.
+   */
+  stepRecordsOnly?: boolean;
+}
+
 export interface Store extends Repositories {
   readonly kind: StoreKind;
   /**
@@ -514,7 +523,7 @@ export interface Store extends Repositories {
    * with optimistic concurrency (Redis) runs `work` again when a record it read changed before the
    * commit, so `work` must do nothing but store calls (and pure computation) until it returns.
    */
-  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Repositories) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** agent reports kept by this store, each expiring after `ttlMs` (used when Redis is not configured separately) */
   agentState(ttlMs: number, clock?: () => number): AgentStateStore;
   /** creates or upgrades what the store needs (SQL migrations, the Redis schema version); the steps applied */

@@ -7,7 +7,7 @@ import { eventData, eventOperationId, type EventSpace, type KnotEvent } from '..
 import { DEFAULT_EVENT_RETENTION, type EventFacts, type StoredEvent } from '../model';
 import type { EventRepository } from '../store';
 import type { Queryable } from './db';
-import { run, selectFirst } from './fast-sql';
+import { run, selectFirst, statementTransaction } from './fast-sql';
 import { sqlWebhookCursor } from './webhooks';
 
 const PRUNE_EVERY = 100;
@@ -95,7 +95,8 @@ export function sqlEvents(db: Queryable, log: SqlEventLog, pool: Queryable, afte
         if (log.dueForPrune()) afterCommit(prune(id));
         return;
       }
-      const id = await db.transaction((trx) => insertEvent(trx, facts, now));
+      // the read and the insert together, as one transaction of prepared statements (fast-sql.ts)
+      const id = await statementTransaction(db, (tx) => insertEvent(tx, facts, now));
       if (log.dueForPrune()) await prune(id)();
     },
 

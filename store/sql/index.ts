@@ -1,11 +1,12 @@
 /** The SQL driver: MySQL/MariaDB (mysql2) or SQLite (better-sqlite3) through knex. */
 import type { Knex } from 'knex';
-import type { Repositories, Store } from '../store';
+import type { Repositories, Store, TransactionOptions } from '../store';
 import { SqlAgentStateStore } from './agent-state';
 import { sqlAgentTokens } from './agent-tokens';
 import { sqlAudit } from './audit';
 import { dbReachable, migrateDown, migrateLatest, type Db, type DbTarget, type Queryable, type SqlKind } from './db';
 import { SqlEventLog, sqlEvents, type AfterCommit } from './events';
+import { statementTransaction } from './fast-sql';
 import { sqlGroups } from './groups';
 import { sqlOperations } from './operations';
 import { sqlQuotas } from './quotas';
@@ -62,9 +63,10 @@ export function createSqlStore(db: Db, target: DbTarget): SqlStore {
     kind: target.client,
     db,
     ...repositories(db, target.client, db, log, null),
-    async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    async transaction<T>(work: (tx: Repositories) => Promise<T>, opts?: TransactionOptions): Promise<T> {
       const after: (() => Promise<void>)[] = [];
-      const result = await db.transaction((trx: Knex.Transaction) => work(repositories(trx, target.client, db, log, (fn) => after.push(fn))));
+      const inTransaction = (q: Queryable) => work(repositories(q, target.client, db, log, (fn) => after.push(fn)));
+      const result = opts?.stepRecordsOnly ? await statementTransaction(db, inTransaction) : await db.transaction((trx: Knex.Transaction) => inTransaction(trx));
       for (const fn of after) await fn();
       return result;
     },

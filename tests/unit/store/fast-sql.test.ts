@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { createDb, migrateLatest, type Db } from '../../../store/sql/db';
-import { run, selectRows } from '../../../store/sql/fast-sql';
+import { run, selectRows, statementTransaction } from '../../../store/sql/fast-sql';
 
 const INSERT = 'insert into `events` (`at`, `data`, `operation_id`, `owner_id`, `space_id`, `type`) values (?, ?, ?, ?, ?, ?)';
 const insertEvent = (db: Db | Knex.Transaction, spaceId: string, at: unknown = 1) => run(db, INSERT, [at, '{}', null, null, spaceId, 'test']);
@@ -98,6 +98,56 @@ describe('fast SQL on SQLite', () => {
     await expect(insertEvent(done!, 'late')).rejects.toThrow('Transaction query already complete');
     await expect(selectRows(done!, 'select 1')).rejects.toThrow('Transaction query already complete');
     expect(await spacesOfEvents(db)).toEqual(['committed']);
+  });
+
+  test('a statement-only transaction commits its statements together, with no knex at all', async () => {
+    const result = await statementTransaction(db, async (tx) => {
+      await insertEvent(tx, 'one');
+      await insertEvent(tx, 'two');
+      return spacesOfEvents(tx);
+    });
+    expect(result).toEqual(['one', 'two']);
+    expect(await spacesOfEvents(db)).toEqual(['one', 'two']);
+    // not even BEGIN and COMMIT went through knex
+    expect(throughKnex).toEqual([]);
+  });
+
+  test('a statement-only transaction rolls back on a throw, and refuses the query builder', async () => {
+    await expect(
+      statementTransaction(db, async (tx) => {
+        await insertEvent(tx, 'rolled-back');
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    await expect(
+      statementTransaction(db, async (tx) => {
+        await insertEvent(tx, 'rolled-back too');
+        await (tx as Db)('events').select('id');
+      }),
+    ).rejects.toThrow(/statement-only transaction/);
+    expect(await spacesOfEvents(db)).toEqual([]);
+    // the connection went back to the pool each time: the next statement gets it
+    await insertEvent(db, 'after');
+    expect(await spacesOfEvents(db)).toEqual(['after']);
+  });
+
+  test('statements and knex transactions outside wait for a statement-only transaction; a completed one is refused', async () => {
+    let outside: Promise<unknown> = Promise.resolve();
+    let knexTransaction: Promise<unknown> = Promise.resolve();
+    let done: Knex.Transaction | undefined;
+    await statementTransaction(db, async (tx) => {
+      done = tx as Knex.Transaction;
+      await insertEvent(tx, 'first');
+      outside = insertEvent(db, 'outside');
+      knexTransaction = db.transaction((trx) => insertEvent(trx, 'knex'));
+      await sleep(50);
+      expect(await spacesOfEvents(tx)).toEqual(['first']);
+    });
+    await Promise.all([outside, knexTransaction]);
+    const all = await spacesOfEvents(db);
+    expect(all[0]).toBe('first');
+    expect([...all].sort()).toEqual(['first', 'knex', 'outside']);
+    await expect(insertEvent(done!, 'late')).rejects.toThrow('Transaction query already complete');
   });
 
   test('writes count their changes and bind as knex does (booleans 0/1, dates as epoch ms)', async () => {
