@@ -510,8 +510,8 @@ export interface Repositories {
 export interface TransactionOptions {
   /**
    * `work` only opens and closes operation steps and appends events (the step records' writes): a
-   * driver may run it more cheaply (the SQLite store without a knex transaction object). Work that
-   * uses anything else fails at once with a clear error.
+   * driver may run it more cheaply (the SQLite store without a knex transaction object; there,
+   * work that uses anything else fails at once with a clear error).
    */
   stepRecordsOnly?: boolean;
 }

@@ -204,19 +204,21 @@ export async function statementTransaction<T>(db: Queryable, work: (tx: Queryabl
     // what onConnection and isBetterSqlite ask of a transaction's client
     client: { config: client.config, transacting: true, acquireConnection: async () => conn },
   }) as unknown as Queryable;
+  let open = false;
   try {
     conn.exec('BEGIN');
+    open = true;
     const result = await work(tx);
     conn.exec('COMMIT');
-    completed = true;
+    open = false;
     return result;
   } catch (e) {
-    if (!completed) {
-      completed = true;
+    // a failed COMMIT leaves the transaction open too; a ROLLBACK that fails found SQLite had rolled back already
+    if (open) {
       try {
         conn.exec('ROLLBACK');
       } catch {
-        // BEGIN itself failed, or SQLite rolled back already (an I/O error): nothing is open
+        // nothing is open
       }
     }
     throw e;
