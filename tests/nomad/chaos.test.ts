@@ -5,7 +5,8 @@
  * read over the agent's HTTP API (every operation terminal, phases match Nomad, no leaked job or
  * volume, no lost volume). Only `npm run test:nomad` runs it.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { newId } from '../../core/names';
@@ -15,7 +16,7 @@ import { createLifecycleClient } from '../../temporal/lifecycle-client';
 import { createTestStore, type TestStore } from '../support/db';
 import { EXAMPLES, seedUser } from '../support/harness';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
-import { checkInvariants, nomadStateOverApi, summary } from '../resilience/invariants';
+import { checkInvariants, diagnose, nomadStateOverApi, summary } from '../resilience/invariants';
 import { drive, loop, settle } from '../resilience/scenarios';
 import { agentDownloadsRoot } from '../../api/agent-downloads';
 import { startHarness as startApi, type Harness as Api } from '../integration/api/harness';
@@ -23,7 +24,8 @@ import { freePort } from './agent';
 import { startRealNomad, type RealNomad } from './real-nomad';
 
 const ENCRYPT_KEY = Buffer.alloc(32, 5).toString('base64');
-const PROFILE = { ops: 16, spaces: 4, killEveryMs: [4000, 8000] as const, minKills: 4, paceMs: 500, settleMs: 600_000 };
+// KNOT_TEST_CHAOS_OPS: a longer run by hand, when hunting a rare violation
+const PROFILE = { ops: Number(process.env.KNOT_TEST_CHAOS_OPS ?? 16), spaces: 4, killEveryMs: [4000, 8000] as const, minKills: 4, paceMs: 500, settleMs: 600_000 };
 
 /** The exec example under its own job ids (`<prefix>-<space name>`); `withData` mounts a second volume. */
 function execJobs(prefix: string): { first: string; withData: string } {
@@ -46,6 +48,9 @@ let db: TestStore;
 let worker: WorkerProcess;
 let temporal: Client;
 let api: Api;
+// the evidence a violation needs (every worker start's output, the agent's log), kept only then
+let evidence: string | undefined;
+let keepEvidence = false;
 
 afterAll(async () => {
   await api?.close();
@@ -53,6 +58,7 @@ afterAll(async () => {
   await worker?.stop();
   await db?.cleanup();
   await agent?.stop();
+  if (evidence && !keepEvidence) rmSync(evidence, { recursive: true, force: true });
 }, 60_000);
 
 it(`keeps its invariants on a real Nomad agent while the worker is SIGKILLed every few seconds (${PROFILE.ops} operations)`, async () => {
@@ -62,11 +68,12 @@ it(`keeps its invariants on a real Nomad agent while the worker is SIGKILLed eve
   db = await createTestStore('sqlite');
   const address = process.env.KNOT_TEST_TEMPORAL_ADDRESS!;
   const taskQueue = `real-chaos-${newId(Date.now())}`;
+  evidence = mkdtempSync(path.join(os.tmpdir(), 'knot-real-chaos-'));
   // the tasks fetch the agent from the API's /agent/ downloads at server.url (exec tasks share the
   // host's network) and their agents link to it
   const port = await freePort();
   const serverUrl = `http://127.0.0.1:${port}`;
-  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: agent.url, storeEnv: db.env, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s', extraEnv: { KNOT_SERVER_URL: serverUrl } });
+  worker = workerProcess({ taskQueue, temporalAddress: address, nomadAddr: agent.url, storeEnv: db.env, encryptKey: ENCRYPT_KEY, nomadTimeout: '10s', extraEnv: { KNOT_SERVER_URL: serverUrl }, logFile: path.join(evidence, 'worker.log') });
   await worker.start();
   temporal = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
   const lifecycle = createLifecycleClient(temporal, db.store, { taskQueue });
@@ -92,10 +99,17 @@ it(`keeps its invariants on a real Nomad agent while the worker is SIGKILLed eve
     await worker.start();
   }
   const s = await settle({ store: db.store }, d.opIds, PROFILE.settleMs);
-  const report = await checkInvariants(db.store, await nomadStateOverApi(nomad), { spaceIds: d.spaceIds });
+  const state = await nomadStateOverApi(nomad);
+  const report = await checkInvariants(db.store, state, { spaceIds: d.spaceIds });
   const totalMs = Date.now() - t0;
   console.log(summary('real-nomad worker-kill', report, { issued: d.issued, refused: d.refusedBy, byType: d.byType, kills: killer.count(), driveMs: d.ms, settleMs: s.ms, totalMs, unsettled: s.pending.length }));
-  if (report.violations.length > 0) console.log(`[resilience] real-nomad violations:\n  ${report.violations.join('\n  ')}`);
+  if (report.violations.length > 0) {
+    const diagnosis = await diagnose(db.store, state, d.spaceIds);
+    writeFileSync(path.join(evidence, 'diagnosis.txt'), diagnosis);
+    if (agent.logFile) copyFileSync(agent.logFile, path.join(evidence, 'nomad-agent.log'));
+    console.log(`[resilience] real-nomad violations:\n  ${report.violations.join('\n  ')}\ndiagnosis:\n${diagnosis}\nworker and agent logs kept in ${evidence}`);
+    keepEvidence = true;
+  }
   expect(d.issued).toBeGreaterThan(0);
   expect(s.pending).toEqual([]);
   expect(report.violations).toEqual([]);

@@ -10,6 +10,8 @@ export interface RealNomad {
   url: string;
   /** the hostpath plugin's --statedir: each volume's data is in <dir>/<ExternalID> */
   csiStateDir: string;
+  /** the agent's log, when it was started here (gone after stop) */
+  logFile: string | null;
   stop(): Promise<void>;
 }
 
@@ -22,10 +24,10 @@ export async function startRealNomad(opts: { chrootEnv?: Record<string, string> 
   if (addr) {
     const csiStateDir = process.env.KNOT_TEST_NOMAD_CSI_STATE_DIR;
     if (!csiStateDir) throw new Error('KNOT_TEST_NOMAD_ADDR needs KNOT_TEST_NOMAD_CSI_STATE_DIR (the hostpath plugin --statedir)');
-    return { url: addr, csiStateDir, stop: async () => undefined };
+    return { url: addr, csiStateDir, logFile: null, stop: async () => undefined };
   }
   const bins = realNomadBinaries();
   if (!bins) throw new Error('no Nomad agent: set KNOT_NOMAD_BIN and KNOT_CSI_HOSTPATH_BIN (npm run test:nomad)');
   const agent = await startNomadAgent({ ...bins, ...(opts.chrootEnv ? { chrootEnv: opts.chrootEnv } : {}) });
-  return { url: agent.url, csiStateDir: agent.csiStateDir, stop: () => agent.stop() };
+  return { url: agent.url, csiStateDir: agent.csiStateDir, logFile: agent.logFile, stop: () => agent.stop() };
 }

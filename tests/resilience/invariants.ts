@@ -146,3 +146,27 @@ export function summary(label: string, r: InvariantReport, extra: Record<string,
   const more = Object.entries(extra).map(([k, v]) => ` ${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('');
   return `[resilience] ${label}: operations{${fmt(r.operations)}} spaces{${fmt(r.spaces)}} jobs=${r.jobs} volumes=${r.volumes} violations=${r.violations.length}${more}`;
 }
+
+/**
+ * Per space, what a failed run needs to be explained: its row, its volume rows (who created them,
+ * when) beside the space's CSI volumes in Nomad, and every operation oldest first with its steps,
+ * times in ms since the space's first operation.
+ */
+export async function diagnose(store: Store, state: NomadState, spaceIds: string[]): Promise<string> {
+  const lines: string[] = [];
+  for (const id of spaceIds) {
+    const space = await store.spaces.get(id);
+    const ops = (await store.operations.listOfSpace(id, 1000)).reverse();
+    const t0 = ops[0]?.createdAt ?? 0;
+    const at = (t: number | null) => (t === null ? '-' : `+${t - t0}`);
+    const rows = (await store.volumes.listOfSpaces([id])).get(id) ?? [];
+    const inNomad = state.csiVolumes.filter((v) => v.ID.includes(id)).map((v) => v.ID);
+    lines.push(`space ${space?.name ?? id} (${id}) phase=${space?.phase} reason=${space?.reason ?? '-'} job=${space?.nomadJobId ?? '-'}`);
+    lines.push(`  rows=[${rows.map((r) => `${r.volumeId} by ${r.createdByOperation ?? '?'} at ${at(r.createdAt)}`).join(', ')}] csi=[${inNomad.join(', ')}]`);
+    for (const op of ops) {
+      lines.push(`  ${op.id} ${op.type} ${op.status} ${at(op.createdAt)}..${at(op.finishedAt)}${op.errorType ? ` ${op.errorType}: ${op.errorMessage ?? ''}` : ''}`);
+      for (const st of await store.steps.list(op.id)) lines.push(`    ${st.seq}. ${st.name} ${st.outcome} ${at(st.startedAt)}..${at(st.finishedAt)}${st.message ? ` (${st.message})` : ''}`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -17,7 +17,7 @@ import { startDevServer, freePort, type DevServer } from '../../temporal/dev-ser
 import { storeKinds, type StoreKind } from '../support/db';
 import { seedTemplate, seedUser, startHarness, testSettings, type Harness } from '../support/harness';
 import { workerProcess, type WorkerProcess } from '../support/worker-process';
-import { checkInvariants, summary } from './invariants';
+import { checkInvariants, diagnose, summary } from './invariants';
 import { createSpace, homeAndData, homeOnly, jobNamed, jobWithData, loggedNomad, startOp, type OpType } from './support';
 import { startHarness as startApiHarness, type Harness as ApiHarness } from '../integration/api/harness';
 import { mariadbAvailable, startPrivateMariaDb } from './mariadb';
@@ -191,29 +191,12 @@ export async function settle(h: Pick<Harness, 'store'>, opIds: string[], timeout
 }
 
 /** Every operation of the spaces (oldest first) with its steps, the volume rows and what the sandbox holds of each space's volumes: what a violation needs to be explained. */
-async function diagnose(h: Harness, spaceIds: string[]): Promise<string> {
-  const lines: string[] = [];
-  const state = h.sandbox.state();
-  for (const id of spaceIds) {
-    const space = await h.store.spaces.get(id);
-    const rows = (await h.store.volumes.listOfSpaces([id])).get(id) ?? [];
-    const inNomad = state.csiVolumes.filter((v) => v.ID.includes(id)).map((v) => v.ID);
-    lines.push(`space ${space?.name ?? id} (${id}) phase=${space?.phase} rows=[${rows.map((r) => `${r.volumeId} by ${r.createdByOperation ?? '?'}`).join(', ')}] csi=[${inNomad.join(', ')}]`);
-    for (const op of (await h.store.operations.listOfSpace(id, 1000)).reverse()) {
-      const steps = await h.store.steps.list(op.id);
-      lines.push(`  ${op.id} ${op.type} ${op.status}${op.errorType ? ` ${op.errorType}: ${op.errorMessage ?? ''}` : ''}`);
-      for (const st of steps) lines.push(`    ${st.seq}. ${st.name} ${st.outcome}${st.message ? ` (${st.message})` : ''}`);
-    }
-  }
-  return lines.join('\n');
-}
-
 async function finish(h: Harness, label: string, d: DriveResult, extra: Record<string, unknown>) {
   const report = await checkInvariants(h.store, h.sandbox.state(), { spaceIds: d.spaceIds });
   console.log(summary(label, report, { issued: d.issued, refused: d.refusedBy, byType: d.byType, ...extra }));
   if (report.violations.length > 0) {
     console.log(`[resilience] ${label} violations:\n  ${report.violations.join('\n  ')}`);
-    console.log(`[resilience] ${label} diagnosis:\n${await diagnose(h, d.spaceIds)}`);
+    console.log(`[resilience] ${label} diagnosis:\n${await diagnose(h.store, h.sandbox.state(), d.spaceIds)}`);
   }
   expect(d.issued).toBeGreaterThan(0);
   expect(report.violations).toEqual([]);

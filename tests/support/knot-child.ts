@@ -4,7 +4,7 @@
  * (SIGKILL after a grace period). What ./worker-process.ts and ./server-process.ts share.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 export const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
@@ -24,12 +24,22 @@ export interface KnotChild {
   output(): string;
 }
 
-export function knotChild(opts: { command: string; what: string; cwd: string; env: NodeJS.ProcessEnv; readyText: string; readyTimeoutMs?: number }): KnotChild {
+/** `logFile`: every start's whole output is appended there too (a long scenario's evidence). */
+export function knotChild(opts: { command: string; what: string; cwd: string; env: NodeJS.ProcessEnv; readyText: string; readyTimeoutMs?: number; logFile?: string }): KnotChild {
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
   let isAlive = false;
   let starts = 0;
   let out = '';
+  // best effort: evidence, never a reason for the child's test to fail
+  const keep = (d: string | Buffer) => {
+    if (!opts.logFile) return;
+    try {
+      appendFileSync(opts.logFile, d);
+    } catch {
+      /* the folder is gone: the test is over */
+    }
+  };
   const self: KnotChild = {
     get pid() {
       return child?.pid ?? null;
@@ -57,7 +67,9 @@ export function knotChild(opts: { command: string; what: string; cwd: string; en
       const readyP = new Promise<void>((r) => (ready = r));
       // since this start only: a restart must not be ready on the last run's line
       let seen = '';
+      keep(`--- ${opts.what} start ${starts} at ${new Date().toISOString()}\n`);
       const onData = (d: Buffer) => {
+        keep(d);
         out = (out + d.toString()).slice(-8000);
         seen = (seen + d.toString()).slice(-2000);
         if (ready && seen.includes(opts.readyText)) {

@@ -26,6 +26,8 @@ export interface WorkerProcessOptions {
   extraEnv?: Record<string, string>;
   /** ms to wait for "worker polling" */
   readyTimeoutMs?: number;
+  /** appends every start's whole output here */
+  logFile?: string;
 }
 
 export type WorkerProcess = KnotChild;
@@ -52,5 +54,5 @@ export function workerProcess(opts: WorkerProcessOptions): WorkerProcess {
     ...opts.extraEnv,
   };
 
-  return knotChild({ command: 'worker', what: 'knot worker', cwd, env, readyText: 'worker polling', ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}) });
+  return knotChild({ command: 'worker', what: 'knot worker', cwd, env, readyText: 'worker polling', ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}), ...(opts.logFile ? { logFile: opts.logFile } : {}) });
 }
