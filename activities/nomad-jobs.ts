@@ -30,6 +30,10 @@ async function pause(ms: number): Promise<void> {
   });
 }
 
+/** How long a start waits inside one try for a stopped allocation's volume claim to be released, and how often it asks. */
+const CLAIM_WAIT_MS = 8_000;
+const CLAIM_POLL_MS = 200;
+
 function startTimeout(lastState: string) {
   return nonRetryable(ErrorType.StartTimeout, `the space did not become healthy before the start timeout (last state: ${lastState})`);
 }
@@ -107,10 +111,9 @@ export function createNomadJobActivities(deps: ActivityDeps) {
           { jobId: rendered.jobId },
         );
       }
-      // Nomad lets a job's own stopped allocations' claims pass, not another job's: a space that
-      // starts under a new job id (transferred, renamed) waits here while the old claims drain.
-      // Asked on every start: a stop forgets the job id, so "the job id changed" cannot be told here.
-      await refuseWhileClaimsDrain(job, rendered.jobId);
+      // a claim of a stopped allocation blocks another job's placement and races the same job's
+      // mount (nomad/volume-claims.ts `claimDrainingReason`): wait here while old claims drain
+      await waitWhileClaimsDrain(job);
       // remember the job before creating it, so compensation and cleanup can always find it
       await deps.store.spaces.update(input.spaceId, { nomadJobId: rendered.jobId }, deps.clock());
       // before the job exists, so no agent of this start can have linked yet
@@ -183,11 +186,20 @@ export function createNomadJobActivities(deps: ActivityDeps) {
     },
   };
 
-  /** A retryable NomadVolumeInUse while a volume the job needs is still held by a stopped allocation. */
-  async function refuseWhileClaimsDrain(job: Parameters<typeof csiVolumeIdsOfJob>[0], jobId: string): Promise<void> {
+  /**
+   * Returns once no volume the job needs is held by a stopped allocation. Nomad releases such a
+   * claim within a second or two of the stop, so it is asked again every CLAIM_POLL_MS for up to
+   * CLAIM_WAIT_MS; past that a retryable NomadVolumeInUse leaves the rest to the step's retries.
+   */
+  async function waitWhileClaimsDrain(job: Parameters<typeof csiVolumeIdsOfJob>[0]): Promise<void> {
+    const until = Date.now() + CLAIM_WAIT_MS;
     for (const id of csiVolumeIdsOfJob(job)) {
-      const reason = claimDrainingReason(await deps.nomad.readCsiVolume(id), jobId);
-      if (reason) throw new KnotError(ErrorType.NomadVolumeInUse, `CSI volume ${id} is ${reason}`, { retryable: true });
+      for (;;) {
+        const reason = claimDrainingReason(await deps.nomad.readCsiVolume(id));
+        if (!reason) break;
+        if (Date.now() >= until) throw new KnotError(ErrorType.NomadVolumeInUse, `CSI volume ${id} is ${reason}`, { retryable: true });
+        await pause(CLAIM_POLL_MS);
+      }
     }
   }
 

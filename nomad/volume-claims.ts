@@ -59,15 +59,19 @@ export function csiVolumeIdsOfJob(job: { TaskGroups?: Array<{ Count?: number | n
 }
 
 /**
- * Why a job about to be registered would find the volume still held by a *stopped* allocation of
- * another job, or null. Nomad frees a claim only after its allocation is terminal and the
- * volume watcher has unpublished it; meanwhile it refuses to place another job on the volume
- * ("exhausted its available writer claims") and blocks the evaluation. That happens when a
- * stopped space starts under a new job id (transferred, renamed, a template that renames the job):
- * waiting a moment is the fix, failing the start is not. A claim by a *live* allocation of another
- * job that Nomad means to keep running is no such wait, and is left for Nomad's placement to report.
+ * Why a job about to be registered would find the volume still held by a *stopped* allocation, or
+ * null. Nomad frees a claim only after its allocation is terminal and the volume watcher has
+ * detached it from the node (unpublished, unstaged). Meanwhile:
+ * - another job cannot be placed on the volume ("exhausted its available writer claims", the
+ *   evaluation blocks): a stopped space starting under a new job id (transferred, renamed);
+ * - the same job is placed (Nomad lets its own claims pass), but the new allocation's mount races
+ *   the old one's unmount on the node. On Nomad 1.6 with the CSI hostpath plugin a start right
+ *   after a stop failed so ("volume … must be staged before publishing"), seen under
+ *   tests/nomad/chaos.test.ts.
+ * Waiting a moment is the fix for both, failing the start is not. A claim by a *live* allocation
+ * Nomad means to keep running is no such wait, and is left for Nomad's placement to report.
  */
-export function claimDrainingReason(volume: ClaimView | null, jobId: string): string | null {
+export function claimDrainingReason(volume: ClaimView | null): string | null {
   if (!volume) return null;
   const claimants = [...Object.keys(volume.WriteAllocs ?? {}), ...Object.keys(volume.ReadAllocs ?? {})];
   const known = new Map((volume.Allocations ?? []).map((a) => [a.ID, a]));
@@ -75,7 +79,7 @@ export function claimDrainingReason(volume: ClaimView | null, jobId: string): st
     const alloc = known.get(id);
     // an allocation Nomad no longer lists has stopped: its claim is on its way out; so is one Nomad
     // is stopping (a purged job's allocation can still be shutting down when its job is gone)
-    return !alloc || (alloc.JobID !== jobId && (!allocationIsLive(alloc) || alloc.DesiredStatus !== 'run'));
+    return !alloc || !allocationIsLive(alloc) || alloc.DesiredStatus !== 'run';
   });
   if (draining.length === 0) return null;
   return `still claimed by allocation${draining.length > 1 ? 's' : ''} ${draining.map(short).join(', ')} of a stopped job while Nomad releases the claim`;

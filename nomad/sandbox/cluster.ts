@@ -652,7 +652,37 @@ export class SandboxCluster {
     // Only service jobs have deployments; batch allocations never get a DeploymentStatus.
     const needsHealthy = job.Type === 'service' && Boolean(tg.Update);
     const csiRefused = Object.values(tg.Volumes ?? {}).some((v) => v.Type === 'csi') && tg.Tasks.every((t) => NO_CSI_MOUNTS.has(t.Driver));
-    this.after(this.opts.allocRunningDelayMs, () => (csiRefused ? this.failSetup(alloc, 'failed to setup alloc: pre-run hook "csi_hook" failed: no task supports CSI') : this.start(alloc, needsHealthy)));
+    this.after(this.opts.allocRunningDelayMs, () => {
+      if (csiRefused) return this.failSetup(alloc, 'failed to setup alloc: pre-run hook "csi_hook" failed: no task supports CSI');
+      const racing = this.unreleasedStoppedClaim(alloc);
+      if (racing) {
+        return this.failSetup(
+          alloc,
+          `failed to setup alloc: pre-run hook "csi_hook" failed: mounting volumes: volume "${racing}" is already published on another node and does not have MULTI_NODE volume capability: rpc error: code = FailedPrecondition desc = volume "${racing}" must be staged before publishing`,
+        );
+      }
+      this.start(alloc, needsHealthy);
+    });
+  }
+
+  /**
+   * A single-writer CSI volume this allocation claims that a stopped allocation still holds (its
+   * claim not yet released), or null. Placement lets the job's own old claims pass, but on a real
+   * client the new mount races the old allocation's unmount: Nomad 1.6 with the CSI hostpath plugin
+   * failed such a start with the message `place` gives. The sandbox fails it every time.
+   */
+  private unreleasedStoppedClaim(alloc: Allocation): string | null {
+    for (const c of this.claims.get(alloc.ID) ?? []) {
+      if (c.kind !== 'csi' || c.mode !== 'write') continue;
+      const vol = this.csiVolumes.get(c.key);
+      if (!vol || vol.AccessMode === 'multi-node-multi-writer') continue;
+      const stopped = (id: string) => {
+        const holder = this.allocs.get(id);
+        return !holder || holder.DesiredStatus !== 'run' || TERMINAL.has(holder.ClientStatus);
+      };
+      if (Object.keys(vol.WriteAllocs).some((id) => id !== alloc.ID && stopped(id))) return vol.ID;
+    }
+    return null;
   }
 
   private touch(alloc: Allocation): void {

@@ -34,7 +34,7 @@ describe('allocationMountsVolume', () => {
   });
 });
 
-describe('claimDrainingReason: a job under a new id waits while a stopped allocation still holds the claim', () => {
+describe('claimDrainingReason: a start waits while a stopped allocation still holds the claim', () => {
   const stub = (ID: string, JobID: string, ClientStatus: string, DesiredStatus = 'run') => ({ ID, JobID, ClientStatus, DesiredStatus }) as never;
   it.each<[string, Parameters<typeof claimDrainingReason>[0], RegExp | null]>([
     ['no claims', { ReadAllocs: {}, WriteAllocs: {}, Allocations: [] }, null],
@@ -43,9 +43,10 @@ describe('claimDrainingReason: a job under a new id waits while a stopped alloca
     ['claimed by an allocation Nomad no longer lists', { ReadAllocs: { 'bbbbbbbb-1': null }, WriteAllocs: {}, Allocations: [] }, /allocation bbbbbbbb of a stopped job/],
     ['claimed by an allocation of the old job still shutting down (its job purged)', { ReadAllocs: {}, WriteAllocs: { e1: null }, Allocations: [stub('e1', 'moving-alice', 'running', 'stop')] }, /allocation e1 of a stopped job/],
     ['claimed by a live allocation of another job: for placement to report, not a wait', { ReadAllocs: {}, WriteAllocs: { c1: null }, Allocations: [stub('c1', 'someone-else', 'running')] }, null],
-    ['claimed by the job itself (Nomad lets its own claims pass)', { ReadAllocs: {}, WriteAllocs: { d1: null }, Allocations: [stub('d1', 'moving-dave', 'complete')] }, null],
+    ['claimed by a stopped allocation of the job itself (its mount would race the old unmount)', { ReadAllocs: {}, WriteAllocs: { d1: null }, Allocations: [stub('d1', 'moving-dave', 'complete')] }, /allocation d1 of a stopped job/],
+    ['claimed by a live allocation of the job itself (a start run again): no wait', { ReadAllocs: {}, WriteAllocs: { d2: null }, Allocations: [stub('d2', 'moving-dave', 'running')] }, null],
   ])('%s', (_, volume, expected) => {
-    const reason = claimDrainingReason(volume, 'moving-dave');
+    const reason = claimDrainingReason(volume);
     if (expected === null) expect(reason).toBeNull();
     else expect(reason).toMatch(expected);
   });
