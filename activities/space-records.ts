@@ -9,7 +9,7 @@ import type { StepRef } from '../core/events';
 import { recordOperationFinished, recordOperationStarted } from './metrics';
 import { newSpaceRecord, type EventFacts, type Space, type SpacePatch, type SpacePhase } from '../store/model';
 import type { Repositories } from '../store/store';
-import { checkAgentUrl, requireDeletable, type CreateSpaceInput, type SpaceSpecChange } from '../core/lifecycle';
+import { ACTIVE_OPERATION_STATUSES, checkAgentUrl, requireDeletable, type BeginAnswer, type CreateSpaceInput, type SpaceSpecChange } from '../core/lifecycle';
 import type { ActivityDeps } from './deps';
 import { renderSpace, resolveSpaceVersion } from './render-space';
 import { cutOffAgent } from './agent-access';
@@ -86,7 +86,14 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
   }
 
   return {
-    /** Marks the operation running and the space in its transitional phase; checks preconditions. */
+    /**
+     * Marks the operation running and the space in its transitional phase; checks preconditions.
+     * Answers the space's phase and job as the operation first began: this is a local activity,
+     * and when its worker dies before the workflow task records the result it runs again, maybe
+     * after the first run has moved the space on (an update that set it `stopping` would otherwise
+     * find it not running and end at once). An operation the first run finished answers
+     * `finished`, and the space is left as it is.
+     */
     async beginOperation(input: {
       operationId: string;
       spaceId: string;
@@ -94,13 +101,20 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       /** leave the phase alone when the space is already in this one (start of a running space) */
       unlessPhase?: SpacePhase;
       requireStopped?: boolean;
-    }): Promise<{ phase: SpacePhase | null; jobId?: string | null }> {
-      if (await deps.store.operations.markRunning(input.operationId, runIdOrEmpty(), now())) await recordOperationStarted(deps.metrics, deps.store, input.operationId);
+    }): Promise<BeginAnswer> {
       const space = await deps.store.spaces.get(input.spaceId);
+      const began = space && !space.deletedAt ? { phase: space.phase, jobId: space.nomadJobId } : undefined;
+      const first = await deps.store.operations.markRunning(input.operationId, runIdOrEmpty(), now(), began);
+      if (first) await recordOperationStarted(deps.metrics, deps.store, input.operationId);
+      const op = first ? null : await deps.store.operations.get(input.operationId);
+      if (op && !ACTIVE_OPERATION_STATUSES.includes(op.status)) {
+        return { phase: space?.deletedAt ? 'deleted' : (space?.phase ?? null), jobId: space?.nomadJobId ?? null, finished: { status: op.status, errorType: op.errorType, errorMessage: op.errorMessage } };
+      }
       if (!space) return { phase: null };
       if (space.deletedAt) throw new KnotError(ErrorType.NotFound, `space '${input.spaceId}' has been deleted`);
-      if (input.requireStopped) requireDeletable(space);
-      const previous = space.phase;
+      const atBegin = op?.phaseAtBegin ? { phase: op.phaseAtBegin, jobId: op.jobIdAtBegin ?? null } : { phase: space.phase, jobId: space.nomadJobId };
+      if (input.requireStopped) requireDeletable({ name: space.name, phase: atBegin.phase });
+      const previous = atBegin.phase;
       const patch: SpacePatch = { lastOperationId: input.operationId };
       if (input.phase && previous !== input.unlessPhase) {
         patch.phase = input.phase;
@@ -112,7 +126,7 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
         await emit(phaseEvent(input.spaceId, input.operationId));
       });
       // the job the space last ran (null: none left), so a delete knows whether it has one to stop
-      return { phase: previous, jobId: space.nomadJobId };
+      return { phase: previous, jobId: atBegin.jobId };
     },
 
     async finishOperation(input: { operationId: string; status: 'succeeded' | 'failed' | 'cancelled'; errorType?: string; errorMessage?: string; spaceId?: string }): Promise<void> {
@@ -176,11 +190,12 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
     },
 
     /** Start, step 1: what to create, keep and remove; which job; the start timeout. */
-    async prepareStart(input: { spaceId: string; step?: StepRef }): Promise<StartPlan> {
+    /** `operationId`: the start's own, so a plan made again still creates what its first run recorded (core/volumes.ts `planVolumes`). */
+    async prepareStart(input: { spaceId: string; operationId?: string; step?: StepRef }): Promise<StartPlan> {
       const rendered = await renderSpace(deps, input.spaceId);
       const content = rendered.version.content;
       const existing = await deps.store.volumes.listOfSpace(input.spaceId);
-      const plan = planVolumes(rendered.volumes, existing.map((v) => ({ id: v.volumeId, type: v.type })));
+      const plan = planVolumes(rendered.volumes, existing.map((v) => ({ id: v.volumeId, type: v.type, createdBy: v.createdByOperation })), input.operationId);
       const kind = (content.type ?? 'nomad') === 'manual' ? 'manual' : 'nomad';
       return {
         kind,

@@ -102,6 +102,19 @@ export interface CreateSpaceInput {
   requestedBy: string;
 }
 
+/** What a lifecycle workflow's begin answers (activities/space-records.ts `beginOperation`). */
+export interface BeginAnswer {
+  /** the space's phase as the operation first began; null: there is no such space */
+  phase: SpacePhase | null;
+  /** the job the space ran as the operation first began (null: none) */
+  jobId?: string | null;
+  /**
+   * Only when an earlier run of the workflow task finished the operation (its worker died before
+   * the task was recorded): how it ended; `phase` is then the space's phase now. Nothing is left to do.
+   */
+  finished?: { status: OperationStatus; errorType: string | null; errorMessage: string | null };
+}
+
 export interface LifecycleResult {
   spaceId: string;
   operationId: string;

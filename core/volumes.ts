@@ -295,6 +295,8 @@ function volumeDefinitionsOf(root: unknown): VolumeSpec[] {
 export interface ExistingVolume {
   id: string;
   type: VolumeType;
+  /** the operation whose start recorded it (activities/nomad-volumes.ts `createSpaceVolume`) */
+  createdBy?: string | null;
 }
 
 export interface VolumePlan {
@@ -308,10 +310,16 @@ export interface VolumePlan {
  * lacks, keep the ones it has (their data stays), remove the ones the template no longer has.
  * `create` and `keep` follow the order of `desired`, `remove` the order of `existing`. A volume
  * whose type changed (same id, csi ↔ host) is a different Nomad object: removed and created.
+ *
+ * A volume recorded by `operationId` itself is planned as a create again: the record is written
+ * before Nomad is asked, so it does not prove the volume exists. The plan is made again when the
+ * start's workflow task runs again (its worker died before the task was recorded); planned as kept,
+ * the volume would never be created, and the start's compensation would not cover it. Creating
+ * is idempotent for the operation that recorded it.
  */
-export function planVolumes(desired: readonly VolumeSpec[], existing: readonly ExistingVolume[]): VolumePlan {
+export function planVolumes(desired: readonly VolumeSpec[], existing: readonly ExistingVolume[], operationId?: string): VolumePlan {
   const key = (v: { id: string; type: VolumeType }) => `${v.type}\u0000${v.id}`;
-  const have = new Set(existing.map(key));
+  const have = new Set(existing.filter((v) => !operationId || v.createdBy !== operationId).map(key));
   const want = new Set(desired.map(key));
   const plan: VolumePlan = { create: [], keep: [], remove: [] };
   for (const v of desired) (have.has(key(v)) ? plan.keep : plan.create).push(v);

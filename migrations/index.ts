@@ -16,6 +16,7 @@ import * as m010 from './010_quotas';
 import * as m011 from './011_autostart';
 import * as m012 from './012_dormancy';
 import * as m013 from './013_pending_operations_index';
+import * as m014 from './014_operation_begin';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_initial': m001,
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '011_autostart': m011,
   '012_dormancy': m012,
   '013_pending_operations_index': m013,
+  '014_operation_begin': m014,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

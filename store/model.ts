@@ -326,6 +326,20 @@ export interface Operation {
   startedAt: number | null;
   finishedAt: number | null;
   deadlineAt: number | null;
+  /**
+   * The space's phase and Nomad job as its workflow first began (`markRunning`), so a begin that
+   * runs again (a local activity whose worker died before its result was recorded) answers the
+   * same although the first run has since moved the space on. Null before it began, and for
+   * operations that began before knot recorded it (absent on Redis records written before then).
+   */
+  phaseAtBegin: SpacePhase | null;
+  jobIdAtBegin: string | null;
+}
+
+/** The space's facts as an operation began (`markRunning`). */
+export interface OperationBegin {
+  phase: SpacePhase;
+  jobId: string | null;
 }
 
 export interface NewOperation {

@@ -38,6 +38,7 @@ import type {
   NewUser,
   NewVariable,
   Operation,
+  OperationBegin,
   OperationOutcome,
   OperationStep,
   OverdueCursor,
@@ -279,8 +280,11 @@ export interface OperationRepository {
   listOfSpace(spaceId: string, limit?: number): Promise<Operation[]>;
   /** the operation of this space that is still pending or running, if any (the newest) */
   active(spaceId: string, exceptId?: string): Promise<Operation | null>;
-  /** true when this call moved it from pending to running (its first start); a finished one never moves */
-  markRunning(id: string, runId: string, now: number): Promise<boolean>;
+  /**
+   * true when this call moved it from pending to running (its first start), recording `begin` then
+   * (never overwritten afterwards); a finished one never moves
+   */
+  markRunning(id: string, runId: string, now: number, begin?: OperationBegin): Promise<boolean>;
   /** true when this call finished it (not when it was finished already: retries, replays) */
   finish(id: string, outcome: OperationOutcome, now: number): Promise<boolean>;
   /**

@@ -5,7 +5,7 @@
  */
 import { ActivityFailure, ApplicationFailure, defineQuery, setHandler, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import { ErrorType, NON_RETRYABLE_TYPES } from '../core/errors';
-import { FailureReason, PROGRESS_QUERY, agentUrlProblem, failureReason, type CreateSpaceInput, type FailureReasonName, type LifecycleInput, type LifecycleResult, type OperationProgress } from '../core/lifecycle';
+import { FailureReason, PROGRESS_QUERY, agentUrlProblem, failureReason, type BeginAnswer, type CreateSpaceInput, type FailureReasonName, type LifecycleInput, type LifecycleResult, type OperationProgress } from '../core/lifecycle';
 import type { StepRef } from '../core/events';
 import { agent, cleanup, nomad, nomadSteps, stopFirstTry, store, volumeDelete, volumeDeleteSteps, waitFirstTry, waits } from './activities';
 import { summarizeFailure, type FailureSummary } from './failures';
@@ -135,7 +135,7 @@ interface StartOutcome {
 
 /** Starts the space: volumes, job, wait until healthy; compensates on failure. */
 async function runStart(input: LifecycleInput, progress: Progress): Promise<StartOutcome> {
-  const plan = await store.prepareStart({ spaceId: input.spaceId, step: progress.at('planning') });
+  const plan = await store.prepareStart({ spaceId: input.spaceId, operationId: input.operationId, step: progress.at('planning') });
 
   if (plan.kind === 'manual') {
     const problem = agentUrlProblem('manual', plan.agentUrl);
@@ -218,6 +218,8 @@ async function runOperation(input: LifecycleInput, policy: FailurePolicy, body: 
   try {
     return await body();
   } catch (e) {
+    // recorded already, by the run that finished it
+    if (e instanceof FinishedEarlier) throw ApplicationFailure.create({ type: e.type, message: e.message, nonRetryable: true });
     const incomplete = e instanceof CompensationIncomplete ? e : null;
     const summary = incomplete ? incomplete.original : summarizeFailure(e);
     const message = incomplete ? incomplete.message : summary.message;
@@ -230,6 +232,29 @@ async function runOperation(input: LifecycleInput, policy: FailurePolicy, body: 
       await store.finishOperation({ operationId: input.operationId, spaceId: input.spaceId, status: summary.cancelled ? 'cancelled' : 'failed', errorType: summary.type, errorMessage: message });
     });
     throw asWorkflowFailure(e, summary);
+  }
+}
+
+/**
+ * A begin that ran again for an operation an earlier run of the same workflow task had finished
+ * (its worker died before the task was recorded): nothing is left to do, so the run ends as the
+ * operation did and touches nothing. Null when there is work to do. No patch needed: runs recorded
+ * before `finished` existed replay answers without it, and so take the same path as before.
+ */
+function endedEarlier(input: LifecycleInput, begun: BeginAnswer): LifecycleResult | null {
+  const f = begun.finished;
+  if (!f) return null;
+  if (f.status === 'succeeded') return { spaceId: input.spaceId, operationId: input.operationId, phase: begun.phase ?? 'deleted' };
+  throw new FinishedEarlier(f.errorType ?? f.status, f.errorMessage ?? `operation ${input.operationId} ended ${f.status}`);
+}
+
+class FinishedEarlier extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FinishedEarlier';
   }
 }
 
@@ -267,8 +292,10 @@ export async function startSpaceWorkflow(input: LifecycleInput): Promise<Lifecyc
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.StartFailed };
   return runOperation(input, policy, async () => {
-    const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'starting', unlessPhase: 'running' });
-    if (phase === 'running') return succeed(input, 'running');
+    const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'starting', unlessPhase: 'running' });
+    const earlier = endedEarlier(input, begun);
+    if (earlier) return earlier;
+    if (begun.phase === 'running') return succeed(input, 'running');
     policy.phase = 'stopped';
     return succeed(input, 'running', await runStart(input, progress));
   });
@@ -277,7 +304,8 @@ export async function startSpaceWorkflow(input: LifecycleInput): Promise<Lifecyc
 export async function stopSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const progress = new Progress(input);
   return runOperation(input, { phase: 'failed', reason: FailureReason.StopFailed }, async () => {
-    await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'stopping' });
+    const earlier = endedEarlier(input, await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'stopping' }));
+    if (earlier) return earlier;
     await runStop(input, progress, true);
     return { spaceId: input.spaceId, operationId: input.operationId, phase: 'stopped' };
   });
@@ -288,7 +316,10 @@ export async function updateSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.UpdateRejected };
   return runOperation(input, policy, async () => {
-    const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    const earlier = endedEarlier(input, begun);
+    if (earlier) return earlier;
+    const { phase } = begun;
     if (input.spec) {
       await store.applySpecChange({ spaceId: input.spaceId, spec: input.spec, step: progress.at('applying spec') });
     }
@@ -301,8 +332,10 @@ export async function restartSpaceWorkflow(input: LifecycleInput): Promise<Lifec
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.StartFailed };
   return runOperation(input, policy, async () => {
-    const { phase } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
-    if (phase === 'running') return restartRunning(input, progress, policy);
+    const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    const earlier = endedEarlier(input, begun);
+    if (earlier) return earlier;
+    if (begun.phase === 'running') return restartRunning(input, progress, policy);
     policy.phase = 'stopped';
     await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
     return succeed(input, 'running', await runStart(input, progress));
@@ -325,7 +358,10 @@ export async function deleteSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.DeleteFailed };
   return runOperation(input, policy, async () => {
-    const { jobId } = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
+    const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
+    const earlier = endedEarlier(input, begun);
+    if (earlier) return earlier;
+    const jobId = begun.jobId;
     policy.phase = 'stopped';
     // a stopped space has usually no job left: then making sure is a store read and revoking its
     // tokens, quick enough to run locally; a job left behind is stopped as a stop does (`stopJob`)

@@ -6,7 +6,7 @@
  */
 import { alreadyInUse, ErrorType } from '../../core/errors';
 import { ACTIVE_OPERATION_STATUSES } from '../../core/lifecycle';
-import type { NewOperation, Operation, OperationOutcome } from '../model';
+import type { NewOperation, Operation, OperationBegin, OperationOutcome } from '../model';
 import type { OperationRepository } from '../store';
 import { holds, reindex, scanIndex, type IndexEntry } from './indexes';
 import { type Keys, LEX_MIN, LEX_MAX, idOfMember, lexBelowNumber, lexExclusive, orderedMember } from './keys';
@@ -82,6 +82,8 @@ export function redisOperations(kv: Kv, keys: Keys): OperationRepository {
           startedAt: null,
           finishedAt: null,
           deadlineAt: op.deadlineAt,
+          phaseAtBegin: null,
+          jobIdAtBegin: null,
         };
         put(tx, null, created);
         return created;
@@ -113,13 +115,15 @@ export function redisOperations(kv: Kv, keys: Keys): OperationRepository {
       return ops.filter((op) => isActive(op) && op.spaceId === spaceId && (!exceptId || op.id !== exceptId)).sort(newestFirst)[0] ?? null;
     },
 
-    markRunning: (id: string, runId: string, now: number) =>
+    markRunning: (id: string, runId: string, now: number, begin?: OperationBegin) =>
       kv.write(async (tx) => {
         const before = await readDoc<Operation>(tx, keys.operation(id));
         // only from pending (the first start) or running (a retry records its run again); a finished one never moves
         if (!before || !isActive(before)) return false;
-        put(tx, before, { ...before, status: 'running', runId, startedAt: now });
-        return before.status === 'pending';
+        const first = before.status === 'pending';
+        const atBegin = first ? { phaseAtBegin: begin?.phase ?? null, jobIdAtBegin: begin?.jobId ?? null } : {};
+        put(tx, before, { ...before, status: 'running', runId, startedAt: now, ...atBegin });
+        return first;
       }),
 
     finish: (id: string, outcome: OperationOutcome, now: number) =>

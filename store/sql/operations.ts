@@ -2,7 +2,7 @@
 import { chunks } from '../../core/batches';
 import { ErrorType } from '../../core/errors';
 import { ACTIVE_OPERATION_STATUSES } from '../../core/lifecycle';
-import type { Operation, OperationStatus, OperationType } from '../model';
+import type { Operation, OperationStatus, OperationType, SpacePhase } from '../model';
 import type { OperationRepository } from '../store';
 import type { Queryable } from './db';
 import { placeholders, run, selectFirst, selectRows } from './fast-sql';
@@ -24,6 +24,8 @@ function fromRow(r: Record<string, unknown>): Operation {
     startedAt: n(r.started_at),
     finishedAt: n(r.finished_at),
     deadlineAt: n(r.deadline_at),
+    phaseAtBegin: (r.phase_at_begin as SpacePhase | null) ?? null,
+    jobIdAtBegin: (r.job_id_at_begin as string | null) ?? null,
   };
 }
 
@@ -68,9 +70,17 @@ export function sqlOperations(db: Queryable): OperationRepository {
       return r ? fromRow(r) : null;
     },
 
-    async markRunning(id, runId, now) {
+    async markRunning(id, runId, now, begin) {
       // only from pending/running: a retried activity or a replay must not move a finished operation back
-      const started = await run(db, 'update `operations` set `status` = ?, `run_id` = ?, `started_at` = ? where `id` = ? and `status` = ?', ['running', runId, now, id, 'pending']);
+      const started = await run(db, 'update `operations` set `status` = ?, `run_id` = ?, `started_at` = ?, `phase_at_begin` = ?, `job_id_at_begin` = ? where `id` = ? and `status` = ?', [
+        'running',
+        runId,
+        now,
+        begin?.phase ?? null,
+        begin?.jobId ?? null,
+        id,
+        'pending',
+      ]);
       if (started.changes > 0) return true;
       await run(db, 'update `operations` set `run_id` = ?, `started_at` = ? where `id` = ? and `status` = ?', [runId, now, id, 'running']);
       return false;

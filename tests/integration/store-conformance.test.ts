@@ -1520,6 +1520,18 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
       expect(await store.operations.markRunning(newId(T), 'run', T)).toBe(false);
     });
 
+    it('markRunning records the space as the operation began, once: a later begin of the same operation never overwrites it', async () => {
+      const op = await store.operations.insert(newOperation(newId(T)), T);
+      expect(op).toMatchObject({ phaseAtBegin: null, jobIdAtBegin: null });
+      expect(await store.operations.markRunning(op.id, 'run-1', T + 1, { phase: 'running', jobId: 'job-a' })).toBe(true);
+      expect(await store.operations.get(op.id)).toMatchObject({ status: 'running', phaseAtBegin: 'running', jobIdAtBegin: 'job-a' });
+      expect(await store.operations.markRunning(op.id, 'run-1', T + 2, { phase: 'stopping', jobId: null })).toBe(false);
+      expect(await store.operations.get(op.id)).toMatchObject({ status: 'running', phaseAtBegin: 'running', jobIdAtBegin: 'job-a' });
+      const bare = await store.operations.insert(newOperation(newId(T)), T);
+      await store.operations.markRunning(bare.id, 'run-1', T + 1);
+      expect(await store.operations.get(bare.id)).toMatchObject({ phaseAtBegin: null, jobIdAtBegin: null });
+    });
+
     it('finish answers true only the first time and records the outcome', async () => {
       const op = await store.operations.insert(newOperation(newId(T)), T);
       await store.operations.markRunning(op.id, 'run-1', T + 1);

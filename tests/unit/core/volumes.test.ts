@@ -246,6 +246,21 @@ describe('planVolumes', () => {
     expect(plan.remove.map((v) => v.id)).toEqual(remove);
   });
 
+  it('plans a volume recorded by the same operation as a create again: its record does not prove Nomad has it', () => {
+    const existing = [
+      { id: 'a', type: 'csi' as const, createdBy: 'op-1' },
+      { id: 'b', type: 'csi' as const, createdBy: 'op-0' },
+      { id: 'c', type: 'csi' as const, createdBy: null },
+    ];
+    const again = planVolumes([spec('a'), spec('b'), spec('c')], existing, 'op-1');
+    expect({ create: again.create.map((v) => v.id), keep: again.keep.map((v) => v.id), remove: again.remove }).toEqual({ create: ['a'], keep: ['b', 'c'], remove: [] });
+    // another operation's plan keeps it, and without an operation nothing changes
+    expect(planVolumes([spec('a')], existing, 'op-2').keep.map((v) => v.id)).toEqual(['a']);
+    expect(planVolumes([spec('a')], existing).keep.map((v) => v.id)).toEqual(['a']);
+    // dropped from the template, it is removed whoever recorded it
+    expect(planVolumes([], existing, 'op-1').remove.map((v) => v.id)).toEqual(['a', 'b', 'c']);
+  });
+
   it('returns the desired specs themselves and the existing type for removals', () => {
     const a = spec('a');
     const plan = planVolumes([a], [{ id: 'h', type: 'host' }]);
