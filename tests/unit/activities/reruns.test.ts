@@ -10,48 +10,28 @@
  * Under MockActivityEnvironment on a real SQLite store and the sandbox (the stores' part is in
  * store conformance).
  */
-import pino from 'pino';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { ActivityDeps } from '../../../activities/deps';
 import { createSpaceRecordActivities } from '../../../activities/space-records';
 import { newId } from '../../../core/names';
-import { NomadClient } from '../../../nomad/client';
-import { startSandbox, type Sandbox } from '../../../nomad/sandbox';
 import type { SpacePhase } from '../../../store/model';
-import { createTestStore, type TestStore } from '../../support/db';
-import { seedJob, seedTemplate, seedUser, seedVolumes, testSettings } from '../../support/harness';
+import { seedJob, seedTemplate, seedUser, seedVolumes } from '../../support/harness';
+import { useActivityStack } from './stack';
 
-let testDb: TestStore;
-let sandbox: Sandbox;
-let nomad: NomadClient;
+// the sandbox too: a plan renders the job, which Nomad parses
+const stack = useActivityStack();
 let n = 0;
 
-beforeAll(async () => {
-  testDb = await createTestStore('sqlite');
-  // the plan renders the job, which Nomad parses
-  sandbox = await startSandbox({ port: 0 });
-  nomad = new NomadClient({ addr: sandbox.url, timeoutMs: 10_000 });
-});
-afterAll(async () => {
-  await nomad.close();
-  await sandbox.close();
-  await testDb.cleanup();
-});
-
-function activities() {
-  const deps: ActivityDeps = { store: testDb.store, nomad, settings: testSettings, logger: pino({ level: 'silent' }), clock: Date.now };
-  return createSpaceRecordActivities(deps);
-}
+const activities = () => createSpaceRecordActivities(stack.deps());
 
 async function seed(phase: SpacePhase, jobId: string | null, type: 'update' | 'start' | 'delete' | 'stop'): Promise<{ spaceId: string; operationId: string }> {
   const now = Date.now();
-  const owner = await seedUser(testDb.store, `begin${++n}`);
-  const tpl = await seedTemplate(testDb.store, { name: `begin-tpl${n}`, job: seedJob(), volumes: seedVolumes() });
+  const owner = await seedUser(stack.db.store, `begin${++n}`);
+  const tpl = await seedTemplate(stack.db.store, { name: `begin-tpl${n}`, job: seedJob(), volumes: seedVolumes() });
   const spaceId = newId(now);
-  await testDb.store.spaces.insert({ id: spaceId, name: `b${n}`, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, now);
-  await testDb.store.spaces.update(spaceId, { phase, nomadJobId: jobId }, now);
+  await stack.db.store.spaces.insert({ id: spaceId, name: `b${n}`, ownerId: owner.id, templateId: tpl.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, now);
+  await stack.db.store.spaces.update(spaceId, { phase, nomadJobId: jobId }, now);
   const operationId = newId(now);
-  await testDb.store.operations.insert({ id: operationId, spaceId, type, requestedBy: owner.id, workflowId: `space-${spaceId}`, deadlineAt: now + 3_600_000 }, now);
+  await stack.db.store.operations.insert({ id: operationId, spaceId, type, requestedBy: owner.id, workflowId: `space-${spaceId}`, deadlineAt: now + 3_600_000 }, now);
   return { spaceId, operationId };
 }
 
@@ -63,10 +43,10 @@ it('an update begun on a running space answers `running` again after its first r
   expect(await run(a.beginOperation, { operationId, spaceId })).toEqual({ phase: 'running', jobId: 'job-1' });
   // the first run went on: restartRunning set the space stopping, the stop cleared its job
   await run(a.setSpacePhase, { spaceId, phase: 'stopping' });
-  await testDb.store.spaces.update(spaceId, { nomadJobId: null }, Date.now());
+  await stack.db.store.spaces.update(spaceId, { nomadJobId: null }, Date.now());
   expect(await run(a.beginOperation, { operationId, spaceId })).toEqual({ phase: 'running', jobId: 'job-1' });
   // and it leaves the phase the first run set: its own steps go on from there
-  expect((await testDb.store.spaces.get(spaceId))?.phase).toBe('stopping');
+  expect((await stack.db.store.spaces.get(spaceId))?.phase).toBe('stopping');
 });
 
 it('a delete begun on a stopped space is not refused when it runs again with the space `deleting`', async () => {
@@ -74,7 +54,7 @@ it('a delete begun on a stopped space is not refused when it runs again with the
   const a = activities();
   const input = { operationId, spaceId, phase: 'deleting' as const, requireStopped: true };
   expect(await run(a.beginOperation, input)).toEqual({ phase: 'stopped', jobId: null });
-  expect((await testDb.store.spaces.get(spaceId))?.phase).toBe('deleting');
+  expect((await stack.db.store.spaces.get(spaceId))?.phase).toBe('deleting');
   expect(await run(a.beginOperation, input)).toEqual({ phase: 'stopped', jobId: null });
 });
 
@@ -85,14 +65,14 @@ it('a begin whose operation its first run finished answers how it ended and leav
   expect(await run(a.beginOperation, input)).toEqual({ phase: 'stopped', jobId: null });
   await run(a.completeStart, { spaceId, version: '1.0.0', hash: 'h', jobId: 'job-2', finishOperationId: operationId });
   expect(await run(a.beginOperation, input)).toEqual({ phase: 'running', jobId: 'job-2', finished: { status: 'succeeded', errorType: null, errorMessage: null } });
-  expect((await testDb.store.spaces.get(spaceId))?.phase).toBe('running');
+  expect((await stack.db.store.spaces.get(spaceId))?.phase).toBe('running');
 
   const failed = await seed('running', 'job-3', 'stop');
   await run(a.beginOperation, { ...failed, phase: 'stopping' as const });
   await run(a.finishOperation, { ...failed, status: 'failed', errorType: 'nomad_unavailable', errorMessage: 'no answer' });
   await run(a.setSpacePhase, { spaceId: failed.spaceId, phase: 'failed' });
   expect(await run(a.beginOperation, { ...failed, phase: 'stopping' as const })).toEqual({ phase: 'failed', jobId: 'job-3', finished: { status: 'failed', errorType: 'nomad_unavailable', errorMessage: 'no answer' } });
-  expect((await testDb.store.spaces.get(failed.spaceId))?.phase).toBe('failed');
+  expect((await stack.db.store.spaces.get(failed.spaceId))?.phase).toBe('failed');
 });
 
 it('a start planned again still creates the volume its first run recorded, and only that start does', async () => {
@@ -102,7 +82,7 @@ it('a start planned again still creates the volume its first run recorded, and o
   expect(first.createVolumes.length).toBeGreaterThan(0);
   const volume = first.createVolumes[0]!;
   // the first run recorded the volume (before asking Nomad) and died
-  await testDb.store.volumes.record({ spaceId, volumeId: volume.id, type: volume.type, nomadId: volume.id, createdByOperation: operationId }, Date.now());
+  await stack.db.store.volumes.record({ spaceId, volumeId: volume.id, type: volume.type, nomadId: volume.id, createdByOperation: operationId }, Date.now());
   expect((await run(a.prepareStart, { spaceId, operationId })).createVolumes).toEqual(first.createVolumes);
   // for any later operation the record stands for a volume the space has
   expect((await run(a.prepareStart, { spaceId, operationId: newId(Date.now()) })).createVolumes).not.toContainEqual(volume);

@@ -4,44 +4,23 @@
  * (`evalDelayMs`): Nomad wakes an allocation query for allocation changes only, so a job the
  * scheduler cannot place must not leave the wait blocked until the query's own timeout.
  */
-import pino from 'pino';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { ActivityDeps } from '../../../activities/deps';
 import { createNomadJobActivities } from '../../../activities/nomad-jobs';
-import { NomadClient } from '../../../nomad/client';
-import { startSandbox, type Sandbox } from '../../../nomad/sandbox';
-import { createTestStore, type TestStore } from '../../support/db';
-import { testSettings } from '../../support/harness';
 import { FAST, spaceJobHcl } from '../nomad/helpers';
+import { useActivityStack } from './stack';
 
-let testDb: TestStore;
-let sandbox: Sandbox;
-let nomad: NomadClient;
 const EVAL_DELAY_MS = 400;
+const stack = useActivityStack({ ...FAST, evalDelayMs: EVAL_DELAY_MS });
 /** the activity's expected failure is asserted here, not logged */
 const env = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 
-beforeAll(async () => {
-  testDb = await createTestStore('sqlite');
-  sandbox = await startSandbox({ ...FAST, evalDelayMs: EVAL_DELAY_MS });
-  nomad = new NomadClient({ addr: sandbox.url, timeoutMs: 10_000 });
-});
-afterAll(async () => {
-  await nomad.close();
-  await sandbox.close();
-  await testDb.cleanup();
-});
-
-function activities() {
-  const deps: ActivityDeps = { store: testDb.store, nomad, settings: testSettings, logger: pino({ level: 'silent' }), clock: Date.now };
-  return createNomadJobActivities(deps);
-}
+const activities = () => createNomadJobActivities(stack.deps());
 
 it('ends with placement_failed soon after the scheduler says so, with no allocation change to wake it', async () => {
   // a CSI volume nobody registered: the scheduler cannot place the group
-  await nomad.registerJob(await nomad.parseJob(spaceJobHcl('unplaceable', 'no-such-volume')));
-  expect((await nomad.jobEvaluations('unplaceable'))[0]?.Status).toBe('pending');
+  await stack.nomad.registerJob(await stack.nomad.parseJob(spaceJobHcl('unplaceable', 'no-such-volume')));
+  expect((await stack.nomad.jobEvaluations('unplaceable'))[0]?.Status).toBe('pending');
   const t0 = Date.now();
   await expect(env().run(activities().waitForSpaceRunning, { jobId: 'unplaceable', deadline: Date.now() + 60_000 })).rejects.toMatchObject({
     type: 'placement_failed',
@@ -52,9 +31,9 @@ it('ends with placement_failed soon after the scheduler says so, with no allocat
 });
 
 it('still answers the moment the allocation is up when the scheduler is slow', async () => {
-  await nomad.registerJob(await nomad.parseJob(spaceJobHcl('placeable')));
+  await stack.nomad.registerJob(await stack.nomad.parseJob(spaceJobHcl('placeable')));
   const result = (await env().run(activities().waitForSpaceRunning, { jobId: 'placeable', deadline: Date.now() + 60_000 })) as { allocId: string };
-  const allocs = await nomad.jobAllocations('placeable');
+  const allocs = await stack.nomad.jobAllocations('placeable');
   expect(result.allocId).toBe(allocs[0]?.ID);
   expect(allocs[0]).toMatchObject({ ClientStatus: 'running', DeploymentStatus: { Healthy: true } });
 });
