@@ -10,7 +10,7 @@ import { spaceAllocationStatus, allAllocationsTerminal } from '../nomad/health';
 import { isNomadError, multierrorReasons } from '../nomad/errors';
 import type { ActivityDeps } from './deps';
 import { nonRetryable } from './failure';
-import { KNOT_SPACE_META } from '../nomad/meta';
+import { KNOT_OPERATION_META, KNOT_SPACE_META, KNOT_VERSION_META } from '../nomad/meta';
 import { claimDrainingReason, csiVolumeIdsOfJob } from '../nomad/volume-claims';
 import { renderSpace } from './render-space';
 import { cutOffAgent, forgetAgentLink, injectAgentToken, mintStartToken } from './agent-access';
@@ -28,6 +28,12 @@ async function pause(ms: number): Promise<void> {
       reject(new CancelledFailure('activity cancelled'));
     }, { once: true });
   });
+}
+
+/** Whether this job is the one the operation registered, for this space and version. */
+function registeredBy(job: { Meta?: Record<string, string> | null }, by: { spaceId: string; version: string; operationId?: string }): boolean {
+  const meta = job.Meta ?? {};
+  return meta[KNOT_SPACE_META] === by.spaceId && meta[KNOT_VERSION_META] === by.version && meta[KNOT_OPERATION_META] === by.operationId;
 }
 
 /** How long a start waits inside one try for a stopped allocation's volume claim to be released, and how often it asks. */
@@ -93,15 +99,26 @@ export function createNomadJobActivities(deps: ActivityDeps) {
   const activities = {
     /**
      * Registers the space's job (meta knot_space_id) with a freshly minted agent token in its env.
-     * Refuses to overwrite a job another owner has. A retry mints another token, replacing the
-     * last one, and registers the job again with it. The answer never carries the token.
+     * Refuses to overwrite a job another owner has. The answer never carries the token.
+     *
+     * `operationId`, the start's own, goes into the job's meta too. A registration run again (a
+     * retry, or its worker died before the workflow task recorded it) that finds the job this
+     * operation registered, for the same version and not stopped, leaves it: registered again it
+     * would carry another token, and Nomad would replace the starting allocation with one whose
+     * mount races the old one's unmount (seen on Nomad 1.6, tests/nomad/chaos.test.ts).
      */
-    async registerSpaceJob(input: { spaceId: string; version: string; step?: StepRef }): Promise<{ jobId: string }> {
+    async registerSpaceJob(input: { spaceId: string; version: string; operationId?: string; step?: StepRef }): Promise<{ jobId: string }> {
+      // the job id is recorded just before registering (below), and a stop clears it: on a first
+      // run there is none, and nothing is asked of Nomad
+      const recorded = input.operationId ? (await deps.store.spaces.get(input.spaceId))?.nomadJobId : null;
+      const registered = recorded ? await deps.nomad.readJob(recorded) : null;
+      if (recorded && registered && !registered.Stop && registeredBy(registered, input)) return { jobId: recorded };
       const token = await mintStartToken(deps, input.spaceId);
       const rendered = await renderSpace(deps, input.spaceId, input.version, { agentToken: token, only: 'job' });
       const job = rendered.job;
       if (!job || !rendered.jobId) throw nonRetryable(ErrorType.Validation, 'this template has no Nomad job');
       injectAgentToken(job, token);
+      if (input.operationId) job.Meta = { ...(job.Meta ?? {}), [KNOT_OPERATION_META]: input.operationId };
       const current = await deps.nomad.readJob(rendered.jobId);
       const owner = current?.Meta?.[KNOT_SPACE_META];
       if (current && !current.Stop && owner !== input.spaceId) {

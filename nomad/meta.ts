@@ -4,3 +4,5 @@
 export const KNOT_SPACE_META = 'knot_space_id';
 /** The template version the job was rendered from. */
 export const KNOT_VERSION_META = 'knot_template_version';
+/** The operation whose start registered the job: a registration run again finds its own. */
+export const KNOT_OPERATION_META = 'knot_operation_id';

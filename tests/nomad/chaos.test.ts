@@ -105,8 +105,8 @@ it(`keeps its invariants on a real Nomad agent while the worker is SIGKILLed eve
   console.log(summary('real-nomad worker-kill', report, { issued: d.issued, refused: d.refusedBy, byType: d.byType, kills: killer.count(), driveMs: d.ms, settleMs: s.ms, totalMs, unsettled: s.pending.length }));
   // a failed operation is allowed (compensated, nothing leaked), but it should say why
   const failed = (await Promise.all(d.spaceIds.map((id) => db.store.operations.listOfSpace(id, 1000)))).flat().filter((o) => o.status === 'failed');
-  if (failed.length > 0) console.log(`[resilience] real-nomad failed operations:\n  ${failed.map((o) => `${o.type} ${o.errorType}: ${o.errorMessage}`).join('\n  ')}`);
-  if (report.violations.length > 0) {
+  if (failed.length > 0) console.log(`[resilience] real-nomad failed operations:\n  ${failed.map((o) => `${o.type} of ${o.spaceId} ${o.errorType}: ${o.errorMessage}`).join('\n  ')}`);
+  if (report.violations.length > 0 || failed.length > 0) {
     const diagnosis = await diagnose(db.store, state, d.spaceIds);
     writeFileSync(path.join(evidence, 'diagnosis.txt'), diagnosis);
     if (agent.logFile) copyFileSync(agent.logFile, path.join(evidence, 'nomad-agent.log'));

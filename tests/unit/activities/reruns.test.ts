@@ -6,11 +6,14 @@
  *   running, and ended at once as succeeded, leaving the space `starting` for good;
  * - a start whose first run had recorded a volume but died before Nomad created it planned again,
  *   took the record for the volume, never created it, and failed: the space kept a record of a
- *   volume Nomad never had ("space rk2 lost its volume").
+ *   volume Nomad never had ("space rk2 lost its volume");
+ * - a start's registration run again registered the job with a new agent token, so Nomad replaced
+ *   the starting allocation, and the new one's mount raced the old one's unmount.
  * Under MockActivityEnvironment on a real SQLite store and the sandbox (the stores' part is in
  * store conformance).
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { createNomadJobActivities } from '../../../activities/nomad-jobs';
 import { createSpaceRecordActivities } from '../../../activities/space-records';
 import { newId } from '../../../core/names';
 import type { SpacePhase } from '../../../store/model';
@@ -86,4 +89,21 @@ it('a start planned again still creates the volume its first run recorded, and o
   expect((await run(a.prepareStart, { spaceId, operationId })).createVolumes).toEqual(first.createVolumes);
   // for any later operation the record stands for a volume the space has
   expect((await run(a.prepareStart, { spaceId, operationId: newId(Date.now()) })).createVolumes).not.toContainEqual(volume);
+});
+
+it('a registration run again leaves the job its operation registered; another operation registers anew', async () => {
+  const { spaceId, operationId } = await seed('starting', null, 'start');
+  const jobs = createNomadJobActivities(stack.deps());
+  const first = await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId });
+  const registered = await stack.nomad.readJob(first.jobId);
+  expect(registered?.Meta).toMatchObject({ knot_space_id: spaceId, knot_template_version: '1.0.0', knot_operation_id: operationId });
+  // run again (its worker died before the task recorded it): the same job, not registered again
+  expect(await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId })).toEqual(first);
+  expect((await stack.nomad.readJob(first.jobId))?.JobModifyIndex).toBe(registered?.JobModifyIndex);
+  // another operation's start registers it again, with its own token
+  const next = newId(Date.now());
+  await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId: next });
+  const again = await stack.nomad.readJob(first.jobId);
+  expect(again?.JobModifyIndex).toBeGreaterThan(registered!.JobModifyIndex!);
+  expect(again?.Meta?.knot_operation_id).toBe(next);
 });
