@@ -189,8 +189,11 @@ export function createSpaceRecordActivities(deps: ActivityDeps) {
       await deps.store.spaces.update(space.id, { templateRef: next.templateRef, shell: next.shell, agentUrl: next.agentUrl, parameters: next.parameters }, now());
     },
 
-    /** Start, step 1: what to create, keep and remove; which job; the start timeout. */
-    /** `operationId`: the start's own, so a plan made again still creates what its first run recorded (core/volumes.ts `planVolumes`). */
+    /**
+     * Start, step 1: what to create, keep and remove; which job; the start timeout. `operationId`:
+     * the start's own, so a plan made again still creates what its first run recorded
+     * (core/volumes.ts `planVolumes`).
+     */
     async prepareStart(input: { spaceId: string; operationId?: string; step?: StepRef }): Promise<StartPlan> {
       const rendered = await renderSpace(deps, input.spaceId);
       const content = rendered.version.content;
