@@ -30,11 +30,14 @@ async function pause(ms: number): Promise<void> {
   });
 }
 
-/** Whether this job is the one the operation registered, for this space and version. */
-function registeredBy(job: { Meta?: Record<string, string> | null }, by: { spaceId: string; version: string; operationId?: string }): boolean {
+/** Whether this job is the one the operation registered for this space (whichever version). */
+function registeredBy(job: { Meta?: Record<string, string> | null }, by: { spaceId: string; operationId?: string }): boolean {
   const meta = job.Meta ?? {};
-  return meta[KNOT_SPACE_META] === by.spaceId && meta[KNOT_VERSION_META] === by.version && meta[KNOT_OPERATION_META] === by.operationId;
+  return meta[KNOT_SPACE_META] === by.spaceId && meta[KNOT_OPERATION_META] === by.operationId;
 }
+
+/** How long a registration waits for the job its operation registered under another version to stop. */
+const REPLACED_JOB_STOP_MS = 60_000;
 
 /** How long a start waits inside one try for a stopped allocation's volume claim to be released, and how often it asks. */
 const CLAIM_WAIT_MS = 8_000;
@@ -105,14 +108,19 @@ export function createNomadJobActivities(deps: ActivityDeps) {
      * retry, or its worker died before the workflow task recorded it) that finds the job this
      * operation registered, for the same version and not stopped, leaves it: registered again it
      * would carry another token, and Nomad would replace the starting allocation with one whose
-     * mount races the old one's unmount (seen on Nomad 1.6, tests/nomad/chaos.test.ts).
+     * mount races the old one's unmount (seen on Nomad 1.6, tests/nomad/chaos.test.ts). For
+     * another version (the template changed before the start planned again) it stops that job
+     * first, for the same reason, and then registers.
      */
     async registerSpaceJob(input: { spaceId: string; version: string; operationId?: string; step?: StepRef }): Promise<{ jobId: string }> {
       // the job id is recorded just before registering (below), and a stop clears it: on a first
       // run there is none, and nothing is asked of Nomad
       const recorded = input.operationId ? (await deps.store.spaces.get(input.spaceId))?.nomadJobId : null;
       const registered = recorded ? await deps.nomad.readJob(recorded) : null;
-      if (recorded && registered && !registered.Stop && registeredBy(registered, input)) return { jobId: recorded };
+      if (recorded && registered && !registered.Stop && registeredBy(registered, input)) {
+        if (registered.Meta?.[KNOT_VERSION_META] === input.version) return { jobId: recorded };
+        await purgeSpaceJob({ spaceId: input.spaceId, jobId: recorded, deadline: deps.clock() + REPLACED_JOB_STOP_MS });
+      }
       const token = await mintStartToken(deps, input.spaceId);
       const rendered = await renderSpace(deps, input.spaceId, input.version, { agentToken: token, only: 'job' });
       const job = rendered.job;

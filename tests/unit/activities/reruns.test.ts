@@ -107,3 +107,17 @@ it('a registration run again leaves the job its operation registered; another op
   expect(again?.JobModifyIndex).toBeGreaterThan(registered!.JobModifyIndex!);
   expect(again?.Meta?.knot_operation_id).toBe(next);
 });
+
+it('a registration run again for another version (the template changed before it planned again) stops the job its first run registered, then registers', async () => {
+  const { spaceId, operationId } = await seed('starting', null, 'start');
+  const space = await stack.db.store.spaces.require(spaceId);
+  const template = (await stack.db.store.templates.get(space.templateId))!;
+  const jobs = createNomadJobActivities(stack.deps());
+  const first = await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId });
+  await seedTemplate(stack.db.store, { name: template.name, job: seedJob(), volumes: seedVolumes(), description: 'a new version' }, '1.1.0');
+  await run(jobs.registerSpaceJob, { spaceId, version: '1.1.0', operationId });
+  const now = await stack.nomad.readJob(first.jobId);
+  expect(now?.Meta).toMatchObject({ knot_template_version: '1.1.0', knot_operation_id: operationId });
+  // purged and registered anew (version 0), not updated in place over a starting allocation (version 1)
+  expect(now?.Version).toBe(0);
+});
