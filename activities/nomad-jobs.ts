@@ -110,16 +110,18 @@ export function createNomadJobActivities(deps: ActivityDeps) {
      * would carry another token, and Nomad would replace the starting allocation with one whose
      * mount races the old one's unmount (seen on Nomad 1.6, tests/nomad/chaos.test.ts). For
      * another version (the template changed before the start planned again) it stops that job
-     * first, for the same reason, and then registers.
+     * first, for the same reason, and then registers. `jobId` is the plan's: the space's recorded
+     * job id cannot tell, since a restart's stop run again clears it after the registration.
      */
-    async registerSpaceJob(input: { spaceId: string; version: string; operationId?: string; step?: StepRef }): Promise<{ jobId: string }> {
-      // the job id is recorded just before registering (below), and a stop clears it: on a first
-      // run there is none, and nothing is asked of Nomad
-      const recorded = input.operationId ? (await deps.store.spaces.get(input.spaceId))?.nomadJobId : null;
-      const registered = recorded ? await deps.nomad.readJob(recorded) : null;
-      if (recorded && registered && !registered.Stop && registeredBy(registered, input)) {
-        if (registered.Meta?.[KNOT_VERSION_META] === input.version) return { jobId: recorded };
-        await purgeSpaceJob({ spaceId: input.spaceId, jobId: recorded, deadline: deps.clock() + REPLACED_JOB_STOP_MS });
+    async registerSpaceJob(input: { spaceId: string; version: string; operationId?: string; jobId?: string | null; step?: StepRef }): Promise<{ jobId: string }> {
+      let known = input.operationId && input.jobId ? await deps.nomad.readJob(input.jobId) : undefined;
+      if (input.jobId && known && !known.Stop && registeredBy(known, input)) {
+        if (known.Meta?.[KNOT_VERSION_META] === input.version) {
+          await deps.store.spaces.update(input.spaceId, { nomadJobId: input.jobId }, deps.clock());
+          return { jobId: input.jobId };
+        }
+        await purgeSpaceJob({ spaceId: input.spaceId, jobId: input.jobId, deadline: deps.clock() + REPLACED_JOB_STOP_MS });
+        known = undefined;
       }
       const token = await mintStartToken(deps, input.spaceId);
       const rendered = await renderSpace(deps, input.spaceId, input.version, { agentToken: token, only: 'job' });
@@ -127,7 +129,8 @@ export function createNomadJobActivities(deps: ActivityDeps) {
       if (!job || !rendered.jobId) throw nonRetryable(ErrorType.Validation, 'this template has no Nomad job');
       injectAgentToken(job, token);
       if (input.operationId) job.Meta = { ...(job.Meta ?? {}), [KNOT_OPERATION_META]: input.operationId };
-      const current = await deps.nomad.readJob(rendered.jobId);
+      // read above when it is the plan's job and still as it was
+      const current = known !== undefined && rendered.jobId === input.jobId ? known : await deps.nomad.readJob(rendered.jobId);
       const owner = current?.Meta?.[KNOT_SPACE_META];
       if (current && !current.Stop && owner !== input.spaceId) {
         throw nonRetryable(

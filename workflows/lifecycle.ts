@@ -157,7 +157,7 @@ async function runStart(input: LifecycleInput, progress: Progress): Promise<Star
     }
     const registering = progress.at('registering job');
     saga.add('stop job', () => stopJob({ spaceId: input.spaceId, jobId: plan.jobId, step: progress.undo('stopping the job') }));
-    const { jobId } = await forwardSteps().registerSpaceJob({ spaceId: input.spaceId, version: plan.version, operationId: input.operationId, step: registering });
+    const { jobId } = await forwardSteps().registerSpaceJob({ spaceId: input.spaceId, version: plan.version, operationId: input.operationId, jobId: plan.jobId, step: registering });
     await waitUntilRunning({ jobId, timeoutMs: plan.startTimeoutMs, step: progress.at('waiting for the allocation to be healthy') });
   } catch (e) {
     progress.compensating(e);

@@ -1426,6 +1426,8 @@ describe.each(storeKinds())('store conformance on %s', (kind) => {
         startedAt: null,
         finishedAt: null,
         deadlineAt: T + 1000,
+        phaseAtBegin: null,
+        jobIdAtBegin: null,
       });
       expect(await store.operations.get(no.id)).toEqual(op);
       expect(await store.operations.get(newId(T))).toBeNull();

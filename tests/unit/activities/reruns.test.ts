@@ -94,15 +94,20 @@ it('a start planned again still creates the volume its first run recorded, and o
 it('a registration run again leaves the job its operation registered; another operation registers anew', async () => {
   const { spaceId, operationId } = await seed('starting', null, 'start');
   const jobs = createNomadJobActivities(stack.deps());
-  const first = await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId });
+  const { jobId } = await run(activities().prepareStart, { spaceId, operationId });
+  const first = await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId, jobId });
+  expect(first.jobId).toBe(jobId);
   const registered = await stack.nomad.readJob(first.jobId);
   expect(registered?.Meta).toMatchObject({ knot_space_id: spaceId, knot_template_version: '1.0.0', knot_operation_id: operationId });
-  // run again (its worker died before the task recorded it): the same job, not registered again
-  expect(await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId })).toEqual(first);
+  // run again (its worker died before the task recorded it), after a restart's stop run again
+  // cleared the space's job id: the same job, not registered again, and its id recorded again
+  await stack.db.store.spaces.update(spaceId, { nomadJobId: null }, Date.now());
+  expect(await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId, jobId })).toEqual(first);
   expect((await stack.nomad.readJob(first.jobId))?.JobModifyIndex).toBe(registered?.JobModifyIndex);
+  expect((await stack.db.store.spaces.get(spaceId))?.nomadJobId).toBe(jobId);
   // another operation's start registers it again, with its own token
   const next = newId(Date.now());
-  await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId: next });
+  await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId: next, jobId });
   const again = await stack.nomad.readJob(first.jobId);
   expect(again?.JobModifyIndex).toBeGreaterThan(registered!.JobModifyIndex!);
   expect(again?.Meta?.knot_operation_id).toBe(next);
@@ -113,9 +118,10 @@ it('a registration run again for another version (the template changed before it
   const space = await stack.db.store.spaces.require(spaceId);
   const template = (await stack.db.store.templates.get(space.templateId))!;
   const jobs = createNomadJobActivities(stack.deps());
-  const first = await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId });
+  const { jobId } = await run(activities().prepareStart, { spaceId, operationId });
+  const first = await run(jobs.registerSpaceJob, { spaceId, version: '1.0.0', operationId, jobId });
   await seedTemplate(stack.db.store, { name: template.name, job: seedJob(), volumes: seedVolumes(), description: 'a new version' }, '1.1.0');
-  await run(jobs.registerSpaceJob, { spaceId, version: '1.1.0', operationId });
+  await run(jobs.registerSpaceJob, { spaceId, version: '1.1.0', operationId, jobId });
   const now = await stack.nomad.readJob(first.jobId);
   expect(now?.Meta).toMatchObject({ knot_template_version: '1.1.0', knot_operation_id: operationId });
   // purged and registered anew (version 0), not updated in place over a starting allocation (version 1)
