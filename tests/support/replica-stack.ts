@@ -220,6 +220,13 @@ export async function startReplicaStack(opts: ReplicaStackOptions = {}): Promise
         const s = await client().getSpace(id);
         return s.status.phase === phase && s.status.lastOperation?.status === 'succeeded' ? s : null;
       }, timeoutMs, 100);
+    // A kill is done when the API's proxy to Temporal has seen its connections close: until then
+    // letting a hold go (holdTemporalOf) would hand Temporal what the dead process had sent, and
+    // a workflow start of a killed API would still arrive.
+    const killApi = async (i: number): Promise<void> => {
+      await apis[i]!.kill();
+      await until(`API ${i}'s connections to Temporal to close`, () => temporalProxies[i]!.openTo(0) === 0, 10_000, 5);
+    };
     const stack: ReplicaStack = {
       apis,
       workers,
@@ -229,9 +236,9 @@ export async function startReplicaStack(opts: ReplicaStackOptions = {}): Promise
       startApi: (i) => apis[i]!.start(),
       holdTemporalOf: (i, held) => temporalProxies[i]!.hold(held),
       temporalHeldOf: (i) => temporalProxies[i]!.heldBytes,
-      killApi: (i) => apis[i]!.kill(),
+      killApi,
       async restartApi(i) {
-        await apis[i]!.kill();
+        await killApi(i);
         await apis[i]!.start();
       },
       startWorker: (i) => workers[i]!.start(),
