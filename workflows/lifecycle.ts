@@ -235,13 +235,21 @@ async function runOperation(input: LifecycleInput, policy: FailurePolicy, body: 
   }
 }
 
+type BeginOptions = Pick<Parameters<typeof store.beginOperation>[0], 'phase' | 'unlessPhase' | 'requireStopped'>;
+
 /**
- * A begin that ran again for an operation an earlier run of the same workflow task had finished
- * (its worker died before the task was recorded): nothing is left to do, so the run ends as the
- * operation did and touches nothing. Null when there is work to do. No patch needed: runs recorded
- * before `finished` existed replay answers without it, and so take the same path as before.
+ * Begins the operation (activities/space-records.ts `beginOperation`). `ended` is set when the
+ * begin ran again for an operation an earlier run of the same workflow task had finished (its
+ * worker died before the task was recorded): nothing is left to do, so the run returns `ended`
+ * (or `begin` throws how it failed) and touches nothing. No patch needed: runs recorded before
+ * `finished` existed replay answers without it, and so take the same path as before.
  */
-function endedEarlier(input: LifecycleInput, begun: BeginAnswer): LifecycleResult | null {
+async function begin(input: { operationId: string; spaceId: string }, opts: BeginOptions = {}): Promise<{ begun: BeginAnswer; ended: LifecycleResult | null }> {
+  const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, ...opts });
+  return { begun, ended: endedEarlier(input, begun) };
+}
+
+function endedEarlier(input: { operationId: string; spaceId: string }, begun: BeginAnswer): LifecycleResult | null {
   const f = begun.finished;
   if (!f) return null;
   if (f.status === 'succeeded') return { spaceId: input.spaceId, operationId: input.operationId, phase: begun.phase ?? 'deleted' };
@@ -282,7 +290,8 @@ export async function createSpaceWorkflow(input: CreateSpaceInput): Promise<Life
   const progress = new Progress({ operationId: input.operationId, spaceId: input.spaceId, type: 'create' });
   const asLifecycle: LifecycleInput = { spaceId: input.spaceId, operationId: input.operationId, type: 'create', requestedBy: input.requestedBy };
   return runOperation(asLifecycle, { phase: null, reason: FailureReason.CreateFailed }, async () => {
-    await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
+    const { ended } = await begin(input);
+    if (ended) return ended;
     await store.createSpaceRecord({ ...input, step: progress.at('validating') });
     return succeed(asLifecycle, 'stopped');
   });
@@ -292,9 +301,8 @@ export async function startSpaceWorkflow(input: LifecycleInput): Promise<Lifecyc
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.StartFailed };
   return runOperation(input, policy, async () => {
-    const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'starting', unlessPhase: 'running' });
-    const earlier = endedEarlier(input, begun);
-    if (earlier) return earlier;
+    const { begun, ended } = await begin(input, { phase: 'starting', unlessPhase: 'running' });
+    if (ended) return ended;
     if (begun.phase === 'running') return succeed(input, 'running');
     policy.phase = 'stopped';
     return succeed(input, 'running', await runStart(input, progress));
@@ -304,8 +312,8 @@ export async function startSpaceWorkflow(input: LifecycleInput): Promise<Lifecyc
 export async function stopSpaceWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const progress = new Progress(input);
   return runOperation(input, { phase: 'failed', reason: FailureReason.StopFailed }, async () => {
-    const earlier = endedEarlier(input, await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'stopping' }));
-    if (earlier) return earlier;
+    const { ended } = await begin(input, { phase: 'stopping' });
+    if (ended) return ended;
     await runStop(input, progress, true);
     return { spaceId: input.spaceId, operationId: input.operationId, phase: 'stopped' };
   });
@@ -316,9 +324,8 @@ export async function updateSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.UpdateRejected };
   return runOperation(input, policy, async () => {
-    const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
-    const earlier = endedEarlier(input, begun);
-    if (earlier) return earlier;
+    const { begun, ended } = await begin(input);
+    if (ended) return ended;
     const { phase } = begun;
     if (input.spec) {
       await store.applySpecChange({ spaceId: input.spaceId, spec: input.spec, step: progress.at('applying spec') });
@@ -332,9 +339,8 @@ export async function restartSpaceWorkflow(input: LifecycleInput): Promise<Lifec
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.StartFailed };
   return runOperation(input, policy, async () => {
-    const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId });
-    const earlier = endedEarlier(input, begun);
-    if (earlier) return earlier;
+    const { begun, ended } = await begin(input);
+    if (ended) return ended;
     if (begun.phase === 'running') return restartRunning(input, progress, policy);
     policy.phase = 'stopped';
     await store.setSpacePhase({ spaceId: input.spaceId, phase: 'starting' });
@@ -358,9 +364,8 @@ export async function deleteSpaceWorkflow(input: LifecycleInput): Promise<Lifecy
   const progress = new Progress(input);
   const policy: FailurePolicy = { phase: null, reason: FailureReason.DeleteFailed };
   return runOperation(input, policy, async () => {
-    const begun = await store.beginOperation({ operationId: input.operationId, spaceId: input.spaceId, phase: 'deleting', requireStopped: true });
-    const earlier = endedEarlier(input, begun);
-    if (earlier) return earlier;
+    const { begun, ended } = await begin(input, { phase: 'deleting', requireStopped: true });
+    if (ended) return ended;
     const jobId = begun.jobId;
     policy.phase = 'stopped';
     // a stopped space has usually no job left: then making sure is a store read and revoking its
