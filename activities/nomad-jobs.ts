@@ -39,7 +39,7 @@ function registeredBy(job: { Meta?: Record<string, string> | null }, by: { space
 /** How long a registration waits for the job its operation registered under another version to stop. */
 const REPLACED_JOB_STOP_MS = 60_000;
 
-/** How long a start waits inside one try for a stopped allocation's volume claim to be released, and how often it asks. */
+/** How long a start waits inside one try for a stopped allocation's volume claim to be released; how long it waits when Nomad's index did not move. */
 const CLAIM_WAIT_MS = 8_000;
 const CLAIM_POLL_MS = 200;
 
@@ -216,17 +216,24 @@ export function createNomadJobActivities(deps: ActivityDeps) {
 
   /**
    * Returns once no volume the job needs is held by a stopped allocation. Nomad releases such a
-   * claim within a second or two of the stop, so it is asked again every CLAIM_POLL_MS for up to
-   * CLAIM_WAIT_MS; past that a retryable NomadVolumeInUse leaves the rest to the step's retries.
+   * claim within a second or two of the stop: a blocking query on the volume answers the moment its
+   * claims change, for up to CLAIM_WAIT_MS; past that a retryable NomadVolumeInUse leaves the rest
+   * to the step's retries.
    */
   async function waitWhileClaimsDrain(job: Parameters<typeof csiVolumeIdsOfJob>[0]): Promise<void> {
     const until = Date.now() + CLAIM_WAIT_MS;
     for (const id of csiVolumeIdsOfJob(job)) {
+      let index = 0;
       for (;;) {
-        const reason = claimDrainingReason(await deps.nomad.readCsiVolume(id));
+        const remaining = until - Date.now();
+        const signal = cancellationSignal();
+        const watched = await deps.nomad.watchCsiVolume(id, index, Math.max(1, remaining), { signal });
+        const reason = claimDrainingReason(watched.volume);
         if (!reason) break;
         if (Date.now() >= until) throw new KnotError(ErrorType.NomadVolumeInUse, `CSI volume ${id} is ${reason}`, { retryable: true });
-        await pause(CLAIM_POLL_MS);
+        // an index that did not move would answer at once again: look a moment later instead
+        if (watched.index <= index) await pause(CLAIM_POLL_MS);
+        index = watched.index;
       }
     }
   }

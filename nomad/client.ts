@@ -224,6 +224,32 @@ export class NomadClient {
     return this.jsonOrNull<CsiVolume>('GET', `/v1/volume/csi/${encodeURIComponent(id)}`, opts);
   }
 
+  /**
+   * Blocking query on one CSI volume (null: unknown): answers as soon as Nomad's state moves past
+   * `index` (a claim released or taken moves the volume's ModifyIndex) or after `waitMs`, with the
+   * index to pass next time. `index` 0 answers at once.
+   */
+  async watchCsiVolume(id: string, index: number, waitMs: number, opts: CallOptions = {}): Promise<{ volume: CsiVolume | null; index: number }> {
+    const path = `/v1/volume/csi/${encodeURIComponent(id)}`;
+    let res: RawResponse;
+    try {
+      res = await this.raw('GET', path, {
+        ...opts,
+        // Nomad adds up to wait/16 of jitter before answering
+        timeoutMs: (opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000) + waitMs + Math.ceil(waitMs / 16),
+        query: { index: String(index), wait: `${Math.max(1, Math.round(waitMs))}ms` },
+      });
+    } catch (e) {
+      if (e instanceof NomadError && e.nomadStatus === 404) return { volume: null, index };
+      throw e;
+    }
+    try {
+      return { volume: JSON.parse(res.text) as CsiVolume, index: res.index };
+    } catch (e) {
+      throw new NomadError(`GET ${path}`, res.status, `response is not JSON: ${res.text.slice(0, 200)}`, e);
+    }
+  }
+
   async listCsiVolumes(opts: { prefix?: string } & CallOptions = {}): Promise<CsiVolumeListStub[]> {
     const stubs = await this.json<CsiVolumeListStub[] | null>('GET', '/v1/volumes', {
       ...opts,

@@ -1,5 +1,6 @@
 /** Blocking queries (`?index=&wait=`): the wait loop learns of a change at once instead of polling. */
 import type { AllocListStub } from '../../../nomad/types';
+import { claimDrainingReason } from '../../../nomad/volume-claims';
 import { csiVolume, sandboxWithClient, spaceJobHcl } from './helpers';
 
 /** Running and healthy: the last change the sandbox makes to a space's allocation until it stops. */
@@ -92,6 +93,38 @@ it("watches the job's own allocations, as Nomad's memdb watch does, and answers 
     const behind = await client.watchJobAllocations('watched', running, 20_000);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(behind.index).toBeGreaterThan(running);
+  } finally {
+    await sandbox.close();
+  }
+});
+
+it("watches a CSI volume: a stopped allocation's claim, then the blocking query wakes when Nomad releases it", async () => {
+  const { sandbox, client } = await sandboxWithClient({ claimReleaseDelayMs: 600 });
+  try {
+    expect(await client.watchCsiVolume('nobody', 0, 1000)).toMatchObject({ volume: null });
+    await client.createCsiVolume(csiVolume('held'));
+    await client.registerJob(await client.parseJob(spaceJobHcl('holder', 'held')));
+    await watchUntil(client, 'holder', settled);
+    const claimed = await client.watchCsiVolume('held', 0, 1000);
+    expect(Object.keys(claimed.volume?.WriteAllocs ?? {})).toHaveLength(1);
+    expect(claimDrainingReason(claimed.volume)).toBeNull();
+
+    await client.deregisterJob('holder', { purge: true });
+    // the claim outlives the allocation for a while: a start now would have to wait
+    let w = await client.watchCsiVolume('held', 0, 1000);
+    expect(claimDrainingReason(w.volume)).toMatch(/of a stopped job while Nomad releases the claim/);
+    // each answer comes when the state moves, long before the 10 s wait; the last one shows the claim gone
+    const t0 = Date.now();
+    let answers = 0;
+    while (claimDrainingReason(w.volume) !== null) {
+      const next = await client.watchCsiVolume('held', w.index, 10_000);
+      expect(next.index).toBeGreaterThan(w.index);
+      w = next;
+      answers++;
+    }
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(answers).toBeGreaterThan(0);
+    expect(w.volume?.WriteAllocs).toEqual({});
   } finally {
     await sandbox.close();
   }
