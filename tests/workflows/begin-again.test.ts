@@ -36,24 +36,26 @@ describe.each(storeKinds())('a lifecycle workflow run again after its operation 
     return h.client.workflow.execute(LIFECYCLE_WORKFLOWS[op.type as Exclude<OperationType, 'create'>], { taskQueue: h.taskQueue, workflowId: `again-${op.id}`, args: [input] });
   };
   const jobsOf = (name: string) => h.sandbox.state().jobs.filter((j) => j.ID === `${name}-${owner.username}` && j.Stop !== true);
+  /** a space created and started; the create's input, to run it again */
+  const startedSpace = async (name: string): Promise<{ spaceId: string; createInput: CreateSpaceInput }> => {
+    const spaceId = newId(Date.now());
+    const fields = { spaceId, name, ownerId: owner.id, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id };
+    const { operation: create } = await h.lifecycle.createSpace(fields, owner.username, 'debian');
+    await waitForOperation(h.store, create.id);
+    expect((await run(spaceId, 'start')).status).toBe('succeeded');
+    return { spaceId, createInput: { ...fields, operationId: create.id } };
+  };
 
   it('a stop that finished, run again after the space started once more, leaves it running with its job', async () => {
-    const spaceId = newId(Date.now());
-    const { space, operation: create } = await h.lifecycle.createSpace(
-      { spaceId, name: 'again1', ownerId: owner.id, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id },
-      owner.username,
-      'debian',
-    );
-    await waitForOperation(h.store, create.id);
-    expect((await run(space.id, 'start')).status).toBe('succeeded');
-    const stop = await run(space.id, 'stop');
+    const { spaceId, createInput } = await startedSpace('again1');
+    const stop = await run(spaceId, 'stop');
     expect(stop.status).toBe('succeeded');
-    expect((await run(space.id, 'start')).status).toBe('succeeded');
-    const before = await spaceOf(h.store, space.id);
+    expect((await run(spaceId, 'start')).status).toBe('succeeded');
+    const before = await spaceOf(h.store, spaceId);
     expect(jobsOf('again1')).toHaveLength(1);
 
     await expect(again(stop)).resolves.toMatchObject({ operationId: stop.id, phase: 'running' });
-    const after = await spaceOf(h.store, space.id);
+    const after = await spaceOf(h.store, spaceId);
     expect(after.phase).toBe('running');
     expect(after.lastOperationId).toBe(before.lastOperationId);
     expect(after.nomadJobId).toBe(before.nomadJobId);
@@ -61,32 +63,24 @@ describe.each(storeKinds())('a lifecycle workflow run again after its operation 
     expect(await h.store.operations.get(stop.id)).toMatchObject({ status: 'succeeded', finishedAt: stop.finishedAt });
 
     // the create, run again, neither records the space anew nor moves it
-    const createInput: CreateSpaceInput = { operationId: create.id, spaceId, name: 'again1', ownerId: owner.id, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id };
-    await expect(h.client.workflow.execute(LIFECYCLE_WORKFLOWS.create, { taskQueue: h.taskQueue, workflowId: `again-${create.id}`, args: [createInput] })).resolves.toMatchObject({ phase: 'running' });
-    expect(await spaceOf(h.store, space.id)).toMatchObject({ phase: 'running', lastOperationId: before.lastOperationId, updatedAt: after.updatedAt });
+    await expect(h.client.workflow.execute(LIFECYCLE_WORKFLOWS.create, { taskQueue: h.taskQueue, workflowId: `again-${createInput.operationId}`, args: [createInput] })).resolves.toMatchObject({ phase: 'running' });
+    expect(await spaceOf(h.store, spaceId)).toMatchObject({ phase: 'running', lastOperationId: before.lastOperationId, updatedAt: after.updatedAt });
   });
 
   it('a delete that failed, run again after the space was stopped, fails as it did and deletes nothing', async () => {
-    const spaceId = newId(Date.now());
-    const { space, operation: create } = await h.lifecycle.createSpace(
-      { spaceId, name: 'again2', ownerId: owner.id, templateId, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null, requestedBy: owner.id },
-      owner.username,
-      'debian',
-    );
-    await waitForOperation(h.store, create.id);
-    expect((await run(space.id, 'start')).status).toBe('succeeded');
+    const { spaceId } = await startedSpace('again2');
     // a running space is not deleted: the delete's begin refuses it and the operation fails
-    const refused = await run(space.id, 'delete');
+    const refused = await run(spaceId, 'delete');
     expect(refused.status).toBe('failed');
     expect(refused.errorType).toBeTruthy();
-    expect((await run(space.id, 'stop')).status).toBe('succeeded');
-    const volumesOf = () => h.sandbox.state().csiVolumes.map((v) => v.ID).filter((id) => id.includes(space.id));
-    expect(volumesOf()).toEqual([`debian_${space.id}_home`]);
+    expect((await run(spaceId, 'stop')).status).toBe('succeeded');
+    const volumesOf = () => h.sandbox.state().csiVolumes.map((v) => v.ID).filter((id) => id.includes(spaceId));
+    expect(volumesOf()).toEqual([`debian_${spaceId}_home`]);
 
     // now stopped, the space would be deleted by a delete that began now: the one run again must not
     await expect(again(refused)).rejects.toMatchObject({ cause: { type: refused.errorType } });
-    expect(await spaceOf(h.store, space.id)).toMatchObject({ phase: 'stopped', deletedAt: null });
-    expect(volumesOf()).toEqual([`debian_${space.id}_home`]);
+    expect(await spaceOf(h.store, spaceId)).toMatchObject({ phase: 'stopped', deletedAt: null });
+    expect(volumesOf()).toEqual([`debian_${spaceId}_home`]);
     expect(await h.store.operations.get(refused.id)).toMatchObject({ status: 'failed', errorType: refused.errorType, finishedAt: refused.finishedAt });
   });
 });
