@@ -226,7 +226,8 @@ export class NomadClient {
 
   /**
    * Blocking query on one CSI volume (null: unknown): answers as soon as Nomad's state moves past
-   * `index` (a claim released or taken moves the volume's ModifyIndex) or after `waitMs`, with the
+   * `index` (Nomad watches the volume and its allocations and answers with the CSI volume table's
+   * index, which a claim released or taken moves) or after `waitMs`, with the
    * index to pass next time. `index` 0 answers at once.
    */
   async watchCsiVolume(id: string, index: number, waitMs: number, opts: CallOptions = {}): Promise<{ volume: CsiVolume | null; index: number }> {
