@@ -271,7 +271,9 @@ describeBuilt('web UI in Chromium on the real stack', () => {
       const name = `many-${String(i).padStart(2, '0')}`;
       await api.store.spaces.insert({ id: newId(base + i), name, ownerId: admin.id, templateId: example.id, templateRef: '', parameters: {}, shell: 'bash', agentUrl: null }, base + i);
     }
-    // one made the ordinary way (its start below runs the real workflow): the newest of all
+    // one made the ordinary way (its start below runs the real workflow): the newest of all, once
+    // the clock has passed the last insert's time (60 inserts can take less than 60 ms)
+    await until('the clock to pass the inserted spaces', () => Date.now() > base + 60, UI_TIMEOUT, 5);
     expect((await api.call('POST', '/api/v1/spaces', { body: { name: 'many-1a', template: 'example' } })).status).toBe(201);
     const listed: URL[] = [];
     const onRequest = (r: Request) => {
