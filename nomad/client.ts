@@ -133,18 +133,8 @@ export class NomadClient {
    * the allocations and the index to pass next time. `index` 0 answers at once.
    */
   async watchJobAllocations(id: string, index: number, waitMs: number, opts: CallOptions = {}): Promise<{ allocs: AllocListStub[]; index: number }> {
-    const path = `/v1/job/${encodeURIComponent(id)}/allocations`;
-    // Nomad adds up to wait/16 of jitter before answering
-    const res = await this.raw('GET', path, {
-      ...opts,
-      timeoutMs: (opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000) + waitMs + Math.ceil(waitMs / 16),
-      query: { index: String(index), wait: `${Math.max(1, Math.round(waitMs))}ms` },
-    });
-    try {
-      return { allocs: JSON.parse(res.text) as AllocListStub[], index: res.index };
-    } catch (e) {
-      throw new NomadError(`GET ${path}`, res.status, `response is not JSON: ${res.text.slice(0, 200)}`, e);
-    }
+    const { value, index: next } = await this.blockingGet<AllocListStub[]>(`/v1/job/${encodeURIComponent(id)}/allocations`, index, waitMs, opts);
+    return { allocs: value, index: next };
   }
 
   /** Newest first, so `[0]` is the evaluation of the latest register/deregister. */
@@ -231,23 +221,12 @@ export class NomadClient {
    * index to pass next time. `index` 0 answers at once.
    */
   async watchCsiVolume(id: string, index: number, waitMs: number, opts: CallOptions = {}): Promise<{ volume: CsiVolume | null; index: number }> {
-    const path = `/v1/volume/csi/${encodeURIComponent(id)}`;
-    let res: RawResponse;
     try {
-      res = await this.raw('GET', path, {
-        ...opts,
-        // Nomad adds up to wait/16 of jitter before answering
-        timeoutMs: (opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000) + waitMs + Math.ceil(waitMs / 16),
-        query: { index: String(index), wait: `${Math.max(1, Math.round(waitMs))}ms` },
-      });
+      const { value, index: next } = await this.blockingGet<CsiVolume>(`/v1/volume/csi/${encodeURIComponent(id)}`, index, waitMs, opts);
+      return { volume: value, index: next };
     } catch (e) {
       if (e instanceof NomadError && e.nomadStatus === 404) return { volume: null, index };
       throw e;
-    }
-    try {
-      return { volume: JSON.parse(res.text) as CsiVolume, index: res.index };
-    } catch (e) {
-      throw new NomadError(`GET ${path}`, res.status, `response is not JSON: ${res.text.slice(0, 200)}`, e);
     }
   }
 
@@ -333,6 +312,17 @@ export class NomadClient {
 
   private async json<T>(method: string, path: string, req: Request): Promise<T> {
     return this.parsed<T>(`${method} ${path}`, await this.raw(method, path, req));
+  }
+
+  /** A blocking GET (`?index=&wait=`): the answer and the index to pass next time. */
+  private async blockingGet<T>(path: string, index: number, waitMs: number, opts: CallOptions): Promise<{ value: T; index: number }> {
+    const res = await this.raw('GET', path, {
+      ...opts,
+      // Nomad adds up to wait/16 of jitter before answering
+      timeoutMs: (opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000) + waitMs + Math.ceil(waitMs / 16),
+      query: { index: String(index), wait: `${Math.max(1, Math.round(waitMs))}ms` },
+    });
+    return { value: this.parsed<T>(`GET ${path}`, res), index: res.index };
   }
 
   private parsed<T>(endpoint: string, res: RawResponse): T {
